@@ -1,0 +1,132 @@
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import {
+  FAILURE_TYPES,
+  type EngineJobInput,
+  type EngineRun,
+  type FailureDetails,
+  type FinalizeJobInput,
+  type StoredResult,
+} from '@menagerie/core';
+import type { JobRepository } from '@menagerie/db';
+import { parseRunflags, RunflagError } from '@menagerie/engines';
+import type { ContainerRuntime } from '@menagerie/runtime';
+import type { JobStore } from '@menagerie/storage';
+
+export interface ActivityDeps {
+  store: JobStore;
+  runtime: ContainerRuntime;
+  jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'finalize'>;
+  allowRunflags: readonly string[];
+  logLimitBytes: number;
+  logTailBytes: number;
+  resultLimitBytes: number;
+  heartbeatIntervalMs?: number;
+}
+
+function fail(message: string, type: string, details: FailureDetails = {}): never {
+  throw ApplicationFailure.create({ message, type, nonRetryable: true, details: [details] });
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const heartbeatEvery = deps.heartbeatIntervalMs ?? 5000;
+
+  return {
+    async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {
+      if (!(await deps.store.hasInput(jobId))) {
+        fail(`the stored input of job ${jobId} is missing`, FAILURE_TYPES.inputMissing);
+      }
+      await deps.store.stage(jobId, engine.inputfilename, engine.user);
+    },
+
+    async runEngine({ jobId, engine }: EngineJobInput): Promise<EngineRun> {
+      const ctx = Context.current();
+      // A previous attempt whose worker died may have left its container running.
+      for (const leftover of await deps.runtime.listJobContainers(jobId)) {
+        log.warn('removing a container left by an earlier attempt', { jobId, containerId: leftover.id });
+        await deps.runtime.removeContainer(leftover.id);
+      }
+
+      let policy;
+      try {
+        // The worker re-checks the flags itself: it is the side that runs containers.
+        policy = parseRunflags(engine.runflags, deps.allowRunflags);
+      } catch (err) {
+        if (err instanceof RunflagError) fail(`engine ${engine.name}: ${err.message}`, FAILURE_TYPES.engineFailed);
+        throw err;
+      }
+      const image = await deps.runtime.inspectImage(engine.image);
+      if (!image) fail(`image not found: ${engine.image}`, FAILURE_TYPES.imageNotFound);
+
+      await deps.jobs.markRunning(jobId, engine.image, image.digest);
+      const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatEvery);
+      let outcome;
+      try {
+        outcome = await deps.runtime.run(
+          {
+            jobId,
+            engine: engine.name,
+            image,
+            cmd: engine.cmd,
+            user: engine.user,
+            env: [...policy.env, `MENAGERIE_INPUT=${engine.inputfilename}`],
+            mountpoint: engine.mountpoint,
+            hostDir: deps.store.jobDir(jobId),
+            policy,
+            timeoutMs: engine.timeout * 1000,
+            logLimitBytes: deps.logLimitBytes,
+          },
+          ctx.cancellationSignal,
+        );
+      } finally {
+        clearInterval(heartbeat);
+      }
+      await deps.store.writeLog(jobId, outcome.log);
+      const logTail = outcome.logTail(deps.logTailBytes);
+
+      if (outcome.cancelled) throw new CancelledFailure('job cancelled; its container was killed and removed');
+      if (outcome.timedOut) {
+        fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { logTail });
+      }
+      if (outcome.oomKilled) {
+        fail(`engine was killed for exceeding its memory limit of ${policy.memoryBytes} bytes`, FAILURE_TYPES.engineFailed, {
+          exitCode: outcome.exitCode,
+          logTail,
+        });
+      }
+      if (outcome.exitCode !== 0) {
+        fail(`engine exited with code ${outcome.exitCode}`, FAILURE_TYPES.engineFailed, { exitCode: outcome.exitCode, logTail });
+      }
+      return { exitCode: 0, imageDigest: image.digest, logTail };
+    },
+
+    async storeResult({ jobId, engine }: EngineJobInput): Promise<StoredResult> {
+      const job = await deps.jobs.findById(jobId);
+      const stored = await deps.store.collectResult(jobId, job?.originalName ?? 'input', engine.name, deps.resultLimitBytes);
+      switch (stored) {
+        case 'missing':
+          return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult);
+        case 'not-a-regular-file':
+          return fail(
+            `engine's ${engine.mountpoint}/result is not a regular file (a symlink, directory or device); it was not followed`,
+            FAILURE_TYPES.noResult,
+          );
+        case 'too-large':
+          return fail(`engine's result is larger than the limit of ${deps.resultLimitBytes} bytes`, FAILURE_TYPES.noResult);
+        default:
+          return stored;
+      }
+    },
+
+    /** Records the final status and clears the job's scratch space; retried until the database takes it. */
+    async finalizeJob(input: FinalizeJobInput): Promise<void> {
+      for (const leftover of await deps.runtime.listJobContainers(input.jobId).catch(() => [])) {
+        await deps.runtime.removeContainer(leftover.id).catch(() => undefined);
+      }
+      await deps.store.removeJobDir(input.jobId);
+      await deps.jobs.finalize(input);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

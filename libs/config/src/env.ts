@@ -1,0 +1,47 @@
+/**
+ * The only place that reads process.env. Each variable overrides one field
+ * of default.json; values are parsed explicitly (no truthy-string surprises).
+ */
+export interface EnvOverrides {
+  confDir?: string;
+  enginesFile?: string;
+  defaultsFile?: string;
+  patch: Record<string, unknown>;
+}
+
+type Kind = 'string' | 'int';
+const VARS: Array<[string, string[], Kind]> = [
+  ['MENAGERIE_API_HOST', ['api', 'host'], 'string'],
+  ['MENAGERIE_API_PORT', ['api', 'port'], 'int'],
+  ['MENAGERIE_PUBLIC_URL', ['api', 'publicUrl'], 'string'],
+  ['TEMPORAL_ADDRESS', ['temporal', 'address'], 'string'],
+  ['TEMPORAL_NAMESPACE', ['temporal', 'namespace'], 'string'],
+  ['TEMPORAL_UI_URL', ['temporal', 'uiUrl'], 'string'],
+  ['MENAGERIE_DB_HOST', ['database', 'host'], 'string'],
+  ['MENAGERIE_DB_PORT', ['database', 'port'], 'int'],
+  ['MENAGERIE_DB_USER', ['database', 'user'], 'string'],
+  ['MENAGERIE_DB_PASSWORD', ['database', 'password'], 'string'],
+  ['MENAGERIE_DB_NAME', ['database', 'database'], 'string'],
+  ['MENAGERIE_STORAGE_DIR', ['storage', 'dir'], 'string'],
+  ['DOCKER_SOCKET', ['docker', 'socketPath'], 'string'],
+  ['MENAGERIE_REGSERVER', ['regserver'], 'string'],
+  ['MENAGERIE_UID', ['uid'], 'int'],
+];
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
+  const patch: Record<string, unknown> = {};
+  for (const [name, path, kind] of VARS) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = kind === 'int' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    let node = patch;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1]] = value;
+  }
+  return {
+    confDir: env.MENAGERIE_CONF_DIR || undefined,
+    enginesFile: env.MENAGERIE_ENGINES_FILE || undefined,
+    defaultsFile: env.MENAGERIE_DEFAULTS_FILE || undefined,
+    patch,
+  };
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+const url = z.url().transform((u) => u.replace(/\/+$/, ''));
+
+export const settingsSchema = z
+  .object({
+    api: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8100),
+        publicUrl: url.default('http://localhost:8100'),
+      })
+      .strict()
+      .prefault({}),
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        uiUrl: url.default('http://localhost:8233'),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(5432),
+        user: z.string().min(1).default('menagerie'),
+        password: z.string().default('menagerie'),
+        database: z.string().min(1).default('menagerie'),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        /** Relative paths are resolved against the directory of default.json. */
+        dir: z.string().min(1).default('../data'),
+      })
+      .strict()
+      .prefault({}),
+    docker: z
+      .object({
+        socketPath: z.string().min(1).default('/var/run/docker.sock'),
+      })
+      .strict()
+      .prefault({}),
+    /** Replaces {{regserver}} in engines.json. */
+    regserver: z.string().default(''),
+    /** Replaces {{uid}} in engines.json: the user engines run as. */
+    uid: z.number().int().min(1).default(1000),
+    /** Containment-breaking runflags (see DANGEROUS_FLAGS) that engines may use. */
+    allowRunflags: z.array(z.string()).default([]),
+    /** How many bytes of an engine's stdout+stderr are kept. */
+    logLimitBytes: z.number().int().positive().default(1024 * 1024),
+    /** Largest result file an engine may hand back. */
+    resultLimitBytes: z.number().int().positive().default(1024 ** 3),
+    /** How much of the log /result shows. */
+    logTailBytes: z.number().int().positive().default(4096),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;

@@ -1,0 +1,39 @@
+/**
+ * Domain errors carry a code; the API maps each code to an HTTP status in one
+ * place. Services throw these, never HTTP exceptions.
+ */
+export const ERROR_CODES = [
+  'ENGINE_UNKNOWN',
+  'JOB_NOT_FOUND',
+  'INVALID_JOB_ID',
+  'INVALID_QUERY',
+  'NOT_MULTIPART',
+  'UPLOAD_MISSING',
+  'UPLOAD_TOO_MANY_FILES',
+  'UPLOAD_EMPTY',
+  'UPLOAD_TOO_LARGE',
+  'UPLOAD_ABORTED',
+  'MALFORMED_UPLOAD',
+  'RESULT_NOT_READY',
+  'RESULT_MISSING',
+  'JOB_NOT_CANCELLABLE',
+  'SCHEDULER_UNAVAILABLE',
+  'DATABASE_UNAVAILABLE',
+  'STORAGE_FULL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class MenagerieError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'MenagerieError';
+  }
+}
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`unreachable: ${String(value)}`);
+}

@@ -1,0 +1,4 @@
+export * from './job';
+export * from './contract';
+export * from './errors';
+export * from './config-error';

@@ -1,0 +1,47 @@
+import { DataSource } from 'typeorm';
+import { JobEntity } from './job.entity';
+import { CreateJobs1764200000000 } from './migrations/1764200000000-create-jobs';
+
+export interface DatabaseOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export const MIGRATIONS = [CreateJobs1764200000000];
+
+export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    host: options.host,
+    port: options.port,
+    username: options.user,
+    password: options.password,
+    database: options.database,
+    entities: [JobEntity],
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: ['error'],
+    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** Arbitrary, fixed: the advisory lock that serialises migrations between the API and the workers. */
+const MIGRATION_LOCK = 7_461_235;
+
+/** Applies pending migrations; the API and the worker may both call it at boot. */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await dataSource.runMigrations({ transaction: 'all' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+export * from './data-source';
+export * from './job.entity';
+export * from './job.repository';

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Engine names appear in URLs and are Temporal task queue names. */
+const ENGINE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Names the API's own routes use at the top level; an engine can't take them. */
+export const RESERVED_ENGINE_NAMES = ['result', 'link', 'jobs', 'engines', 'health', 'console', 'docs', 'api'];
+
+export const engineSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(ENGINE_NAME, 'must be lower-case letters, digits, "-" or "_" (at most 63)')
+      .refine((n) => !RESERVED_ENGINE_NAMES.includes(n), 'is reserved for an API route'),
+    workers: z.number().int().min(1).max(64),
+    image: z.string().min(1).regex(/^[^\s]+$/, 'must be an image reference without spaces'),
+    runflags: z.array(z.string()).default([]),
+    cmd: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    mountpoint: z
+      .string()
+      .regex(/^\/[^\0]*$/, 'must be an absolute path')
+      .refine((p) => p !== '/' && !p.split('/').includes('..'), 'must be a directory other than / without ".."'),
+    sizelimit: z.number().int().positive(),
+    inputfilename: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^/\0]+$/, 'must be a plain file name')
+      .refine((n) => n !== '.' && n !== '..' && n !== 'result', 'must be a plain file name other than "result"'),
+    user: z.union([z.string().min(1), z.number().int().min(0)]).transform(String),
+    timeout: z.number().positive(),
+  })
+  .strict();
+
+export const enginesFileSchema = z
+  .object({ engines: z.array(engineSchema) })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.engines.forEach((engine, index) => {
+      if (seen.has(engine.name)) {
+        ctx.addIssue({ code: 'custom', path: ['engines', index, 'name'], message: `duplicate engine name "${engine.name}"` });
+      }
+      seen.add(engine.name);
+    });
+  });
+
+export type EngineConfig = z.infer<typeof engineSchema>;

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, type EngineSpec } from '@menagerie/core';
+import { enginesFileSchema, type EngineConfig } from './engine.schema';
+import { parseRunflags, RunflagError, type ContainerPolicy } from './runflags';
+
+export interface TemplateVars {
+  /** Replaces `{{regserver}}`. Empty means local images: `{{regserver}}/x` becomes `x`. */
+  regserver: string;
+  /** Replaces `{{uid}}`, the user engines run as. */
+  uid: number;
+}
+
+/** A validated engine: its config, its parsed containment policy, and the spec a job snapshots. */
+export interface Engine {
+  config: EngineConfig;
+  policy: ContainerPolicy;
+  spec: EngineSpec;
+}
+
+export function renderTemplate(text: string, vars: TemplateVars): string {
+  const withRegistry = vars.regserver
+    ? text.replaceAll('{{regserver}}', vars.regserver)
+    : text.replaceAll('{{regserver}}/', '').replaceAll('{{regserver}}', '');
+  return withRegistry.replaceAll('{{uid}}', String(vars.uid));
+}
+
+/** Whitespace-split, as the original concatenated cmd and flags with spaces. */
+function splitCmd(cmd: string | string[]): string[] {
+  return Array.isArray(cmd) ? cmd : cmd.trim().split(/\s+/);
+}
+
+export function parseEngines(file: string, text: string, vars: TemplateVars, allowRunflags: readonly string[] = []): Engine[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(renderTemplate(text, vars));
+  } catch (err) {
+    throw new ConfigError(file, [`not valid JSON after templating: ${(err as Error).message}`]);
+  }
+  const parsed = enginesFileSchema.safeParse(data);
+  if (!parsed.success) throw ConfigError.fromIssues(file, parsed.error.issues, data);
+
+  const problems: string[] = [];
+  const engines: Engine[] = [];
+  parsed.data.engines.forEach((config, index) => {
+    try {
+      const policy = parseRunflags(config.runflags, allowRunflags);
+      engines.push({
+        config,
+        policy,
+        spec: {
+          name: config.name,
+          image: config.image,
+          cmd: splitCmd(config.cmd),
+          mountpoint: config.mountpoint,
+          inputfilename: config.inputfilename,
+          user: policy.user ?? config.user,
+          timeout: config.timeout,
+          runflags: config.runflags,
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof RunflagError)) throw err;
+      problems.push(`engines[${index}] (${config.name}).runflags: ${err.message}`);
+    }
+  });
+  if (problems.length) throw new ConfigError(file, problems);
+  return engines;
+}
+
+export function loadEngines(file: string, vars: TemplateVars, allowRunflags: readonly string[] = []): Engine[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseEngines(file, text, vars, allowRunflags);
+}

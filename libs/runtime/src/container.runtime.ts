@@ -1,0 +1,65 @@
+import type { ContainerPolicy } from '@menagerie/engines';
+
+export const JOB_LABEL = 'menagerie.job';
+export const ENGINE_LABEL = 'menagerie.engine';
+
+export interface ImageInfo {
+  /** The local image id, used to create the container so a moving tag can't change it mid-job. */
+  id: string;
+  /** The registry digest when there is one, else the image id. */
+  digest: string;
+}
+
+export interface RunRequest {
+  jobId: string;
+  engine: string;
+  image: ImageInfo;
+  cmd: string[];
+  user: string;
+  /** NAME=value pairs; never logged. */
+  env: string[];
+  mountpoint: string;
+  /** The job directory on the host: the only host path the engine sees. */
+  hostDir: string;
+  policy: ContainerPolicy;
+  timeoutMs: number;
+  logLimitBytes: number;
+}
+
+export interface RunOutcome {
+  exitCode: number | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  oomKilled: boolean;
+  log: Buffer;
+  logTail(bytes: number): string;
+  durationMs: number;
+}
+
+export interface JobContainer {
+  id: string;
+  jobId: string;
+  state: string;
+}
+
+/** What the worker needs from a container engine. Only docker.runtime.ts knows Docker. */
+export interface ContainerRuntime {
+  ping(): Promise<void>;
+  /** null when the image isn't present locally. */
+  inspectImage(ref: string): Promise<ImageInfo | null>;
+  /** Runs to completion, timeout or abort; the container is gone when this returns or throws. */
+  run(request: RunRequest, signal: AbortSignal): Promise<RunOutcome>;
+  listJobContainers(jobId?: string): Promise<JobContainer[]>;
+  removeContainer(id: string): Promise<void>;
+}
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly step: 'ping' | 'inspect' | 'create' | 'start' | 'wait' | 'remove' | 'list',
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`docker ${step}: ${message}`);
+    this.name = 'RuntimeError';
+  }
+}

@@ -1,0 +1,187 @@
+import Docker from 'dockerode';
+import type { ContainerCreateOptions } from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { CappedLog } from './capped-log';
+import {
+  ENGINE_LABEL,
+  JOB_LABEL,
+  RuntimeError,
+  type ContainerRuntime,
+  type ImageInfo,
+  type JobContainer,
+  type RunOutcome,
+  type RunRequest,
+} from './container.runtime';
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function reason(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string } | undefined;
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+
+  constructor(options: { socketPath: string } | Docker) {
+    this.docker = options instanceof Docker ? options : new Docker({ socketPath: options.socketPath });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new RuntimeError('ping', `the Docker daemon does not answer: ${reason(err)}`, err);
+    }
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | null> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      const repoDigest = info.RepoDigests?.[0]?.split('@')[1];
+      return { id: info.Id, digest: repoDigest ?? info.Id };
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw new RuntimeError('inspect', reason(err), err);
+    }
+  }
+
+  createOptions(req: RunRequest): ContainerCreateOptions {
+    const p = req.policy;
+    return {
+      Image: req.image.id,
+      Cmd: req.cmd,
+      User: req.user,
+      Env: [...req.env, `MENAGERIE_MOUNTPOINT=${req.mountpoint}`, `MENAGERIE_JOB_ID=${req.jobId}`],
+      WorkingDir: p.workdir ?? undefined,
+      Labels: { [JOB_LABEL]: req.jobId, [ENGINE_LABEL]: req.engine },
+      NetworkDisabled: p.network === 'none',
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        Binds: [`${req.hostDir}:${req.mountpoint}:rw`, ...p.binds],
+        NetworkMode: p.network,
+        CapDrop: p.capDrop,
+        CapAdd: p.capAdd,
+        SecurityOpt: p.securityOpt,
+        ReadonlyRootfs: p.readOnlyRootfs,
+        Memory: p.memoryBytes,
+        MemorySwap: p.memorySwapBytes ?? p.memoryBytes,
+        NanoCpus: p.nanoCpus,
+        PidsLimit: p.pidsLimit,
+        Tmpfs: p.tmpfs,
+        Ulimits: p.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+        ShmSize: p.shmSizeBytes ?? undefined,
+        Privileged: p.privileged,
+        Devices: p.devices.map((d) => {
+          const [host, container = host, perms = 'rwm'] = d.split(':');
+          return { PathOnHost: host, PathInContainer: container, CgroupPermissions: perms };
+        }),
+        PidMode: p.pidMode ?? undefined,
+        IpcMode: p.ipcMode ?? undefined,
+        UsernsMode: p.usernsMode ?? undefined,
+        // Output is captured through attach; the daemon keeps no log file an engine could flood.
+        LogConfig: { Type: 'none', Config: {} },
+        AutoRemove: false,
+      },
+    };
+  }
+
+  async run(req: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
+    const started = Date.now();
+    const log = new CappedLog(req.logLimitBytes);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(this.createOptions(req));
+    } catch (err) {
+      throw new RuntimeError('create', reason(err), err);
+    }
+    try {
+      const output = await container.attach({ stream: true, stdout: true, stderr: true });
+      const sink = new PassThrough();
+      sink.on('data', (chunk: Buffer) => log.write(chunk));
+      container.modem.demuxStream(output, sink, sink);
+      const outputDone = new Promise<void>((resolve) => {
+        output.on('end', resolve);
+        output.on('close', resolve);
+        output.on('error', () => resolve());
+      });
+
+      if (signal.aborted) return this.outcome(null, false, true, false, log, started);
+      const exited = container.wait();
+      try {
+        await container.start();
+      } catch (err) {
+        throw new RuntimeError('start', reason(err), err);
+      }
+
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      const stop = new Promise<'timeout' | 'cancelled'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), req.timeoutMs);
+        onAbort = () => resolve('cancelled');
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const first = await Promise.race([exited.then(() => 'exited' as const), stop]).finally(() => {
+        clearTimeout(timer);
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+      });
+      if (first !== 'exited') await container.kill().catch(() => undefined);
+
+      let state: { ExitCode?: number; OOMKilled?: boolean } = {};
+      try {
+        const result = (await exited) as { StatusCode: number };
+        state = (await container.inspect()).State ?? { ExitCode: result.StatusCode };
+      } catch (err) {
+        throw new RuntimeError('wait', reason(err), err);
+      }
+      await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000))]);
+      return this.outcome(
+        first === 'exited' ? (state.ExitCode ?? null) : null,
+        first === 'timeout',
+        first === 'cancelled',
+        state.OOMKilled === true,
+        log,
+        started,
+      );
+    } finally {
+      await this.removeContainer(container.id);
+    }
+  }
+
+  private outcome(exitCode: number | null, timedOut: boolean, cancelled: boolean, oomKilled: boolean, log: CappedLog, started: number): RunOutcome {
+    return {
+      exitCode,
+      timedOut,
+      cancelled,
+      oomKilled,
+      log: log.toBuffer(),
+      logTail: (bytes) => log.tailText(bytes),
+      durationMs: Date.now() - started,
+    };
+  }
+
+  async listJobContainers(jobId?: string): Promise<JobContainer[]> {
+    try {
+      const list = await this.docker.listContainers({
+        all: true,
+        filters: { label: [jobId ? `${JOB_LABEL}=${jobId}` : JOB_LABEL] },
+      });
+      return list.map((c) => ({ id: c.Id, jobId: c.Labels[JOB_LABEL], state: c.State }));
+    } catch (err) {
+      throw new RuntimeError('list', reason(err), err);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const code = statusOf(err);
+      if (code === 404 || (code === 409 && /already in progress/.test(reason(err)))) return;
+      throw new RuntimeError('remove', reason(err), err);
+    }
+  }
+}

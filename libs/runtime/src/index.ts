@@ -1,0 +1,3 @@
+export * from './capped-log';
+export * from './container.runtime';
+export * from './docker.runtime';

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { chmod, chown, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MenagerieError, isJobId, type StoredResult } from '@menagerie/core';
+import { safeStem, sniff } from './sniff';
+
+export interface StoredInput {
+  size: number;
+  sha256: string;
+}
+
+export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
+
+/**
+ * One directory per job under `store/` keeps the input, the result and the
+ * engine's log together; `jobs/<id>` is the scratch directory mounted into
+ * the engine, and nothing else of the host is.
+ */
+export class JobStore {
+  constructor(readonly root: string) {}
+
+  storeDir(id: string): string {
+    if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
+    return join(this.root, 'store', id);
+  }
+  inputPath(id: string): string {
+    return join(this.storeDir(id), 'input');
+  }
+  resultPath(id: string): string {
+    return join(this.storeDir(id), 'result');
+  }
+  logPath(id: string): string {
+    return join(this.storeDir(id), 'engine.log');
+  }
+  jobDir(id: string): string {
+    if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
+    return join(this.root, 'jobs', id);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'store'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.root, 'jobs'), { recursive: true, mode: 0o711 });
+  }
+
+  /**
+   * Streams an upload to disk, hashing as it goes. Past `limit` bytes it stops
+   * reading and throws UPLOAD_TOO_LARGE; on any failure nothing is left behind.
+   */
+  async writeInput(id: string, source: Readable, limit: number): Promise<StoredInput> {
+    const dir = this.storeDir(id);
+    const partial = join(dir, 'input.partial');
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size > limit) {
+          done(new MenagerieError('UPLOAD_TOO_LARGE', `the file is larger than this engine's limit of ${limit} bytes`, { limit }));
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await pipeline(source, meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+      await rename(partial, this.inputPath(id));
+      return { size, sha256: hash.digest('hex') };
+    } catch (err) {
+      source.resume(); // keep the parser draining so the request can be answered
+      await this.remove(id);
+      throw translateFsError(err);
+    }
+  }
+
+  /** Makes the engine's scratch directory, holding the input under `inputfilename`, owned by the engine's user. */
+  async stage(id: string, inputfilename: string, user: string): Promise<string> {
+    const dir = this.jobDir(id);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o700 });
+    const target = join(dir, inputfilename);
+    await copyFile(this.inputPath(id), target, constants.COPYFILE_EXCL);
+    const [uid, gid] = user.split(':').map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+    try {
+      if (Number.isNaN(uid)) throw Object.assign(new Error('named user'), { code: 'EPERM' });
+      await chown(dir, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
+      await chown(target, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
+      await chmod(target, 0o400);
+    } catch (err) {
+      // Not root, or a user given by name: fall back to a directory anyone in the container can use.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+      await chmod(dir, 0o777);
+      await chmod(target, 0o444);
+    }
+    return dir;
+  }
+
+  /**
+   * Moves `<jobdir>/result` into the store. A symlink, device or directory is
+   * refused, never followed; so is a result over `maxBytes`.
+   */
+  async collectResult(id: string, originalName: string, engine: string, maxBytes: number): Promise<StoredResult | ResultProblem> {
+    const source = join(this.jobDir(id), 'result');
+    let info;
+    try {
+      info = await lstat(source);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      throw err;
+    }
+    if (!info.isFile()) return 'not-a-regular-file';
+    if (info.size > maxBytes) return 'too-large';
+    // O_NOFOLLOW closes the window between lstat and open.
+    const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const partial = join(this.storeDir(id), 'result.partial');
+    try {
+      const head = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      await pipeline(handle.createReadStream({ start: 0, autoClose: false }), createWriteStream(partial, { mode: 0o600 }));
+      await rename(partial, this.resultPath(id));
+      const kind = sniff(head.subarray(0, bytesRead));
+      return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size: info.size, mime: kind.mime };
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw translateFsError(err);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async writeLog(id: string, log: Buffer): Promise<void> {
+    await mkdir(this.storeDir(id), { recursive: true, mode: 0o700 });
+    await writeFile(this.logPath(id), log, { mode: 0o600 });
+  }
+
+  async openResult(id: string): Promise<{ stream: Readable; size: number } | null> {
+    try {
+      const info = await stat(this.resultPath(id));
+      return { stream: createReadStream(this.resultPath(id)), size: info.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async hasInput(id: string): Promise<boolean> {
+    return stat(this.inputPath(id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async removeJobDir(id: string): Promise<void> {
+    await rm(this.jobDir(id), { recursive: true, force: true });
+  }
+
+  /** Removes everything stored for a job. */
+  async remove(id: string): Promise<void> {
+    await rm(this.storeDir(id), { recursive: true, force: true });
+    await this.removeJobDir(id);
+  }
+
+  async listStored(): Promise<string[]> {
+    return (await readdir(join(this.root, 'store')).catch(() => [] as string[])).filter(isJobId);
+  }
+}
+
+function translateFsError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new MenagerieError('STORAGE_FULL', 'the result store is out of space; try again later or ask an operator to free space');
+  }
+  return err;
+}

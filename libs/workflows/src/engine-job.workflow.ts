@@ -1,0 +1,77 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+} from '@temporalio/workflow';
+import { FAILURE_TYPES, type EngineJobInput, type FailureDetails, type FinalizeJobInput } from '@menagerie/core';
+import type { Activities } from '@menagerie/activities';
+
+const { stageInput, storeResult } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '1 second' },
+});
+
+/** Finalizing must eventually succeed, even if the database is down for a while. */
+const { finalizeJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+/** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
+function runEngineFor(input: EngineJobInput) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 120} seconds`,
+    heartbeatTimeout: '30 seconds',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
+  }).runEngine;
+}
+
+/** Turns how a job ended into the row the database will keep. */
+export function describeFailure(jobId: string, err: unknown): FinalizeJobInput {
+  if (isCancellation(err)) return { jobId, status: 'cancelled', error: 'cancelled by request' };
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as FailureDetails;
+    return {
+      jobId,
+      status: cause.type === FAILURE_TYPES.engineTimeout ? 'timed_out' : 'failed',
+      error: cause.message,
+      exitCode: details.exitCode ?? null,
+      logTail: details.logTail ?? null,
+    };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { jobId, status: 'failed', error: message };
+}
+
+/**
+ * One job: stage the input, run the engine, store the result, record the
+ * final status. Every path, including cancellation, ends in finalizeJob.
+ */
+export async function engineJob(input: EngineJobInput): Promise<FinalizeJobInput> {
+  const { jobId } = input;
+  let outcome: FinalizeJobInput;
+  let cancellation: unknown;
+  try {
+    await stageInput(input);
+    const run = await runEngineFor(input)(input);
+    const result = await storeResult(input);
+    outcome = { jobId, status: 'completed', exitCode: run.exitCode, logTail: run.logTail, result };
+  } catch (err) {
+    outcome = describeFailure(jobId, err);
+    if (outcome.status === 'cancelled') cancellation = err;
+    log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
+  }
+  await CancellationScope.nonCancellable(() => finalizeJob(outcome));
+  // Rethrowing the cancellation marks the workflow itself cancelled.
+  if (cancellation) throw cancellation;
+  if (outcome.status !== 'completed') {
+    // Failing the workflow too makes the job stand out in the Temporal Web UI.
+    throw ApplicationFailure.create({ message: outcome.error ?? outcome.status, type: outcome.status, nonRetryable: true });
+  }
+  return outcome;
+}

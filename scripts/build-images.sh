@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Builds the Docker images the engines run in. Idempotent: a second run only
+# checks labels and returns.
+#
+#   bash scripts/build-images.sh                 # base image + every engine
+#   bash scripts/build-images.sh apktool         # only some (dir names or image refs)
+#   bash scripts/build-images.sh menagerie/filemeta:stable
+#
+# Images:
+#   menagerie/debian:bookworm  debootstrap'd minbase rootfs, `docker import`ed
+#                              (no registry is reachable, so no `docker pull`).
+#                              The rootfs tarball is cached in $CACHE_DIR.
+#   one image per engines/<dir>/Dockerfile: named by engines/<dir>/IMAGE if that
+#   file exists, else menagerie/<dir>:stable.
+#
+# An engine image is rebuilt only when its label org.menagerie.context-hash
+# differs from the hash of its build context (every file's path, mode and
+# content, plus the IDs of the images its FROM lines name).
+#
+# Environment:
+#   MENAGERIE_DEBIAN_MIRROR           Debian mirror (default http://deb.debian.org/debian)
+#   MENAGERIE_DEBIAN_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
+#   MENAGERIE_REBUILD=1               rebuild the engine images even when up to date
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+BASE_IMAGE="menagerie/debian:bookworm"
+SUITE="bookworm"
+DEBIAN_MIRROR="${MENAGERIE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+SECURITY_MIRROR="${MENAGERIE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+ROOTFS_TAR="$CACHE_DIR/rootfs/debian-$SUITE-minbase-amd64.tar.gz"
+ENGINES_DIR="$ROOT/engines"
+HASH_LABEL="org.menagerie.context-hash"
+# The client may be newer than the daemon and have no buildx plugin: use the
+# classic builder explicitly.
+export DOCKER_BUILDKIT=0
+
+ensure_docker
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- base image
+build_rootfs_tarball() {
+  command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+  local work dir
+  work="$(mktemp -d "${TMPDIR:-/tmp}/menagerie-rootfs.XXXXXX")"
+  dir="$work/rootfs"
+  # debootstrap mounts /proc and /sys in the target; never rm -rf across a mount.
+  # shellcheck disable=SC2064
+  trap "cleanup_rootfs '$work'" EXIT
+  log "debootstrap --variant=minbase $SUITE ($DEBIAN_MIRROR); takes a few minutes"
+  if ! debootstrap --variant=minbase --arch=amd64 "$SUITE" "$dir" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1; then
+    tail -n 40 "$work/debootstrap.log" >&2
+    [[ -f "$dir/debootstrap/debootstrap.log" ]] && tail -n 40 "$dir/debootstrap/debootstrap.log" >&2
+    die "debootstrap failed"
+  fi
+  unmount_under "$dir"
+
+  # Container-friendly tweaks, in the spirit of the official debian images.
+  cat >"$dir/etc/apt/sources.list" <<EOF
+deb $DEBIAN_MIRROR $SUITE main
+deb $DEBIAN_MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+  cat >"$dir/etc/apt/apt.conf.d/90menagerie" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+Acquire::CompressionTypes::Order:: "gz";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+EOF
+  cat >"$dir/etc/dpkg/dpkg.cfg.d/90menagerie" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin \
+    "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log "$dir"/var/log/apt/* \
+    "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/debootstrap "$dir"/tmp/* \
+    "$dir"/etc/hostname "$dir"/etc/resolv.conf
+  find "$dir/usr/share/doc" -mindepth 2 -not -name copyright -not -type d -delete 2>/dev/null || true
+  find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+  : >"$dir/etc/machine-id"
+
+  mkdir -p "$(dirname "$ROOTFS_TAR")"
+  tar --numeric-owner --xattrs -C "$dir" -c . | gzip -1 >"$ROOTFS_TAR.part"
+  mv "$ROOTFS_TAR.part" "$ROOTFS_TAR"
+  log "cached rootfs: $ROOTFS_TAR ($(du -h "$ROOTFS_TAR" | cut -f1))"
+  cleanup_rootfs "$work"
+  trap - EXIT
+}
+
+unmount_under() {
+  local dir=$1 m
+  # Deepest first.
+  for m in $(awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+}
+
+cleanup_rootfs() {
+  local work=$1
+  [[ -d "$work" ]] || return 0
+  unmount_under "$work"
+  rm -rf --one-file-system "$work"
+}
+
+ensure_base_image() {
+  if image_exists "$BASE_IMAGE"; then return; fi
+  [[ -s "$ROOTFS_TAR" ]] || build_rootfs_tarball
+  log "docker import $BASE_IMAGE"
+  docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' \
+    -c 'CMD ["/bin/bash"]' \
+    -m "debootstrap --variant=minbase $SUITE" \
+    "$ROOTFS_TAR" "$BASE_IMAGE" >/dev/null
+}
+
+# ------------------------------------------------------------- engine images
+engine_image_name() {
+  local dir=$1 name
+  if [[ -f "$dir/IMAGE" ]]; then
+    name="$(tr -d '[:space:]' <"$dir/IMAGE")"
+    [[ -n "$name" ]] || die "$dir/IMAGE is empty"
+    printf '%s\n' "$name"
+  else
+    printf 'menagerie/%s:stable\n' "$(basename "$dir")"
+  fi
+}
+
+# Images named by the Dockerfile's FROM lines (stage names and ARGs aside).
+from_images() {
+  awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' "$1/Dockerfile"
+}
+
+context_hash() {
+  local dir=$1 from
+  {
+    (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z |
+      while IFS= read -r -d '' f; do
+        printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
+      done)
+    for from in $(from_images "$dir"); do
+      printf 'FROM %s %s\n' "$from" "$(docker image inspect -f '{{.Id}}' "$from" 2>/dev/null || echo missing)"
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+declare -A DIR_OF_IMAGE=() DONE=()
+ENGINE_DIRS=()
+for dockerfile in "$ENGINES_DIR"/*/Dockerfile; do
+  [[ -f "$dockerfile" ]] || continue
+  d="$(dirname "$dockerfile")"
+  ENGINE_DIRS+=("$d")
+  DIR_OF_IMAGE["$(engine_image_name "$d")"]="$d"
+done
+
+build_engine() {
+  local dir=$1 image hash current from logf start
+  image="$(engine_image_name "$dir")"
+  [[ -n "${DONE[$image]:-}" ]] && return
+  DONE[$image]=1
+  # Whatever the Dockerfile builds FROM goes first: the base image, or another
+  # engine's image.
+  for from in $(from_images "$dir"); do
+    if [[ "$from" == "$BASE_IMAGE" ]]; then ensure_base_image
+    elif [[ -n "${DIR_OF_IMAGE[$from]:-}" ]]; then build_engine "${DIR_OF_IMAGE[$from]}"
+    fi
+  done
+  hash="$(context_hash "$dir")"
+  current="$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$image" 2>/dev/null || true)"
+  if [[ "$current" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
+    log "$image is up to date"
+    return
+  fi
+  log "building $image from ${dir#"$ROOT"/}"
+  logf="$(mktemp)"
+  start=$SECONDS
+  if ! docker build --pull=false --label "$HASH_LABEL=$hash" -t "$image" "$dir" >"$logf" 2>&1; then
+    cat "$logf" >&2
+    rm -f "$logf"
+    die "docker build of $image failed (output above)"
+  fi
+  rm -f "$logf"
+  log "built $image in $((SECONDS - start))s"
+}
+
+# Which engines: all, or those named on the command line.
+selected=()
+if (($# == 0)); then
+  selected=("${ENGINE_DIRS[@]}")
+  ensure_base_image
+else
+  for arg in "$@"; do
+    case "$arg" in
+      "$BASE_IMAGE" | base) ensure_base_image; continue ;;
+    esac
+    if [[ -n "${DIR_OF_IMAGE[$arg]:-}" ]]; then selected+=("${DIR_OF_IMAGE[$arg]}")
+    elif [[ -f "$ENGINES_DIR/$arg/Dockerfile" ]]; then selected+=("$ENGINES_DIR/$arg")
+    elif [[ -n "${DIR_OF_IMAGE[$arg:stable]:-}" ]]; then selected+=("${DIR_OF_IMAGE[$arg:stable]}")
+    else die "unknown image or engine: $arg (known: $BASE_IMAGE ${!DIR_OF_IMAGE[*]})"
+    fi
+  done
+fi
+
+for d in "${selected[@]}"; do
+  build_engine "$d"
+done

