@@ -81,8 +81,12 @@ path-include /usr/share/locale/locale.alias
 EOF
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin \
     "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log "$dir"/var/log/apt/* \
-    "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/debootstrap "$dir"/tmp/* \
+    "$dir"/usr/share/info/* "$dir"/debootstrap "$dir"/tmp/* \
     "$dir"/etc/hostname "$dir"/etc/resolv.conf
+  # Man pages go, but the directories stay: update-alternatives (e.g. OpenJDK's
+  # postinst) fails when /usr/share/man/man1 is missing.
+  find "$dir/usr/share/man" -not -type d -delete
+  mkdir -p "$dir"/usr/share/man/man{1,2,3,4,5,6,7,8}
   find "$dir/usr/share/doc" -mindepth 2 -not -name copyright -not -type d -delete 2>/dev/null || true
   find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
   : >"$dir/etc/machine-id"
@@ -182,7 +186,7 @@ build_engine() {
   log "building $image from ${dir#"$ROOT"/}"
   logf="$(mktemp)"
   start=$SECONDS
-  if ! docker build --pull=false --label "$HASH_LABEL=$hash" -t "$image" "$dir" >"$logf" 2>&1; then
+  if ! docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$image" "$dir" >"$logf" 2>&1; then
     cat "$logf" >&2
     rm -f "$logf"
     die "docker build of $image failed (output above)"

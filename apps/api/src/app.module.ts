@@ -1,0 +1,70 @@
+import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { DataSource } from 'typeorm';
+import type { MenagerieConfig } from '@menagerie/config';
+import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
+import { DockerRuntime } from '@menagerie/runtime';
+import { JobStore } from '@menagerie/storage';
+import { ApiExceptionFilter } from './common/exception.filter';
+import { CONFIG, CONTAINER_RUNTIME, DATA_SOURCE, JOB_REPOSITORY, JOB_STORE } from './common/tokens';
+import { EnginesController } from './engines/engines.controller';
+import { HealthController } from './health/health.controller';
+import { TemporalService } from './infra/temporal.service';
+import { JobService } from './jobs/job.service';
+import { JobsController } from './jobs/jobs.controller';
+import { UploadService } from './jobs/upload.service';
+
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: MenagerieConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            name: 'menagerie-api',
+            level: process.env.LOG_LEVEL ?? 'info',
+            redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+            autoLogging: { ignore: (req) => req.url === '/health' },
+          },
+        }),
+      ],
+      controllers: [JobsController, EnginesController, HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        {
+          provide: DATA_SOURCE,
+          useFactory: async () => {
+            const dataSource = createDataSource(config.settings.database, 20);
+            await dataSource.initialize();
+            await runMigrations(dataSource);
+            return dataSource;
+          },
+        },
+        { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
+        {
+          provide: JOB_STORE,
+          useFactory: async () => {
+            const store = new JobStore(config.storageDir);
+            await store.init();
+            return store;
+          },
+        },
+        { provide: CONTAINER_RUNTIME, useValue: new DockerRuntime({ socketPath: config.settings.docker.socketPath }) },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        DataSourceCloser,
+        TemporalService,
+        UploadService,
+        JobService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,14 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import type { MenagerieConfig } from '@menagerie/config';
+import { AppModule } from './app.module';
+
+/** Builds the API without listening, so tests can start it on a port of their own. */
+export async function createApp(config: MenagerieConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,34 @@
+import { HttpStatus } from '@nestjs/common';
+import { assertUnreachable, type ErrorCode } from '@menagerie/core';
+
+/** The one place a domain error code becomes an HTTP status. */
+export function statusFor(code: ErrorCode): HttpStatus {
+  switch (code) {
+    case 'ENGINE_UNKNOWN':
+    case 'JOB_NOT_FOUND':
+    case 'RESULT_NOT_READY':
+    case 'RESULT_MISSING':
+      return HttpStatus.NOT_FOUND;
+    case 'INVALID_JOB_ID':
+    case 'INVALID_QUERY':
+    case 'UPLOAD_MISSING':
+    case 'UPLOAD_TOO_MANY_FILES':
+    case 'UPLOAD_EMPTY':
+    case 'MALFORMED_UPLOAD':
+    case 'UPLOAD_ABORTED':
+      return HttpStatus.BAD_REQUEST;
+    case 'NOT_MULTIPART':
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
+    case 'UPLOAD_TOO_LARGE':
+      return HttpStatus.PAYLOAD_TOO_LARGE;
+    case 'JOB_NOT_CANCELLABLE':
+      return HttpStatus.CONFLICT;
+    case 'SCHEDULER_UNAVAILABLE':
+    case 'DATABASE_UNAVAILABLE':
+      return HttpStatus.SERVICE_UNAVAILABLE;
+    case 'STORAGE_FULL':
+      return HttpStatus.INSUFFICIENT_STORAGE;
+    default:
+      return assertUnreachable(code);
+  }
+}

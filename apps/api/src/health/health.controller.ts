@@ -1,0 +1,50 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import type { JobRepository } from '@menagerie/db';
+import type { ContainerRuntime } from '@menagerie/runtime';
+import { CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
+import { TemporalService } from '../infra/temporal.service';
+
+interface Check {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Check> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+    return { ok: true, latencyMs: Date.now() - started };
+  } catch (err) {
+    return { ok: false, latencyMs: Date.now() - started, error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly temporal: TemporalService,
+  ) {}
+
+  /** 200 when the database, Temporal and Docker all answer; 503 naming what doesn't. */
+  @Get()
+  async health(@Res({ passthrough: true }) res: Response) {
+    const [database, temporal, docker] = await Promise.all([
+      check(() => this.jobs.ping()),
+      check(() => this.temporal.ping()),
+      check(() => this.runtime.ping()),
+    ]);
+    const ok = database.ok && temporal.ok && docker.ok;
+    res.status(ok ? 200 : 503);
+    return { status: ok ? 'ok' : 'degraded', checks: { database, temporal, docker } };
+  }
+}

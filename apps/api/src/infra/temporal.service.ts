@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import { CONFIG } from '../common/tokens';
+
+const ENGINE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.engine, SearchAttributeType.KEYWORD);
+const SHA256_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha256, SearchAttributeType.KEYWORD);
+
+export interface StartedWorkflow {
+  workflowId: string;
+  runId: string;
+}
+
+/** The API's side of Temporal: starting, cancelling and checking job workflows. */
+@Injectable()
+export class TemporalService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(TemporalService.name);
+  private readonly connection: Connection;
+  private readonly client: Client;
+  private searchAttributesReady = false;
+
+  constructor(@Inject(CONFIG) private readonly config: MenagerieConfig) {
+    // Lazy: the API starts (and /health reports) even while Temporal is down.
+    this.connection = Connection.lazy({ address: config.settings.temporal.address, connectTimeout: '5 seconds' });
+    this.client = new Client({ connection: this.connection, namespace: config.settings.temporal.namespace });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.ensureSearchAttributes().catch((err) =>
+      this.logger.warn(`Temporal is not reachable yet (${(err as Error).message}); will retry on first upload`),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+
+  /** Registers the search attributes that make jobs findable by engine and sha256 in the Web UI. */
+  private async ensureSearchAttributes(): Promise<void> {
+    if (this.searchAttributesReady) return;
+    const namespace = this.config.settings.temporal.namespace;
+    const existing = await this.connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.values(SEARCH_ATTRIBUTES).filter((name) => !(name in (existing.customAttributes ?? {})));
+    if (missing.length) {
+      await this.connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      });
+      this.logger.log(`registered search attributes ${missing.join(', ')}`);
+    }
+    this.searchAttributesReady = true;
+  }
+
+  async startJob(input: EngineJobInput, sha256: string, originalName: string): Promise<StartedWorkflow> {
+    await this.ensureSearchAttributes();
+    const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+      workflowId: workflowIdFor(input.jobId),
+      taskQueue: input.engine.name,
+      args: [input],
+      typedSearchAttributes: [
+        { key: ENGINE_KEY, value: input.engine.name },
+        { key: SHA256_KEY, value: sha256 },
+      ],
+      memo: { engine: input.engine.name, sha256, originalName },
+    });
+    return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  /** Requests cancellation; false when the workflow no longer exists. */
+  async cancel(workflowId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(workflowId).cancel();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  async terminate(workflowId: string, reason: string): Promise<void> {
+    await this.client.workflow
+      .getHandle(workflowId)
+      .terminate(reason)
+      .catch(() => undefined);
+  }
+
+  async ping(timeoutMs = 3000): Promise<void> {
+    await this.connection.withDeadline(Date.now() + timeoutMs, () =>
+      this.connection.workflowService.describeNamespace({ namespace: this.config.settings.temporal.namespace }),
+    );
+  }
+}

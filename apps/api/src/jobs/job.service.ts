@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { isFinalStatus, isJobId, JOB_STATUSES, MenagerieError, type JobStatus } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import type { JobEntity, JobRepository } from '@menagerie/db';
+import type { JobStore } from '@menagerie/storage';
+import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
+import { TemporalService } from '../infra/temporal.service';
+
+export interface ListQuery {
+  engine?: string;
+  status?: string;
+  sha256?: string;
+  page?: string;
+  limit?: string;
+}
+
+export interface ResultFile {
+  stream: Readable;
+  size: number;
+  name: string;
+  mime: string;
+}
+
+const MAX_LIMIT = 100;
+
+@Injectable()
+export class JobService {
+  constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    private readonly temporal: TemporalService,
+  ) {}
+
+  async get(id: string): Promise<JobEntity> {
+    if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
+    const job = await this.jobs.findById(id);
+    if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
+    return job;
+  }
+
+  async list(query: ListQuery) {
+    const page = query.page === undefined ? 1 : Number(query.page);
+    const limit = query.limit === undefined ? 20 : Number(query.limit);
+    if (!Number.isInteger(page) || page < 1) throw new MenagerieError('INVALID_QUERY', 'page must be a whole number from 1');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new MenagerieError('INVALID_QUERY', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    if (query.status !== undefined && !JOB_STATUSES.includes(query.status as JobStatus)) {
+      throw new MenagerieError('INVALID_QUERY', `status must be one of ${JOB_STATUSES.join(', ')}`);
+    }
+    if (query.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(query.sha256)) {
+      throw new MenagerieError('INVALID_QUERY', 'sha256 must be 64 hex digits');
+    }
+    const { items, total } = await this.jobs.list({
+      engine: query.engine,
+      status: query.status as JobStatus | undefined,
+      sha256: query.sha256?.toLowerCase(),
+      limit,
+      offset: (page - 1) * limit,
+    });
+    return { items, total, page, limit, pages: Math.ceil(total / limit) };
+  }
+
+  async result(id: string): Promise<ResultFile> {
+    const job = await this.get(id);
+    if (job.status !== 'completed' || !job.resultName) {
+      const why = isFinalStatus(job.status) ? `the job ended ${job.status} without a result` : `the job is still ${job.status}`;
+      throw new MenagerieError('RESULT_NOT_READY', `no result for job ${id}: ${why}; see /result/${id}`, { status: job.status });
+    }
+    const file = await this.store.openResult(id);
+    if (!file) throw new MenagerieError('RESULT_MISSING', `the result of job ${id} is no longer stored`);
+    return { ...file, name: job.resultName, mime: job.resultMime ?? 'application/octet-stream' };
+  }
+
+  /**
+   * Cancels a queued or running job: its workflow is cancelled, which kills
+   * the container. Waits briefly for the final status so the answer is useful.
+   */
+  async cancel(id: string, waitMs = 15_000): Promise<JobEntity> {
+    const job = await this.get(id);
+    if (isFinalStatus(job.status)) {
+      throw new MenagerieError('JOB_NOT_CANCELLABLE', `job ${id} already ended ${job.status}`, { status: job.status });
+    }
+    await this.temporal.cancel(job.workflowId);
+    const deadline = Date.now() + waitMs;
+    let current = job;
+    while (!isFinalStatus(current.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      current = (await this.jobs.findById(id)) ?? current;
+    }
+    return current;
+  }
+}

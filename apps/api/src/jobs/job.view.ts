@@ -1,0 +1,49 @@
+import type { JobEntity } from '@menagerie/db';
+import type { Settings } from '@menagerie/config';
+
+/** The JSON shape of a job, as /result, /jobs and the upload answer show it. */
+export interface JobView {
+  jobid: string;
+  engine: string;
+  status: string;
+  input: { name: string; size: number; sha256: string };
+  image: string;
+  imageDigest: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  logTail: string | null;
+  result: { name: string; size: number; mime: string } | null;
+  resultUrl: string | null;
+  statusUrl: string;
+  temporalUrl: string;
+}
+
+export function temporalUrl(settings: Settings, workflowId: string, runId: string | null): string {
+  const base = `${settings.temporal.uiUrl}/namespaces/${encodeURIComponent(settings.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+export function toJobView(job: JobEntity, settings: Settings): JobView {
+  const done = job.status === 'completed' && job.resultName !== null;
+  return {
+    jobid: job.id,
+    engine: job.engine,
+    status: job.status,
+    input: { name: job.originalName, size: job.size, sha256: job.sha256 },
+    image: job.image,
+    imageDigest: job.imageDigest,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    exitCode: job.exitCode,
+    error: job.error,
+    logTail: job.logTail,
+    result: done ? { name: job.resultName!, size: job.resultSize ?? 0, mime: job.resultMime ?? 'application/octet-stream' } : null,
+    resultUrl: done ? `${settings.api.publicUrl}/link/${job.id}` : null,
+    statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
+    temporalUrl: temporalUrl(settings, job.workflowId, job.runId),
+  };
+}

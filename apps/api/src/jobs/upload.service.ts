@@ -1,0 +1,161 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import busboy from 'busboy';
+import type { Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { MenagerieError, workflowIdFor } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import type { JobEntity, JobRepository } from '@menagerie/db';
+import type { Engine } from '@menagerie/engines';
+import type { JobStore, StoredInput } from '@menagerie/storage';
+import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
+import { TemporalService } from '../infra/temporal.service';
+
+/** Room for multipart boundaries and headers on top of the file itself. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+const FIELD = 'upload';
+
+interface ReceivedFile extends StoredInput {
+  originalName: string;
+}
+
+/** Keeps an original file name as metadata only: no control characters, bounded length. */
+export function cleanOriginalName(name: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return ([...cleaned].slice(0, 255).join('') || 'upload').normalize('NFC');
+}
+
+@Injectable()
+export class UploadService {
+  private readonly logger = new Logger(UploadService.name);
+  private readonly engines: Map<string, Engine>;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly temporal: TemporalService,
+  ) {
+    this.engines = new Map(config.engines.map((e) => [e.config.name, e]));
+  }
+
+  /**
+   * Streams the upload to storage, then records the job and starts its
+   * workflow. Any failure on the way removes what was written.
+   */
+  async upload(engineName: string, req: Request): Promise<JobEntity> {
+    const engine = this.engines.get(engineName);
+    if (!engine) {
+      throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${engineName}"; GET /engines lists them`, {
+        engines: [...this.engines.keys()],
+      });
+    }
+    const id = randomUUID();
+    const file = await this.receive(id, engine, req);
+    const log = { jobId: id, engine: engine.config.name };
+
+    let job: JobEntity;
+    try {
+      job = await this.jobs.create({
+        id,
+        engine: engine.config.name,
+        originalName: file.originalName,
+        size: file.size,
+        sha256: file.sha256,
+        image: engine.config.image,
+        workflowId: workflowIdFor(id),
+      });
+    } catch (err) {
+      await this.store.remove(id);
+      this.logger.error({ ...log, err }, 'could not record the job');
+      throw new MenagerieError('DATABASE_UNAVAILABLE', 'the job database is unavailable; the upload was discarded, try again shortly');
+    }
+
+    try {
+      const started = await this.temporal.startJob({ jobId: id, engine: engine.spec }, file.sha256, file.originalName);
+      await this.jobs.setRunId(id, started.runId);
+      job.runId = started.runId;
+    } catch (err) {
+      // No row may stay "queued" with no workflow behind it.
+      await this.temporal.terminate(workflowIdFor(id), 'upload could not be completed');
+      await this.jobs.delete(id).catch((e) => this.logger.error({ ...log, err: e }, 'could not delete the job row'));
+      await this.store.remove(id);
+      this.logger.error({ ...log, err }, 'could not start the job workflow');
+      throw new MenagerieError('SCHEDULER_UNAVAILABLE', 'the job scheduler (Temporal) is unavailable; the upload was discarded, try again shortly');
+    }
+    this.logger.log({ ...log, size: file.size, sha256: file.sha256 }, 'job queued');
+    return job;
+  }
+
+  private receive(id: string, engine: Engine, req: Request): Promise<ReceivedFile> {
+    const limit = engine.config.sizelimit;
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^multipart\/form-data\s*;/i.test(contentType)) {
+      throw new MenagerieError('NOT_MULTIPART', `send the file as multipart/form-data in a field named "${FIELD}", e.g. curl -F "${FIELD}=@file"`);
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD) {
+      throw new MenagerieError('UPLOAD_TOO_LARGE', `the file is larger than engine ${engine.config.name}'s limit of ${limit} bytes`, { limit });
+    }
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: 1, fields: 20, fieldSize: 64 * 1024, parts: 40, headerPairs: 100 },
+      });
+    } catch (err) {
+      throw new MenagerieError('MALFORMED_UPLOAD', `the multipart request could not be read: ${(err as Error).message}`);
+    }
+
+    return new Promise<ReceivedFile>((resolve, reject) => {
+      let writing: Promise<StoredInput> | undefined;
+      let originalName = '';
+      let problem: MenagerieError | undefined;
+      let settled = false;
+
+      const fail = async (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        req.unpipe(parser);
+        parser.removeAllListeners('close');
+        parser.destroy();
+        // Let the writer notice and clean up, then make sure nothing is left.
+        await Promise.race([writing?.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+        await this.store.remove(id).catch(() => undefined);
+        reject(err);
+      };
+
+      parser.on('file', (field: string, stream: Readable, info: busboy.FileInfo) => {
+        if (field !== FIELD) {
+          problem ??= new MenagerieError('UPLOAD_MISSING', `unexpected file field "${field}"; send the file in a field named "${FIELD}"`);
+          stream.resume();
+          return;
+        }
+        originalName = cleanOriginalName(info.filename);
+        writing = this.store.writeInput(id, stream, limit);
+        writing.catch((err) => void fail(err));
+      });
+      parser.on('filesLimit', () => {
+        problem = new MenagerieError('UPLOAD_TOO_MANY_FILES', `send exactly one file, in the field "${FIELD}"`);
+      });
+      parser.on('error', (err: Error) => void fail(new MenagerieError('MALFORMED_UPLOAD', `the multipart request could not be read: ${err.message}`)));
+      parser.on('close', () => {
+        void (async () => {
+          if (problem) return fail(problem);
+          if (!writing) return fail(new MenagerieError('UPLOAD_MISSING', `no file in the field "${FIELD}"; use curl -F "${FIELD}=@file"`));
+          const stored = await writing.catch(() => undefined);
+          if (!stored || settled) return; // fail() already handled it
+          if (stored.size === 0) return fail(new MenagerieError('UPLOAD_EMPTY', 'the uploaded file is empty; there is nothing to analyse'));
+          settled = true;
+          resolve({ ...stored, originalName });
+        })();
+      });
+      req.on('close', () => {
+        if (!req.complete) void fail(new MenagerieError('UPLOAD_ABORTED', 'the client disconnected before the upload finished'));
+      });
+      req.pipe(parser);
+    });
+  }
+}
