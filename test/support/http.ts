@@ -1,0 +1,50 @@
+import { openAsBlob } from 'node:fs';
+import { basename } from 'node:path';
+
+export interface Job {
+  jobid: string;
+  engine: string;
+  status: string;
+  input: { name: string; size: number; sha256: string };
+  image: string;
+  imageDigest: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  logTail: string | null;
+  result: { name: string; size: number; mime: string } | null;
+  resultUrl: string | null;
+  temporalUrl: string;
+}
+
+export async function uploadFile(baseUrl: string, engine: string, path: string, name = basename(path)): Promise<Response> {
+  const form = new FormData();
+  form.append('upload', await openAsBlob(path), name);
+  return fetch(`${baseUrl}/${engine}/upload`, { method: 'POST', body: form });
+}
+
+export async function uploadBytes(baseUrl: string, engine: string, bytes: Buffer | string, name = 'sample.bin'): Promise<Response> {
+  const form = new FormData();
+  form.append('upload', new Blob([bytes]), name);
+  return fetch(`${baseUrl}/${engine}/upload`, { method: 'POST', body: form });
+}
+
+export async function getJob(baseUrl: string, id: string): Promise<Job> {
+  const res = await fetch(`${baseUrl}/result/${id}`);
+  if (res.status !== 200) throw new Error(`GET /result/${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Job;
+}
+
+const FINAL = ['completed', 'failed', 'timed_out', 'cancelled'];
+
+export async function waitForJob(baseUrl: string, id: string, timeoutMs = 240_000, until: (j: Job) => boolean = (j) => FINAL.includes(j.status)): Promise<Job> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(baseUrl, id);
+    if (until(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,106 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import Docker from 'dockerode';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { loadConfig, readEnv, type MenagerieConfig } from '@menagerie/config';
+import { createDataSource } from '@menagerie/db';
+import { JOB_LABEL } from '@menagerie/runtime';
+import { createApp } from '../../apps/api/src/app';
+import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
+import { createTestDatabase } from './database';
+import { DB, ROOT, TEMPORAL_BIN } from './env';
+
+export interface System {
+  baseUrl: string;
+  config: MenagerieConfig;
+  env: TestWorkflowEnvironment;
+  db: DataSource;
+  docker: Docker;
+  api: NestExpressApplication;
+  worker: WorkerHandle | null;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** Start the Temporal Web UI on this port. */
+  uiPort?: number;
+  /** Start the engine workers (default true). */
+  worker?: boolean;
+  /** Path of an engines.json to use instead of confs/engines.json. */
+  enginesFile?: string;
+}
+
+/**
+ * The whole system on real services: a Temporal dev server of its own, a
+ * fresh PostgreSQL database, a temporary store, the API on a free port and
+ * the engine workers, all in this process.
+ */
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_BIN },
+      ip: '127.0.0.1',
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  const address = env.connection.options.address;
+  const database = await createTestDatabase();
+  const storage = mkdtempSync(join(tmpdir(), 'menagerie-e2e-'));
+  const base = readEnv({});
+  const config = loadConfig({
+    confDir: join(ROOT, 'confs'),
+    enginesFile: options.enginesFile,
+    patch: {
+      api: { port: 0, host: '127.0.0.1' },
+      temporal: { address, namespace: 'default', ...(options.uiPort ? { uiUrl: `http://127.0.0.1:${options.uiPort}` } : {}) },
+      database: { ...DB, database: database.name },
+      storage: { dir: storage },
+    },
+    ...{ defaultsFile: base.defaultsFile },
+  });
+
+  const api = await createApp(config);
+  await api.listen(0, '127.0.0.1');
+  const port = (api.getHttpServer().address() as { port: number }).port;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  config.settings.api.publicUrl = baseUrl;
+
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const worker = options.worker === false ? null : await startWorkers(config, logger);
+  const db = createDataSource(config.settings.database, 2);
+  await db.initialize();
+
+  let stopped = false;
+  return {
+    baseUrl,
+    config,
+    env,
+    db,
+    docker: new Docker(),
+    api,
+    worker,
+    uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : null,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await worker?.stop();
+      await api.close();
+      await db.destroy();
+      await env.teardown();
+      await database.drop();
+      rmSync(storage, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Containers Menagerie labelled for these jobs (all of its job containers when no ids are given). */
+export async function jobContainers(docker: Docker, jobIds?: string[]): Promise<Docker.ContainerInfo[]> {
+  const all = await docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } });
+  return jobIds ? all.filter((c) => jobIds.includes(c.Labels[JOB_LABEL])) : all;
+}
