@@ -17,8 +17,6 @@ MOUNTPOINT="${MENAGERIE_MOUNTPOINT:-/var/data}"
 INPUT="${MENAGERIE_INPUT:-sample.apk}"
 INPUT_PATH="$MOUNTPOINT/$INPUT"
 RESULT="$MOUNTPOINT/result"
-# apktool's JVM heap; raise it for very large APKs.
-HEAP="${MENAGERIE_APKTOOL_HEAP:-1024m}"
 
 say() { printf '[apktool-engine] %s\n' "$*"; }
 fail() { local code=$1; shift; printf '[apktool-engine] ERROR: %s\n' "$*" >&2; exit "$code"; }
@@ -29,26 +27,33 @@ fail() { local code=$1; shift; printf '[apktool-engine] ERROR: %s\n' "$*" >&2; e
 [[ -r "$INPUT_PATH" ]] || fail 2 "input $INPUT_PATH is not readable by uid $(id -u)"
 [[ -w "$MOUNTPOINT" ]] || fail 2 "mountpoint $MOUNTPOINT is not writable by uid $(id -u) (the job dir must be owned by the container's uid)"
 
+rm -f "$RESULT" || fail 2 "cannot remove a stale $RESULT"
 WORK="$(mktemp -d "$MOUNTPOINT/.apktool-work.XXXXXX")" ||
   fail 2 "cannot create a work dir in $MOUNTPOINT"
 cleanup() { rm -rf "$WORK" "$RESULT.partial"; }
 trap cleanup EXIT
 
-mkdir -p "$WORK/home" "$WORK/tmp"
+mkdir -p "$WORK/home" "$WORK/tmp" "$WORK/framework"
 export HOME="$WORK/home"
-# Debian's /usr/bin/apktool links the packaged framework-res.apk into
-# ~/.local/share/apktool/framework (a symlink, nothing is copied).
-FRAMEWORK_DIR="$HOME/.local/share/apktool/framework"
-unset JAVA_TOOL_OPTIONS _JAVA_OPTIONS
-JOPTS=(-JXmx"$HEAP" -JXX:-UsePerfData -JDjava.io.tmpdir="$WORK/tmp" -JDuser.home="$HOME")
+# apktool resolves framework resources from <frame-path>/1.apk; like Debian's
+# /usr/bin/apktool wrapper, link the packaged framework-res.apk there.
+FRAMEWORK_DIR="$WORK/framework"
+ln -s /usr/share/android-framework-res/framework-res.apk "$FRAMEWORK_DIR/1.apk"
 
-size="$(stat -c %s "$INPUT_PATH")"
-say "input: $INPUT_PATH ($size bytes)"
-say "apktool $(apktool "${JOPTS[@]}" --version 2>/dev/null || echo '?')"
+# Java directly rather than Debian's wrapper (which pins -Xmx512M): the heap
+# follows the container's memory limit unless MENAGERIE_APKTOOL_HEAP is set.
+# Short-lived run: serial GC and C1 only start quicker. No perf data in /tmp.
+unset JAVA_TOOL_OPTIONS _JAVA_OPTIONS JDK_JAVA_OPTIONS
+JAVA_OPTS=(-XX:-UsePerfData -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dfile.encoding=utf-8
+  -Djava.io.tmpdir="$WORK/tmp" -Duser.home="$HOME")
+if [[ -n "${MENAGERIE_APKTOOL_HEAP:-}" ]]; then JAVA_OPTS+=(-Xmx"$MENAGERIE_APKTOOL_HEAP")
+else JAVA_OPTS+=(-XX:MaxRAMPercentage=75); fi
+apktool() { java "${JAVA_OPTS[@]}" -cp '/usr/share/apktool/*' brut.apktool.Main "$@"; }
 
-say "decoding"
+say "input: $INPUT_PATH ($(stat -c %s "$INPUT_PATH") bytes)"
+say "decoding with apktool d"
 start=$SECONDS
-if ! apktool "${JOPTS[@]}" d -f -p "$FRAMEWORK_DIR" -o "$WORK/decoded" "$INPUT_PATH"; then
+if ! apktool d -f -p "$FRAMEWORK_DIR" -o "$WORK/decoded" "$INPUT_PATH"; then
   fail 3 "apktool could not decode $INPUT (is it an APK?)"
 fi
 [[ -d "$WORK/decoded" ]] || fail 3 "apktool produced no output"

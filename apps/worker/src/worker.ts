@@ -64,6 +64,8 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
         // `workers` bounds this engine's concurrent containers in this process.
         maxConcurrentActivityTaskExecutions: engine.config.workers,
         shutdownGraceTime: '30 seconds',
+        // Cancellation reaches an activity with a heartbeat answer: keep that prompt.
+        maxHeartbeatThrottleInterval: '1 second',
       }),
     ),
   );

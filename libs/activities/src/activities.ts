@@ -29,7 +29,7 @@ function fail(message: string, type: string, details: FailureDetails = {}): neve
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const heartbeatEvery = deps.heartbeatIntervalMs ?? 5000;
+  const heartbeatEvery = deps.heartbeatIntervalMs ?? 1000;
 
   return {
     async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Stops what start.sh started: the API, the worker, the Temporal dev server and PostgreSQL.
+# The Docker daemon is left running (other things may use it).
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+for name in api worker temporal; do
+  file="$RUN_DIR/$name.pid"
+  [[ -f "$file" ]] || continue
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name ($pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  fi
+  rm -f "$file"
+done
+bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+if [[ -n "$bin" && -f "$PG_DATA/postmaster.pid" ]]; then
+  log "stopping PostgreSQL"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null || true
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test on real services: unit tests, workflow tests on the Temporal
+# dev server, and end-to-end tests through HTTP against Temporal, PostgreSQL
+# and Docker. Installs and starts whatever is missing first.
+# Extra arguments go to jest, e.g. `bash scripts/test.sh --selectProjects unit`.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+bash "$ROOT/scripts/ensure-services.sh"
+export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
+
+report="$RUN_DIR/jest-report.json"
+rm -f "$report"
+set +e
+(cd "$ROOT" && npx jest --runInBand --ci --json --outputFile="$report" "$@")
+status=$?
+set -e
+if [[ -f "$report" ]]; then
+  node -e '
+    const r = require(process.argv[1]);
+    console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+  ' "$report"
+fi
+exit $status
