@@ -38,6 +38,10 @@ export DOCKER_BUILDKIT=0
 
 ensure_docker
 
+# One build at a time (parallel test runs may all call this script).
+exec 9>"$CACHE_DIR/build-images.lock"
+flock 9
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- base image
@@ -166,7 +170,7 @@ for dockerfile in "$ENGINES_DIR"/*/Dockerfile; do
 done
 
 build_engine() {
-  local dir=$1 image hash current from logf start
+  local dir=$1 image hash current from logf start old_id new_id
   image="$(engine_image_name "$dir")"
   [[ -n "${DONE[$image]:-}" ]] && return
   DONE[$image]=1
@@ -184,6 +188,7 @@ build_engine() {
     return
   fi
   log "building $image from ${dir#"$ROOT"/}"
+  old_id="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
   logf="$(mktemp)"
   start=$SECONDS
   if ! docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$image" "$dir" >"$logf" 2>&1; then
@@ -193,6 +198,11 @@ build_engine() {
   fi
   rm -f "$logf"
   log "built $image in $((SECONDS - start))s"
+  # Drop the image this one replaced, unless something still uses it.
+  new_id="$(docker image inspect -f '{{.Id}}' "$image")"
+  if [[ -n "$old_id" && "$old_id" != "$new_id" ]]; then
+    docker rmi "$old_id" >/dev/null 2>&1 || true
+  fi
 }
 
 # Which engines: all, or those named on the command line.

@@ -1,3 +1,4 @@
+#!/usr/bin/python3 -IBS
 """filemeta engine: fast facts about one file.
 
 Input : $MENAGERIE_MOUNTPOINT/$MENAGERIE_INPUT (default /var/data/input)

@@ -41,6 +41,7 @@ export interface SystemOptions {
  * the engine workers, all in this process.
  */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  process.env.LOG_LEVEL ??= 'warn';
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: TEMPORAL_BIN },
@@ -92,7 +93,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await worker?.stop();
       await api.close();
       await db.destroy();
-      await env.teardown();
+      await env.teardown().catch(() => undefined); // a test may have stopped Temporal on purpose
       await database.drop();
       rmSync(storage, { recursive: true, force: true });
     },

@@ -32,7 +32,11 @@ export class AppModule {
           pinoHttp: {
             name: 'menagerie-api',
             level: process.env.LOG_LEVEL ?? 'info',
-            redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+            // Only what an operator needs; headers (and so any credentials) are never logged.
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
         }),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
+/** 0 asks the OS for a free port (tests use it). */
+const listenPort = z.number().int().min(0).max(65535);
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
 
 export const settingsSchema = z
@@ -8,7 +10,7 @@ export const settingsSchema = z
     api: z
       .object({
         host: z.string().default('0.0.0.0'),
-        port: port.default(8100),
+        port: listenPort.default(8100),
         publicUrl: url.default('http://localhost:8100'),
       })
       .strict()

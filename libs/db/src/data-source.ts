@@ -25,7 +25,8 @@ export function createDataSource(options: DatabaseOptions, poolSize = 10): DataS
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: ['error'],
-    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+    // At least two: runMigrations holds one connection for its lock while TypeORM migrates on another.
+    extra: { max: Math.max(2, poolSize), connectionTimeoutMillis: 5000 },
   });
 }
 

@@ -9,6 +9,8 @@ import { CONFIG } from '../common/tokens';
 const ENGINE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.engine, SearchAttributeType.KEYWORD);
 const SHA256_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha256, SearchAttributeType.KEYWORD);
 
+const START_TIMEOUT_MS = 6_000;
+
 export interface StartedWorkflow {
   workflowId: string;
   runId: string;
@@ -55,8 +57,10 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async startJob(input: EngineJobInput, sha256: string, originalName: string): Promise<StartedWorkflow> {
-    await this.ensureSearchAttributes();
-    const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+    // Bounded, so a client whose upload can't be scheduled hears so promptly.
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    await this.connection.withDeadline(deadline, () => this.ensureSearchAttributes());
+    const handle = await this.connection.withDeadline(deadline, () => this.client.workflow.start(WORKFLOW_TYPE, {
       workflowId: workflowIdFor(input.jobId),
       taskQueue: input.engine.name,
       args: [input],
@@ -65,7 +69,7 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
         { key: SHA256_KEY, value: sha256 },
       ],
       memo: { engine: input.engine.name, sha256, originalName },
-    });
+    }));
     return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
   }
 
@@ -81,9 +85,8 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async terminate(workflowId: string, reason: string): Promise<void> {
-    await this.client.workflow
-      .getHandle(workflowId)
-      .terminate(reason)
+    await this.connection
+      .withDeadline(Date.now() + 3000, () => this.client.workflow.getHandle(workflowId).terminate(reason))
       .catch(() => undefined);
   }
 

@@ -1,0 +1,95 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeEnginesFile } from '../support/engines-file';
+import { uploadBytes, waitForJob, type Job } from '../support/http';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(300_000);
+
+/** Every way a job can end records a final status and leaves no container. */
+describe('job lifecycle', () => {
+  let sys: System;
+  const jobIds: string[] = [];
+
+  beforeAll(async () => {
+    const enginesFile = writeEnginesFile([
+      { name: 'failing', cmd: ['sh', '-c', 'echo "about to fail"; echo "bad input" >&2; exit 3'] },
+      { name: 'sleeper', cmd: ['sh', '-c', 'echo started; exec sleep 600'], timeout: 600 },
+      { name: 'slowpoke', cmd: ['sh', '-c', 'echo "partial output"; exec sleep 600'], timeout: 2 },
+      { name: 'silent', cmd: ['true'] },
+      { name: 'busy', cmd: ['sh', '-c', 'sleep 600'], workers: 1, timeout: 600 },
+    ]);
+    sys = await startSystem({ enginesFile });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  async function submit(engine: string): Promise<Job> {
+    const res = await uploadBytes(sys.baseUrl, engine, 'payload', 'in.bin');
+    expect(res.status).toBe(201);
+    const job = (await res.json()) as Job;
+    jobIds.push(job.jobid);
+    return job;
+  }
+
+  it('records a failing engine with its exit code and output', async () => {
+    const job = await waitForJob(sys.baseUrl, (await submit('failing')).jobid);
+    expect(job).toMatchObject({ status: 'failed', exitCode: 3, error: 'engine exited with code 3', result: null, resultUrl: null });
+    expect(job.logTail).toContain('about to fail');
+    expect(job.logTail).toContain('bad input');
+    const link = await fetch(`${sys.baseUrl}/link/${job.jobid}`);
+    expect(link.status).toBe(404);
+    expect((await link.json()).message).toMatch(/ended failed without a result/);
+  });
+
+  it('fails a job whose engine writes no result', async () => {
+    const job = await waitForJob(sys.baseUrl, (await submit('silent')).jobid);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/wrote no result file at \/var\/data\/result/);
+  });
+
+  it('kills an engine at its timeout and records timed_out with the partial log', async () => {
+    const job = await waitForJob(sys.baseUrl, (await submit('slowpoke')).jobid, 60_000);
+    expect(job.status).toBe('timed_out');
+    expect(job.error).toMatch(/timeout of 2s/);
+    expect(job.logTail).toContain('partial output');
+    const took = new Date(job.finishedAt!).getTime() - new Date(job.startedAt!).getTime();
+    expect(took).toBeLessThan(30_000);
+  });
+
+  it('cancels a running job: its container is killed and its status becomes cancelled', async () => {
+    const queued = await submit('sleeper');
+    await waitForJob(sys.baseUrl, queued.jobid, 60_000, (j) => j.status === 'running');
+    // While it runs, its container exists, labelled with the job id.
+    expect((await jobContainers(sys.docker, [queued.jobid])).length).toBe(1);
+
+    const res = await fetch(`${sys.baseUrl}/jobs/${queued.jobid}`, { method: 'DELETE' });
+    expect([200, 202]).toContain(res.status);
+    const job = await waitForJob(sys.baseUrl, queued.jobid, 60_000);
+    expect(job.status).toBe('cancelled');
+    expect(await jobContainers(sys.docker, [queued.jobid])).toEqual([]);
+
+    const again = await fetch(`${sys.baseUrl}/jobs/${queued.jobid}`, { method: 'DELETE' });
+    expect(again.status).toBe(409);
+  });
+
+  it('cancels a job that is still queued behind a busy engine', async () => {
+    const first = await submit('busy');
+    await waitForJob(sys.baseUrl, first.jobid, 60_000, (j) => j.status === 'running');
+    const second = await submit('busy');
+    const res = await fetch(`${sys.baseUrl}/jobs/${second.jobid}`, { method: 'DELETE' });
+    expect([200, 202]).toContain(res.status);
+    const cancelled = await waitForJob(sys.baseUrl, second.jobid, 60_000);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.startedAt).toBeNull();
+    await fetch(`${sys.baseUrl}/jobs/${first.jobid}`, { method: 'DELETE' });
+    expect((await waitForJob(sys.baseUrl, first.jobid, 60_000)).status).toBe('cancelled');
+  });
+
+  it('cleans every job directory and container', async () => {
+    expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
+    const jobsDir = join(sys.config.storageDir, 'jobs');
+    expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);
+  });
+});

@@ -1,0 +1,35 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestEngine {
+  name: string;
+  cmd: string | string[];
+  timeout?: number;
+  workers?: number;
+  sizelimit?: number;
+  image?: string;
+  runflags?: string[];
+  inputfilename?: string;
+}
+
+/** Writes an engines.json of small engines built on the filemeta image, for tests. */
+export function writeEnginesFile(engines: TestEngine[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-engines-')), 'engines.json');
+  const body = {
+    engines: engines.map((e) => ({
+      name: e.name,
+      workers: e.workers ?? 2,
+      image: e.image ?? '{{regserver}}/filemeta:stable',
+      runflags: e.runflags ?? [],
+      cmd: e.cmd,
+      mountpoint: '/var/data',
+      sizelimit: e.sizelimit ?? 1_000_000,
+      inputfilename: e.inputfilename ?? 'input',
+      user: '{{uid}}',
+      timeout: e.timeout ?? 60,
+    })),
+  };
+  writeFileSync(file, JSON.stringify(body, null, 2));
+  return file;
+}
