@@ -29,6 +29,7 @@ EXPECTED=(
   smali/org/menagerie/sample/Greeter.smali
 )
 # The engines' containment, as the worker runs them.
+# shellcheck disable=SC2054
 CONTAINMENT=(--network none --read-only --tmpfs /tmp:rw,size=64m --cap-drop ALL
   --security-opt no-new-privileges --user 1000:1000)
 

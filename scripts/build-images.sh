@@ -106,9 +106,8 @@ EOF
 unmount_under() {
   local dir=$1 m
   # Deepest first.
-  for m in $(awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r); do
-    umount -l "$m" 2>/dev/null || true
-  done
+  awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+    while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 cleanup_rootfs() {
@@ -160,7 +159,7 @@ context_hash() {
   } | sha256sum | cut -d' ' -f1
 }
 
-declare -A DIR_OF_IMAGE=() DONE=()
+declare -A DIR_OF_IMAGE=() BUILT=()
 ENGINE_DIRS=()
 for dockerfile in "$ENGINES_DIR"/*/Dockerfile; do
   [[ -f "$dockerfile" ]] || continue
@@ -172,8 +171,8 @@ done
 build_engine() {
   local dir=$1 image hash current from logf start old_id new_id
   image="$(engine_image_name "$dir")"
-  [[ -n "${DONE[$image]:-}" ]] && return
-  DONE[$image]=1
+  [[ -n "${BUILT[$image]:-}" ]] && return
+  BUILT[$image]=1
   # Whatever the Dockerfile builds FROM goes first: the base image, or another
   # engine's image.
   for from in $(from_images "$dir"); do
