@@ -51,7 +51,7 @@ describe('job lifecycle', () => {
 
   it('kills an engine at its timeout and records timed_out with the partial log', async () => {
     const job = await waitForJob(sys.baseUrl, (await submit('slowpoke')).jobid, 60_000);
-    expect(job.status).toBe('timed_out');
+    expect(job).toMatchObject({ status: "timed_out" });
     expect(job.error).toMatch(/timeout of 2s/);
     expect(job.logTail).toContain('partial output');
     const took = new Date(job.finishedAt!).getTime() - new Date(job.startedAt!).getTime();

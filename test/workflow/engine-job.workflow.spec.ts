@@ -5,7 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import { FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput } from '@menagerie/core';
+import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 
@@ -31,7 +31,7 @@ describe('engineJob workflow', () => {
     return {
       jobId: randomUUID(),
       engine: {
-        name: 'stub',
+        name: `stub-${randomUUID()}`,
         image: 'stub:1',
         cmd: ['/run'],
         mountpoint: '/var/data',
@@ -46,28 +46,34 @@ describe('engineJob workflow', () => {
   /** Runs one workflow against the given activities; returns what finalizeJob received. */
   async function run(activities: Partial<Activities>, job = input(), during?: (workflowId: string) => Promise<void>) {
     const finalized: FinalizeJobInput[] = [];
-    const taskQueue = `test-${randomUUID()}`;
+    const taskQueue = job.engine.name;
+    const { runEngine, ...short } = {
+      stageInput: async () => undefined,
+      runEngine: async () => ({ exitCode: 0, imageDigest: 'sha256:abc', logTail: 'ok' }),
+      storeResult: async () => ({ name: 'x.stub.json', size: 2, mime: 'application/json' }),
+      finalizeJob: async (f: FinalizeJobInput) => void finalized.push(f),
+      ...activities,
+    };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../../libs/workflows/src'),
-      maxHeartbeatThrottleInterval: '1 second',
-      activities: {
-        stageInput: async () => undefined,
-        runEngine: async () => ({ exitCode: 0, imageDigest: 'sha256:abc', logTail: 'ok' }),
-        storeResult: async () => ({ name: 'x.stub.json', size: 2, mime: 'application/json' }),
-        finalizeJob: async (f: FinalizeJobInput) => void finalized.push(f),
-        ...activities,
-      },
+      activities: short,
     });
-    const outcome = await worker.runUntil(async () => {
+    const containers = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: containerQueueFor(taskQueue),
+      maxHeartbeatThrottleInterval: '1 second',
+      activities: { runEngine },
+    });
+    const outcome = await containers.runUntil(() => worker.runUntil(async () => {
       const handle = await env.client.workflow.start(engineJob, { taskQueue, workflowId: `job-${job.jobId}`, args: [job] });
       if (during) await during(handle.workflowId);
       return handle.result().then(
         (value) => ({ value, error: undefined }),
         (error: unknown) => ({ value: undefined, error }),
       );
-    });
+    }));
     return { ...outcome, finalized, job };
   }
 

@@ -1,6 +1,16 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '@menagerie/activities';
+import { containerQueueFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
 import { DockerRuntime } from '@menagerie/runtime';
@@ -53,22 +63,35 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     resultLimitBytes: settings.resultLimitBytes,
   });
   const workflowBundleCode = await workflowBundle();
-  const workers = await Promise.all(
-    config.engines.map((engine) =>
-      Worker.create({
-        connection,
-        namespace: settings.temporal.namespace,
-        taskQueue: engine.config.name,
-        workflowBundle: workflowBundleCode,
-        activities,
-        // `workers` bounds this engine's concurrent containers in this process.
-        maxConcurrentActivityTaskExecutions: engine.config.workers,
-        shutdownGraceTime: '30 seconds',
-        // Cancellation reaches an activity with a heartbeat answer: keep that prompt.
-        maxHeartbeatThrottleInterval: '1 second',
-      }),
-    ),
-  );
+  const { runEngine, ...shortActivities } = activities;
+  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval'> = {
+    connection,
+    namespace: settings.temporal.namespace,
+    shutdownGraceTime: '30 seconds',
+    // Cancellation reaches an activity with a heartbeat answer: keep that prompt.
+    maxHeartbeatThrottleInterval: '1 second',
+  };
+  const workers = (
+    await Promise.all(
+      config.engines.map((engine) =>
+        Promise.all([
+          Worker.create({
+            ...common,
+            taskQueue: engine.config.name,
+            workflowBundle: workflowBundleCode,
+            activities: shortActivities,
+          }),
+          Worker.create({
+            ...common,
+            taskQueue: containerQueueFor(engine.config.name),
+            activities: { runEngine },
+            // `workers` bounds this engine's concurrent containers in this process.
+            maxConcurrentActivityTaskExecutions: engine.config.workers,
+          }),
+        ]),
+      ),
+    )
+  ).flat();
   for (const engine of config.engines) {
     logger.info({ engine: engine.config.name, workers: engine.config.workers, image: engine.config.image }, 'engine worker started');
   }

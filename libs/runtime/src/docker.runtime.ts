@@ -110,12 +110,24 @@ export class DockerRuntime implements ContainerRuntime {
       });
 
       if (signal.aborted) return this.outcome(null, false, true, false, log, started);
-      const exited = container.wait();
+      // 'next-exit': the default condition answers at once for a container that hasn't started.
+      const waited = container.wait({ condition: 'next-exit' });
       try {
         await container.start();
       } catch (err) {
+        waited.catch(() => undefined);
         throw new RuntimeError('start', reason(err), err);
       }
+      // The wait request races the start; polling covers an exit it missed.
+      let polling = true;
+      const polled = (async () => {
+        while (polling) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const state = await container.inspect().then((i) => i.State, () => null);
+          if (state && !state.Running && !state.Restarting) return;
+        }
+      })();
+      const exited = Promise.race([waited, polled]).finally(() => (polling = false));
 
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
@@ -132,8 +144,8 @@ export class DockerRuntime implements ContainerRuntime {
 
       let state: { ExitCode?: number; OOMKilled?: boolean } = {};
       try {
-        const result = (await exited) as { StatusCode: number };
-        state = (await container.inspect()).State ?? { ExitCode: result.StatusCode };
+        await exited;
+        state = (await container.inspect()).State;
       } catch (err) {
         throw new RuntimeError('wait', reason(err), err);
       }

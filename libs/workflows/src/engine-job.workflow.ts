@@ -6,7 +6,7 @@ import {
   log,
   proxyActivities,
 } from '@temporalio/workflow';
-import { FAILURE_TYPES, type EngineJobInput, type FailureDetails, type FinalizeJobInput } from '@menagerie/core';
+import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FailureDetails, type FinalizeJobInput } from '@menagerie/core';
 import type { Activities } from '@menagerie/activities';
 
 const { stageInput, storeResult } = proxyActivities<Activities>({
@@ -23,6 +23,7 @@ const { finalizeJob } = proxyActivities<Activities>({
 /** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
 function runEngineFor(input: EngineJobInput) {
   return proxyActivities<Activities>({
+    taskQueue: containerQueueFor(input.engine.name),
     startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 120} seconds`,
     heartbeatTimeout: '30 seconds',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
