@@ -78,7 +78,7 @@ describe('core pipeline', () => {
       ]),
     );
     expect(tree.get('AndroidManifest.xml')!.toString()).toContain('package="org.menagerie.sample"');
-    expect(tree.get('smali/org/menagerie/sample/Greeter.smali')!.toString()).toContain('.class public Lorg/menagerie/sample/Greeter;');
+    expect(tree.get('smali/org/menagerie/sample/Greeter.smali')!.toString()).toMatch(/^\.class public .*Lorg\/menagerie\/sample\/Greeter;/m);
   });
 
   it('answers /link with 404 and a message while there is no result', async () => {

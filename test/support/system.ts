@@ -13,6 +13,7 @@ import { createApp } from '../../apps/api/src/app';
 import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
 import { createTestDatabase } from './database';
 import { DB, ROOT, TEMPORAL_BIN } from './env';
+import { quietTemporalLogs } from './temporal';
 
 export interface System {
   baseUrl: string;
@@ -42,6 +43,7 @@ export interface SystemOptions {
  */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   process.env.LOG_LEVEL ??= 'warn';
+  quietTemporalLogs();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: TEMPORAL_BIN },

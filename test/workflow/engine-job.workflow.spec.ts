@@ -8,6 +8,7 @@ import type { Activities } from '@menagerie/activities';
 import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
+import { quietTemporalLogs } from '../support/temporal';
 
 /**
  * The real workflow code on the real Temporal dev server, with stub
@@ -19,6 +20,7 @@ describe('engineJob workflow', () => {
   let env: TestWorkflowEnvironment;
 
   beforeAll(async () => {
+    quietTemporalLogs();
     env = await TestWorkflowEnvironment.createLocal({
       server: { executable: { type: 'existing-path', path: TEMPORAL_BIN }, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' } },
     });
