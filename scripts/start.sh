@@ -4,6 +4,7 @@
 # the worker. Safe to run again: services that answer are reused, and the API
 # and worker are restarted on the current code and configuration.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$ROOT"
 
 bash "$ROOT/scripts/ensure-services.sh"
 ensure_temporal
@@ -24,7 +25,9 @@ start_node() {
   local name=$1 entry=$2
   stop_pidfile "$RUN_DIR/$name.pid"
   log "starting $name (log: $RUN_DIR/$name.log)"
-  (cd "$ROOT" && setsid nohup node "$entry" >>"$RUN_DIR/$name.log" 2>&1 & echo $! >"$RUN_DIR/$name.pid")
+  # setsid: the process outlives this script and doesn't hold its terminal or pipes.
+  setsid node "$ROOT/$entry" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
 }
 
 start_node api apps/api/dist/main.js

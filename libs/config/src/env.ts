@@ -28,6 +28,9 @@ const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_UID', ['uid'], 'int'],
 ];
 
+/** Every variable readEnv reads; test/unit/compose.spec.ts checks docker-compose.yml against it. */
+export const ENV_VARS: readonly string[] = VARS.map((v) => v[0]).concat(['MENAGERIE_CONF_DIR', 'MENAGERIE_ENGINES_FILE', 'MENAGERIE_DEFAULTS_FILE']);
+
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
   const patch: Record<string, unknown> = {};
   for (const [name, path, kind] of VARS) {
