@@ -25,6 +25,7 @@ RUN find libs apps -type f ! -regex '\(libs\|apps\)/[^/]*/package\.json' -delete
 
 # ----------------------------------------------------------------- builder
 FROM ${NODE_IMAGE} AS builder
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY --from=manifests /src/ ./
@@ -38,13 +39,19 @@ RUN npx tsc -b tsconfig.json \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 # Stage what runs: production node_modules (its @menagerie/* entries are
 # relative symlinks to ../../libs/* and ../../apps/*, so the workspaces keep
-# their paths) and each workspace's package.json + dist.
+# their paths) and each workspace's package.json + dist. Temporal's native
+# bridge ships five platforms' binaries; only this one's is kept (~120 MB).
 RUN mkdir /out \
  && cp -a package.json package-lock.json node_modules /out/ \
  && for ws in libs/* apps/*; do \
       mkdir -p "/out/$ws" && cp -a "$ws/package.json" "$ws/dist" "/out/$ws/"; \
     done \
  && find /out/libs /out/apps -name '*.tsbuildinfo' -delete \
+ && releases=/out/node_modules/@temporalio/core-bridge/releases \
+ && keep="$(uname -m)-unknown-linux-gnu" \
+ && if [ -d "$releases/$keep" ]; then \
+      find "$releases" -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} +; \
+    fi \
  && test -f /out/node_modules/@menagerie/config/dist/index.js \
  && test -f /out/node_modules/@menagerie/workflows/dist/index.js \
  && test -d /out/node_modules/@temporalio/worker
@@ -55,8 +62,8 @@ ARG APP_UID=10001
 # A uid of its own, not the engines' (MENAGERIE_UID, 1000 by default): an
 # engine that escaped its container would not own the API's files.
 # /app/data is where the shipped confs put storage; compose overrides it.
-RUN groupadd --system --gid "${APP_UID}" menagerie \
- && useradd --system --uid "${APP_UID}" --gid menagerie --no-create-home \
+RUN groupadd --gid "${APP_UID}" menagerie \
+ && useradd --uid "${APP_UID}" --gid menagerie --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin menagerie \
  && mkdir -p /app/data \
  && chown menagerie:menagerie /app/data

@@ -8,6 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 bash "$ROOT/scripts/ensure-services.sh"
 export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
+log "type-checking the tests"
+(cd "$ROOT" && npx tsc -p test)
+
 report="$RUN_DIR/jest-report.json"
 rm -f "$report"
 set +e

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
-import { uploadBytes, waitForJob, type Job } from '../support/http';
+import { body, uploadBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -28,7 +28,7 @@ describe('job lifecycle', () => {
   async function submit(engine: string): Promise<Job> {
     const res = await uploadBytes(sys.baseUrl, engine, 'payload', 'in.bin');
     expect(res.status).toBe(201);
-    const job = (await res.json()) as Job;
+    const job = await body<Job>(res);
     jobIds.push(job.jobid);
     return job;
   }
@@ -40,7 +40,7 @@ describe('job lifecycle', () => {
     expect(job.logTail).toContain('bad input');
     const link = await fetch(`${sys.baseUrl}/link/${job.jobid}`);
     expect(link.status).toBe(404);
-    expect((await link.json()).message).toMatch(/ended failed without a result/);
+    expect((await body(link)).message).toMatch(/ended failed without a result/);
   });
 
   it('fails a job whose engine writes no result', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTarGz } from '../support/archive';
 import { FIXTURES } from '../support/env';
-import { getJob, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
+import { body, getJob, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(600_000);
@@ -26,7 +26,7 @@ describe('core pipeline', () => {
   async function submit(engine: string, send: () => Promise<Response>): Promise<Job> {
     const res = await send();
     expect(res.status).toBe(201);
-    const job = (await res.json()) as Job;
+    const job = await body<Job>(res);
     expect(job.engine).toBe(engine);
     jobIds.push(job.jobid);
     return job;
@@ -86,9 +86,9 @@ describe('core pipeline', () => {
     const early = await fetch(`${sys.baseUrl}/link/${queued.jobid}`);
     if (early.status !== 200) {
       expect(early.status).toBe(404);
-      const body = await early.json();
-      expect(body.error).toBe('RESULT_NOT_READY');
-      expect(body.message).toMatch(/still (queued|running)/);
+      const answer = await body(early);
+      expect(answer.error).toBe('RESULT_NOT_READY');
+      expect(answer.message).toMatch(/still (queued|running)/);
     }
     await waitForJob(sys.baseUrl, queued.jobid, 60_000);
   });
@@ -103,7 +103,7 @@ describe('core pipeline', () => {
     const runId = job.temporalUrl.split('/').at(-2);
     const api = await fetch(`${sys.uiUrl}/api/v1/namespaces/default/workflows/job-${job.jobid}?execution.runId=${runId}`);
     expect(api.status).toBe(200);
-    const described = JSON.stringify(await api.json());
+    const described = JSON.stringify(await body(api));
     expect(described).toContain(`job-${job.jobid}`);
     expect(described).toContain('MenagerieSha256');
   });
@@ -118,23 +118,23 @@ describe('core pipeline', () => {
   });
 
   it('lists the history newest first, paginated and filtered', async () => {
-    const page1 = await (await fetch(`${sys.baseUrl}/jobs?limit=2&page=1`)).json();
+    const page1 = await body(await fetch(`${sys.baseUrl}/jobs?limit=2&page=1`));
     expect(page1.total).toBe(jobIds.length);
     expect(page1.items).toHaveLength(2);
     expect(page1.items[0].jobid).toBe(jobIds[jobIds.length - 1]);
-    const all = await (await fetch(`${sys.baseUrl}/jobs?limit=100`)).json();
+    const all = await body(await fetch(`${sys.baseUrl}/jobs?limit=100`));
     const created = all.items.map((j: Job) => j.createdAt);
     expect([...created].sort().reverse()).toEqual(created);
 
-    const apk = await (await fetch(`${sys.baseUrl}/jobs?engine=apktool&status=completed`)).json();
+    const apk = await body(await fetch(`${sys.baseUrl}/jobs?engine=apktool&status=completed`));
     expect(apk.items.map((j: Job) => j.jobid)).toEqual([jobIds[1]]);
     const bad = await fetch(`${sys.baseUrl}/jobs?status=exploded`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toMatch(/status must be one of/);
+    expect((await body(bad)).message).toMatch(/status must be one of/);
   });
 
   it('lists the engines with image, digest, workers and availability', async () => {
-    const { engines } = await (await fetch(`${sys.baseUrl}/engines`)).json();
+    const { engines } = await body(await fetch(`${sys.baseUrl}/engines`));
     const apktool = engines.find((e: { name: string }) => e.name === 'apktool');
     expect(apktool).toMatchObject({ image: 'menagerie/apktool:stable', workers: 2, available: true, jobs: { queued: 0, running: 0 } });
     expect(apktool.imageDigest).toMatch(/^sha256:/);
@@ -143,8 +143,8 @@ describe('core pipeline', () => {
   it('reports healthy database, Temporal and Docker', async () => {
     const res = await fetch(`${sys.baseUrl}/health`);
     expect(res.status).toBe(200);
-    const body = await res.json();
-    expect(body.checks.database.ok && body.checks.temporal.ok && body.checks.docker.ok).toBe(true);
+    const answer = await body(res);
+    expect(answer.checks.database.ok && answer.checks.temporal.ok && answer.checks.docker.ok).toBe(true);
   });
 
   it('leaves no job container behind', async () => {

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
-import { uploadBytes } from '../support/http';
+import { body, uploadBytes } from '../support/http';
 import { startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -31,10 +31,10 @@ describe('upload errors', () => {
   async function expectError(res: Response, status: number, error: string): Promise<string> {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    const body = await res.json();
-    expect(body.error).toBe(error);
-    expect(typeof body.message).toBe('string');
-    return body.message;
+    const answer = await body(res);
+    expect(answer.error).toBe(error);
+    expect(typeof answer.message).toBe('string');
+    return answer.message;
   }
 
   it('404 for an unknown engine', async () => {
@@ -109,7 +109,7 @@ describe('upload errors', () => {
     const name = '../../etc/passwd\u202e<script>.apk';
     const res = await uploadBytes(sys.baseUrl, 'tiny', 'content', name);
     expect(res.status).toBe(201);
-    const job = await res.json();
+    const job = await body(res);
     expect(job.input.name).toContain('<script>');
     const dirs = readdirSync(join(sys.config.storageDir, 'store'));
     expect(dirs).toEqual([job.jobid]);

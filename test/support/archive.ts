@@ -9,7 +9,7 @@ export async function readTarGz(bytes: Buffer): Promise<Map<string, Buffer>> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c) => chunks.push(c as Buffer));
       stream.on('end', () => {
         if (header.type === 'file') entries.set(header.name.replace(/^\.\//, ''), Buffer.concat(chunks));
         next();

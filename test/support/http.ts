@@ -1,23 +1,9 @@
+import type { JobView } from '../../apps/api/src/jobs/job.view';
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 
-export interface Job {
-  jobid: string;
-  engine: string;
-  status: string;
-  input: { name: string; size: number; sha256: string };
-  image: string;
-  imageDigest: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  error: string | null;
-  logTail: string | null;
-  result: { name: string; size: number; mime: string } | null;
-  resultUrl: string | null;
-  temporalUrl: string;
-}
+/** The job as the API shows it. */
+export type Job = JobView;
 
 export async function uploadFile(baseUrl: string, engine: string, path: string, name = basename(path)): Promise<Response> {
   const form = new FormData();
@@ -47,4 +33,10 @@ export async function waitForJob(baseUrl: string, id: string, timeoutMs = 240_00
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A response's JSON, loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function body<T = Record<string, any>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
 }
