@@ -63,7 +63,16 @@ ensure_postgres() {
     apt_install postgresql
     bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
   fi
-  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then return; fi
+  if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+    start_postgres "$bin"
+  fi
+  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='menagerie'" | grep -q 1 ||
+    PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE menagerie"
+}
+
+start_postgres() {
+  local bin=$1
   # initdb refuses to run as root, so the cluster belongs to the postgres user.
   if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
     log "initialising PostgreSQL cluster in $PG_DATA"
@@ -76,9 +85,6 @@ ensure_postgres() {
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=/tmp -c max_connections=200" start >/dev/null
-  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname='menagerie'" | grep -q 1 ||
-    PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE menagerie"
 }
 
 # The Temporal SDK's own download of the dev server can't reach its host here,
