@@ -46,6 +46,15 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    retention: z
+      .object({
+        /** Files of jobs that ended longer ago than this are removed; rows stay, marked expired. */
+        days: z.number().positive().default(30),
+        /** How often the retention Schedule runs, as a Temporal duration ("1 hour", "15m"). */
+        every: z.string().regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'must be a duration such as "1 hour" or "15m"').default('1 hour'),
+      })
+      .strict()
+      .prefault({}),
     /** Replaces {{regserver}} in engines.json. */
     regserver: z.string().default(''),
     /** Replaces {{uid}} in engines.json: the user engines run as. */

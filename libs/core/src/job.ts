@@ -39,3 +39,7 @@ export const WORKFLOW_TYPE = 'engineJob';
 export function containerQueueFor(engine: string): string {
   return `${engine}.containers`;
 }
+
+/** The maintenance queue: the retention Schedule's workflow and activities. */
+export const MAINTENANCE_QUEUE = 'menagerie.maintenance';
+export const RETENTION_SCHEDULE_ID = 'menagerie-retention';

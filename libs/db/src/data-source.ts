@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { JobEntity } from './job.entity';
 import { CreateJobs1764200000000 } from './migrations/1764200000000-create-jobs';
+import { JobExpiry1764300000000 } from './migrations/1764300000000-job-expiry';
 
 export interface DatabaseOptions {
   host: string;
@@ -10,7 +11,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({

@@ -68,4 +68,8 @@ export class JobEntity {
 
   @Column('text', { name: 'result_mime', nullable: true })
   resultMime!: string | null;
+
+  /** When retention removed the job's files; the row stays. */
+  @Column('timestamptz', { name: 'expired_at', nullable: true })
+  expiredAt!: Date | null;
 }

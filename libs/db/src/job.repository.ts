@@ -94,6 +94,29 @@ export class JobRepository {
     return this.repo.countBy({ engine, status: In(statuses) });
   }
 
+  /** Final jobs that finished before `before` and still have their files. */
+  async findExpirable(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.repo
+      .createQueryBuilder('job')
+      .select('job.id', 'id')
+      .where('job.expired_at IS NULL AND job.finished_at < :before AND job.status IN (:...final)', { before, final: FINAL_STATUSES })
+      .orderBy('job.finished_at', 'ASC')
+      .limit(limit)
+      .getRawMany<{ id: string }>();
+    return rows.map((r) => r.id);
+  }
+
+  async markExpired(id: string): Promise<void> {
+    await this.repo.update({ id }, { expiredAt: new Date() });
+  }
+
+  /** Statuses of the given jobs; ids without a row are absent from the map. */
+  async statuses(ids: string[]): Promise<Map<string, JobStatus>> {
+    if (!ids.length) return new Map();
+    const rows = await this.repo.find({ select: { id: true, status: true }, where: { id: In(ids) } });
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
   async ping(): Promise<void> {
     await this.repo.query('SELECT 1');
   }

@@ -164,8 +164,17 @@ export class JobStore {
     await this.removeJobDir(id);
   }
 
-  async listStored(): Promise<string[]> {
-    return (await readdir(join(this.root, 'store')).catch(() => [] as string[])).filter(isJobId);
+  /** Ids whose store or job directory was last modified before `before`. */
+  async listAged(before: Date): Promise<string[]> {
+    const aged = new Set<string>();
+    for (const area of ['store', 'jobs']) {
+      const ids = (await readdir(join(this.root, area)).catch(() => [] as string[])).filter(isJobId);
+      for (const id of ids) {
+        const info = await stat(join(this.root, area, id)).catch(() => null);
+        if (info && info.mtime < before) aged.add(id);
+      }
+    }
+    return [...aged];
   }
 }
 

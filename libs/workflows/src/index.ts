@@ -1,1 +1,2 @@
 export * from './engine-job.workflow';
+export * from './retention.workflow';

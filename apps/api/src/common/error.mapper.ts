@@ -21,6 +21,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case 'UPLOAD_TOO_LARGE':
       return HttpStatus.PAYLOAD_TOO_LARGE;
+    case 'RESULT_EXPIRED':
+      return HttpStatus.GONE;
     case 'JOB_NOT_CANCELLABLE':
       return HttpStatus.CONFLICT;
     case 'SCHEDULER_UNAVAILABLE':

@@ -65,6 +65,9 @@ export class JobService {
 
   async result(id: string): Promise<ResultFile> {
     const job = await this.get(id);
+    if (job.expiredAt) {
+      throw new MenagerieError('RESULT_EXPIRED', `the files of job ${id} were removed by retention on ${job.expiredAt.toISOString()}`);
+    }
     if (job.status !== 'completed' || !job.resultName) {
       const why = isFinalStatus(job.status) ? `the job ended ${job.status} without a result` : `the job is still ${job.status}`;
       throw new MenagerieError('RESULT_NOT_READY', `no result for job ${id}: ${why}; see /result/${id}`, { status: job.status });

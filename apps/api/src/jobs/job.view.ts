@@ -19,6 +19,8 @@ export interface JobView {
   resultUrl: string | null;
   statusUrl: string;
   temporalUrl: string;
+  /** Set once retention removed the job's files. */
+  expiredAt: string | null;
 }
 
 export function temporalUrl(settings: Settings, workflowId: string, runId: string | null): string {
@@ -27,7 +29,7 @@ export function temporalUrl(settings: Settings, workflowId: string, runId: strin
 }
 
 export function toJobView(job: JobEntity, settings: Settings): JobView {
-  const done = job.status === 'completed' && job.resultName !== null;
+  const done = job.status === 'completed' && job.resultName !== null && job.expiredAt === null;
   return {
     jobid: job.id,
     engine: job.engine,
@@ -45,5 +47,6 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     resultUrl: done ? `${settings.api.publicUrl}/link/${job.id}` : null,
     statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
     temporalUrl: temporalUrl(settings, job.workflowId, job.runId),
+    expiredAt: job.expiredAt?.toISOString() ?? null,
   };
 }

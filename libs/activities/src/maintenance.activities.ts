@@ -1,0 +1,70 @@
+import { log } from '@temporalio/activity';
+import { isFinalStatus } from '@menagerie/core';
+import type { JobRepository } from '@menagerie/db';
+import type { ContainerRuntime } from '@menagerie/runtime';
+import type { JobStore } from '@menagerie/storage';
+
+export interface MaintenanceDeps {
+  store: JobStore;
+  runtime: ContainerRuntime;
+  jobs: Pick<JobRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
+}
+
+export interface ExpireInput {
+  olderThanDays: number;
+}
+
+export interface ExpireReport {
+  expiredJobs: number;
+  orphanDirs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const BATCH = 500;
+
+export function createMaintenanceActivities(deps: MaintenanceDeps) {
+  return {
+    /**
+     * Removes the files of jobs that ended more than `olderThanDays` ago and
+     * marks their rows expired; rows are kept as history. Directories with no
+     * row at all (left by a crash between write and insert) go too.
+     */
+    async expireOldJobs({ olderThanDays }: ExpireInput): Promise<ExpireReport> {
+      const before = new Date(Date.now() - olderThanDays * DAY_MS);
+      let expiredJobs = 0;
+      for (;;) {
+        const ids = await deps.jobs.findExpirable(before, BATCH);
+        for (const id of ids) {
+          await deps.store.remove(id);
+          await deps.jobs.markExpired(id);
+          expiredJobs++;
+        }
+        if (ids.length < BATCH) break;
+      }
+      const stored = await deps.store.listAged(before);
+      const known = await deps.jobs.statuses(stored);
+      const orphans = stored.filter((id) => !known.has(id));
+      for (const id of orphans) await deps.store.remove(id);
+      if (expiredJobs || orphans.length) log.info('retention removed files', { expiredJobs, orphanDirs: orphans.length, before });
+      return { expiredJobs, orphanDirs: orphans.length };
+    },
+
+    /** Removes job containers whose job has ended or is unknown: what a crashed worker leaves behind. */
+    async removeOrphanContainers(): Promise<{ removed: string[] }> {
+      const containers = await deps.runtime.listJobContainers();
+      const statuses = await deps.jobs.statuses([...new Set(containers.map((c) => c.jobId))]);
+      const removed: string[] = [];
+      for (const c of containers) {
+        const status = statuses.get(c.jobId);
+        if (status === undefined || isFinalStatus(status)) {
+          await deps.runtime.removeContainer(c.id);
+          removed.push(c.id);
+          log.warn('removed an orphaned job container', { containerId: c.id, jobId: c.jobId, jobStatus: status ?? 'unknown' });
+        }
+      }
+      return { removed };
+    },
+  };
+}
+
+export type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;

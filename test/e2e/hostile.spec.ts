@@ -1,0 +1,338 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeEnginesFile } from '../support/engines-file';
+import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(300_000);
+
+/**
+ * python3-minimal has no json module: a tiny encoder for the engines' findings
+ * (bool, int, str, list, dict; anything unusual in a string is \u-escaped).
+ */
+const PY_JSON = `
+import os
+def enc(v):
+    if isinstance(v, bool): return 'true' if v else 'false'
+    if isinstance(v, int): return str(v)
+    if isinstance(v, str): return '"' + ''.join(c if (c.isalnum() and ord(c) < 128) or c in ' .,:;_-/()[]<>=+' else '\\\\u%04x' % ord(c) for c in v) + '"'
+    if isinstance(v, (list, tuple)): return '[' + ','.join(enc(x) for x in v) + ']'
+    if isinstance(v, dict): return '{' + ','.join(enc(str(k)) + ':' + enc(x) for k, x in v.items()) + '}'
+    return enc(repr(v))
+def write_result(v):
+    path = os.environ['MENAGERIE_MOUNTPOINT'] + '/result'
+    with open(path + '.partial', 'w') as f: f.write(enc(v))
+    os.rename(path + '.partial', path)
+`;
+
+/** A name no host path should already carry, for the write-outside-the-job-dir engine. */
+const STRAY = `menagerie-hostile-${randomUUID().slice(0, 8)}`;
+const STRAY_DIRS = ['/etc', '/', '/usr', '/var', '/tmp', '/var/data'];
+const strayPath = (dir: string) => (dir === '/' ? `/${STRAY}` : `${dir}/${STRAY}`);
+
+const FLOOD_BYTES = 300_000_000;
+
+const ENGINES = [
+  { name: 'normal', cmd: ['sh', '-c', 'echo normal; printf \'{"ok":true}\' > "$MENAGERIE_MOUNTPOINT/result"'] },
+  {
+    name: 'forkbomb',
+    // The bomb keeps forking until the pids limit stops it; PID 1 then holds on until the timeout.
+    cmd: ['sh', '-c', 'echo bombing; f(){ f | f & }; f; exec sleep 600'],
+    runflags: ['--pids-limit', '32'],
+    timeout: 10,
+  },
+  {
+    name: 'memhog',
+    cmd: ['python3', '-c', 'print("allocating", flush=True)\nchunks = [bytearray(1 << 20) for _ in range(512)]\nprint("survived", len(chunks))'],
+    runflags: ['--memory', '64m'],
+  },
+  {
+    name: 'network',
+    cmd: [
+      'python3',
+      '-c',
+      `${PY_JSON}
+import socket
+out = {}
+try:
+    s = socket.create_connection(('1.1.1.1', 53), timeout=3)
+    s.close()
+    out['tcp'] = {'ok': True}
+except Exception as e:
+    out['tcp'] = {'ok': False, 'error': type(e).__name__ + ': ' + str(e)}
+try:
+    out['dns'] = {'ok': True, 'address': socket.gethostbyname('example.com')}
+except Exception as e:
+    out['dns'] = {'ok': False, 'error': type(e).__name__ + ': ' + str(e)}
+out['interfaces'] = sorted(os.listdir('/sys/class/net'))
+print(out, flush=True)
+write_result(out)
+`,
+    ],
+  },
+  { name: 'cpuloop', cmd: ['sh', '-c', 'echo "looping now"; while :; do :; done'], timeout: 3 },
+  {
+    name: 'flood',
+    cmd: ['sh', '-c', `echo flood-start; yes menagerie-flood | head -c ${FLOOD_BYTES}; echo; echo flood-end; printf '{"flooded":true}' > "$MENAGERIE_MOUNTPOINT/result"`],
+    timeout: 120,
+  },
+  { name: 'symlink', cmd: ['sh', '-c', 'ln -s /etc/passwd "$MENAGERIE_MOUNTPOINT/result"; echo linked'] },
+  {
+    name: 'writer',
+    cmd: [
+      'python3',
+      '-c',
+      `${PY_JSON}
+name = ${JSON.stringify(STRAY)}
+out = {}
+for d in ${JSON.stringify(STRAY_DIRS)}:
+    path = ('/' + name) if d == '/' else (d + '/' + name)
+    try:
+        with open(path, 'w') as f: f.write('hostile')
+        out[path] = True
+    except OSError as e:
+        out[path] = False
+print(out, flush=True)
+write_result(out)
+`,
+    ],
+  },
+  {
+    name: 'escalate',
+    cmd: [
+      'python3',
+      '-c',
+      `${PY_JSON}
+import subprocess
+out = {'uid': subprocess.check_output(['id', '-u']).decode().strip(), 'euid': os.geteuid()}
+for line in subprocess.check_output(['sh', '-c', 'cat /proc/self/status | grep -E "^(CapEff|CapPrm|CapBnd|NoNewPrivs)"']).decode().splitlines():
+    k, v = line.split(':', 1)
+    out[k] = v.strip()
+try:
+    os.setuid(0)
+    out['setuid0'] = True
+except OSError as e:
+    out['setuid0'] = False
+try:
+    os.chroot('/tmp')
+    out['chroot'] = True
+except OSError:
+    out['chroot'] = False
+print(out, flush=True)
+write_result(out)
+`,
+    ],
+  },
+];
+
+/** Hostile engines are contained, the system keeps serving other jobs meanwhile, and no container is left. */
+describe('hostile engines', () => {
+  let sys: System;
+  const jobIds: string[] = [];
+
+  beforeAll(async () => {
+    // Nothing of the stray name may exist before the writer runs, or the host check would prove nothing.
+    for (const dir of STRAY_DIRS) expect(existsSync(strayPath(dir))).toBe(false);
+    sys = await startSystem({ enginesFile: writeEnginesFile(ENGINES) });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  async function submit(engine: string): Promise<Job> {
+    const res = await uploadBytes(sys.baseUrl, engine, 'hostile payload', 'in.bin');
+    expect(res.status).toBe(201);
+    const job = await body<Job>(res);
+    jobIds.push(job.jobid);
+    return job;
+  }
+
+  const storeDir = (id: string) => join(sys.config.storageDir, 'store', id);
+  const tookMs = (j: Job) => new Date(j.finishedAt!).getTime() - new Date(j.startedAt!).getTime();
+
+  /** A finished job has no container left. */
+  async function expectGone(job: Job): Promise<void> {
+    expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
+  }
+
+  it('contains a fork bomb with the pids limit while another engine keeps working', async () => {
+    const bomb = await submit('forkbomb');
+    await waitForJob(sys.baseUrl, bomb.jobid, 60_000, (j) => j.status === 'running');
+
+    // Watch the bomb go off: its container's pid count climbs to the limit and no further.
+    const [info] = await waitFor(async () => {
+      const found = await jobContainers(sys.docker, [bomb.jobid]);
+      return found.length ? found : null;
+    }, 10_000);
+    let maxPids = 0;
+    const detonated = Date.now() + 8_000;
+    while (Date.now() < detonated) {
+      const stats = await sys.docker.getContainer(info.Id).stats({ stream: false, 'one-shot': true } as never);
+      maxPids = Math.max(maxPids, (stats as unknown as { pids_stats?: { current?: number } }).pids_stats?.current ?? 0);
+      if (maxPids >= 24) break;
+      await sleep(200);
+    }
+    expect(maxPids).toBeGreaterThanOrEqual(24);
+    expect(maxPids).toBeLessThanOrEqual(32);
+
+    // The host is fine: it can still start processes, and the API answers its health check.
+    expect(execFileSync('sh', ['-c', 'echo host-ok']).toString()).toBe('host-ok\n');
+    const health = await fetch(`${sys.baseUrl}/health`);
+    expect(health.status).toBe(200);
+
+    // A normal job on another engine runs to completion while the bomb is still going.
+    const normal = await waitForJob(sys.baseUrl, (await submit('normal')).jobid, 30_000);
+    expect(normal.status).toBe('completed');
+    expect((await getJob(sys.baseUrl, bomb.jobid)).status).toBe('running');
+
+    const done = await waitForJob(sys.baseUrl, bomb.jobid, 60_000);
+    expect(['failed', 'timed_out']).toContain(done.status);
+    expect(new Date(normal.finishedAt!).getTime()).toBeLessThan(new Date(done.finishedAt!).getTime());
+    expect(tookMs(done)).toBeLessThan(30_000);
+    expect(readFileSync(join(storeDir(done.jobid), 'engine.log'), 'utf8')).toContain('bombing');
+    await expectGone(done);
+    await expectGone(normal);
+  });
+
+  describe('run side by side', () => {
+    // Submitted together, so they run at the same time; each test below checks one.
+    const jobs = new Map<string, Promise<Job>>();
+    const finished = (engine: string) => jobs.get(engine)!;
+
+    beforeAll(async () => {
+      for (const engine of ['memhog', 'network', 'cpuloop', 'symlink', 'writer', 'escalate', 'normal']) {
+        const queued = await submit(engine);
+        const done = waitForJob(sys.baseUrl, queued.jobid, 90_000);
+        done.catch(() => undefined); // awaited by its test
+        jobs.set(engine, done);
+      }
+    });
+
+    it('keeps serving a normal job meanwhile', async () => {
+      const job = await finished('normal');
+      expect(job.status).toBe('completed');
+      await expectGone(job);
+    });
+
+    it('fails a memory hog at its memory limit', async () => {
+      const job = await finished('memhog');
+      expect(job.status).toBe('failed');
+      expect(job.error).toBe(`engine was killed for exceeding its memory limit of ${64 * 1024 ** 2} bytes`);
+      expect(job.exitCode).toBe(137);
+      expect(job.logTail).toContain('allocating');
+      expect(job.logTail).not.toContain('survived');
+      await expectGone(job);
+    });
+
+    it('gives an engine no network at all', async () => {
+      const job = await finished('network');
+      expect(job.status).toBe('completed');
+      const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      expect(found.tcp.ok).toBe(false);
+      expect(found.dns.ok).toBe(false);
+      expect(found.interfaces).toEqual(['lo']);
+      await expectGone(job);
+    });
+
+    it('kills an endless CPU loop at its timeout, keeping the partial log', async () => {
+      const job = await finished('cpuloop');
+      expect(job.status).toBe('timed_out');
+      expect(job.error).toMatch(/timeout of 3s/);
+      expect(tookMs(job)).toBeLessThan(20_000);
+      expect(job.logTail).toContain('looping now');
+      expect(readFileSync(join(storeDir(job.jobid), 'engine.log'), 'utf8')).toContain('looping now');
+      await expectGone(job);
+    });
+
+    it('refuses a result that is a symlink to a host file', async () => {
+      const job = await finished('symlink');
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(/not a regular file/);
+      expect(job.result).toBeNull();
+      const link = await fetch(`${sys.baseUrl}/link/${job.jobid}`);
+      expect(link.status).toBe(404);
+      expect(await link.text()).not.toContain('root:');
+      expect(readdirSync(storeDir(job.jobid)).filter((f) => f.startsWith('result'))).toEqual([]);
+      await expectGone(job);
+    });
+
+    it('lets an engine write only to /tmp and its job directory, never the host', async () => {
+      const job = await finished('writer');
+      expect(job.status).toBe('completed');
+      const wrote = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      expect(wrote).toEqual(Object.fromEntries(STRAY_DIRS.map((d) => [strayPath(d), d === '/tmp' || d === '/var/data'])));
+      for (const dir of STRAY_DIRS) expect(existsSync(strayPath(dir))).toBe(false);
+      await expectGone(job);
+    });
+
+    it('runs an engine unprivileged, with no capabilities and no way to gain them', async () => {
+      const job = await finished('escalate');
+      expect(job.status).toBe('completed');
+      const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      expect(found.uid).not.toBe('0');
+      expect(found.euid).not.toBe(0);
+      expect(found.CapEff).toBe('0000000000000000');
+      expect(found.CapPrm).toBe('0000000000000000');
+      expect(found.CapBnd).toBe('0000000000000000');
+      expect(found.NoNewPrivs).toBe('1');
+      expect(found.setuid0).toBe(false);
+      expect(found.chroot).toBe(false);
+      await expectGone(job);
+    });
+  });
+
+  it('caps a stdout flood in the stored log, in bounded worker memory', async () => {
+    global.gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    try {
+      const flood = await submit('flood');
+      await waitForJob(sys.baseUrl, flood.jobid, 60_000, (j) => j.status === 'running');
+      // Meanwhile another engine's job still goes through.
+      const normal = await waitForJob(sys.baseUrl, (await submit('normal')).jobid, 60_000);
+      expect(normal.status).toBe('completed');
+
+      const job = await waitForJob(sys.baseUrl, flood.jobid, 150_000);
+      expect(job.status).toBe('completed');
+      const limit = sys.config.settings.logLimitBytes;
+      const logFile = join(storeDir(job.jobid), 'engine.log');
+      expect(statSync(logFile).size).toBeLessThanOrEqual(limit + 100);
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toMatch(/\[\.\.\. \d+ bytes of output omitted \.\.\.\]/);
+      const omitted = Number(/(\d+) bytes of output omitted/.exec(log)![1]);
+      expect(omitted).toBeGreaterThan(FLOOD_BYTES - limit);
+      expect(log.startsWith('flood-start\n')).toBe(true);
+      expect(job.logTail).toContain('flood-end');
+      const result = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      expect(result).toEqual({ flooded: true });
+      await expectGone(job);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak - baseline).toBeLessThan(150 * 1024 ** 2);
+  });
+
+  it('leaves no container and no job directory behind', async () => {
+    expect(jobIds.length).toBe(11);
+    expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
+    const jobsDir = join(sys.config.storageDir, 'jobs');
+    expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}

@@ -1,0 +1,369 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ENV_VARS, loadConfig, readEnv } from '@menagerie/config';
+import { SEARCH_ATTRIBUTES } from '@menagerie/core';
+
+/*
+ * The images docker-compose.yml names cannot be pulled here, so the file is
+ * checked rather than run: parsed and interpolated the way Compose does, then
+ * held against what the apps actually read and need.
+ */
+
+const ROOT = resolve(__dirname, '../..');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+
+type Env = Record<string, string | undefined>;
+type Service = Record<string, any>;
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+// ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR and $$.
+const VARIABLE = /\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+function interpolate(text: string, env: Env): string {
+  return text.replace(VARIABLE, (whole, braced?: string, op?: string, arg?: string, bare?: string) => {
+    if (whole === '$$') return '$';
+    const name = (braced ?? bare)!;
+    const value = env[name];
+    switch (op) {
+      case ':-':
+        return value ? value : arg!;
+      case '-':
+        return value ?? arg!;
+      case ':?':
+      case '?':
+        if (op === ':?' ? !value : value === undefined) throw new Error(`${name} must be set: ${arg}`);
+        return value!;
+      default:
+        return value ?? '';
+    }
+  });
+}
+
+function interpolateAll(node: unknown, env: Env): unknown {
+  if (typeof node === 'string') return interpolate(node, env);
+  if (Array.isArray(node)) return node.map((n) => interpolateAll(n, env));
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env)]));
+  }
+  return node;
+}
+
+/** docker-compose.yml as Compose sees it with `env` as the shell environment (and no .env file). */
+function load(env: Env = {}): Compose {
+  const raw = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as Compose;
+  return interpolateAll(raw, env) as Compose;
+}
+
+const compose = load();
+const service = (name: string, c: Compose = compose): Service => {
+  const s = c.services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+};
+
+function envOf(s: Service): Record<string, string> {
+  const env = s.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((e: string) => {
+        const i = e.indexOf('=');
+        return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+interface Mount {
+  source?: string;
+  target: string;
+  readOnly: boolean;
+}
+
+function mountsOf(s: Service): Mount[] {
+  return (s.volumes ?? []).map((v: string | Record<string, any>) => {
+    if (typeof v !== 'string') return { source: v.source, target: v.target, readOnly: v.read_only === true };
+    const parts = v.split(':');
+    if (parts.length === 1) return { target: parts[0], readOnly: false };
+    return { source: parts[0], target: parts[1], readOnly: (parts[2] ?? '').split(',').includes('ro') };
+  });
+}
+
+interface Port {
+  hostIp?: string;
+  published?: string;
+  target: string;
+}
+
+function portsOf(s: Service): Port[] {
+  return (s.ports ?? []).map((p: string | number | Record<string, any>) => {
+    if (typeof p === 'object') return { hostIp: p.host_ip, published: p.published?.toString(), target: String(p.target) };
+    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    if (parts.length === 3) return { hostIp: parts[0], published: parts[1], target: parts[2] };
+    if (parts.length === 2) return { published: parts[0], target: parts[1] };
+    return { target: parts[0] };
+  });
+}
+
+function dependsOn(s: Service): Record<string, string> {
+  const d = s.depends_on ?? {};
+  if (Array.isArray(d)) return Object.fromEntries(d.map((n: string) => [n, 'service_started']));
+  return Object.fromEntries(Object.entries(d).map(([n, v]) => [n, (v as any)?.condition ?? 'service_started']));
+}
+
+/** Compose durations: 1h2m3s, 45s, 1m30s, 500ms. */
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)) {
+    total += Number(n) * { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6 }[unit as 'h']!;
+  }
+  return total;
+}
+
+const hasHealthcheck = (s: Service) => s.healthcheck !== undefined && s.healthcheck.disable !== true;
+const isOneShot = (s: Service) => s.restart === 'no' || String(s.restart ?? '').startsWith('on-failure');
+const isRoot = (user: unknown) => ['root', '0'].includes(String(user ?? '').split(':')[0]);
+const url = (u: string) => new URL(u);
+
+const APP_SERVICES = ['api', 'worker'] as const;
+const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'api', 'worker'];
+
+interface Stage {
+  from: string;
+  name?: string;
+  lines: string[];
+}
+
+function dockerfileStages(file: string): Stage[] {
+  const stages: Stage[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?\s*$/i.exec(line.trim());
+    if (from) stages.push({ from: from[1], name: from[2], lines: [] });
+    else if (stages.length) stages[stages.length - 1].lines.push(line);
+  }
+  return stages;
+}
+
+describe('docker-compose.yml', () => {
+  it('has every service the deployment needs', () => {
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'api', 'worker']),
+    );
+  });
+
+  it('pins the tag of every image it pulls', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.build) continue;
+      const tag = /:([^/:@]+)$/.exec(s.image ?? '')?.[1];
+      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^(?!latest$).+/) });
+    }
+  });
+
+  it('builds the app services from the Dockerfile runtime stage, not from a registry', () => {
+    const stages = dockerfileStages(join(ROOT, 'Dockerfile'));
+    const runtime = stages.find((s) => s.name === 'runtime');
+    expect(runtime).toBeDefined();
+    // The last stage is what a plain `docker build .` produces: the same image.
+    expect(stages[stages.length - 1]).toBe(runtime);
+    for (const name of [...APP_SERVICES, 'storage-init']) {
+      const { build, image, pull_policy } = service(name);
+      expect(resolve(ROOT, build.context)).toBe(ROOT);
+      expect(existsSync(resolve(ROOT, build.context, build.dockerfile ?? 'Dockerfile'))).toBe(true);
+      expect(resolve(ROOT, build.context, build.dockerfile ?? 'Dockerfile')).toBe(join(ROOT, 'Dockerfile'));
+      expect(build.target).toBe('runtime');
+      expect(image).toBe(service('api').image);
+      expect(pull_policy).toBe('build');
+    }
+  });
+
+  it('runs each app entry point that the workspaces build', () => {
+    const runtime = dockerfileStages(join(ROOT, 'Dockerfile')).find((s) => s.name === 'runtime')!;
+    const cmd = runtime.lines.map((l) => /^CMD\s+(\[.*\])\s*$/.exec(l.trim())?.[1]).find(Boolean);
+    const mainOf = (app: string) => join('apps', app, JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')).main);
+    expect(JSON.parse(cmd!)).toEqual(['node', mainOf('api')]);
+    expect(service('api').command).toBeUndefined();
+    expect(service('worker').command).toEqual(['node', mainOf('worker')]);
+  });
+
+  it('runs the API unprivileged and the worker as root, and nothing privileged', () => {
+    const runtime = dockerfileStages(join(ROOT, 'Dockerfile')).find((s) => s.name === 'runtime')!;
+    const users = runtime.lines.map((l) => /^USER\s+(\S+)/.exec(l.trim())?.[1]).filter(Boolean);
+    expect(users.length).toBeGreaterThan(0);
+    expect(isRoot(users[users.length - 1])).toBe(false);
+    expect(service('api').user).toBeDefined();
+    expect(isRoot(service('api').user)).toBe(false);
+    expect(service('api').cap_drop).toContain('ALL');
+    expect(isRoot(service('worker').user)).toBe(true);
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect({ name, privileged: s.privileged ?? false }).toEqual({ name, privileged: false });
+      expect({ name, cap_add: (s.cap_add ?? []).filter((c: string) => /^(CAP_)?(ALL|SYS_ADMIN)$/i.test(c)) }).toEqual({ name, cap_add: [] });
+      expect({ name, network_mode: s.network_mode === 'host', pid: s.pid === 'host' }).toEqual({ name, network_mode: false, pid: false });
+      expect({ name, devices: s.devices ?? [] }).toEqual({ name, devices: [] });
+    }
+  });
+
+  it('publishes the API on 8100 and the Temporal UI on 8233, and nothing of the worker or the backends', () => {
+    expect(portsOf(service('api'))).toContainEqual(expect.objectContaining({ published: '8100', target: '8100' }));
+    expect(portsOf(service('temporal-ui'))).toContainEqual(expect.objectContaining({ published: '8233', target: '8080' }));
+    for (const name of ['worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'storage-init']) {
+      expect({ name, ports: portsOf(service(name)) }).toEqual({ name, ports: [] });
+    }
+    // The container port the API listens on is the one published.
+    expect(envOf(service('api')).MENAGERIE_API_PORT).toBe('8100');
+  });
+
+  it('links to where the API and the UI are published', () => {
+    const env = envOf(service('api'));
+    expect(url(env.MENAGERIE_PUBLIC_URL).port).toBe(portsOf(service('api'))[0].published);
+    expect(url(env.TEMPORAL_UI_URL).port).toBe(portsOf(service('temporal-ui'))[0].published);
+  });
+
+  it('sets only environment variables that libs/config reads, the same for API and worker', () => {
+    for (const name of APP_SERVICES) {
+      const unknown = Object.keys(envOf(service(name))).filter((k) => !ENV_VARS.includes(k));
+      expect({ name, unknown }).toEqual({ name, unknown: [] });
+    }
+    expect(envOf(service('worker'))).toEqual(envOf(service('api')));
+  });
+
+  it('gives settings that load and validate with the shipped confs', () => {
+    for (const name of APP_SERVICES) {
+      const env = envOf(service(name));
+      const config = loadConfig({ ...readEnv(env), confDir: join(ROOT, 'confs') });
+      expect(config.settings.api.port).toBe(8100);
+      expect(config.settings.database.host).toBe('postgresql');
+      expect(config.storageDir).toBe(env.MENAGERIE_STORAGE_DIR);
+      expect(config.engines.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('mounts the confs read-only where MENAGERIE_CONF_DIR points', () => {
+    for (const name of APP_SERVICES) {
+      const s = service(name);
+      const confs = mountsOf(s).find((m) => m.target === envOf(s).MENAGERIE_CONF_DIR);
+      expect(confs).toEqual({ source: './confs', target: '/app/confs', readOnly: true });
+      expect(existsSync(join(ROOT, 'confs', 'default.json')) && existsSync(join(ROOT, 'confs', 'engines.json'))).toBe(true);
+    }
+  });
+
+  it('gives the worker the Docker socket, and the API too, where DOCKER_SOCKET says', () => {
+    for (const name of APP_SERVICES) {
+      const socket = envOf(service(name)).DOCKER_SOCKET;
+      const mount = mountsOf(service(name)).find((m) => m.target === socket);
+      expect(mount?.source).toBe('/var/run/docker.sock');
+      expect(mount?.target).toBe('/var/run/docker.sock');
+      if (name === 'worker') expect(mount?.readOnly).toBe(false);
+    }
+    // Non-root, the API needs the socket's group to use it.
+    expect(service('api').group_add?.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['by default', {}],
+    ['when MENAGERIE_STORAGE_DIR is set', { MENAGERIE_STORAGE_DIR: '/srv/menagerie-data' }],
+  ])('mounts the storage at the same absolute path on the host and in API, worker and init, %s', (_, env: Env) => {
+    const c = load(env);
+    const expected = env.MENAGERIE_STORAGE_DIR ?? '/var/lib/menagerie';
+    for (const name of [...APP_SERVICES, 'storage-init']) {
+      const s = service(name, c);
+      const dir = envOf(s).MENAGERIE_STORAGE_DIR;
+      expect(dir).toBe(expected);
+      expect(isAbsolute(dir)).toBe(true);
+      const mount = mountsOf(s).find((m) => m.target === dir);
+      // The worker hands <dir>/jobs/<id> to the host daemon as a bind source.
+      expect(mount).toEqual({ source: dir, target: dir, readOnly: false });
+    }
+  });
+
+  it('points the apps and the UI at the Temporal service, on the namespace Temporal creates', () => {
+    const temporal = service('temporal');
+    expect(temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
+    for (const name of [...APP_SERVICES, 'temporal-ui', 'temporal-admin-tools']) {
+      expect({ name, address: envOf(service(name)).TEMPORAL_ADDRESS }).toEqual({ name, address: 'temporal:7233' });
+    }
+    for (const env of [{}, { TEMPORAL_NAMESPACE: 'menagerie' }]) {
+      const c = load(env);
+      const namespace = envOf(service('api', c)).TEMPORAL_NAMESPACE;
+      expect(namespace).toBe(env.TEMPORAL_NAMESPACE ?? 'default');
+      expect(envOf(service('temporal', c)).DEFAULT_NAMESPACE).toBe(namespace);
+      expect(envOf(service('temporal-admin-tools', c)).NAMESPACE).toBe(namespace);
+    }
+  });
+
+  it('registers the search attributes the API uses, as Keyword', () => {
+    const script = [service('temporal-admin-tools').entrypoint, service('temporal-admin-tools').command].flat().join('\n');
+    for (const attribute of Object.values(SEARCH_ATTRIBUTES)) expect(script).toContain(attribute);
+    expect(script).toMatch(/search-attribute create\b.*--type Keyword/);
+  });
+
+  it('uses the one PostgreSQL service, with the credentials it is set up with', () => {
+    for (const env of [{}, { MENAGERIE_DB_USER: 'mgr', MENAGERIE_DB_PASSWORD: 's3cret', MENAGERIE_DB_NAME: 'mgrdb' }]) {
+      const c = load(env);
+      const pg = envOf(service('postgresql', c));
+      expect(service('postgresql', c).image).toMatch(/^postgres:16/);
+      for (const name of APP_SERVICES) {
+        const app = envOf(service(name, c));
+        expect(app.MENAGERIE_DB_HOST).toBe('postgresql');
+        expect([app.MENAGERIE_DB_USER, app.MENAGERIE_DB_PASSWORD, app.MENAGERIE_DB_NAME]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, pg.POSTGRES_DB]);
+      }
+      const temporal = envOf(service('temporal', c));
+      expect([temporal.POSTGRES_SEEDS, temporal.POSTGRES_USER, temporal.POSTGRES_PWD]).toEqual(['postgresql', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD]);
+    }
+  });
+
+  it('waits for what it depends on to be healthy, or done for one-shot jobs', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const [dep, condition] of Object.entries(dependsOn(s))) {
+        const target = service(dep);
+        const expected = hasHealthcheck(target) ? 'service_healthy' : isOneShot(target) ? 'service_completed_successfully' : condition;
+        expect({ name, dep, condition }).toEqual({ name, dep, condition: expected });
+      }
+    }
+    for (const name of APP_SERVICES) {
+      expect(dependsOn(service(name))).toMatchObject({ postgresql: 'service_healthy', temporal: 'service_healthy' });
+    }
+  });
+
+  it('checks health where something waits on it, the API through GET /health', () => {
+    for (const name of ['postgresql', 'temporal', 'api']) expect({ name, healthcheck: hasHealthcheck(service(name)) }).toEqual({ name, healthcheck: true });
+    const test = [service('api').healthcheck.test].flat().join(' ');
+    expect(test).toContain(`127.0.0.1:${envOf(service('api')).MENAGERIE_API_PORT}/health`);
+  });
+
+  it('restarts long-running services and gives the worker time to drain', () => {
+    for (const name of LONG_RUNNING) expect({ name, restart: service(name).restart }).toEqual({ name, restart: 'unless-stopped' });
+    expect(seconds(service('worker').stop_grace_period)).toBeGreaterThanOrEqual(45);
+    for (const name of APP_SERVICES) expect(service(name).init).toBe(true);
+  });
+
+  it('declares the named volumes it uses, and Compose accepts the file where its CLI is installed', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const { source } of mountsOf(s)) {
+        if (source && !source.startsWith('/') && !source.startsWith('.')) {
+          expect({ name, source, declared: Object.keys(compose.volumes ?? {}).includes(source) }).toEqual({ name, source, declared: true });
+        }
+      }
+    }
+    const cli = [['docker', 'compose'], ['docker-compose']].find(
+      ([cmd, ...args]) => spawnSync(cmd, [...args, 'version'], { stdio: 'ignore' }).status === 0,
+    );
+    if (cli) {
+      const [cmd, ...args] = cli;
+      const run = spawnSync(cmd, [...args, '-f', COMPOSE_FILE, 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    }
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps host builds and installs out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.git', '.run', '.cache', 'data', 'test-artifacts']));
+    expect(statSync(join(ROOT, 'Dockerfile')).isFile()).toBe(true);
+  });
+});
