@@ -174,6 +174,7 @@ describe('hostile engines', () => {
       if (maxPids >= 24) break;
       await sleep(200);
     }
+    console.log('maxPids', maxPids);
     expect(maxPids).toBeGreaterThanOrEqual(24);
     expect(maxPids).toBeLessThanOrEqual(32);
 
@@ -188,6 +189,7 @@ describe('hostile engines', () => {
     expect((await getJob(sys.baseUrl, bomb.jobid)).status).toBe('running');
 
     const done = await waitForJob(sys.baseUrl, bomb.jobid, 60_000);
+    console.log('bomb', done.status, done.error, tookMs(done), 'normal took', tookMs(normal));
     expect(['failed', 'timed_out']).toContain(done.status);
     expect(new Date(normal.finishedAt!).getTime()).toBeLessThan(new Date(done.finishedAt!).getTime());
     expect(tookMs(done)).toBeLessThan(30_000);
@@ -218,6 +220,7 @@ describe('hostile engines', () => {
 
     it('fails a memory hog at its memory limit', async () => {
       const job = await finished('memhog');
+      console.log('memhog', job.error, job.exitCode, tookMs(job));
       expect(job.status).toBe('failed');
       expect(job.error).toBe(`engine was killed for exceeding its memory limit of ${64 * 1024 ** 2} bytes`);
       expect(job.exitCode).toBe(137);
@@ -230,6 +233,7 @@ describe('hostile engines', () => {
       const job = await finished('network');
       expect(job.status).toBe('completed');
       const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      console.log('network', JSON.stringify(found));
       expect(found.tcp.ok).toBe(false);
       expect(found.dns.ok).toBe(false);
       expect(found.interfaces).toEqual(['lo']);
@@ -238,6 +242,7 @@ describe('hostile engines', () => {
 
     it('kills an endless CPU loop at its timeout, keeping the partial log', async () => {
       const job = await finished('cpuloop');
+      console.log('cpuloop', tookMs(job), job.error);
       expect(job.status).toBe('timed_out');
       expect(job.error).toMatch(/timeout of 3s/);
       expect(tookMs(job)).toBeLessThan(20_000);
@@ -271,6 +276,7 @@ describe('hostile engines', () => {
       const job = await finished('escalate');
       expect(job.status).toBe('completed');
       const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
+      console.log('escalate', JSON.stringify(found));
       expect(found.uid).not.toBe('0');
       expect(found.euid).not.toBe(0);
       expect(found.CapEff).toBe('0000000000000000');
@@ -296,6 +302,7 @@ describe('hostile engines', () => {
       expect(normal.status).toBe('completed');
 
       const job = await waitForJob(sys.baseUrl, flood.jobid, 150_000);
+      console.log('flood', tookMs(job), job.status, job.error, statSync(join(storeDir(job.jobid), 'engine.log')).size);
       expect(job.status).toBe('completed');
       const limit = sys.config.settings.logLimitBytes;
       const logFile = join(storeDir(job.jobid), 'engine.log');
@@ -312,6 +319,7 @@ describe('hostile engines', () => {
     } finally {
       clearInterval(sampler);
     }
+    console.log('rss', baseline, peak, (peak - baseline) / 2 ** 20);
     expect(peak - baseline).toBeLessThan(150 * 1024 ** 2);
   });
 

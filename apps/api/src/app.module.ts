@@ -9,6 +9,7 @@ import { JobStore } from '@menagerie/storage';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { CONFIG, CONTAINER_RUNTIME, DATA_SOURCE, JOB_REPOSITORY, JOB_STORE } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
+import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
 import { TemporalService } from './infra/temporal.service';
 import { JobService } from './jobs/job.service';
@@ -65,6 +66,7 @@ export class AppModule {
         { provide: CONTAINER_RUNTIME, useValue: new DockerRuntime({ socketPath: config.settings.docker.socketPath }) },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         DataSourceCloser,
+        EnginesReloadService,
         TemporalService,
         UploadService,
         JobService,

@@ -175,6 +175,13 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     logLimitBytes: settings.logLimitBytes,
     logTailBytes: settings.logTailBytes,
     resultLimitBytes: settings.resultLimitBytes,
+    registry: settings.registry.enabled
+      ? {
+          auth: settings.registry.username
+            ? { username: settings.registry.username, password: settings.registry.password, serveraddress: settings.registry.address }
+            : null,
+        }
+      : null,
   });
   const fleet = new EngineFleet(common, bundleCode, activities, jobs, logger);
   await fleet.apply(config.engines);

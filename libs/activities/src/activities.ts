@@ -10,7 +10,7 @@ import {
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import { parseRunflags, RunflagError } from '@menagerie/engines';
-import type { ContainerRuntime } from '@menagerie/runtime';
+import { RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
 import type { JobStore } from '@menagerie/storage';
 
 export interface ActivityDeps {
@@ -22,6 +22,8 @@ export interface ActivityDeps {
   logTailBytes: number;
   resultLimitBytes: number;
   heartbeatIntervalMs?: number;
+  /** Set when missing images may be pulled. */
+  registry?: { auth: RegistryAuth | null } | null;
 }
 
 function fail(message: string, type: string, details: FailureDetails = {}): never {
@@ -30,6 +32,24 @@ function fail(message: string, type: string, details: FailureDetails = {}): neve
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 1000;
+
+  /** A missing image is pulled when a registry is configured; otherwise the job fails once, without retries. */
+  async function pull(ref: string, ctx: Context): Promise<ImageInfo> {
+    if (!deps.registry) fail(`image not found: ${ref}`, FAILURE_TYPES.imageNotFound);
+    log.info('pulling image', { image: ref });
+    try {
+      await deps.runtime.pullImage(ref, deps.registry.auth, (line) => {
+        ctx.heartbeat();
+        log.info('pull progress', { image: ref, progress: line });
+      });
+    } catch (err) {
+      const message = err instanceof RuntimeError ? err.message : String(err);
+      fail(`image not found: ${ref} (pull failed: ${message})`, FAILURE_TYPES.imageNotFound);
+    }
+    const image = await deps.runtime.inspectImage(ref);
+    if (!image) fail(`image not found: ${ref} (not present after pull)`, FAILURE_TYPES.imageNotFound);
+    return image;
+  }
 
   return {
     async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {
@@ -55,8 +75,7 @@ export function createActivities(deps: ActivityDeps) {
         if (err instanceof RunflagError) fail(`engine ${engine.name}: ${err.message}`, FAILURE_TYPES.engineFailed);
         throw err;
       }
-      const image = await deps.runtime.inspectImage(engine.image);
-      if (!image) fail(`image not found: ${engine.image}`, FAILURE_TYPES.imageNotFound);
+      const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
 
       await deps.jobs.markRunning(jobId, engine.image, image.digest);
       const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatEvery);

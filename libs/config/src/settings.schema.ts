@@ -55,6 +55,20 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Where missing engine images are pulled from. Without a registry, a job
+     * whose image is missing fails at once with "image not found".
+     */
+    registry: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** host[:port], for credentials; the image reference itself names the registry. */
+        address: z.string().default(''),
+        username: z.string().default(''),
+        password: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     /** Replaces {{regserver}} in engines.json. */
     regserver: z.string().default(''),
     /** Replaces {{uid}} in engines.json: the user engines run as. */

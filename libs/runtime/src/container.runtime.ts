@@ -36,6 +36,12 @@ export interface RunOutcome {
   durationMs: number;
 }
 
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
 export interface JobContainer {
   id: string;
   jobId: string;
@@ -47,6 +53,8 @@ export interface ContainerRuntime {
   ping(): Promise<void>;
   /** null when the image isn't present locally. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
+  /** Pulls an image from its registry, reporting progress lines as they come. */
+  pullImage(ref: string, auth: RegistryAuth | null, onProgress: (line: string) => void): Promise<void>;
   /** Runs to completion, timeout or abort; the container is gone when this returns or throws. */
   run(request: RunRequest, signal: AbortSignal): Promise<RunOutcome>;
   listJobContainers(jobId?: string): Promise<JobContainer[]>;
@@ -55,7 +63,7 @@ export interface ContainerRuntime {
 
 export class RuntimeError extends Error {
   constructor(
-    readonly step: 'ping' | 'inspect' | 'create' | 'start' | 'wait' | 'remove' | 'list',
+    readonly step: 'ping' | 'inspect' | 'pull' | 'create' | 'start' | 'wait' | 'remove' | 'list',
     message: string,
     override readonly cause?: unknown,
   ) {

@@ -9,6 +9,7 @@ import {
   type ContainerRuntime,
   type ImageInfo,
   type JobContainer,
+  type RegistryAuth,
   type RunOutcome,
   type RunRequest,
 } from './container.runtime';
@@ -45,6 +46,24 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw new RuntimeError('inspect', reason(err), err);
+    }
+  }
+
+  async pullImage(ref: string, auth: RegistryAuth | null, onProgress: (line: string) => void): Promise<void> {
+    try {
+      const stream = await this.docker.pull(ref, auth ? { authconfig: auth } : {});
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (err ? reject(err) : resolve()),
+          (event: { status?: string; id?: string; progress?: string; error?: string }) => {
+            if (event.error) reject(new Error(event.error));
+            else onProgress([event.id, event.status, event.progress].filter(Boolean).join(' '));
+          },
+        );
+      });
+    } catch (err) {
+      throw new RuntimeError('pull', reason(err), err);
     }
   }
 

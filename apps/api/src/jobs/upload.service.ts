@@ -29,26 +29,24 @@ export function cleanOriginalName(name: string | undefined): string {
 @Injectable()
 export class UploadService {
   private readonly logger = new Logger(UploadService.name);
-  private readonly engines: Map<string, Engine>;
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_STORE) private readonly store: JobStore,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly temporal: TemporalService,
-  ) {
-    this.engines = new Map(config.engines.map((e) => [e.config.name, e]));
-  }
+  ) {}
 
   /**
    * Streams the upload to storage, then records the job and starts its
    * workflow. Any failure on the way removes what was written.
    */
   async upload(engineName: string, req: Request): Promise<JobEntity> {
-    const engine = this.engines.get(engineName);
+    // Looked up per request: engines.json is reloaded while the API runs.
+    const engine = this.config.engines.find((e) => e.config.name === engineName);
     if (!engine) {
       throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${engineName}"; GET /engines lists them`, {
-        engines: [...this.engines.keys()],
+        engines: this.config.engines.map((e) => e.config.name),
       });
     }
     const id = randomUUID();

@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
+import { JOB_LABEL } from '@menagerie/runtime';
+import { writeEnginesFile, type TestEngine } from '../support/engines-file';
+import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(300_000);
+
+const WRITE_RESULT = ['sh', '-c', 'echo "{\\"ok\\": true}" > "$MENAGERIE_MOUNTPOINT/result"'];
+const MOVING = 'menagerie/test-moving';
+
+/** Builds a distinct local image (a new id) from the filemeta image. */
+function buildVariant(ref: string, marker: string): string {
+  execFileSync('docker', ['build', '-q', '-t', ref, '-'], {
+    input: `FROM menagerie/filemeta:stable\nLABEL org.menagerie.test-variant=${marker}\n`,
+    env: { ...process.env, DOCKER_BUILDKIT: '0' },
+  });
+  return execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', ref]).toString().trim();
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Engine version management and retention, without restarts. */
+describe('engines and retention', () => {
+  let sys: System;
+  let enginesFile: string;
+  let v1: string;
+  let v2: string;
+
+  function rewrite(engines: TestEngine[]): void {
+    // Same path, new content: what an operator's editor does.
+    writeFileSync(enginesFile, readFileSync(writeEnginesFile(engines)));
+  }
+
+  beforeAll(async () => {
+    v1 = buildVariant(`${MOVING}:one`, 'one');
+    v2 = buildVariant(`${MOVING}:two`, 'two');
+    execFileSync('docker', ['tag', `${MOVING}:one`, `${MOVING}:latest`]);
+    enginesFile = writeEnginesFile([
+      { name: 'alpha', cmd: WRITE_RESULT },
+      { name: 'moving', cmd: WRITE_RESULT, image: `${MOVING}:latest` },
+      { name: 'ghost', cmd: WRITE_RESULT, image: 'menagerie/does-not-exist:1' },
+    ]);
+    sys = await startSystem({ enginesFile });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    execFileSync('docker', ['image', 'rm', '-f', `${MOVING}:one`, `${MOVING}:two`, `${MOVING}:latest`]);
+  });
+
+  async function run(engine: string): Promise<Job> {
+    const res = await uploadBytes(sys.baseUrl, engine, 'payload', 'in.bin');
+    expect(res.status).toBe(201);
+    return waitForJob(sys.baseUrl, (await body<Job>(res)).jobid, 60_000);
+  }
+
+  it('records the image and the digest each job ran with; a moved tag is used by the next job', async () => {
+    const first = await run('moving');
+    expect(first).toMatchObject({ status: 'completed', image: `${MOVING}:latest`, imageDigest: v1 });
+    execFileSync('docker', ['tag', `${MOVING}:two`, `${MOVING}:latest`]);
+    const second = await run('moving');
+    expect(second).toMatchObject({ status: 'completed', image: `${MOVING}:latest`, imageDigest: v2 });
+    const listed = await body(await fetch(`${sys.baseUrl}/jobs?engine=moving`));
+    expect(listed.items.map((j: Job) => j.imageDigest)).toEqual([v2, v1]);
+  });
+
+  it('fails a job whose image is missing once, without retries, and shows the engine unavailable', async () => {
+    const job = await run('ghost');
+    expect(job).toMatchObject({ status: 'failed', error: 'image not found: menagerie/does-not-exist:1' });
+    const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
+    const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    const attempts = runStarts.map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(attempts.every((a) => a === 1)).toBe(true);
+    const { engines } = await body(await fetch(`${sys.baseUrl}/engines`));
+    expect(engines.find((e: { name: string }) => e.name === 'ghost')).toMatchObject({
+      available: false,
+      unavailableReason: 'image not found: menagerie/does-not-exist:1',
+    });
+  });
+
+  it('applies engines.json changes without a restart', async () => {
+    expect((await uploadBytes(sys.baseUrl, 'beta', 'x')).status).toBe(404);
+    rewrite([
+      { name: 'beta', cmd: WRITE_RESULT, image: `${MOVING}:one` },
+      { name: 'moving', cmd: WRITE_RESULT, image: `${MOVING}:two` },
+    ]);
+    // A new engine gets its queues and workers.
+    await until('beta to be accepted', async () => {
+      const res = await uploadBytes(sys.baseUrl, 'beta', 'x');
+      return res.status === 201 ? body<Job>(res) : undefined;
+    }).then((job) => waitForJob(sys.baseUrl, job.jobid, 60_000).then((j) => expect(j.status).toBe('completed')));
+    // A removed engine takes no new jobs.
+    const gone = await uploadBytes(sys.baseUrl, 'alpha', 'x');
+    expect(gone.status).toBe(404);
+    // A changed image is used by the next job.
+    const moved = await run('moving');
+    expect(moved).toMatchObject({ image: `${MOVING}:two`, imageDigest: v2 });
+  });
+
+  it('keeps running with the last good engines when engines.json turns invalid', async () => {
+    writeFileSync(enginesFile, '{"engines": [ {"name": "broken"');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await run('beta')).status).toBe('completed');
+  });
+
+  it('retention removes old files, keeps the rows marked expired, and removes orphaned containers', async () => {
+    const old = await run('beta');
+    const recent = await run('beta');
+    await sys.db.query(`UPDATE jobs SET finished_at = now() - interval '40 days' WHERE id = $1`, [old.jobid]);
+    const orphanJob = randomUUID();
+    const orphan = execFileSync('docker', ['run', '-d', '--label', `${JOB_LABEL}=${orphanJob}`, '--network', 'none', 'menagerie/filemeta:stable', 'sleep', '600'])
+      .toString()
+      .trim();
+
+    await sys.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
+    const expired = await until('the old job to expire', async () => {
+      const job = await getJob(sys.baseUrl, old.jobid);
+      return job.expiredAt ? job : undefined;
+    });
+    expect(expired).toMatchObject({ status: 'completed', result: null, resultUrl: null });
+    expect(existsSync(join(sys.config.storageDir, 'store', old.jobid))).toBe(false);
+    const link = await fetch(`${sys.baseUrl}/link/${old.jobid}`);
+    expect(link.status).toBe(410);
+    expect((await body(link)).message).toMatch(/removed by retention/);
+
+    const kept = await getJob(sys.baseUrl, recent.jobid);
+    expect(kept.expiredAt).toBeNull();
+    expect((await fetch(`${sys.baseUrl}/link/${recent.jobid}`)).status).toBe(200);
+
+    await until('the orphaned container to go', async () => ((await jobContainers(sys.docker, [orphanJob])).length === 0 ? true : undefined));
+    expect(execFileSync('docker', ['ps', '-aq', '--filter', `id=${orphan}`]).toString().trim()).toBe('');
+  });
+});
