@@ -78,6 +78,11 @@ write_result(out)
     cmd: ['sh', '-c', `echo flood-start; yes menagerie-flood | head -c ${FLOOD_BYTES}; echo; echo flood-end; printf '{"flooded":true}' > "$MENAGERIE_MOUNTPOINT/result"`],
     timeout: 120,
   },
+  {
+    name: 'garbage',
+    // NUL and bytes that aren't UTF-8 in the output: PostgreSQL text refuses NUL, so the log tail must survive that.
+    cmd: ['sh', '-c', 'printf "before\\000after\\377\\376\\n"; echo "bad input" >&2; exit 3'],
+  },
   { name: 'symlink', cmd: ['sh', '-c', 'ln -s /etc/passwd "$MENAGERIE_MOUNTPOINT/result"; echo linked'] },
   {
     name: 'writer',
@@ -204,7 +209,7 @@ describe('hostile engines', () => {
     const finished = (engine: string) => jobs.get(engine)!;
 
     beforeAll(async () => {
-      for (const engine of ['memhog', 'network', 'cpuloop', 'symlink', 'writer', 'escalate', 'normal']) {
+      for (const engine of ['memhog', 'network', 'cpuloop', 'symlink', 'writer', 'escalate', 'garbage', 'normal']) {
         const queued = await submit(engine);
         const done = waitForJob(sys.baseUrl, queued.jobid, 90_000);
         done.catch(() => undefined); // awaited by its test
@@ -248,6 +253,15 @@ describe('hostile engines', () => {
       expect(tookMs(job)).toBeLessThan(20_000);
       expect(job.logTail).toContain('looping now');
       expect(readFileSync(join(storeDir(job.jobid), 'engine.log'), 'utf8')).toContain('looping now');
+      await expectGone(job);
+    });
+
+    it('records a failure whose output holds NUL and non-UTF-8 bytes', async () => {
+      const job = await finished('garbage');
+      expect(job).toMatchObject({ status: 'failed', exitCode: 3, error: 'engine exited with code 3' });
+      expect(job.logTail).toContain('before');
+      expect(job.logTail).toContain('bad input');
+      expect(readFileSync(join(storeDir(job.jobid), 'engine.log'))).toEqual(Buffer.from('before\0after\xff\xfe\nbad input\n', 'latin1'));
       await expectGone(job);
     });
 
@@ -324,7 +338,7 @@ describe('hostile engines', () => {
   });
 
   it('leaves no container and no job directory behind', async () => {
-    expect(jobIds.length).toBe(11);
+    expect(jobIds.length).toBe(12);
     expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
     const jobsDir = join(sys.config.storageDir, 'jobs');
     expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);

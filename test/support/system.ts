@@ -64,6 +64,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       temporal: { address, namespace: 'default', ...(options.uiPort ? { uiUrl: `http://127.0.0.1:${options.uiPort}` } : {}) },
       database: { ...DB, database: database.name },
       storage: { dir: storage },
+      logLevel: process.env.LOG_LEVEL,
     },
     ...{ defaultsFile: base.defaultsFile },
   });
@@ -74,7 +75,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const baseUrl = `http://127.0.0.1:${port}`;
   config.settings.api.publicUrl = baseUrl;
 
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = pino({ level: config.settings.logLevel });
   const worker = options.worker === false ? null : await startWorkers(config, logger);
   const db = createDataSource(config.settings.database, 2);
   await db.initialize();

@@ -32,7 +32,7 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             name: 'menagerie-api',
-            level: process.env.LOG_LEVEL ?? 'info',
+            level: config.settings.logLevel,
             // Only what an operator needs; headers (and so any credentials) are never logged.
             serializers: {
               req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),

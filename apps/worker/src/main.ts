@@ -3,13 +3,13 @@ import { exitOnConfigError, loadConfig, type MenagerieConfig } from '@menagerie/
 import { installRuntime, startWorkers } from './worker';
 
 async function main(): Promise<void> {
-  const logger = pino({ name: 'menagerie-worker', level: process.env.LOG_LEVEL ?? 'info' });
   let config: MenagerieConfig;
   try {
     config = loadConfig();
   } catch (err) {
     exitOnConfigError(err);
   }
+  const logger = pino({ name: 'menagerie-worker', level: config.settings.logLevel });
   installRuntime(logger);
   const handle = await startWorkers(config, logger);
   logger.info({ engines: config.engines.map((e) => e.config.name), storage: config.storageDir }, 'worker ready');

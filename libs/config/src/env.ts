@@ -26,6 +26,7 @@ const VARS: Array<[string, string[], Kind]> = [
   ['DOCKER_SOCKET', ['docker', 'socketPath'], 'string'],
   ['MENAGERIE_REGSERVER', ['regserver'], 'string'],
   ['MENAGERIE_UID', ['uid'], 'int'],
+  ['LOG_LEVEL', ['logLevel'], 'string'],
 ];
 
 /** Every variable readEnv reads; test/unit/compose.spec.ts checks docker-compose.yml against it. */

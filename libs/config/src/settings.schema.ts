@@ -75,6 +75,7 @@ export const settingsSchema = z
     uid: z.number().int().min(1).default(1000),
     /** Containment-breaking runflags (see DANGEROUS_FLAGS) that engines may use. */
     allowRunflags: z.array(z.string()).default([]),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** How many bytes of an engine's stdout+stderr are kept. */
     logLimitBytes: z.number().int().positive().default(1024 * 1024),
     /** Largest result file an engine may hand back. */

@@ -121,6 +121,7 @@ export class JobStore {
       const head = Buffer.alloc(4096);
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       await pipeline(handle.createReadStream({ start: 0, autoClose: false }), createWriteStream(partial, { mode: 0o600 }));
+      await matchOwner(partial, this.storeDir(id));
       await rename(partial, this.resultPath(id));
       const kind = sniff(head.subarray(0, bytesRead));
       return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size: info.size, mime: kind.mime };
@@ -135,6 +136,7 @@ export class JobStore {
   async writeLog(id: string, log: Buffer): Promise<void> {
     await mkdir(this.storeDir(id), { recursive: true, mode: 0o700 });
     await writeFile(this.logPath(id), log, { mode: 0o600 });
+    await matchOwner(this.logPath(id), this.storeDir(id));
   }
 
   async openResult(id: string): Promise<{ stream: Readable; size: number } | null> {
@@ -176,6 +178,16 @@ export class JobStore {
     }
     return [...aged];
   }
+}
+
+/**
+ * Gives a file the owner of its job's store directory (whoever took the
+ * upload): a worker running as root must not leave files the API cannot serve.
+ */
+async function matchOwner(file: string, dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = await stat(dir);
+  await chown(file, uid, gid);
 }
 
 function translateFsError(err: unknown): unknown {

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { isFinalStatus } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
@@ -15,6 +15,8 @@ function contentDisposition(name: string): string {
 
 @Controller()
 export class JobsController {
+  private readonly logger = new Logger(JobsController.name);
+
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     private readonly uploads: UploadService,
@@ -42,7 +44,10 @@ export class JobsController {
     res.setHeader('Content-Length', String(file.size));
     res.setHeader('Content-Disposition', contentDisposition(file.name));
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    file.stream.on('error', () => res.destroy());
+    file.stream.on('error', (err) => {
+      this.logger.error({ err, jobId: id }, 'could not read the stored result');
+      res.destroy();
+    });
     file.stream.pipe(res);
   }
 
