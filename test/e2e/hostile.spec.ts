@@ -41,7 +41,7 @@ const ENGINES = [
     // The bomb keeps forking until the pids limit stops it; PID 1 then holds on until the timeout.
     cmd: ['sh', '-c', 'echo bombing; f(){ f | f & }; f; exec sleep 600'],
     runflags: ['--pids-limit', '32'],
-    timeout: 10,
+    timeout: 15,
   },
   {
     name: 'memhog',
@@ -179,7 +179,6 @@ describe('hostile engines', () => {
       if (maxPids >= 24) break;
       await sleep(200);
     }
-    console.log('maxPids', maxPids);
     expect(maxPids).toBeGreaterThanOrEqual(24);
     expect(maxPids).toBeLessThanOrEqual(32);
 
@@ -194,7 +193,6 @@ describe('hostile engines', () => {
     expect((await getJob(sys.baseUrl, bomb.jobid)).status).toBe('running');
 
     const done = await waitForJob(sys.baseUrl, bomb.jobid, 60_000);
-    console.log('bomb', done.status, done.error, tookMs(done), 'normal took', tookMs(normal));
     expect(['failed', 'timed_out']).toContain(done.status);
     expect(new Date(normal.finishedAt!).getTime()).toBeLessThan(new Date(done.finishedAt!).getTime());
     expect(tookMs(done)).toBeLessThan(30_000);
@@ -211,7 +209,8 @@ describe('hostile engines', () => {
     beforeAll(async () => {
       for (const engine of ['memhog', 'network', 'cpuloop', 'symlink', 'writer', 'escalate', 'garbage', 'normal']) {
         const queued = await submit(engine);
-        const done = waitForJob(sys.baseUrl, queued.jobid, 90_000);
+        // Each of these ends within seconds; the bound only keeps a stuck job from holding up the file.
+        const done = waitForJob(sys.baseUrl, queued.jobid, 45_000);
         done.catch(() => undefined); // awaited by its test
         jobs.set(engine, done);
       }
@@ -225,7 +224,6 @@ describe('hostile engines', () => {
 
     it('fails a memory hog at its memory limit', async () => {
       const job = await finished('memhog');
-      console.log('memhog', job.error, job.exitCode, tookMs(job));
       expect(job.status).toBe('failed');
       expect(job.error).toBe(`engine was killed for exceeding its memory limit of ${64 * 1024 ** 2} bytes`);
       expect(job.exitCode).toBe(137);
@@ -238,7 +236,6 @@ describe('hostile engines', () => {
       const job = await finished('network');
       expect(job.status).toBe('completed');
       const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
-      console.log('network', JSON.stringify(found));
       expect(found.tcp.ok).toBe(false);
       expect(found.dns.ok).toBe(false);
       expect(found.interfaces).toEqual(['lo']);
@@ -247,7 +244,6 @@ describe('hostile engines', () => {
 
     it('kills an endless CPU loop at its timeout, keeping the partial log', async () => {
       const job = await finished('cpuloop');
-      console.log('cpuloop', tookMs(job), job.error);
       expect(job.status).toBe('timed_out');
       expect(job.error).toMatch(/timeout of 3s/);
       expect(tookMs(job)).toBeLessThan(20_000);
@@ -261,7 +257,12 @@ describe('hostile engines', () => {
       expect(job).toMatchObject({ status: 'failed', exitCode: 3, error: 'engine exited with code 3' });
       expect(job.logTail).toContain('before');
       expect(job.logTail).toContain('bad input');
-      expect(readFileSync(join(storeDir(job.jobid), 'engine.log'))).toEqual(Buffer.from('before\0after\xff\xfe\nbad input\n', 'latin1'));
+      // stdout and stderr are separate pipes, so their order may vary; the bytes are kept as they were.
+      const log = readFileSync(join(storeDir(job.jobid), 'engine.log'));
+      const [out, err] = [Buffer.from('before\0after\xff\xfe\n', 'latin1'), Buffer.from('bad input\n')];
+      expect(log.length).toBe(out.length + err.length);
+      expect(log.includes(out)).toBe(true);
+      expect(log.includes(err)).toBe(true);
       await expectGone(job);
     });
 
@@ -290,7 +291,6 @@ describe('hostile engines', () => {
       const job = await finished('escalate');
       expect(job.status).toBe('completed');
       const found = await body(await fetch(`${sys.baseUrl}/link/${job.jobid}`));
-      console.log('escalate', JSON.stringify(found));
       expect(found.uid).not.toBe('0');
       expect(found.euid).not.toBe(0);
       expect(found.CapEff).toBe('0000000000000000');
@@ -316,7 +316,6 @@ describe('hostile engines', () => {
       expect(normal.status).toBe('completed');
 
       const job = await waitForJob(sys.baseUrl, flood.jobid, 150_000);
-      console.log('flood', tookMs(job), job.status, job.error, statSync(join(storeDir(job.jobid), 'engine.log')).size);
       expect(job.status).toBe('completed');
       const limit = sys.config.settings.logLimitBytes;
       const logFile = join(storeDir(job.jobid), 'engine.log');
@@ -333,7 +332,6 @@ describe('hostile engines', () => {
     } finally {
       clearInterval(sampler);
     }
-    console.log('rss', baseline, peak, (peak - baseline) / 2 ** 20);
     expect(peak - baseline).toBeLessThan(150 * 1024 ** 2);
   });
 
