@@ -83,6 +83,11 @@ write_result(out)
     // NUL and bytes that aren't UTF-8 in the output: PostgreSQL text refuses NUL, so the log tail must survive that.
     cmd: ['sh', '-c', 'printf "before\\000after\\377\\376\\n"; echo "bad input" >&2; exit 3'],
   },
+  {
+    name: 'diskfill',
+    cmd: ['sh', '-c', 'echo filling; head -c 2000000000 /dev/zero > "$MENAGERIE_MOUNTPOINT/fill"; echo "{}" > "$MENAGERIE_MOUNTPOINT/result"'],
+    timeout: 120,
+  },
   { name: 'symlink', cmd: ['sh', '-c', 'ln -s /etc/passwd "$MENAGERIE_MOUNTPOINT/result"; echo linked'] },
   {
     name: 'writer',
@@ -132,6 +137,8 @@ write_result(out)
   },
 ];
 
+const DISK_LIMIT = 64 * 1024 ** 2;
+
 /** Hostile engines are contained, the system keeps serving other jobs meanwhile, and no container is left. */
 describe('hostile engines', () => {
   let sys: System;
@@ -140,7 +147,7 @@ describe('hostile engines', () => {
   beforeAll(async () => {
     // Nothing of the stray name may exist before the writer runs, or the host check would prove nothing.
     for (const dir of STRAY_DIRS) expect(existsSync(strayPath(dir))).toBe(false);
-    sys = await startSystem({ enginesFile: writeEnginesFile(ENGINES) });
+    sys = await startSystem({ enginesFile: writeEnginesFile(ENGINES), settings: { jobDirLimitBytes: DISK_LIMIT } });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -335,8 +342,16 @@ describe('hostile engines', () => {
     expect(peak - baseline).toBeLessThan(150 * 1024 ** 2);
   });
 
+  it('kills an engine that fills its job directory past the limit', async () => {
+    const job = await waitForJob(sys.baseUrl, (await submit('diskfill')).jobid, 120_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toBe(`engine wrote more than ${DISK_LIMIT} bytes into its job directory and was killed`);
+    expect(tookMs(job)).toBeLessThan(60_000);
+    await expectGone(job);
+  });
+
   it('leaves no container and no job directory behind', async () => {
-    expect(jobIds.length).toBe(12);
+    expect(jobIds.length).toBe(13);
     expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
     const jobsDir = join(sys.config.storageDir, 'jobs');
     expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);

@@ -34,6 +34,8 @@ export interface SystemOptions {
   worker?: boolean;
   /** Path of an engines.json to use instead of confs/engines.json. */
   enginesFile?: string;
+  /** Overrides of default.json fields. */
+  settings?: Record<string, unknown>;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       database: { ...DB, database: database.name },
       storage: { dir: storage },
       logLevel: process.env.LOG_LEVEL,
+      ...options.settings,
     },
     ...{ defaultsFile: base.defaultsFile },
   });

@@ -22,4 +22,14 @@ describe('CappedLog', () => {
     expect(log.totalBytes).toBe(5 + 1_000_000 + 3);
     expect(log.tailText(3)).toBe('END');
   });
+
+  it('gives a tail that PostgreSQL text accepts, without cutting characters', () => {
+    const log = new CappedLog(1000);
+    log.write(Buffer.from('± 5 percent\u0000after'));
+    expect(log.tailText(1000)).toBe('± 5 percent\ufffdafter');
+    const cut = new CappedLog(1000);
+    cut.write(Buffer.from('aé'));
+    expect(cut.tailText(1)).toBe('');
+    expect(cut.tailText(2)).toBe('é');
+  });
 });

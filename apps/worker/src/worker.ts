@@ -175,6 +175,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     logLimitBytes: settings.logLimitBytes,
     logTailBytes: settings.logTailBytes,
     resultLimitBytes: settings.resultLimitBytes,
+    jobDirLimitBytes: settings.jobDirLimitBytes,
     registry: settings.registry.enabled
       ? {
           auth: settings.registry.username

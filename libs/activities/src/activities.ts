@@ -21,6 +21,8 @@ export interface ActivityDeps {
   logLimitBytes: number;
   logTailBytes: number;
   resultLimitBytes: number;
+  /** What an engine may write into its job directory before it is killed. */
+  jobDirLimitBytes: number;
   heartbeatIntervalMs?: number;
   /** Set when missing images may be pulled. */
   registry?: { auth: RegistryAuth | null } | null;
@@ -78,7 +80,23 @@ export function createActivities(deps: ActivityDeps) {
       const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
 
       await deps.jobs.markRunning(jobId, engine.image, image.digest);
-      const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatEvery);
+      // Stops the container on cancellation, or when it fills its job directory past the limit.
+      const stopper = new AbortController();
+      const onCancel = () => stopper.abort('cancelled');
+      ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+      let watching = false;
+      const heartbeat = setInterval(() => {
+        ctx.heartbeat();
+        if (watching || stopper.signal.aborted) return;
+        watching = true;
+        void deps.store
+          .jobDirSize(jobId)
+          .then((size) => {
+            if (size > deps.jobDirLimitBytes) stopper.abort('disk');
+          })
+          .catch(() => undefined)
+          .finally(() => (watching = false));
+      }, heartbeatEvery);
       let outcome;
       try {
         outcome = await deps.runtime.run(
@@ -95,14 +113,18 @@ export function createActivities(deps: ActivityDeps) {
             timeoutMs: engine.timeout * 1000,
             logLimitBytes: deps.logLimitBytes,
           },
-          ctx.cancellationSignal,
+          stopper.signal,
         );
       } finally {
         clearInterval(heartbeat);
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
       }
       await deps.store.writeLog(jobId, outcome.log);
       const logTail = outcome.logTail(deps.logTailBytes);
 
+      if (outcome.cancelled && stopper.signal.reason === 'disk') {
+        fail(`engine wrote more than ${deps.jobDirLimitBytes} bytes into its job directory and was killed`, FAILURE_TYPES.engineFailed, { logTail });
+      }
       if (outcome.cancelled) throw new CancelledFailure('job cancelled; its container was killed and removed');
       if (outcome.timedOut) {
         fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { logTail });
@@ -143,7 +165,14 @@ export function createActivities(deps: ActivityDeps) {
         await deps.runtime.removeContainer(leftover.id).catch(() => undefined);
       }
       await deps.store.removeJobDir(input.jobId);
-      await deps.jobs.finalize(input);
+      try {
+        await deps.jobs.finalize(input);
+      } catch (err) {
+        // A value PostgreSQL refuses (SQLSTATE class 22) would otherwise be retried forever.
+        if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
+        log.warn('final status refused by the database; recording it without the engine output', { jobId: input.jobId });
+        await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
+      }
     },
   };
 }

@@ -78,6 +78,8 @@ export const settingsSchema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** How many bytes of an engine's stdout+stderr are kept. */
     logLimitBytes: z.number().int().positive().default(1024 * 1024),
+    /** What an engine may write into its job directory (input included) before it is killed. */
+    jobDirLimitBytes: z.number().int().positive().default(2 * 1024 ** 3),
     /** Largest result file an engine may hand back. */
     resultLimitBytes: z.number().int().positive().default(1024 ** 3),
     /** How much of the log /result shows. */

@@ -25,6 +25,11 @@ export interface JobPage {
   total: number;
 }
 
+/** PostgreSQL text can't hold NUL; engine output may contain anything. */
+function textOrNull(value: string | null | undefined): string | null {
+  return value == null ? null : value.replace(/\u0000/g, '\ufffd');
+}
+
 /** The only place that touches the jobs table. */
 export class JobRepository {
   private readonly repo: Repository<JobEntity>;
@@ -67,8 +72,8 @@ export class JobRepository {
         status: input.status,
         finishedAt: new Date(),
         exitCode: input.exitCode ?? null,
-        error: input.error ?? null,
-        logTail: input.logTail ?? null,
+        error: textOrNull(input.error),
+        logTail: textOrNull(input.logTail),
         resultName: input.result?.name ?? null,
         resultSize: input.result?.size ?? null,
         resultMime: input.result?.mime ?? null,

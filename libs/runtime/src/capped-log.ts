@@ -52,9 +52,14 @@ export class CappedLog {
     return Buffer.concat([...this.head, ...marker, tail]);
   }
 
-  /** The last `bytes` of the log as text. */
+  /**
+   * The last `bytes` of the log as text: a multi-byte character cut at the
+   * start is dropped, and NULs (which PostgreSQL text refuses) are replaced.
+   */
   tailText(bytes: number): string {
     const all = this.toBuffer();
-    return all.subarray(Math.max(0, all.length - bytes)).toString('utf8').replace(/^[\x80-\xbf]+/, '');
+    let start = Math.max(0, all.length - bytes);
+    while (start < all.length && (all[start] & 0xc0) === 0x80) start++;
+    return all.subarray(start).toString('utf8').replace(/\u0000/g, '\ufffd');
   }
 }

@@ -156,6 +156,21 @@ export class JobStore {
     );
   }
 
+  /** Bytes held in a job directory, counted without following links. */
+  async jobDirSize(id: string): Promise<number> {
+    let total = 0;
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else total += (await lstat(path).catch(() => null))?.size ?? 0;
+      }
+    };
+    await walk(this.jobDir(id));
+    return total;
+  }
+
   async removeJobDir(id: string): Promise<void> {
     await rm(this.jobDir(id), { recursive: true, force: true });
   }
