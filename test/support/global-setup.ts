@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createDataSource, runMigrations } from '../../libs/db/src';
-import { DB, ROOT, TEMPLATE_DB } from './env';
+import { DB, ROOT, templateDb } from './env';
 
 /**
  * Brings up the real services (idempotently) and migrates a template
@@ -12,6 +12,7 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.MENAGERIE_SERVICES_READY) {
     execFileSync('bash', [join(ROOT, 'scripts/ensure-services.sh')], { stdio: 'inherit' });
   }
+  const TEMPLATE_DB = templateDb();
   const admin = new Client({ ...DB, database: 'postgres' });
   await admin.connect();
   try {

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { MenagerieConfig } from '@menagerie/config';
 import { AppModule } from './app.module';
+import { setupOpenApi } from './common/openapi';
 
 /** Builds the API without listening, so tests can start it on a port of their own. */
 export async function createApp(config: MenagerieConfig): Promise<NestExpressApplication> {
@@ -10,5 +11,6 @@ export async function createApp(config: MenagerieConfig): Promise<NestExpressApp
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.enableShutdownHooks();
+  setupOpenApi(app);
   return app;
 }

@@ -1,9 +1,12 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { EnginesDto } from '../common/openapi.dto';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import { CONFIG, CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
 
+@ApiTags('engines')
 @Controller('engines')
 export class EnginesController {
   constructor(
@@ -13,7 +16,9 @@ export class EnginesController {
   ) {}
 
   @Get()
-  async list() {
+  @ApiOperation({ summary: 'The configured engines, their images and their queues' })
+  @ApiResponse({ status: 200, type: EnginesDto })
+  async list(): Promise<EnginesDto> {
     const engines = await Promise.all(
       this.config.engines.map(async ({ config }) => {
         const image = await this.runtime.inspectImage(config.image).then(

@@ -1,5 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { HealthDto } from '../common/openapi.dto';
 import type { JobRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import { CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
@@ -27,6 +29,7 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Chec
   }
 }
 
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -37,6 +40,9 @@ export class HealthController {
 
   /** 200 when the database, Temporal and Docker all answer; 503 naming what doesn't. */
   @Get()
+  @ApiOperation({ summary: 'Checks the database, Temporal and Docker' })
+  @ApiResponse({ status: 200, type: HealthDto, description: 'all answer' })
+  @ApiResponse({ status: 503, type: HealthDto, description: 'something does not; its check says why' })
   async health(@Res({ passthrough: true }) res: Response) {
     const [database, temporal, docker] = await Promise.all([
       check(() => this.jobs.ping()),

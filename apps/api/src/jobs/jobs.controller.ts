@@ -1,5 +1,8 @@
 import { Controller, Delete, Get, HttpCode, Inject, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { JOB_STATUSES } from '@menagerie/core';
+import { ErrorDto, JobDto, JobPageDto, UploadDto } from '../common/openapi.dto';
 import { isFinalStatus } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { CONFIG } from '../common/tokens';
@@ -13,6 +16,11 @@ function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+const ID = { name: 'id', description: 'the job id (a UUID) from the upload answer', format: 'uuid' };
+const BAD_ID = { status: 400, type: ErrorDto, description: 'INVALID_JOB_ID: not a UUID' };
+const NO_JOB = { status: 404, type: ErrorDto, description: 'JOB_NOT_FOUND' };
+
+@ApiTags('jobs')
 @Controller()
 export class JobsController {
   private readonly logger = new Logger(JobsController.name);
@@ -26,6 +34,17 @@ export class JobsController {
   /** The original curl interface: `curl -XPOST /<engine>/upload -F "upload=@file"`. */
   @Post(':engine/upload')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Upload a file to an engine', description: 'Streams the file to storage and queues a job. `curl -XPOST /<engine>/upload -F "upload=@file"`' })
+  @ApiParam({ name: 'engine', description: 'an engine name from GET /engines', example: 'apktool' })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: UploadDto })
+  @ApiResponse({ status: 201, type: JobDto, description: 'queued; Location: /result/<id>' })
+  @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD' })
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
+  @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over the engine's sizelimit" })
+  @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })
+  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE or DATABASE_UNAVAILABLE: nothing was kept' })
+  @ApiResponse({ status: 507, type: ErrorDto, description: 'STORAGE_FULL' })
   async upload(@Param('engine') engine: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<JobView> {
     const job = await this.uploads.upload(engine, req);
     res.setHeader('Location', `/result/${job.id}`);
@@ -33,11 +52,23 @@ export class JobsController {
   }
 
   @Get('result/:id')
+  @ApiOperation({ summary: 'The job as JSON' })
+  @ApiParam(ID)
+  @ApiResponse({ status: 200, type: JobDto })
+  @ApiResponse(BAD_ID)
+  @ApiResponse(NO_JOB)
   async result(@Param('id') id: string): Promise<JobView> {
     return toJobView(await this.jobs.get(id), this.config.settings);
   }
 
   @Get('link/:id')
+  @ApiOperation({ summary: "The result file's bytes", description: 'With Content-Disposition naming the file.' })
+  @ApiParam(ID)
+  @ApiProduces('application/octet-stream')
+  @ApiResponse({ status: 200, description: 'the result file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiResponse(BAD_ID)
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'JOB_NOT_FOUND, or RESULT_NOT_READY while the job has no result' })
+  @ApiResponse({ status: 410, type: ErrorDto, description: 'RESULT_EXPIRED: removed by retention' })
   async link(@Param('id') id: string, @Res() res: Response): Promise<void> {
     const file = await this.jobs.result(id);
     res.setHeader('Content-Type', file.mime);
@@ -52,17 +83,37 @@ export class JobsController {
   }
 
   @Get('jobs')
+  @ApiOperation({ summary: 'Job history, newest first' })
+  @ApiQuery({ name: 'engine', required: false })
+  @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
+  @ApiQuery({ name: 'sha256', required: false })
+  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1' })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1 to 100, default 20' })
+  @ApiResponse({ status: 200, type: JobPageDto })
+  @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY' })
   async list(@Query() query: ListQuery) {
     const page = await this.jobs.list(query);
     return { ...page, items: page.items.map((j) => toJobView(j, this.config.settings)) };
   }
 
   @Get('jobs/:id')
+  @ApiOperation({ summary: 'The job as JSON (same as /result/<id>)' })
+  @ApiParam(ID)
+  @ApiResponse({ status: 200, type: JobDto })
+  @ApiResponse(BAD_ID)
+  @ApiResponse(NO_JOB)
   async get(@Param('id') id: string): Promise<JobView> {
     return toJobView(await this.jobs.get(id), this.config.settings);
   }
 
   @Delete('jobs/:id')
+  @ApiOperation({ summary: 'Cancel a queued or running job', description: 'Its container is killed; the job ends cancelled.' })
+  @ApiParam(ID)
+  @ApiResponse({ status: 200, type: JobDto, description: 'cancelled' })
+  @ApiResponse({ status: 202, type: JobDto, description: 'still stopping' })
+  @ApiResponse(BAD_ID)
+  @ApiResponse(NO_JOB)
+  @ApiResponse({ status: 409, type: ErrorDto, description: 'JOB_NOT_CANCELLABLE: it already ended' })
   async cancel(@Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<JobView> {
     const job = await this.jobs.cancel(id);
     res.status(isFinalStatus(job.status) ? 200 : 202);

@@ -1,0 +1,101 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES, JOB_STATUSES } from '@menagerie/core';
+
+/** Shapes for the OpenAPI document; the API builds these objects in job.view.ts and the controllers. */
+export class ErrorDto {
+  @ApiProperty({ enum: [...ERROR_CODES, 'INTERNAL'], example: 'ENGINE_UNKNOWN' })
+  error!: string;
+  @ApiProperty({ example: 'no engine named "nope"; GET /engines lists them' })
+  message!: string;
+  @ApiPropertyOptional({ description: 'present on 500s; quote it to an operator' })
+  correlationId?: string;
+}
+
+class JobInputDto {
+  @ApiProperty({ description: 'the uploaded file name, kept as metadata only' }) name!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
+}
+
+class JobResultDto {
+  @ApiProperty({ example: 'sample.apktool.tar.gz' }) name!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ example: 'application/gzip' }) mime!: string;
+}
+
+export class JobDto {
+  @ApiProperty({ format: 'uuid' }) jobid!: string;
+  @ApiProperty({ example: 'apktool' }) engine!: string;
+  @ApiProperty({ enum: JOB_STATUSES }) status!: string;
+  @ApiProperty({ type: JobInputDto }) input!: JobInputDto;
+  @ApiProperty({ description: 'the image reference as configured when the job was uploaded' }) image!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'the digest the image resolved to when the job ran' }) imageDigest!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) startedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finishedAt!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) exitCode!: number | null;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "the end of the engine's stdout and stderr" }) logTail!: string | null;
+  @ApiProperty({ nullable: true, type: JobResultDto }) result!: JobResultDto | null;
+  @ApiProperty({ nullable: true, type: String, description: 'GET it for the result bytes' }) resultUrl!: string | null;
+  @ApiProperty() statusUrl!: string;
+  @ApiProperty({ description: "this job's workflow in the Temporal Web UI" }) temporalUrl!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!: string | null;
+}
+
+export class JobPageDto {
+  @ApiProperty({ type: [JobDto] }) items!: JobDto[];
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() pages!: number;
+}
+
+class EngineJobsDto {
+  @ApiProperty() queued!: number;
+  @ApiProperty() running!: number;
+}
+
+class EngineDto {
+  @ApiProperty() name!: string;
+  @ApiProperty() image!: string;
+  @ApiProperty({ nullable: true, type: String }) imageDigest!: string | null;
+  @ApiProperty() available!: boolean;
+  @ApiProperty({ nullable: true, type: String }) unavailableReason!: string | null;
+  @ApiProperty() workers!: number;
+  @ApiProperty() sizelimit!: number;
+  @ApiProperty() timeout!: number;
+  @ApiProperty() inputfilename!: string;
+  @ApiProperty() mountpoint!: string;
+  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }) cmd!: string | string[];
+  @ApiProperty() user!: string;
+  @ApiProperty({ type: [String] }) runflags!: string[];
+  @ApiProperty({ type: EngineJobsDto }) jobs!: EngineJobsDto;
+  @ApiProperty() uploadUrl!: string;
+}
+
+export class EnginesDto {
+  @ApiProperty({ type: [EngineDto] }) engines!: EngineDto[];
+}
+
+class CheckDto {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty() latencyMs!: number;
+  @ApiPropertyOptional() error?: string;
+}
+
+class ChecksDto {
+  @ApiProperty({ type: CheckDto }) database!: CheckDto;
+  @ApiProperty({ type: CheckDto }) temporal!: CheckDto;
+  @ApiProperty({ type: CheckDto }) docker!: CheckDto;
+}
+
+export class HealthDto {
+  @ApiProperty({ enum: ['ok', 'degraded'] }) status!: string;
+  @ApiProperty({ type: ChecksDto }) checks!: ChecksDto;
+}
+
+export class UploadDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
+  upload!: unknown;
+}
