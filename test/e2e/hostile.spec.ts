@@ -41,7 +41,7 @@ const ENGINES = [
     // The bomb keeps forking until the pids limit stops it; PID 1 then holds on until the timeout.
     cmd: ['sh', '-c', 'echo bombing; f(){ f | f & }; f; exec sleep 600'],
     runflags: ['--pids-limit', '32'],
-    timeout: 15,
+    timeout: 30,
   },
   {
     name: 'memhog',
@@ -181,7 +181,11 @@ describe('hostile engines', () => {
     let maxPids = 0;
     const detonated = Date.now() + 8_000;
     while (Date.now() < detonated) {
-      const stats = await sys.docker.getContainer(info.Id).stats({ stream: false, 'one-shot': true } as never);
+      // A slow machine may reach the timeout first: the container is then gone, and that ends the watch.
+      const stats = await (sys.docker.getContainer(info.Id).stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<unknown>).catch(
+        () => null,
+      );
+      if (!stats) break;
       maxPids = Math.max(maxPids, (stats as unknown as { pids_stats?: { current?: number } }).pids_stats?.current ?? 0);
       if (maxPids >= 24) break;
       await sleep(200);
@@ -202,7 +206,7 @@ describe('hostile engines', () => {
     const done = await waitForJob(sys.baseUrl, bomb.jobid, 60_000);
     expect(['failed', 'timed_out']).toContain(done.status);
     expect(new Date(normal.finishedAt!).getTime()).toBeLessThan(new Date(done.finishedAt!).getTime());
-    expect(tookMs(done)).toBeLessThan(30_000);
+    expect(tookMs(done)).toBeLessThan(60_000);
     expect(readFileSync(join(storeDir(done.jobid), 'engine.log'), 'utf8')).toContain('bombing');
     await expectGone(done);
     await expectGone(normal);
