@@ -34,7 +34,7 @@ describe('API docs', () => {
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) {
       expect(asset).not.toMatch(/^(https?:)?\/\//);
-      const url = new URL(asset, `${sys.baseUrl}/docs/`);
+      const url = new URL(asset, res.url); // relative to the page, as a browser resolves it
       expect((await fetch(url)).status).toBe(200);
     }
   });
