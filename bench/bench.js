@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+/**
+ * Menagerie benchmark: latency and throughput against plain `docker run` of
+ * the same image, command and containment flags, and the API's memory while
+ * large uploads stream. Prints the figures and writes them as JSON.
+ * Run through bench/run.sh, which starts a dedicated API and worker.
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const { chownSync, mkdtempSync, openAsBlob, readFileSync, writeFileSync, createWriteStream } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const API = args.api ?? 'http://localhost:8199';
+const API_PID = Number(args['api-pid']);
+const OUT = args.out ?? 'bench/results.json';
+const LATENCY_RUNS = Number(args.runs ?? 30);
+const LEVELS = (args.levels ?? '1,4,8').split(',').map(Number);
+const BIG_UPLOADS = Number(args['big-uploads'] ?? 10);
+const BIG_SIZE = Number(args['big-size'] ?? 200 * 1024 * 1024);
+const ENGINE = 'filemeta';
+const IMAGE = 'menagerie/filemeta:stable';
+const UID = '1000';
+// The flags Menagerie applies for bench/confs/engines.json: its defaults plus the engine's runflags.
+const DOCKER_FLAGS = [
+  '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m', '--cap-drop', 'ALL',
+  '--security-opt', 'no-new-privileges', '--memory', '256m', '--memory-swap', '256m', '--cpus', '0.5',
+  '--pids-limit', '64', '--log-driver', 'none', '--user', UID,
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const round = (x) => Math.round(x * 10) / 10;
+
+function sampleInput() {
+  const dir = mkdtempSync(join(tmpdir(), 'menagerie-bench-'));
+  const file = join(dir, 'sample.bin');
+  writeFileSync(file, Buffer.from('MZ benchmark sample\n' + 'printable-string-for-the-engine\n'.repeat(64)));
+  return file;
+}
+
+async function job(file, pollMs = 10) {
+  const started = performance.now();
+  const form = new FormData();
+  form.append('upload', await openAsBlob(file), 'sample.bin');
+  const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  const { jobid } = await res.json();
+  for (;;) {
+    const j = await (await fetch(`${API}/result/${jobid}`)).json();
+    if (j.status === 'completed') {
+      return { ms: performance.now() - started, platformMs: new Date(j.finishedAt) - new Date(j.createdAt), runMs: new Date(j.finishedAt) - new Date(j.startedAt) };
+    }
+    if (['failed', 'timed_out', 'cancelled'].includes(j.status)) throw new Error(`job ${jobid} ${j.status}: ${j.error}`);
+    await sleep(pollMs);
+  }
+}
+
+function dockerRun(file) {
+  const dir = mkdtempSync(join(tmpdir(), 'menagerie-bench-run-'));
+  writeFileSync(join(dir, 'input'), readFileSync(file));
+  chownSync(dir, Number(UID), Number(UID));
+  chownSync(join(dir, 'input'), Number(UID), Number(UID));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn('docker', ['run', '--rm', ...DOCKER_FLAGS, '-v', `${dir}:/var/data`, '-e', 'MENAGERIE_MOUNTPOINT=/var/data', '-e', 'MENAGERIE_INPUT=input', IMAGE, '/engine/run.sh'], { stdio: 'ignore' });
+    p.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - started }) : reject(new Error(`docker run exited ${code}`))));
+  });
+}
+
+async function parallel(clients, perClient, fn) {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    for (let i = 0; i < perClient; i++) await fn();
+  }));
+  return (performance.now() - started) / 1000;
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+async function bigFile() {
+  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-bench-big-')), 'big.bin');
+  const out = createWriteStream(file);
+  const chunk = Buffer.alloc(1024 * 1024, 0x41);
+  for (let i = 0; i < BIG_SIZE / chunk.length; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  await new Promise((r) => out.end(r));
+  return file;
+}
+
+async function main() {
+  const file = sampleInput();
+  const results = { when: new Date().toISOString(), machine: { cpus: require('node:os').cpus().length, memGiB: Math.round(require('node:os').totalmem() / 1024 ** 3) } };
+
+  process.stderr.write('warming up\n');
+  for (let i = 0; i < 3; i++) {
+    await job(file);
+    await dockerRun(file);
+  }
+
+  process.stderr.write(`latency: ${LATENCY_RUNS} sequential jobs and docker runs\n`);
+  const jobs = [];
+  const runs = [];
+  for (let i = 0; i < LATENCY_RUNS; i++) {
+    jobs.push(await job(file));
+    runs.push(await dockerRun(file));
+  }
+  const m = jobs.map((j) => j.ms);
+  const d = runs.map((r) => r.ms);
+  results.latency = {
+    runs: LATENCY_RUNS,
+    menagerie: { p50: round(pct(m, 50)), p95: round(pct(m, 95)) },
+    menagerieServerSide: { p50: round(pct(jobs.map((j) => j.platformMs), 50)), p95: round(pct(jobs.map((j) => j.platformMs), 95)) },
+    engineRunning: { p50: round(pct(jobs.map((j) => j.runMs), 50)) },
+    dockerRun: { p50: round(pct(d, 50)), p95: round(pct(d, 95)) },
+  };
+  results.latency.addedP50Ms = round(results.latency.menagerie.p50 - results.latency.dockerRun.p50);
+  results.latency.ratioP50 = round((results.latency.menagerie.p50 / results.latency.dockerRun.p50) * 100) / 100;
+
+  results.throughput = [];
+  for (const c of LEVELS) {
+    const total = Math.max(8, 4 * c);
+    process.stderr.write(`throughput: concurrency ${c}, ${total} jobs\n`);
+    // Clients poll less often here, so their polling doesn't compete with the jobs for the 2 cores.
+    const tm = await parallel(c, total / c, () => job(file, 100));
+    const td = await parallel(c, total / c, () => dockerRun(file));
+    results.throughput.push({ concurrency: c, jobs: total, menageriePerSec: round(total / tm), dockerPerSec: round(total / td), ratio: Math.round((td / tm) * 100) / 100 });
+  }
+
+  if (API_PID) {
+    process.stderr.write(`memory: ${BIG_UPLOADS} clients uploading ${BIG_SIZE / 1024 ** 2} MB each\n`);
+    const big = await bigFile();
+    const baseline = rssMb(API_PID);
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(API_PID))), 100);
+    const started = performance.now();
+    const ids = await Promise.all(Array.from({ length: BIG_UPLOADS }, async () => {
+      const form = new FormData();
+      form.append('upload', await openAsBlob(big), 'big.bin');
+      const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+      if (res.status !== 201) throw new Error(`big upload: ${res.status} ${await res.text()}`);
+      return (await res.json()).jobid;
+    }));
+    const uploadSec = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    results.memory = { uploads: BIG_UPLOADS, sizeMB: BIG_SIZE / 1024 ** 2, apiRssBaselineMB: round(baseline), apiRssPeakMB: round(peak), growthMB: round(peak - baseline), uploadSeconds: round(uploadSec) };
+    for (const id of ids) {
+      for (;;) {
+        const j = await (await fetch(`${API}/result/${id}`)).json();
+        if (!['queued', 'running'].includes(j.status)) break;
+        await sleep(200);
+      }
+    }
+  }
+
+  results.targets = {
+    addedLatencyP50UnderMs100: results.latency.addedP50Ms <= 100,
+    throughputAtLeast80Percent: results.throughput.every((t) => t.ratio >= 0.8),
+    apiRssGrowthUnder100MB: results.memory ? results.memory.growthMB < 100 : null,
+  };
+  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The benchmark: one command, figures written to bench/results.json (and printed).
+# It starts the infrastructure like scripts/start.sh, then its own API and worker
+# (port 8199, database menagerie_bench, engines from bench/confs) so that it
+# neither disturbs nor is disturbed by a running Menagerie.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
+cd "$ROOT"
+
+bash scripts/ensure-services.sh
+ensure_temporal
+PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
+  "SELECT 1 FROM pg_database WHERE datname='menagerie_bench'" | grep -q 1 ||
+  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE menagerie_bench"
+
+# A namespace of its own: workers of another Menagerie on this Temporal can't take its jobs.
+"$TEMPORAL_BIN" operator namespace describe -n menagerie-bench --address 127.0.0.1:7233 >/dev/null 2>&1 ||
+  "$TEMPORAL_BIN" operator namespace create -n menagerie-bench --address 127.0.0.1:7233 >/dev/null
+export MENAGERIE_CONF_DIR="$ROOT/bench/confs"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+node apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
+node apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & pids+=("$!")
+health() { curl -fsS http://localhost:8199/health >/dev/null; }
+wait_for "bench API" 90 health
+sleep 2 # the worker polls its queues once it has bundled the workflows
+
+node bench/bench.js --api http://localhost:8199 --api-pid "$api" --out bench/results.json "$@"
