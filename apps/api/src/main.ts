@@ -1,14 +1,9 @@
 import 'reflect-metadata';
-import { exitOnConfigError, loadConfig, type MenagerieConfig } from '@menagerie/config';
+import { loadConfigOrExit } from '@menagerie/config';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
-  let config: MenagerieConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    exitOnConfigError(err);
-  }
+  const config = loadConfigOrExit();
   const app = await createApp(config);
   await app.listen(config.settings.api.port, config.settings.api.host);
   process.stdout.write(`API listening on ${config.settings.api.publicUrl}\n`);

@@ -1,14 +1,9 @@
 import pino from 'pino';
-import { exitOnConfigError, loadConfig, type MenagerieConfig } from '@menagerie/config';
+import { loadConfigOrExit } from '@menagerie/config';
 import { installRuntime, startWorkers } from './worker';
 
 async function main(): Promise<void> {
-  let config: MenagerieConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    exitOnConfigError(err);
-  }
+  const config = loadConfigOrExit();
   const logger = pino({ name: 'menagerie-worker', level: config.settings.logLevel });
   installRuntime(logger);
   const handle = await startWorkers(config, logger);

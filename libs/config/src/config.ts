@@ -66,3 +66,12 @@ export function exitOnConfigError(err: unknown): never {
   }
   throw err;
 }
+
+/** loadConfig for a process entry point: a bad configuration ends the process with its message. */
+export function loadConfigOrExit(): MenagerieConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    exitOnConfigError(err);
+  }
+}
