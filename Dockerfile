@@ -46,6 +46,7 @@ RUN mkdir /out \
  && for ws in libs/* apps/*; do \
       mkdir -p "/out/$ws" && cp -a "$ws/package.json" "$ws/dist" "/out/$ws/"; \
     done \
+ && cp -a apps/api/console /out/apps/api/ \
  && find /out/libs /out/apps -name '*.tsbuildinfo' -delete \
  && releases=/out/node_modules/@temporalio/core-bridge/releases \
  && keep="$(uname -m)-unknown-linux-gnu" \

@@ -6,6 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 bash "$ROOT/scripts/ensure-services.sh"
+ensure_chromium
 export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"

@@ -127,6 +127,11 @@ ensure_temporal() {
   wait_for "Temporal namespace" 60 "$TEMPORAL_BIN" operator namespace describe -n default --address 127.0.0.1:7233
 }
 
+# Debian's Chromium for the console's browser tests (no browser download works here).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium fonts-dejavu-core fonts-liberation
+}
+
 ensure_images() {
   bash "$ROOT/scripts/build-images.sh"
 }

@@ -7,6 +7,7 @@ import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
 import { DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
 import { ApiExceptionFilter } from './common/exception.filter';
+import { ConsoleModule } from './console/console.module';
 import { CONFIG, CONTAINER_RUNTIME, DATA_SOURCE, JOB_REPOSITORY, JOB_STORE } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
@@ -28,6 +29,9 @@ export class AppModule {
   static forRoot(config: MenagerieConfig): DynamicModule {
     return {
       module: AppModule,
+      // The console module uses the shared config, database and store.
+      global: true,
+      exports: [CONFIG, DATA_SOURCE, JOB_STORE],
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
@@ -41,6 +45,7 @@ export class AppModule {
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
         }),
+        ConsoleModule,
       ],
       controllers: [JobsController, EnginesController, HealthController],
       providers: [

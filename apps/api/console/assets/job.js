@@ -1,0 +1,266 @@
+// Job page: status and timeline from GET /jobs/<id> (every second until the
+// job ends), then the result preview and the engine's full log.
+import {
+  ApiError,
+  UUID,
+  api,
+  between,
+  errorText,
+  fill,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDuration,
+  h,
+  isFinal,
+  notice,
+  poll,
+  statusBadge,
+} from './console.js';
+
+const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+const article = document.getElementById('job');
+const error = document.getElementById('error');
+const title = document.getElementById('job-name');
+const sub = document.getElementById('job-sub');
+const actions = document.getElementById('actions');
+const timeline = document.getElementById('timeline');
+const jobError = document.getElementById('job-error');
+const details = document.getElementById('details');
+const preview = document.getElementById('preview');
+const resultMeta = document.getElementById('result-meta');
+const logBox = document.getElementById('log');
+const logMeta = document.getElementById('log-meta');
+
+const FINAL_LABELS = { completed: 'Completed', failed: 'Failed', timed_out: 'Timed out', cancelled: 'Cancelled' };
+
+let job = null;
+let endLoaded = false;
+let cancelling = false;
+
+function step(state, label, iso, note) {
+  return h(
+    'li',
+    { class: `step ${state}`, dataset: { step: label.toLowerCase().replace(/\s+/g, '_') } },
+    h('span', { class: 'marker', 'aria-hidden': 'true' }),
+    h(
+      'div',
+      { class: 'step-body' },
+      h('strong', { text: label }),
+      h('span', { class: 'step-time' }, iso ? h('time', { datetime: iso, text: formatDate(iso) }) : state === 'skipped' ? 'skipped' : 'pending'),
+      note ? h('span', { class: 'step-note', text: note }) : null,
+    ),
+  );
+}
+
+/**
+ * queued → running → final. A step is done once it happened; the one the
+ * job is in now is current; "Running" is skipped for a job that ended
+ * without ever starting (cancelled while queued, image missing).
+ */
+function renderTimeline(j) {
+  const now = new Date().toISOString();
+  const final = isFinal(j.status);
+  const waited = between(j.createdAt, j.startedAt ?? (j.status === 'queued' ? now : null));
+  const ran = j.startedAt ? between(j.startedAt, j.finishedAt ?? now) : null;
+  const total = final ? between(j.createdAt, j.finishedAt) : null;
+
+  const queuedNote = j.status === 'queued' ? `waiting for ${formatDuration(waited)}` : 'upload stored, workflow started';
+  const runningNote = j.startedAt
+    ? `waited ${formatDuration(waited)} in the queue` + (j.status === 'running' ? ` · running for ${formatDuration(ran)}` : '')
+    : final
+      ? 'never started'
+      : null;
+  const finalNote = !final ? null : ran !== null ? `ran ${formatDuration(ran)} · ${formatDuration(total)} in all` : `${formatDuration(total)} in all`;
+  fill(
+    timeline,
+    step(j.status === 'queued' ? 'current' : 'done', 'Queued', j.createdAt, queuedNote),
+    step(j.status === 'running' ? 'current' : j.startedAt ? 'done' : final ? 'skipped' : 'pending', 'Running', j.startedAt, runningNote),
+    step(final ? `done ${j.status === 'completed' ? 'ok' : 'bad'}` : 'pending', final ? FINAL_LABELS[j.status] : 'Finished', j.finishedAt, finalNote),
+  );
+}
+
+function item(label, value, opts = {}) {
+  return h(
+    'div',
+    { class: `detail${opts.wide ? ' wide' : ''}`, dataset: { field: opts.field } },
+    h('dt', { text: label }),
+    h('dd', { class: [opts.mono ? 'mono' : '', 'breakable'].join(' ').trim(), title: opts.title }, value ?? '—'),
+  );
+}
+
+function renderDetails(j) {
+  fill(
+    details,
+    item('File name', j.input.name, { wide: true, field: 'name' }),
+    item('Size', `${formatBytes(j.input.size)} (${formatCount(j.input.size)} bytes)`, { field: 'size' }),
+    item('Engine', j.engine, { field: 'engine' }),
+    item('SHA-256', [j.input.sha256, h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(j.input.sha256)}`, text: 'All analyses of this file' })], { mono: true, wide: true, field: 'sha256' }),
+    item('Job id', j.jobid, { mono: true, wide: true, field: 'jobid' }),
+    item('Image', j.image, { mono: true, wide: true, field: 'image' }),
+    item('Image digest', j.imageDigest ?? (isFinal(j.status) ? 'not resolved' : 'resolved when the job starts'), { mono: true, wide: true, field: 'digest' }),
+    item('Exit code', j.exitCode === null ? '—' : String(j.exitCode), { field: 'exit' }),
+    item('Result', j.result ? `${j.result.name} · ${formatBytes(j.result.size)}` : j.expiredAt ? 'removed by retention' : isFinal(j.status) ? 'none' : 'not yet', { field: 'result' }),
+    j.expiredAt ? item('Files removed', formatDate(j.expiredAt), { field: 'expired' }) : null,
+  );
+}
+
+function renderActions(j) {
+  const nodes = [];
+  if (j.result) {
+    nodes.push(h('a', { class: 'button primary', id: 'download', href: `/link/${encodeURIComponent(j.jobid)}`, download: '' }, 'Download result'));
+  }
+  if (!isFinal(j.status)) {
+    nodes.push(
+      h('button', { type: 'button', class: 'button danger-outline', id: 'cancel', disabled: cancelling, on: { click: cancel } }, cancelling ? 'Cancelling…' : 'Cancel job'),
+    );
+  }
+  nodes.push(h('a', { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal ↗'));
+  fill(actions, ...nodes);
+}
+
+function render(j) {
+  document.title = `${j.input.name} · Menagerie`;
+  title.textContent = j.input.name;
+  fill(sub, statusBadge(j.status), h('span', { text: ` ${j.engine} · ` }), h('span', { class: 'mono', text: j.jobid }));
+  renderActions(j);
+  renderTimeline(j);
+  notice(jobError, j.error);
+  renderDetails(j);
+  resultMeta.textContent = j.result ? `${j.result.name} · ${formatBytes(j.result.size)} · ${j.result.mime}` : '';
+  article.setAttribute('aria-busy', 'false');
+  document.body.dataset.status = j.status;
+}
+
+async function cancel() {
+  if (!job || cancelling) return;
+  cancelling = true;
+  renderActions(job);
+  try {
+    job = await api(`/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    render(job);
+  } catch (err) {
+    notice(error, `Could not cancel: ${errorText(err)}`);
+  } finally {
+    cancelling = false;
+    if (job) renderActions(job);
+  }
+}
+
+// ---------------------------------------------------------------- preview
+
+function renderArchive(p) {
+  const filter = h('input', { type: 'search', class: 'entry-filter', placeholder: 'Filter entries', 'aria-label': 'Filter entries', spellcheck: 'false' });
+  const body = h('tbody');
+  const files = p.entries.filter((e) => e.type !== 'directory').length;
+  const showEntries = () => {
+    const needle = filter.value.trim().toLowerCase();
+    const shown = needle ? p.entries.filter((e) => e.name.toLowerCase().includes(needle)) : p.entries;
+    body.replaceChildren(
+      ...shown.map((e) =>
+        h(
+          'tr',
+          { dataset: { type: e.type } },
+          h('td', { class: 'mono breakable entry-name', text: e.type === 'directory' && !e.name.endsWith('/') ? `${e.name}/` : e.name }),
+          h('td', { class: 'num', title: e.size === null ? undefined : `${e.size} bytes` }, e.type === 'directory' ? 'dir' : e.type === 'symlink' ? 'link' : formatBytes(e.size)),
+        ),
+      ),
+    );
+  };
+  filter.addEventListener('input', showEntries);
+  showEntries();
+  return [
+    h(
+      'div',
+      { class: 'preview-bar' },
+      h('span', { class: 'muted', text: `${p.format} archive · ${formatCount(p.entries.length)} entries (${formatCount(files)} files)` }),
+      filter,
+    ),
+    p.truncated ? h('p', { class: 'notice small', text: p.note ?? 'Not every entry is listed.' }) : null,
+    h('div', { class: 'scroll-box' }, h('table', { class: 'entries' }, h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }))), body)),
+  ];
+}
+
+function renderPreview(p) {
+  preview.dataset.kind = p.kind;
+  switch (p.kind) {
+    case 'json':
+      return fill(preview, h('p', { class: 'muted small', text: 'JSON, pretty-printed' }), h('pre', { class: 'code scroll-box', id: 'preview-json', text: p.text }));
+    case 'text':
+      return fill(
+        preview,
+        h('p', { class: 'muted small', text: p.truncated ? `Text · only the beginning of ${formatBytes(p.size)} is shown` : 'Text' }),
+        h('pre', { class: 'code scroll-box', id: 'preview-text', text: p.text }),
+      );
+    case 'archive':
+      return fill(preview, ...renderArchive(p));
+    case 'binary':
+      return fill(
+        preview,
+        h('p', { class: 'muted small', text: `Binary${p.note ? ` (${p.note})` : ''} · the first ${p.bytes} of ${formatCount(p.size)} bytes` }),
+        h('pre', { class: 'code hex scroll-box', id: 'preview-hex', text: p.hex }),
+      );
+    default:
+      return fill(preview, h('p', { class: 'muted', text: p.reason ? `No result to show: ${p.reason}.` : 'No result to show.' }));
+  }
+}
+
+async function loadPreview() {
+  fill(preview, h('p', { class: 'muted', text: 'Loading the preview…' }));
+  try {
+    renderPreview(await api(`/console/api/jobs/${encodeURIComponent(id)}/preview`));
+  } catch (err) {
+    fill(preview, h('p', { class: 'notice danger', text: `Could not load the preview: ${errorText(err)}` }));
+  }
+}
+
+async function loadLog() {
+  try {
+    const res = await fetch(`/console/api/jobs/${encodeURIComponent(id)}/log`, { cache: 'no-store' });
+    if (res.status === 204) {
+      fill(logBox, h('p', { class: 'muted', text: 'No log was stored for this job.' }));
+      return;
+    }
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      throw new ApiError(res.status, body.error ?? `HTTP_${res.status}`, body.message ?? res.statusText);
+    }
+    const text = await res.text();
+    const size = Number(res.headers.get('X-Log-Size') ?? text.length);
+    logMeta.textContent = `${formatBytes(size)}${res.headers.get('X-Log-Truncated') === 'true' ? ' · first part shown' : ''}`;
+    fill(logBox, text ? h('pre', { class: 'code log scroll-box', id: 'log-text', text }) : h('p', { class: 'muted', text: 'The engine printed nothing.' }));
+  } catch (err) {
+    fill(logBox, h('p', { class: 'notice danger', text: `Could not load the log: ${errorText(err)}` }));
+  }
+}
+
+// ---------------------------------------------------------------- polling
+
+if (!UUID.test(id)) {
+  title.textContent = 'No such job';
+  notice(error, 'This address does not name a job: job ids are UUIDs.');
+} else {
+  poll(async () => {
+    try {
+      job = await api(`/jobs/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 400)) {
+        title.textContent = 'No such job';
+        notice(error, errorText(err));
+        article.setAttribute('aria-busy', 'false');
+        return false;
+      }
+      notice(error, `Could not refresh the job: ${errorText(err)}`);
+      return true;
+    }
+    notice(error, null);
+    render(job);
+    if (!isFinal(job.status)) return true;
+    if (!endLoaded) {
+      endLoaded = true;
+      await Promise.all([loadPreview(), loadLog()]);
+      document.body.dataset.ready = 'true';
+    }
+    return false;
+  }, 1000);
+}

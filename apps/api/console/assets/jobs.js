@@ -1,0 +1,180 @@
+// Jobs page: the history, newest first, from GET /console/api/jobs; filters and
+// search live in the URL; the page refreshes itself every 2 s.
+import {
+  api,
+  between,
+  errorText,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  h,
+  isFinal,
+  jobPath,
+  liveIndicator,
+  notice,
+  poll,
+  shortHash,
+  statusBadge,
+  timeAgo,
+} from './console.js';
+
+const form = document.getElementById('filters');
+const q = document.getElementById('q');
+const engineSelect = document.getElementById('engine');
+const statusSelect = document.getElementById('status');
+const rows = document.getElementById('rows');
+const empty = document.getElementById('empty');
+const error = document.getElementById('error');
+const summary = document.getElementById('summary');
+const pageInfo = document.getElementById('page-info');
+const prev = document.getElementById('prev');
+const next = document.getElementById('next');
+const live = liveIndicator(document.getElementById('live'));
+
+const params = new URLSearchParams(location.search);
+const state = {
+  q: params.get('q') ?? '',
+  engine: params.get('engine') ?? '',
+  status: params.get('status') ?? '',
+  page: Math.max(1, Number.parseInt(params.get('page') ?? '1', 10) || 1),
+  limit: Math.min(100, Math.max(1, Number.parseInt(params.get('limit') ?? '20', 10) || 20)),
+};
+let pages = 1;
+let seq = 0;
+
+q.value = state.q;
+statusSelect.value = state.status;
+
+function ensureEngineOption(name) {
+  if (!name || [...engineSelect.options].some((o) => o.value === name)) return;
+  engineSelect.append(h('option', { value: name, text: name }));
+}
+ensureEngineOption(state.engine);
+engineSelect.value = state.engine;
+
+api('/engines')
+  .then(({ engines }) => {
+    for (const e of engines) ensureEngineOption(e.name);
+    engineSelect.value = state.engine;
+  })
+  .catch(() => undefined);
+
+function syncUrl() {
+  const p = new URLSearchParams();
+  if (state.q) p.set('q', state.q);
+  if (state.engine) p.set('engine', state.engine);
+  if (state.status) p.set('status', state.status);
+  if (state.page > 1) p.set('page', String(state.page));
+  if (state.limit !== 20) p.set('limit', String(state.limit));
+  const search = p.toString();
+  history.replaceState(null, '', search ? `?${search}` : location.pathname);
+}
+
+function duration(job) {
+  if (job.finishedAt) return formatDuration(between(job.startedAt ?? job.createdAt, job.finishedAt));
+  if (job.status === 'running' && job.startedAt) return `${formatDuration(Date.now() - new Date(job.startedAt).getTime())}…`;
+  return '—';
+}
+
+function cell(label, ...children) {
+  return h('td', { dataset: { label } }, ...children);
+}
+
+function row(job) {
+  return h(
+    'tr',
+    { dataset: { jobid: job.jobid, status: job.status } },
+    cell('Status', statusBadge(job.status)),
+    h('td', { class: 'file', dataset: { label: 'File' } }, h('a', { href: jobPath(job.jobid), class: 'job-link breakable', title: job.input.name, text: job.input.name })),
+    cell('Engine', job.engine),
+    h('td', { class: 'num', dataset: { label: 'Size' }, title: `${job.input.size} bytes` }, formatBytes(job.input.size)),
+    h('td', { class: 'mono hash', dataset: { label: 'SHA-256' }, title: job.input.sha256 }, shortHash(job.input.sha256)),
+    cell('Created', timeAgo(job.createdAt)),
+    h('td', { class: 'num', dataset: { label: 'Duration' } }, duration(job)),
+  );
+}
+
+async function load() {
+  const mine = ++seq;
+  const p = new URLSearchParams({ page: String(state.page), limit: String(state.limit) });
+  if (state.q) p.set('q', state.q);
+  if (state.engine) p.set('engine', state.engine);
+  if (state.status) p.set('status', state.status);
+  let answer;
+  try {
+    answer = await api(`/console/api/jobs?${p}`);
+  } catch (err) {
+    if (mine !== seq) return;
+    live.failed();
+    notice(error, `Could not load the jobs: ${errorText(err)}`);
+    return;
+  }
+  if (mine !== seq) return; // a newer request (filters changed) wins
+  live.ok();
+  notice(error, null);
+  pages = Math.max(1, answer.pages);
+  rows.replaceChildren(...answer.items.map(row));
+  empty.hidden = answer.items.length > 0;
+  const filtered = state.q || state.engine || state.status;
+  summary.textContent = `${formatCount(answer.total)} ${answer.total === 1 ? 'job' : 'jobs'}${filtered ? ' match' : ''}, newest first.`;
+  pageInfo.textContent = `Page ${answer.page} of ${pages}`;
+  prev.disabled = state.page <= 1;
+  next.disabled = state.page >= pages;
+  document.getElementById('pager').hidden = pages <= 1 && state.page <= 1;
+  document.body.dataset.loaded = 'true';
+  // Show whether anything on screen is still moving.
+  document.body.dataset.active = String(answer.items.some((j) => !isFinal(j.status)));
+}
+
+function changed() {
+  state.page = 1;
+  syncUrl();
+  load();
+}
+
+let debounce = null;
+q.addEventListener('input', () => {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => {
+    state.q = q.value.trim();
+    changed();
+  }, 250);
+});
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearTimeout(debounce);
+  state.q = q.value.trim();
+  changed();
+});
+engineSelect.addEventListener('change', () => {
+  state.engine = engineSelect.value;
+  changed();
+});
+statusSelect.addEventListener('change', () => {
+  state.status = statusSelect.value;
+  changed();
+});
+form.addEventListener('reset', (e) => {
+  e.preventDefault();
+  q.value = '';
+  engineSelect.value = '';
+  statusSelect.value = '';
+  Object.assign(state, { q: '', engine: '', status: '' });
+  changed();
+});
+prev.addEventListener('click', () => {
+  if (state.page > 1) {
+    state.page--;
+    syncUrl();
+    load();
+  }
+});
+next.addEventListener('click', () => {
+  if (state.page < pages) {
+    state.page++;
+    syncUrl();
+    load();
+  }
+});
+
+poll(load, 2000);

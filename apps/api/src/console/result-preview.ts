@@ -1,0 +1,309 @@
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { extract } from 'tar-stream';
+
+/**
+ * What the console shows of a job's result, computed from a bounded read of
+ * the stored file: a preview never reads a whole large result, never inflates
+ * a compressed one without limit, and never lists more than a bounded number
+ * of archive entries.
+ */
+export const PREVIEW_LIMITS = {
+  /** Text and JSON results: bytes read and shown. */
+  textBytes: 2 * 1024 * 1024,
+  /** Binary results: the bytes of the hex preview. */
+  hexBytes: 512,
+  /** Archives: entries listed. */
+  archiveEntries: 1000,
+  /** Archives: bytes of the stored file read while listing. */
+  archiveReadBytes: 16 * 1024 * 1024,
+  /** Compressed archives: bytes inflated while listing (bounds a gzip bomb). */
+  archiveInflateBytes: 128 * 1024 * 1024,
+  /** Zip: bytes of the central directory read. */
+  zipDirectoryBytes: 4 * 1024 * 1024,
+} as const;
+
+export type PreviewLimits = { [K in keyof typeof PREVIEW_LIMITS]: number };
+
+export interface ArchiveEntry {
+  name: string;
+  /** Uncompressed size in bytes; null when the archive doesn't say. */
+  size: number | null;
+  type: 'file' | 'directory' | 'symlink' | 'link' | 'other';
+}
+
+export type Preview =
+  | { kind: 'none'; reason: string }
+  | { kind: 'json'; size: number; text: string; truncated: false }
+  | { kind: 'text'; size: number; text: string; truncated: boolean }
+  | {
+      kind: 'archive';
+      size: number;
+      format: 'tar.gz' | 'tar' | 'zip';
+      entries: ArchiveEntry[];
+      /** Set when not every entry is listed; `note` says why. */
+      truncated: boolean;
+      note: string | null;
+    }
+  | { kind: 'binary'; size: number; bytes: number; hex: string; note: string | null };
+
+/** Previews the file at `path`. Opened without following a symlink, like every read of the store. */
+export async function previewFile(path: string, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Preview> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { kind: 'none', reason: 'the stored result is not a regular file' };
+    const size = info.size;
+    const head = await readAt(handle, 0, Math.min(size, 4096));
+
+    if (isGzip(head)) {
+      const listed = await listTar(path, size, true, limits).catch(() => null);
+      if (listed) return { kind: 'archive', size, format: 'tar.gz', ...listed };
+      return binary(handle, size, limits, 'gzip-compressed data that is not a tar archive');
+    }
+    if (isTar(head)) {
+      const listed = await listTar(path, size, false, limits).catch(() => null);
+      if (listed) return { kind: 'archive', size, format: 'tar', ...listed };
+      return binary(handle, size, limits, 'a damaged tar archive');
+    }
+    if (isZip(head)) {
+      const listed = await listZip(handle, size, limits).catch(() => null);
+      if (listed) return { kind: 'archive', size, format: 'zip', ...listed };
+      return binary(handle, size, limits, 'a zip archive whose directory could not be read');
+    }
+
+    const shown = Math.min(size, limits.textBytes);
+    const bytes = await readAt(handle, 0, shown);
+    const truncated = shown < size;
+    const text = decodeText(bytes, truncated);
+    if (text === null) return binary(handle, size, limits, null, bytes);
+    if (!truncated && /^\s*[[{]/.test(text)) {
+      try {
+        return { kind: 'json', size, text: JSON.stringify(JSON.parse(text), null, 2), truncated: false };
+      } catch {
+        /* not JSON after all: shown as text */
+      }
+    }
+    return { kind: 'text', size, text, truncated };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let read = 0;
+  while (read < length) {
+    const { bytesRead } = await handle.read(buf, read, length - read, position + read);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  return buf.subarray(0, read);
+}
+
+function isGzip(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+function isTar(head: Buffer): boolean {
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+function isZip(head: Buffer): boolean {
+  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
+}
+
+/**
+ * UTF-8 text, or null for binary: a NUL byte or an invalid sequence. A cut
+ * multi-byte character at the end of a truncated read is not held against it.
+ */
+export function decodeText(bytes: Buffer, truncated: boolean): string | null {
+  if (bytes.includes(0)) return null;
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes, { stream: truncated });
+  } catch {
+    return null;
+  }
+}
+
+async function binary(handle: FileHandle, size: number, limits: PreviewLimits, note: string | null, head?: Buffer): Promise<Preview> {
+  const bytes = head && head.length >= Math.min(size, limits.hexBytes) ? head.subarray(0, limits.hexBytes) : await readAt(handle, 0, Math.min(size, limits.hexBytes));
+  return { kind: 'binary', size, bytes: bytes.length, hex: hexDump(bytes), note };
+}
+
+/** `00000000  4d 5a 90 00 03 00 00 00  04 00 00 00 ff ff 00 00  |MZ..............|` */
+export function hexDump(bytes: Buffer): string {
+  const lines: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 16) {
+    const row = bytes.subarray(offset, offset + 16);
+    const hex = [...row].map((b) => b.toString(16).padStart(2, '0'));
+    const left = hex.slice(0, 8).join(' ');
+    const right = hex.slice(8).join(' ');
+    const ascii = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${offset.toString(16).padStart(8, '0')}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+  }
+  return lines.join('\n');
+}
+
+interface Listing {
+  entries: ArchiveEntry[];
+  truncated: boolean;
+  note: string | null;
+}
+
+function entryType(type: string | null | undefined): ArchiveEntry['type'] {
+  return type === 'file' || type === 'directory' || type === 'symlink' || type === 'link' ? type : type === 'contiguous-file' ? 'file' : 'other';
+}
+
+/**
+ * Passes at most `max` bytes, then ends its output (so the reader sees the end
+ * of the data) and calls `onCap`, which stops whatever feeds it.
+ */
+function capped(max: number, onCap: () => void): Transform {
+  let seen = 0;
+  let stopped = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (stopped) return done();
+      const room = max - seen;
+      if (chunk.length <= room) {
+        seen += chunk.length;
+        return done(null, chunk);
+      }
+      // More than `max` bytes: pass what fits, end the output, stop the source.
+      stopped = true;
+      seen = max;
+      if (room > 0) this.push(chunk.subarray(0, room));
+      this.push(null);
+      onCap();
+      done();
+    },
+  });
+}
+
+/**
+ * Lists a tar (optionally gzip-compressed) archive by streaming its headers.
+ * Reads at most `archiveReadBytes` of the file and inflates at most
+ * `archiveInflateBytes`; an archive cut by either limit is listed as far as
+ * it was read. Throws when the data isn't a tar archive at all.
+ */
+export async function listTar(path: string, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+  const entries: ArchiveEntry[] = [];
+  let note: string | null = null;
+  const readCapped = size > limits.archiveReadBytes;
+  // A handle of its own (the stream closes it), opened without following a symlink.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const file = handle.createReadStream({ start: 0, end: Math.max(0, Math.min(size, limits.archiveReadBytes) - 1) });
+  const sources: Readable[] = [file];
+  let tarInput: Readable = file;
+  if (gzip) {
+    const gunzip = createGunzip();
+    const cap = capped(limits.archiveInflateBytes, () => {
+      note ??= `listing stopped after inflating ${limits.archiveInflateBytes} bytes`;
+      file.destroy();
+    });
+    file.pipe(gunzip).pipe(cap);
+    sources.push(gunzip, cap);
+    tarInput = cap;
+  }
+  const ex = extract();
+  for (const s of sources) s.on('error', (err) => ex.destroy(err));
+  tarInput.pipe(ex);
+  try {
+    for await (const entry of ex) {
+      if (entries.length >= limits.archiveEntries) {
+        note = `only the first ${limits.archiveEntries} entries are listed`;
+        entry.resume();
+        break;
+      }
+      const { name, size: entrySize, type } = entry.header;
+      const isFile = type === 'file' || type === 'contiguous-file';
+      entries.push({ name: name.replace(/^\.\//, ''), size: isFile ? (entrySize ?? 0) : null, type: entryType(type) });
+      entry.resume();
+    }
+  } catch (err) {
+    // Data cut short by a limit: list what was read. Anything else isn't a tar archive.
+    if (!(readCapped || note) || entries.length === 0) throw err;
+  } finally {
+    ex.destroy();
+    for (const s of sources) s.destroy();
+  }
+  if (readCapped) note ??= `listing stopped after reading ${limits.archiveReadBytes} bytes of the archive`;
+  const listed = entries.filter((e) => e.name !== '' && e.name !== '.');
+  return { entries: listed, truncated: note !== null, note };
+}
+
+/** Lists a zip archive from its central directory (zip64 included). Throws when there is none. */
+export async function listZip(handle: FileHandle, size: number, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+  const tailLength = Math.min(size, 22 + 0xffff);
+  const tail = await readAt(handle, size - tailLength, tailLength);
+  let eocd = -1;
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('no end of central directory');
+  let total = tail.readUInt16LE(eocd + 10);
+  let dirSize = tail.readUInt32LE(eocd + 12);
+  let dirOffset = tail.readUInt32LE(eocd + 16);
+  if (total === 0xffff || dirSize === 0xffffffff || dirOffset === 0xffffffff) {
+    const locator = eocd - 20;
+    if (locator < 0 || tail.readUInt32LE(locator) !== 0x07064b50) throw new Error('no zip64 locator');
+    const recordOffset = Number(tail.readBigUInt64LE(locator + 8));
+    const record = await readAt(handle, recordOffset, 56);
+    if (record.length < 56 || record.readUInt32LE(0) !== 0x06064b50) throw new Error('no zip64 end of central directory');
+    total = Number(record.readBigUInt64LE(32));
+    dirSize = Number(record.readBigUInt64LE(40));
+    dirOffset = Number(record.readBigUInt64LE(48));
+  }
+  if (dirOffset + dirSize > size) throw new Error('central directory out of bounds');
+  const dirCapped = dirSize > limits.zipDirectoryBytes;
+  const dir = await readAt(handle, dirOffset, Math.min(dirSize, limits.zipDirectoryBytes));
+
+  const entries: ArchiveEntry[] = [];
+  let pos = 0;
+  while (pos + 46 <= dir.length && entries.length < limits.archiveEntries) {
+    if (dir.readUInt32LE(pos) !== 0x02014b50) {
+      if (entries.length === 0) throw new Error('bad central directory entry');
+      break;
+    }
+    const flags = dir.readUInt16LE(pos + 8);
+    let uncompressed: number | null = dir.readUInt32LE(pos + 24);
+    const nameLength = dir.readUInt16LE(pos + 28);
+    const extraLength = dir.readUInt16LE(pos + 30);
+    const commentLength = dir.readUInt16LE(pos + 32);
+    const externalAttrs = dir.readUInt32LE(pos + 38);
+    const end = pos + 46 + nameLength + extraLength + commentLength;
+    if (end > dir.length) break;
+    const name = dir.subarray(pos + 46, pos + 46 + nameLength).toString(flags & 0x800 ? 'utf8' : 'latin1');
+    if (uncompressed === 0xffffffff) {
+      uncompressed = zip64Size(dir.subarray(pos + 46 + nameLength, pos + 46 + nameLength + extraLength));
+    }
+    const isDir = name.endsWith('/');
+    const isLink = ((externalAttrs >>> 16) & 0o170000) === 0o120000;
+    entries.push({ name, size: isDir ? null : uncompressed, type: isDir ? 'directory' : isLink ? 'symlink' : 'file' });
+    pos = end;
+  }
+  const truncated = entries.length < total;
+  const note = !truncated
+    ? null
+    : entries.length >= limits.archiveEntries
+      ? `only the first ${limits.archiveEntries} of ${total} entries are listed`
+      : dirCapped
+        ? `only the entries in the first ${limits.zipDirectoryBytes} bytes of the directory are listed (${entries.length} of ${total})`
+        : `the directory lists ${total} entries but only ${entries.length} could be read`;
+  return { entries, truncated, note };
+}
+
+function zip64Size(extra: Buffer): number | null {
+  let pos = 0;
+  while (pos + 4 <= extra.length) {
+    const id = extra.readUInt16LE(pos);
+    const length = extra.readUInt16LE(pos + 2);
+    if (id === 0x0001 && length >= 8 && pos + 12 <= extra.length) return Number(extra.readBigUInt64LE(pos + 4));
+    pos += 4 + length;
+  }
+  return null;
+}
