@@ -46,6 +46,8 @@ cat <<MSG
   Menagerie is up.
 
   API             $API_URL          (health: $API_URL/health, engines: $API_URL/engines, jobs: $API_URL/jobs)
+  Admin console   $API_URL/console
+  API docs        $API_URL/docs
   Temporal Web UI http://localhost:8233
   Logs            $RUN_DIR/{api,worker,temporal,dockerd}.log
 
