@@ -38,4 +38,28 @@ describe('API docs', () => {
       expect((await fetch(url)).status).toBe(200);
     }
   });
+
+  it('sets security headers on every answer, and a JSON CSP that renders nothing', async () => {
+    for (const path of ['/health', '/engines', '/jobs', '/result/not-a-uuid', '/no/such/route']) {
+      const res = await fetch(`${sys.baseUrl}${path}`);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+
+  it('limits request bodies on routes other than upload, answering in JSON', async () => {
+    const id = '3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90';
+    const big = await fetch(`${sys.baseUrl}/jobs/${id}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(200_000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(await body(big)).toMatchObject({ error: 'BODY_TOO_LARGE' });
+    const bad = await fetch(`${sys.baseUrl}/jobs/${id}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expect(bad.status).toBe(400);
+    expect(await body(bad)).toMatchObject({ error: 'MALFORMED_BODY' });
+  });
 });

@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'SCHEDULER_UNAVAILABLE',
   'DATABASE_UNAVAILABLE',
   'STORAGE_FULL',
+  'BODY_TOO_LARGE',
+  'MALFORMED_BODY',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -16,10 +16,12 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'UPLOAD_EMPTY':
     case 'MALFORMED_UPLOAD':
     case 'UPLOAD_ABORTED':
+    case 'MALFORMED_BODY':
       return HttpStatus.BAD_REQUEST;
     case 'NOT_MULTIPART':
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case 'UPLOAD_TOO_LARGE':
+    case 'BODY_TOO_LARGE':
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case 'RESULT_EXPIRED':
       return HttpStatus.GONE;
