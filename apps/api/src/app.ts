@@ -12,7 +12,7 @@ export async function createApp(config: MenagerieConfig): Promise<NestExpressApp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  hardenHttp(app);
+  hardenHttp(app, config.settings);
   app.enableShutdownHooks();
   setupOpenApi(app);
   return app;

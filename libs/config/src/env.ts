@@ -9,7 +9,7 @@ export interface EnvOverrides {
   patch: Record<string, unknown>;
 }
 
-type Kind = 'string' | 'int';
+type Kind = 'string' | 'int' | 'list';
 const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_API_HOST', ['api', 'host'], 'string'],
   ['MENAGERIE_API_PORT', ['api', 'port'], 'int'],
@@ -27,6 +27,8 @@ const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_REGSERVER', ['regserver'], 'string'],
   ['MENAGERIE_UID', ['uid'], 'int'],
   ['LOG_LEVEL', ['logLevel'], 'string'],
+  ['MENAGERIE_API_KEYS', ['auth', 'apiKeys'], 'list'],
+  ['MENAGERIE_RATE_LIMIT', ['rateLimit', 'perMinute'], 'int'],
 ];
 
 /** Every variable readEnv reads; test/unit/compose.spec.ts checks docker-compose.yml against it. */
@@ -37,7 +39,12 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
   for (const [name, path, kind] of VARS) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    const value = kind === 'int' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const value =
+      kind === 'list'
+        ? raw.split(',').map((v) => v.trim()).filter(Boolean)
+        : kind === 'int' && /^\d+$/.test(raw)
+          ? Number(raw)
+          : raw;
     let node = patch;
     for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[path[path.length - 1]] = value;

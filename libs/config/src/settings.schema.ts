@@ -46,6 +46,20 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    auth: z
+      .object({
+        /** When set, every request but GET /health needs one of these keys. */
+        apiKeys: z.array(z.string().min(16, 'API keys must be at least 16 characters')).default([]),
+      })
+      .strict()
+      .prefault({}),
+    rateLimit: z
+      .object({
+        /** Requests per minute per API key, when keys are set; 0 turns it off. */
+        perMinute: z.number().int().min(0).default(600),
+      })
+      .strict()
+      .prefault({}),
     retention: z
       .object({
         /** Files of jobs that ended longer ago than this are removed; rows stay, marked expired. */

@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'STORAGE_FULL',
   'BODY_TOO_LARGE',
   'MALFORMED_BODY',
+  'UNAUTHORIZED',
+  'RATE_LIMITED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -58,6 +58,21 @@ export class ApiError extends Error {
   }
 }
 
+let askedForKey = false;
+
+/**
+ * When the API has keys configured, ask once for one and keep it in a
+ * same-site cookie, which pages, downloads and uploads then carry.
+ */
+export function askForKey() {
+  if (askedForKey) return;
+  askedForKey = true;
+  const key = window.prompt('This Menagerie needs an API key:');
+  if (!key) return;
+  document.cookie = `menagerie_api_key=${encodeURIComponent(key.trim())}; path=/; SameSite=Strict`;
+  window.location.reload();
+}
+
 /** fetch + JSON, throwing ApiError with the API's {error, message}. */
 export async function api(path, options = {}) {
   let res;
@@ -73,6 +88,7 @@ export async function api(path, options = {}) {
   } catch {
     /* not JSON */
   }
+  if (res.status === 401 && body?.error === 'UNAUTHORIZED') askForKey();
   if (!res.ok) {
     throw new ApiError(res.status, body?.error ?? `HTTP_${res.status}`, body?.message ?? (text.slice(0, 200) || res.statusText));
   }

@@ -25,6 +25,10 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case 'RESULT_EXPIRED':
       return HttpStatus.GONE;
+    case 'UNAUTHORIZED':
+      return HttpStatus.UNAUTHORIZED;
+    case 'RATE_LIMITED':
+      return HttpStatus.TOO_MANY_REQUESTS;
     case 'JOB_NOT_CANCELLABLE':
       return HttpStatus.CONFLICT;
     case 'SCHEDULER_UNAVAILABLE':

@@ -1,5 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import type { Settings } from '@menagerie/config';
+import { accessControl } from './access';
 import { statusFor } from './error.mapper';
 
 /** Bodies other than uploads are small JSON; anything bigger is refused before it is read. */
@@ -36,8 +38,9 @@ function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFuncti
   next(err);
 }
 
-export function hardenHttp(app: NestExpressApplication): void {
+export function hardenHttp(app: NestExpressApplication, settings: Settings): void {
   app.use(securityHeaders);
+  app.use(accessControl(settings));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT, extended: false });
   app.use(bodyErrors);
