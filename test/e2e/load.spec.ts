@@ -1,0 +1,69 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeEnginesFile } from '../support/engines-file';
+import { body, getJob, uploadBytes, type Job } from '../support/http';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(900_000);
+
+const UPLOADS = 200;
+const CLIENTS = 20;
+
+/** 200 uploads from 20 concurrent clients: none lost, none duplicated, every record agrees. */
+describe('load', () => {
+  let sys: System;
+
+  beforeAll(async () => {
+    // The fast engine's image and command, with room for the load.
+    const enginesFile = writeEnginesFile([{ name: 'fast', image: '{{regserver}}/filemeta:stable', cmd: ['/engine/run.sh'], workers: 4 }]);
+    sys = await startSystem({ enginesFile });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('completes every one of 200 uploads exactly once', async () => {
+    const ids: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < UPLOADS) {
+          const n = next++;
+          const res = await uploadBytes(sys.baseUrl, 'fast', `load sample number ${n} with a printable string`, `load-${n}.txt`);
+          expect(res.status).toBe(201);
+          ids.push((await body<Job>(res)).jobid);
+        }
+      }),
+    );
+    expect(new Set(ids).size).toBe(UPLOADS);
+
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const [{ n }] = await sys.db.query(`SELECT count(*)::int AS n FROM jobs WHERE status IN ('queued', 'running')`);
+      if (n === 0) break;
+      if (Date.now() > deadline) throw new Error(`${n} jobs still unfinished`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+
+    const rows: Array<{ status: string; n: number }> = await sys.db.query('SELECT status, count(*)::int AS n FROM jobs GROUP BY status');
+    expect(rows).toEqual([{ status: 'completed', n: UPLOADS }]);
+
+    const workflows = new Set<string>();
+    for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) {
+      expect(wf.status.name).toBe('COMPLETED');
+      workflows.add(wf.workflowId);
+    }
+    expect(workflows).toEqual(new Set(ids.map((id) => `job-${id}`)));
+
+    const stored = readdirSync(join(sys.config.storageDir, 'store')).filter((id) => existsSync(join(sys.config.storageDir, 'store', id, 'result')));
+    expect(new Set(stored)).toEqual(new Set(ids));
+
+    // Spot-check that each result is its own input's.
+    for (const id of ids.slice(0, 10)) {
+      const job = await getJob(sys.baseUrl, id);
+      const result = await body(await fetch(job.resultUrl!));
+      expect(result.sha256).toBe(job.input.sha256);
+    }
+    expect(await jobContainers(sys.docker, ids)).toEqual([]);
+  });
+});
