@@ -15,6 +15,32 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
+/** The pages: each `<name>.html` holds only its `<main>`; layout.html gives them one head and one top bar. */
+const PAGES: Record<string, { title: string; section: string }> = {
+  engines: { title: 'Engines', section: '/console' },
+  jobs: { title: 'Jobs', section: '/console/jobs' },
+  job: { title: 'Job', section: '/console/jobs' },
+  upload: { title: 'Upload', section: '/console/upload' },
+};
+const NAV: Array<[string, string]> = [
+  ['/console', 'Engines'],
+  ['/console/jobs', 'Jobs'],
+  ['/console/upload', 'Upload'],
+];
+
+function renderPage(layout: string, page: string, main: string): string {
+  const { title, section } = PAGES[page];
+  const nav = NAV.map(
+    ([href, label]) => `        <a href="${href}"${href === section ? ' aria-current="page"' : ''}>${label}</a>\n`,
+  ).join('');
+  // Function replacements: page text is inserted as is, `$` patterns and all.
+  return layout
+    .replaceAll('{{title}}', () => title)
+    .replaceAll('{{page}}', () => page)
+    .replace('{{nav}}', () => nav)
+    .replace('{{main}}', () => main.replace(/^<!--.*?-->\n/, ''));
+}
+
 interface Asset {
   body: Buffer;
   type: string;
@@ -37,6 +63,7 @@ export class ConsoleAssets implements OnModuleInit {
     try {
       await this.load('');
       await this.load('assets');
+      this.renderPages();
     } catch (err) {
       this.logger.error(`the console's files could not be read from ${this.dir}: ${(err as Error).message}; /console will answer 404`);
     }
@@ -48,6 +75,17 @@ export class ConsoleAssets implements OnModuleInit {
       const type = TYPES[extname(entry.name)];
       if (!entry.isFile() || !type || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(entry.name)) continue;
       this.files.set(sub ? `${sub}/${entry.name}` : entry.name, { body: await readFile(join(this.dir, sub, entry.name)), type });
+    }
+  }
+
+  private renderPages(): void {
+    const layout = this.files.get('layout.html');
+    if (!layout) throw new Error('layout.html is missing');
+    this.files.delete('layout.html');
+    for (const page of Object.keys(PAGES)) {
+      const main = this.files.get(`${page}.html`);
+      if (!main) throw new Error(`${page}.html is missing`);
+      main.body = Buffer.from(renderPage(layout.body.toString('utf8'), page, main.body.toString('utf8')));
     }
   }
 
