@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
-import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
+import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -154,9 +154,7 @@ describe('hostile engines', () => {
   });
 
   async function submit(engine: string): Promise<Job> {
-    const res = await uploadBytes(sys.baseUrl, engine, 'hostile payload', 'in.bin');
-    expect(res.status).toBe(201);
-    const job = await body<Job>(res);
+    const job = await queueBytes(sys.baseUrl, engine, 'hostile payload');
     jobIds.push(job.jobid);
     return job;
   }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
-import { body, uploadBytes, waitForJob, type Job } from '../support/http';
+import { body, queueBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -26,9 +26,7 @@ describe('job lifecycle', () => {
   });
 
   async function submit(engine: string): Promise<Job> {
-    const res = await uploadBytes(sys.baseUrl, engine, 'payload', 'in.bin');
-    expect(res.status).toBe(201);
-    const job = await body<Job>(res);
+    const job = await queueBytes(sys.baseUrl, engine, 'payload');
     jobIds.push(job.jobid);
     return job;
   }

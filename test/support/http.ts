@@ -40,3 +40,10 @@ export async function waitForJob(baseUrl: string, id: string, timeoutMs = 240_00
 export async function body<T = Record<string, any>>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
+
+/** Uploads bytes to an engine, expects the job to be queued (201), and returns it. */
+export async function queueBytes(baseUrl: string, engine: string, bytes: Buffer | string, name = 'in.bin'): Promise<Job> {
+  const res = await uploadBytes(baseUrl, engine, bytes, name);
+  expect(res.status).toBe(201);
+  return body<Job>(res);
+}
