@@ -64,9 +64,11 @@ export function createActivities(deps: ActivityDeps) {
     async runEngine({ jobId, engine }: EngineJobInput): Promise<EngineRun> {
       const ctx = Context.current();
       // A previous attempt whose worker died may have left its container running.
-      for (const leftover of await deps.runtime.listJobContainers(jobId)) {
-        log.warn('removing a container left by an earlier attempt', { jobId, containerId: leftover.id });
-        await deps.runtime.removeContainer(leftover.id);
+      if (ctx.info.attempt > 1) {
+        for (const leftover of await deps.runtime.listJobContainers(jobId)) {
+          log.warn('removing a container left by an earlier attempt', { jobId, containerId: leftover.id, attempt: ctx.info.attempt });
+          await deps.runtime.removeContainer(leftover.id);
+        }
       }
 
       let policy;
@@ -79,7 +81,11 @@ export function createActivities(deps: ActivityDeps) {
       }
       const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
 
-      await deps.jobs.markRunning(jobId, engine.image, image.digest);
+      // "running" is informative; the final status is what must be recorded, so a database
+      // outage here must not fail the job (finalizeJob waits for the database instead).
+      await deps.jobs.markRunning(jobId, engine.image, image.digest).catch((err: unknown) => {
+        log.warn('could not mark the job running; continuing', { jobId, error: String(err) });
+      });
       // Stops the container on cancellation, or when it fills its job directory past the limit.
       const stopper = new AbortController();
       const onCancel = () => stopper.abort('cancelled');
@@ -141,9 +147,9 @@ export function createActivities(deps: ActivityDeps) {
       return { exitCode: 0, imageDigest: image.digest, logTail };
     },
 
-    async storeResult({ jobId, engine }: EngineJobInput): Promise<StoredResult> {
-      const job = await deps.jobs.findById(jobId);
-      const stored = await deps.store.collectResult(jobId, job?.originalName ?? 'input', engine.name, deps.resultLimitBytes);
+    async storeResult({ jobId, engine, originalName }: EngineJobInput): Promise<StoredResult> {
+      const name = originalName ?? (await deps.jobs.findById(jobId))?.originalName ?? 'input';
+      const stored = await deps.store.collectResult(jobId, name, engine.name, deps.resultLimitBytes);
       switch (stored) {
         case 'missing':
           return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult);

@@ -19,6 +19,8 @@ export interface EngineSpec {
 export interface EngineJobInput {
   jobId: string;
   engine: EngineSpec;
+  /** The uploaded file's name, for naming the result; absent in workflows started before it was added. */
+  originalName?: string;
 }
 
 export interface EngineRun {

@@ -18,8 +18,13 @@ function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number } | undefined)?.statusCode;
 }
 
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'EPIPE', 'ETIMEDOUT']);
+
 function reason(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string } | undefined;
+  const e = err as { json?: { message?: string }; message?: string; code?: string; address?: string } | undefined;
+  if (e?.code && UNREACHABLE.has(e.code)) {
+    return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
+  }
   return e?.json?.message ?? e?.message ?? String(err);
 }
 
@@ -34,7 +39,8 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new RuntimeError('ping', `the Docker daemon does not answer: ${reason(err)}`, err);
+      const why = reason(err);
+      throw new RuntimeError('ping', why.startsWith('the Docker daemon') ? why : `the Docker daemon does not answer: ${why}`, err);
     }
   }
 

@@ -109,8 +109,9 @@ export class JobStore {
     try {
       info = await lstat(source);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Collected already, by an attempt whose completion was never recorded (its worker died).
+      return (await this.describeStoredResult(id, originalName, engine)) ?? 'missing';
     }
     if (!info.isFile()) return 'not-a-regular-file';
     if (info.size > maxBytes) return 'too-large';
@@ -128,6 +129,24 @@ export class JobStore {
     } catch (err) {
       await rm(partial, { force: true });
       throw translateFsError(err);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async describeStoredResult(id: string, originalName: string, engine: string): Promise<StoredResult | null> {
+    let handle;
+    try {
+      handle = await open(this.resultPath(id), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const head = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      const kind = sniff(head.subarray(0, bytesRead));
+      return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size: (await handle.stat()).size, mime: kind.mime };
     } finally {
       await handle.close();
     }

@@ -5,19 +5,26 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
 } from '@temporalio/workflow';
 import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FailureDetails, type FinalizeJobInput } from '@menagerie/core';
 import type { Activities } from '@menagerie/activities';
 
-const { stageInput, storeResult } = proxyActivities<Activities>({
+/*
+ * The short steps are local activities: they run in the workflow's own worker
+ * (which shares the store with the container worker), so each one costs no
+ * extra round trip through the Temporal server. Only the container run is a
+ * regular activity, on the engine's container queue.
+ */
+const { stageInput, storeResult } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second' },
 });
 
 /** Finalizing must eventually succeed, even if the database is down for a while. */
-const { finalizeJob } = proxyActivities<Activities>({
+const { finalizeJob } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
 });
 
 /** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
@@ -25,7 +32,8 @@ function runEngineFor(input: EngineJobInput) {
   return proxyActivities<Activities>({
     taskQueue: containerQueueFor(input.engine.name),
     startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 120} seconds`,
-    heartbeatTimeout: '30 seconds',
+    // A worker killed mid-run is noticed this long after its last heartbeat (sent every second).
+    heartbeatTimeout: '20 seconds',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
     retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
   }).runEngine;

@@ -63,7 +63,7 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
     const handle = await this.connection.withDeadline(deadline, () => this.client.workflow.start(WORKFLOW_TYPE, {
       workflowId: workflowIdFor(input.jobId),
       taskQueue: input.engine.name,
-      args: [input],
+      args: [{ ...input, originalName }],
       typedSearchAttributes: [
         { key: ENGINE_KEY, value: input.engine.name },
         { key: SHA256_KEY, value: sha256 },
