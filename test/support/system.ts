@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { loadConfig, readEnv, type MenagerieConfig } from '@menagerie/config';
-import { createDataSource } from '@menagerie/db';
+import { createDataSource, runMigrations } from '@menagerie/db';
 import { JOB_LABEL } from '@menagerie/runtime';
 import { createApp } from '../../apps/api/src/app';
 import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
@@ -21,7 +21,8 @@ export interface System {
   env: TestWorkflowEnvironment;
   db: DataSource;
   docker: Docker;
-  api: NestExpressApplication;
+  /** Null when the test runs the API as its own process. */
+  api: NestExpressApplication | null;
   worker: WorkerHandle | null;
   uiUrl: string | null;
   stop(): Promise<void>;
@@ -36,6 +37,12 @@ export interface SystemOptions {
   enginesFile?: string;
   /** Overrides of default.json fields. */
   settings?: Record<string, unknown>;
+  /** Use this Temporal server instead of starting one. */
+  temporalAddress?: string;
+  /** Use this (empty) PostgreSQL database, migrating it, instead of a clone of the template. */
+  database?: { host: string; port: number; user: string; password: string; database: string };
+  /** Serve the API in this process (default true); false leaves baseUrl empty. */
+  api?: boolean;
 }
 
 /**
@@ -46,16 +53,19 @@ export interface SystemOptions {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   process.env.LOG_LEVEL ??= 'warn';
   quietTemporalLogs();
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: TEMPORAL_BIN },
-      ip: '127.0.0.1',
-      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
-  const address = env.connection.options.address;
-  const database = await createTestDatabase();
+  const env = options.temporalAddress
+    ? await TestWorkflowEnvironment.createFromExistingServer({ address: options.temporalAddress })
+    : await TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: TEMPORAL_BIN },
+          ip: '127.0.0.1',
+          ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+          log: { format: 'pretty', level: 'error' },
+        },
+      });
+  const address = options.temporalAddress ?? env.connection.options.address;
+  const database = options.database ? await migrated(options.database) : await createTestDatabase();
+  const dbSettings = options.database ?? { ...DB, database: database.name };
   const storage = mkdtempSync(join(tmpdir(), 'menagerie-e2e-'));
   const base = readEnv({});
   const config = loadConfig({
@@ -64,7 +74,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     patch: {
       api: { port: 0, host: '127.0.0.1' },
       temporal: { address, namespace: 'default', ...(options.uiPort ? { uiUrl: `http://127.0.0.1:${options.uiPort}` } : {}) },
-      database: { ...DB, database: database.name },
+      database: dbSettings,
       storage: { dir: storage },
       logLevel: process.env.LOG_LEVEL,
       ...options.settings,
@@ -72,11 +82,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...{ defaultsFile: base.defaultsFile },
   });
 
-  const api = await createApp(config);
-  await api.listen(0, '127.0.0.1');
-  const port = (api.getHttpServer().address() as { port: number }).port;
-  const baseUrl = `http://127.0.0.1:${port}`;
-  config.settings.api.publicUrl = baseUrl;
+  let api: NestExpressApplication | null = null;
+  let baseUrl = '';
+  if (options.api !== false) {
+    api = await createApp(config);
+    await api.listen(0, '127.0.0.1');
+    const port = (api.getHttpServer().address() as { port: number }).port;
+    baseUrl = `http://127.0.0.1:${port}`;
+    config.settings.api.publicUrl = baseUrl;
+  }
 
   const logger = pino({ level: config.settings.logLevel });
   const worker = options.worker === false ? null : await startWorkers(config, logger);
@@ -97,13 +111,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       if (stopped) return;
       stopped = true;
       await worker?.stop();
-      await api.close();
+      await api?.close();
       await db.destroy();
       await env.teardown().catch(() => undefined); // a test may have stopped Temporal on purpose
       await database.drop();
       rmSync(storage, { recursive: true, force: true });
     },
   };
+}
+
+/** Migrates a database the test brought itself; dropping it is the owner's business. */
+async function migrated(connection: NonNullable<SystemOptions['database']>): Promise<{ name: string; drop(): Promise<void> }> {
+  const ds = createDataSource(connection, 1);
+  await ds.initialize();
+  await runMigrations(ds);
+  await ds.destroy();
+  return { name: connection.database, drop: async () => undefined };
 }
 
 /** Containers Menagerie labelled for these jobs (all of its job containers when no ids are given). */

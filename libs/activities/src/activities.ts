@@ -63,12 +63,14 @@ export function createActivities(deps: ActivityDeps) {
 
     async runEngine({ jobId, engine }: EngineJobInput): Promise<EngineRun> {
       const ctx = Context.current();
-      // A previous attempt whose worker died may have left its container running.
       if (ctx.info.attempt > 1) {
+        // A previous attempt whose worker died may have left its container running,
+        // and whatever it wrote: the retry starts from a freshly staged job directory.
         for (const leftover of await deps.runtime.listJobContainers(jobId)) {
           log.warn('removing a container left by an earlier attempt', { jobId, containerId: leftover.id, attempt: ctx.info.attempt });
           await deps.runtime.removeContainer(leftover.id);
         }
+        await deps.store.stage(jobId, engine.inputfilename, engine.user);
       }
 
       let policy;

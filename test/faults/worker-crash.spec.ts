@@ -1,0 +1,47 @@
+import { writeEnginesFile } from '../support/engines-file';
+import { queueBytes, waitForJob } from '../support/http';
+import { startWorkerProcess, until, type Managed } from '../support/processes';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(300_000);
+
+/**
+ * The worker is its own process (apps/worker/dist) and is killed with SIGKILL
+ * while the engine's container runs: no shutdown hook gets to clean up.
+ */
+describe('worker killed with SIGKILL while a container runs', () => {
+  let sys: System;
+  let worker: Managed | undefined;
+
+  beforeAll(async () => {
+    const enginesFile = writeEnginesFile([
+      { name: 'steady', cmd: ['sh', '-c', 'sleep 8; cp /var/data/input /var/data/result'], timeout: 120 },
+    ]);
+    sys = await startSystem({ enginesFile, worker: false });
+    worker = await startWorkerProcess(sys.config);
+  });
+  afterAll(async () => {
+    await worker?.stop('SIGKILL');
+    await sys?.stop();
+  });
+
+  it('retries the run on the next worker, completes the job and leaves no container', async () => {
+    const job = await queueBytes(sys.baseUrl, 'steady', 'survives a worker crash');
+    await until('engine container running', async () => (await jobContainers(sys.docker, [job.jobid])).some((c) => c.State === 'running'));
+
+    await worker!.stop('SIGKILL');
+    // Nobody is left to stop it: the container outlives its worker.
+    expect(await jobContainers(sys.docker, [job.jobid])).toHaveLength(1);
+
+    worker = await startWorkerProcess(sys.config);
+    const done = await waitForJob(sys.baseUrl, job.jobid, 180_000);
+    expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
+    expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('survives a worker crash');
+
+    // The run was retried once its heartbeat stopped, and the first attempt's container was removed.
+    const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
+    const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(runStarts).toEqual([2]);
+    expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
+  });
+});
