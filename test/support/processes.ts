@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -248,4 +248,42 @@ export class PostgresCluster {
 
 function idOf(flag: '-u' | '-g'): number {
   return Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+}
+
+/**
+ * A stand-in for the Docker daemon's socket that forwards to the real one and
+ * can be taken down: the system under test sees a daemon that stops answering
+ * and comes back, while the machine's dockerd keeps serving everything else.
+ */
+export class DockerSocketProxy {
+  readonly path = join(mkdtempSync(join(tmpdir(), 'menagerie-docker-')), 'docker.sock');
+  private server: Server | null = null;
+  private readonly open = new Set<Socket>();
+
+  constructor(private readonly target = '/var/run/docker.sock') {}
+
+  async up(): Promise<void> {
+    const server = createServer((client) => {
+      const daemon = connect(this.target);
+      for (const s of [client, daemon]) {
+        this.open.add(s);
+        s.on('close', () => this.open.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(daemon).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** Stops answering, cutting the connections in flight (the socket file goes too). */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.open) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -20,6 +20,8 @@ export interface ExpireReport {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** A store directory with no row, untouched this long, is what a crash mid-upload left. */
+export const ABANDONED_UPLOAD_MS = 60 * 60 * 1000;
 const BATCH = 500;
 
 export function createMaintenanceActivities(deps: MaintenanceDeps) {
@@ -27,7 +29,8 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
     /**
      * Removes the files of jobs that ended more than `olderThanDays` ago and
      * marks their rows expired; rows are kept as history. Directories with no
-     * row at all (left by a crash between write and insert) go too.
+     * row at all, untouched for an hour (left by an API killed mid-upload, or
+     * between write and insert), go too.
      */
     async expireOldJobs({ olderThanDays }: ExpireInput): Promise<ExpireReport> {
       const before = new Date(Date.now() - olderThanDays * DAY_MS);
@@ -41,7 +44,7 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         }
         if (ids.length < BATCH) break;
       }
-      const stored = await deps.store.listAged(before);
+      const stored = await deps.store.listAged(new Date(Date.now() - ABANDONED_UPLOAD_MS));
       const known = await deps.jobs.statuses(stored);
       const orphans = stored.filter((id) => !known.has(id));
       for (const id of orphans) await deps.store.remove(id);

@@ -200,17 +200,31 @@ export class JobStore {
     await this.removeJobDir(id);
   }
 
-  /** Ids whose store or job directory was last modified before `before`. */
+  /**
+   * Ids whose directories, and the files directly in them, were all last
+   * modified before `before`: an upload still being written is never aged.
+   */
   async listAged(before: Date): Promise<string[]> {
-    const aged = new Set<string>();
+    const ids = new Set<string>();
     for (const area of ['store', 'jobs']) {
-      const ids = (await readdir(join(this.root, area)).catch(() => [] as string[])).filter(isJobId);
-      for (const id of ids) {
-        const info = await stat(join(this.root, area, id)).catch(() => null);
-        if (info && info.mtime < before) aged.add(id);
+      for (const id of await readdir(join(this.root, area)).catch(() => [] as string[])) if (isJobId(id)) ids.add(id);
+    }
+    const aged: string[] = [];
+    for (const id of ids) if ((await this.lastModified(id)) < before.getTime()) aged.push(id);
+    return aged;
+  }
+
+  private async lastModified(id: string): Promise<number> {
+    let newest = 0;
+    for (const dir of [this.storeDir(id), this.jobDir(id)]) {
+      const entries = await readdir(dir).catch(() => null);
+      if (entries === null) continue;
+      for (const path of [dir, ...entries.map((e) => join(dir, e))]) {
+        const info = await lstat(path).catch(() => null);
+        if (info) newest = Math.max(newest, info.mtimeMs);
       }
     }
-    return [...aged];
+    return newest;
   }
 }
 

@@ -35,7 +35,8 @@ function runEngineFor(input: EngineJobInput) {
     // A worker killed mid-run is noticed this long after its last heartbeat (sent every second).
     heartbeatTimeout: '20 seconds',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
+    // Infrastructure errors only (engine failures are not retried): about 30 s of grace for a restarting dockerd.
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
   }).runEngine;
 }
 
