@@ -19,12 +19,15 @@ import type { Activities } from '@menagerie/activities';
 const { stageInput, storeResult } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second' },
+  // Longer backoffs wait on a workflow timer rather than holding a workflow task open.
+  localRetryThreshold: '3 seconds',
 });
 
 /** Finalizing must eventually succeed, even if the database is down for a while. */
 const { finalizeJob } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+  localRetryThreshold: '3 seconds',
 });
 
 /** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */

@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeEnginesFile } from '../support/engines-file';
+import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
+import { jobContainers, startSystem, type System } from '../support/system';
+
+jest.setTimeout(300_000);
+
+const MB = 1024 * 1024;
+
+/** The store is a 6 MB tmpfs. */
+describe('store disk full', () => {
+  const mount = mkdtempSync(join(tmpdir(), 'menagerie-full-'));
+  let sys: System;
+
+  beforeAll(async () => {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0755', 'tmpfs', mount]);
+    const enginesFile = writeEnginesFile([
+      { name: 'copy', cmd: ['cp', '/var/data/input', '/var/data/result'], sizelimit: 50 * MB },
+      // Its 4 MB result fits the job directory, but not a second time in the store.
+      { name: 'bulky', cmd: ['sh', '-c', 'head -c 4194304 /dev/zero > /var/data/result'] },
+    ]);
+    sys = await startSystem({ enginesFile, settings: { storage: { dir: mount } } });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    execFileSync('umount', ['-l', mount]);
+    rmSync(mount, { recursive: true, force: true });
+  });
+
+  const stored = () => readdirSync(join(mount, 'store'));
+  const rows = async () => (await sys.db.query('SELECT id, status FROM jobs')) as Array<{ id: string; status: string }>;
+  async function workflowCount(): Promise<number> {
+    let n = 0;
+    for await (const _ of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) n++;
+    return n;
+  }
+
+  it('answers 507 to an upload that does not fit, and keeps nothing of it', async () => {
+    const res = await uploadBytes(sys.baseUrl, 'copy', Buffer.alloc(10 * MB, 1), 'too-big-for-the-disk.bin');
+    expect(res.status).toBe(507);
+    const error = await body(res);
+    expect(error.error).toBe('STORAGE_FULL');
+    expect(error.message).toMatch(/out of space/);
+    expect(stored()).toEqual([]);
+    expect(await rows()).toEqual([]);
+    expect(await workflowCount()).toBe(0);
+
+    // The space came back with the discarded upload: a small one goes through.
+    const job = await queueBytes(sys.baseUrl, 'copy', 'fits');
+    expect((await waitForJob(sys.baseUrl, job.jobid, 60_000)).status).toBe('completed');
+    expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('fits');
+  });
+
+  it('fails a job whose result does not fit, with a clear reason and no half-stored result', async () => {
+    const job = await queueBytes(sys.baseUrl, 'bulky', 'anything');
+    const done = await waitForJob(sys.baseUrl, job.jobid, 120_000);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/result store is out of space/);
+    expect(done.result).toBeNull();
+    expect(readdirSync(join(mount, 'store', job.jobid)).sort()).toEqual(['engine.log', 'input']);
+    expect(existsSync(join(mount, 'jobs', job.jobid))).toBe(false);
+    expect((await fetch(`${sys.baseUrl}/link/${job.jobid}`)).status).toBe(404);
+    expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
+  });
+});
