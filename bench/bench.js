@@ -7,7 +7,7 @@
  */
 'use strict';
 const { spawn } = require('node:child_process');
-const { chownSync, mkdtempSync, openAsBlob, readFileSync, writeFileSync, createWriteStream } = require('node:fs');
+const { chownSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, writeFileSync, createWriteStream } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -16,6 +16,7 @@ const args = Object.fromEntries(
 );
 const API = args.api ?? 'http://localhost:8199';
 const API_PID = Number(args['api-pid']);
+const WORKER_PID = Number(args['worker-pid']);
 const OUT = args.out ?? 'bench/results.json';
 const LATENCY_RUNS = Number(args.runs ?? 30);
 const LEVELS = (args.levels ?? '1,4,8').split(',').map(Number);
@@ -45,7 +46,8 @@ function sampleInput() {
   return file;
 }
 
-async function job(file, pollMs = 10) {
+/** One job as a client sees it: upload, then block on /result?wait until it has ended. */
+async function job(file) {
   const started = performance.now();
   const form = new FormData();
   form.append('upload', await openAsBlob(file), 'sample.bin');
@@ -53,12 +55,11 @@ async function job(file, pollMs = 10) {
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
   const { jobid } = await res.json();
   for (;;) {
-    const j = await (await fetch(`${API}/result/${jobid}`)).json();
+    const j = await (await fetch(`${API}/result/${jobid}?wait=60`)).json();
     if (j.status === 'completed') {
       return { ms: performance.now() - started, platformMs: new Date(j.finishedAt) - new Date(j.createdAt), runMs: new Date(j.finishedAt) - new Date(j.startedAt) };
     }
     if (['failed', 'timed_out', 'cancelled'].includes(j.status)) throw new Error(`job ${jobid} ${j.status}: ${j.error}`);
-    await sleep(pollMs);
   }
 }
 
@@ -85,6 +86,44 @@ async function parallel(clients, perClient, fn) {
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) / 1024;
+}
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds used so far by the whole machine and by each long-lived part of the system. */
+function cpuSnapshot() {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3] - fields[4]; // minus idle and iowait
+  const parts = { api: 0, worker: 0, temporal: 0, postgres: 0, docker: 0 };
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat, cmd;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const ticks = f[11] + f[12]; // utime + stime
+    const n = Number(pid);
+    const part =
+      n === API_PID ? 'api'
+      : n === WORKER_PID ? 'worker'
+      : /temporal server start-dev/.test(cmd) ? 'temporal'
+      : /^postgres/.test(cmd) ? 'postgres'
+      : /^(dockerd|containerd)( |$)/.test(cmd) ? 'docker'
+      : null;
+    if (part) parts[part] += ticks / TICK;
+  }
+  return { busy: busy / TICK, parts };
+}
+
+/** CPU seconds per job during a phase: the machine's total and what each part used. */
+function cpuPerJob(before, after, jobs) {
+  const per = (x) => Math.round((x / jobs) * 1000); // ms per job
+  const out = { machineMs: per(after.busy - before.busy) };
+  for (const k of Object.keys(after.parts)) out[`${k}Ms`] = per(after.parts[k] - before.parts[k]);
+  return out;
 }
 
 async function bigFile() {
@@ -129,10 +168,19 @@ async function main() {
   for (const c of LEVELS) {
     const total = Math.max(8, 4 * c);
     process.stderr.write(`throughput: concurrency ${c}, ${total} jobs\n`);
-    // Clients poll less often here, so their polling doesn't compete with the jobs for the 2 cores.
-    const tm = await parallel(c, total / c, () => job(file, 100));
+    const c0 = cpuSnapshot();
+    const tm = await parallel(c, total / c, () => job(file));
+    const c1 = cpuSnapshot();
     const td = await parallel(c, total / c, () => dockerRun(file));
-    results.throughput.push({ concurrency: c, jobs: total, menageriePerSec: round(total / tm), dockerPerSec: round(total / td), ratio: Math.round((td / tm) * 100) / 100 });
+    const c2 = cpuSnapshot();
+    results.throughput.push({
+      concurrency: c,
+      jobs: total,
+      menageriePerSec: round(total / tm),
+      dockerPerSec: round(total / td),
+      ratio: Math.round((td / tm) * 100) / 100,
+      cpuPerJob: { menagerie: cpuPerJob(c0, c1, total), dockerRun: cpuPerJob(c1, c2, total) },
+    });
   }
 
   if (API_PID) {

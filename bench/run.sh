@@ -20,9 +20,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 node apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
-node apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & pids+=("$!")
+node apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & worker=$!; pids+=("$worker")
 health() { curl -fsS http://localhost:8199/health >/dev/null; }
 wait_for "bench API" 90 health
 sleep 2 # the worker polls its queues once it has bundled the workflows
 
-node bench/bench.js --api http://localhost:8199 --api-pid "$api" --out bench/results.json "$@"
+node bench/bench.js --api http://localhost:8199 --api-pid "$api" --worker-pid "$worker" --out bench/results.json "$@"

@@ -47,6 +47,27 @@ describe('job lifecycle', () => {
     expect(job.error).toMatch(/wrote no result file at \/var\/data\/result/);
   });
 
+  it('answers /result?wait=N once the job has ended, or after N seconds', async () => {
+    const failing = await submit('failing');
+    const res = await fetch(`${sys.baseUrl}/result/${failing.jobid}?wait=60`);
+    expect(res.status).toBe(200);
+    expect((await body<Job>(res)).status).toBe('failed');
+
+    const sleeper = await submit('sleeper');
+    const started = Date.now();
+    const waited = await body<Job>(await fetch(`${sys.baseUrl}/result/${sleeper.jobid}?wait=2`));
+    expect(['queued', 'running']).toContain(waited.status);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    await fetch(`${sys.baseUrl}/jobs/${sleeper.jobid}`, { method: 'DELETE' });
+    expect((await body<Job>(await fetch(`${sys.baseUrl}/result/${sleeper.jobid}?wait=60`))).status).toBe('cancelled');
+
+    for (const wait of ['61', '-1', 'soon', '1.5']) {
+      const bad = await fetch(`${sys.baseUrl}/result/${sleeper.jobid}?wait=${wait}`);
+      expect(bad.status).toBe(400);
+      expect(await body(bad)).toMatchObject({ error: 'INVALID_QUERY', message: expect.stringMatching(/wait must be a whole number of seconds from 0 to 60/) });
+    }
+  });
+
   it('kills an engine at its timeout and records timed_out with the partial log', async () => {
     const job = await waitForJob(sys.baseUrl, (await submit('slowpoke')).jobid, 60_000);
     expect(job).toMatchObject({ status: "timed_out" });

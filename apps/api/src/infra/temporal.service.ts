@@ -73,6 +73,22 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
     return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
   }
 
+  /**
+   * Resolves when the workflow ends or `timeoutMs` passes, whichever is first.
+   * It never throws: the caller reads the job's row to learn how it ended.
+   */
+  async waitForEnd(workflowId: string, timeoutMs: number): Promise<void> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      await this.connection.withAbortSignal(controller.signal, () => this.client.workflow.getHandle(workflowId).result());
+    } catch {
+      // Failed, cancelled, gone, timed out or Temporal unreachable: the row says what matters.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Requests cancellation; false when the workflow no longer exists. */
   async cancel(workflowId: string): Promise<boolean> {
     try {

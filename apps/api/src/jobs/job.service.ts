@@ -23,6 +23,7 @@ export interface ResultFile {
 }
 
 const MAX_LIMIT = 100;
+const MAX_WAIT_SECONDS = 60;
 
 @Injectable()
 export class JobService {
@@ -37,6 +38,26 @@ export class JobService {
     if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
     const job = await this.jobs.findById(id);
     if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
+    return job;
+  }
+
+  /**
+   * The job, once it has ended or `wait` (seconds, as given in the query) has
+   * passed: a client blocks on one request instead of polling.
+   */
+  async getWhenDone(id: string, wait: string | undefined): Promise<JobEntity> {
+    const seconds = wait === undefined ? 0 : Number(wait);
+    if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
+      throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
+    }
+    let job = await this.get(id);
+    const deadline = Date.now() + seconds * 1000;
+    while (!isFinalStatus(job.status) && Date.now() < deadline) {
+      await this.temporal.waitForEnd(job.workflowId, deadline - Date.now());
+      job = await this.get(id);
+      // Temporal unreachable, or a workflow ended without a final row (terminated by hand): check again shortly.
+      if (!isFinalStatus(job.status)) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
+    }
     return job;
   }
 

@@ -52,13 +52,14 @@ export class JobsController {
   }
 
   @Get('result/:id')
-  @ApiOperation({ summary: 'The job as JSON' })
+  @ApiOperation({ summary: 'The job as JSON', description: 'With ?wait=N, answers once the job has ended or N seconds (at most 60) have passed.' })
   @ApiParam(ID)
+  @ApiQuery({ name: 'wait', required: false, type: Number, description: 'seconds to wait for the job to end, 0 to 60' })
   @ApiResponse({ status: 200, type: JobDto })
-  @ApiResponse(BAD_ID)
+  @ApiResponse({ ...BAD_ID, description: 'INVALID_JOB_ID: not a UUID; INVALID_QUERY: wait out of range' })
   @ApiResponse(NO_JOB)
-  async result(@Param('id') id: string): Promise<JobView> {
-    return toJobView(await this.jobs.get(id), this.config.settings);
+  async result(@Param('id') id: string, @Query('wait') wait?: string): Promise<JobView> {
+    return toJobView(await this.jobs.getWhenDone(id, wait), this.config.settings);
   }
 
   @Get('link/:id')
