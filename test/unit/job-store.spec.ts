@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -57,6 +57,36 @@ describe('JobStore', () => {
     const result = await store.collectResult(id, '../../évil name.apk', 'filemeta', 1000);
     expect(result).toEqual({ name: 'vil_name.filemeta.json', size: 8, mime: 'application/json' });
     expect(readFileSync(store.resultPath(id), 'utf8')).toBe('{"a": 1}');
+  });
+
+  it('collects the same result again after its job directory is gone (a replayed step)', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    await store.stage(id, 'in', '1000');
+    writeFileSync(join(store.jobDir(id), 'result'), '{"a": 1}');
+    const first = await store.collectResult(id, 'sample.apk', 'filemeta', 1000);
+    await store.removeJobDir(id);
+    expect(await store.collectResult(id, 'sample.apk', 'filemeta', 1000)).toEqual(first);
+    // Neither collected nor written: still missing.
+    const other = randomUUID();
+    await store.writeInput(other, Readable.from([Buffer.from('x')]), 100);
+    await store.stage(other, 'in', '1000');
+    expect(await store.collectResult(other, 'sample.apk', 'filemeta', 1000)).toBe('missing');
+  });
+
+  it('ages a job only when its directories and the files in them are all old', async () => {
+    const store = await newStore();
+    const [old, writing, fresh] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [old, writing, fresh]) await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const id of [old, writing]) {
+      utimesSync(store.inputPath(id), hourAgo, hourAgo);
+      utimesSync(store.storeDir(id), hourAgo, hourAgo);
+    }
+    // An upload still streaming: its directory is old, the file in it is not.
+    writeFileSync(store.inputPath(writing), 'more');
+    expect(await store.listAged(new Date(Date.now() - 60_000))).toEqual([old]);
   });
 
   it('refuses a result that is a symlink, a directory, or too large', async () => {
