@@ -7,6 +7,7 @@ import { JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
+import { until } from '../support/until';
 
 jest.setTimeout(300_000);
 
@@ -20,16 +21,6 @@ function buildVariant(ref: string, marker: string): string {
     env: { ...process.env, DOCKER_BUILDKIT: '0' },
   });
   return execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', ref]).toString().trim();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 /** Engine version management and retention, without restarts. */

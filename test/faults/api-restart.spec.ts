@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
 import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob, type Job } from '../support/http';
-import { apiProcess, freePort, startApiProcess, until, type Managed } from '../support/processes';
+import { apiProcess, freePort, startApiProcess, type Managed } from '../support/processes';
+import { until } from '../support/until';
 import { startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);

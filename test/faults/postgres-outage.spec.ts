@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
-import { PostgresCluster, until } from '../support/processes';
+import { PostgresCluster } from '../support/processes';
+import { until } from '../support/until';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);

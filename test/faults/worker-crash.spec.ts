@@ -1,6 +1,7 @@
 import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
-import { startWorkerProcess, until, type Managed } from '../support/processes';
+import { startWorkerProcess, type Managed } from '../support/processes';
+import { until } from '../support/until';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
