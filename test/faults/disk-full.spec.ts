@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
+import { scratchDir } from '../support/processes';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -12,7 +12,7 @@ const MB = 1024 * 1024;
 
 /** The store is a 6 MB tmpfs. */
 describe('store disk full', () => {
-  const mount = mkdtempSync(join(tmpdir(), 'menagerie-full-'));
+  const mount = scratchDir('full');
   let sys: System;
 
   beforeAll(async () => {
@@ -25,9 +25,12 @@ describe('store disk full', () => {
     sys = await startSystem({ enginesFile, settings: { storage: { dir: mount } } });
   });
   afterAll(async () => {
-    await sys?.stop();
-    execFileSync('umount', ['-l', mount]);
-    rmSync(mount, { recursive: true, force: true });
+    try {
+      await sys?.stop();
+    } finally {
+      execFileSync('umount', ['-l', mount]);
+      rmSync(mount, { recursive: true, force: true });
+    }
   });
 
   const stored = () => readdirSync(join(mount, 'store'));

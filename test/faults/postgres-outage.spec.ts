@@ -21,6 +21,7 @@ describe('PostgreSQL stopped', () => {
     sys = await startSystem({ enginesFile, database: pg.connection });
   });
   afterAll(async () => {
+    await pg?.start().catch(() => undefined); // back up if the test failed while it was down
     await sys?.stop();
     await pg?.destroy();
   });

@@ -34,6 +34,10 @@ describe('Temporal dev server restarted mid-job', () => {
     const done = await waitForJob(sys.baseUrl, job.jobid, 180_000);
     expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
     expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('survives a Temporal restart');
+    // The run carried on through the outage rather than being retried.
+    const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
+    const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(runStarts).toEqual([1]);
 
     const next = await queueBytes(sys.baseUrl, 'steady', 'after the restart');
     expect((await waitForJob(sys.baseUrl, next.jobid, 120_000)).status).toBe('completed');

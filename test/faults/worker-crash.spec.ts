@@ -16,7 +16,8 @@ describe('worker killed with SIGKILL while a container runs', () => {
 
   beforeAll(async () => {
     const enginesFile = writeEnginesFile([
-      { name: 'steady', cmd: ['sh', '-c', 'sleep 8; cp /var/data/input /var/data/result'], timeout: 120 },
+      // Appends: a retry that found the first attempt's result would answer the input twice.
+      { name: 'steady', cmd: ['sh', '-c', 'sleep 8; cat /var/data/input >> /var/data/result'], timeout: 120 },
     ]);
     sys = await startSystem({ enginesFile, worker: false });
     worker = await startWorkerProcess(sys.config);
@@ -39,7 +40,7 @@ describe('worker killed with SIGKILL while a container runs', () => {
     expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
     expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('survives a worker crash');
 
-    // The run was retried once its heartbeat stopped, and the first attempt's container was removed.
+    // The run was retried once its heartbeat stopped, from a fresh job directory, and the first attempt's container was removed.
     const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
     const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(runStarts).toEqual([2]);

@@ -1,7 +1,9 @@
 import { Client } from 'pg';
 import { DB, templateDb } from './env';
+import { sweepLeftovers } from './processes';
 
 export default async function globalTeardown(): Promise<void> {
+  sweepLeftovers();
   const admin = new Client({ ...DB, database: 'postgres' });
   await admin.connect();
   try {

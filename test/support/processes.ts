@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,49 @@ import { until } from './until';
 
 /**
  * Real processes a fault test can crash, stop and restart: the API and the
- * worker as built (dist/), a Temporal dev server with its state in a file,
- * and a PostgreSQL cluster of the test's own.
+ * worker as built (dist/, which scripts/test.sh builds first), a Temporal dev
+ * server with its state in a file, and a PostgreSQL cluster of the test's own.
  */
+
+/**
+ * A temporary directory named after this jest process, so that
+ * sweepLeftovers() can tell this run's (and dead runs') leftovers from those
+ * of a run going on beside it.
+ */
+export function scratchDir(kind: 'temporal' | 'pg' | 'docker' | 'full'): string {
+  return mkdtempSync(join(tmpdir(), `menagerie-${kind}-${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the PostgreSQL clusters and unmounts the tmpfs stores that fault tests
+ * of this run, or of runs that were killed, left behind; removes their files.
+ */
+export function sweepLeftovers(): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^menagerie-(temporal|pg|docker|full)-(\d+)-/.exec(name);
+    if (!m || (Number(m[2]) !== process.pid && alive(Number(m[2])))) continue;
+    const dir = join(tmpdir(), name);
+    if (m[1] === 'pg' && existsSync(join(dir, 'data', 'postmaster.pid'))) {
+      try {
+        execFileSync('runuser', ['-u', 'postgres', '--', join(postgresBin(), 'pg_ctl'), '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore', cwd: '/tmp' });
+      } catch {
+        // not running after all
+      }
+    }
+    if (mounts.includes(` ${dir} `)) execFileSync('umount', ['-l', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -127,7 +167,7 @@ export async function startApiProcess(api: Managed, port: number): Promise<void>
 
 /** A Temporal dev server keeping its state in a file, so it can be stopped and started again. */
 export class TemporalServer {
-  readonly dir = mkdtempSync(join(tmpdir(), 'menagerie-temporal-'));
+  readonly dir = scratchDir('temporal');
   private readonly proc: Managed;
 
   private constructor(readonly port: number) {
@@ -139,7 +179,12 @@ export class TemporalServer {
 
   static async start(): Promise<TemporalServer> {
     const server = new TemporalServer(await freePort());
-    await server.restart();
+    try {
+      await server.restart();
+    } catch (err) {
+      await server.destroy();
+      throw err;
+    }
     return server;
   }
 
@@ -151,8 +196,13 @@ export class TemporalServer {
     this.proc.start();
     await until('Temporal dev server answering', async () => {
       if (!this.proc.running) throw new Error(`temporal exited:\n${this.proc.logs()}`);
-      // The CLI answers once the frontend serves the default namespace.
-      execFileSync(TEMPORAL_BIN, ['operator', 'namespace', 'describe', '--address', this.address, '-n', 'default'], { stdio: 'ignore' });
+      // The CLI answers once the frontend serves the default namespace. Asynchronously,
+      // so the workers in this process go on heartbeating meanwhile.
+      await new Promise<void>((resolve, reject) =>
+        execFile(TEMPORAL_BIN, ['operator', 'namespace', 'describe', '--address', this.address, '-n', 'default'], { timeout: 10_000 }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
       return true;
     }, 60_000, 500);
   }
@@ -177,7 +227,7 @@ function postgresBin(): string {
  * else. initdb refuses root, so the cluster belongs to the postgres user.
  */
 export class PostgresCluster {
-  readonly dir = mkdtempSync(join(tmpdir(), 'menagerie-pg-'));
+  readonly dir = scratchDir('pg');
   private readonly data = join(this.dir, 'data');
   private readonly bin = postgresBin();
   readonly user = 'menagerie';
@@ -188,20 +238,29 @@ export class PostgresCluster {
 
   static async create(): Promise<PostgresCluster> {
     const cluster = new PostgresCluster(await freePort());
-    chownSync(cluster.dir, idOf('-u'), idOf('-g'));
-    mkdirSync(cluster.data, { mode: 0o700 });
-    chownSync(cluster.data, idOf('-u'), idOf('-g'));
-    const pwfile = join(cluster.dir, 'pw');
-    writeFileSync(pwfile, cluster.password);
-    chownSync(pwfile, idOf('-u'), idOf('-g'));
-    cluster.asPostgres('initdb', ['-D', cluster.data, '-U', cluster.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8']);
-    rmSync(pwfile);
-    await cluster.start();
-    const client = new Client({ ...cluster.connection, database: 'postgres' });
-    await client.connect();
-    await client.query(`CREATE DATABASE ${cluster.database}`);
-    await client.end();
+    try {
+      await cluster.init();
+    } catch (err) {
+      await cluster.destroy();
+      throw err;
+    }
     return cluster;
+  }
+
+  private async init(): Promise<void> {
+    chownSync(this.dir, idOf('-u'), idOf('-g'));
+    mkdirSync(this.data, { mode: 0o700 });
+    chownSync(this.data, idOf('-u'), idOf('-g'));
+    const pwfile = join(this.dir, 'pw');
+    writeFileSync(pwfile, this.password);
+    chownSync(pwfile, idOf('-u'), idOf('-g'));
+    this.asPostgres('initdb', ['-D', this.data, '-U', this.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8']);
+    rmSync(pwfile);
+    await this.start();
+    const client = new Client({ ...this.connection, database: 'postgres' });
+    await client.connect();
+    await client.query(`CREATE DATABASE ${this.database}`);
+    await client.end();
   }
 
   get connection() {
@@ -242,7 +301,7 @@ function idOf(flag: '-u' | '-g'): number {
  * and comes back, while the machine's dockerd keeps serving everything else.
  */
 export class DockerSocketProxy {
-  readonly path = join(mkdtempSync(join(tmpdir(), 'menagerie-docker-')), 'docker.sock');
+  readonly path = join(scratchDir('docker'), 'docker.sock');
   private server: Server | null = null;
   private readonly open = new Set<Socket>();
 

@@ -75,18 +75,19 @@ describe('JobStore', () => {
     expect(await store.collectResult(other, 'sample.apk', 'filemeta', 1000)).toBe('missing');
   });
 
-  it('ages a job only when its directories and the files in them are all old', async () => {
+  it('takes for abandoned only old directories of jobs that never ran', async () => {
     const store = await newStore();
-    const [old, writing, fresh] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const id of [old, writing, fresh]) await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    const [abandoned, writing, finished] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [abandoned, writing, finished]) await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    await store.writeLog(finished, Buffer.from('engine output'));
     const hourAgo = new Date(Date.now() - 3_600_000);
-    for (const id of [old, writing]) {
-      utimesSync(store.inputPath(id), hourAgo, hourAgo);
-      utimesSync(store.storeDir(id), hourAgo, hourAgo);
+    for (const id of [abandoned, writing, finished]) {
+      for (const path of [store.inputPath(id), store.storeDir(id)]) utimesSync(path, hourAgo, hourAgo);
     }
+    utimesSync(store.logPath(finished), hourAgo, hourAgo);
     // An upload still streaming: its directory is old, the file in it is not.
     writeFileSync(store.inputPath(writing), 'more');
-    expect(await store.listAged(new Date(Date.now() - 60_000))).toEqual([old]);
+    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).toEqual([abandoned]);
   });
 
   it('refuses a result that is a symlink, a directory, or too large', async () => {

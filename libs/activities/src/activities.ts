@@ -83,9 +83,10 @@ export function createActivities(deps: ActivityDeps) {
       }
       const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
 
-      // "running" is informative; the final status is what must be recorded, so a database
-      // outage here must not fail the job (finalizeJob waits for the database instead).
-      await deps.jobs.markRunning(jobId, engine.image, image.digest).catch((err: unknown) => {
+      // "running" is informative; the final status is what must be recorded. So the run
+      // neither waits for this write nor fails with it: a database that is down or stalled
+      // is finalizeJob's to wait for. (The write never overwrites a final status.)
+      void deps.jobs.markRunning(jobId, engine.image, image.digest).catch((err: unknown) => {
         log.warn('could not mark the job running; continuing', { jobId, error: String(err) });
       });
       // Stops the container on cancellation, or when it fills its job directory past the limit.

@@ -1,4 +1,4 @@
-import { In, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import { In, Not, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
 import { FINAL_STATUSES, type FinalizeJobInput, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
@@ -64,10 +64,14 @@ export class JobRepository {
       .execute();
   }
 
-  /** Records the final status. Idempotent: a retried activity writes the same row again. */
+  /**
+   * Records the final status, once: the first write wins. A step replayed
+   * after a worker crash (when the job directory is already gone) must not
+   * overwrite how the job really ended.
+   */
   async finalize(input: FinalizeJobInput): Promise<void> {
     await this.repo.update(
-      { id: input.jobId },
+      { id: input.jobId, status: Not(In([...FINAL_STATUSES])) },
       {
         status: input.status,
         finishedAt: new Date(),

@@ -201,17 +201,26 @@ export class JobStore {
   }
 
   /**
-   * Ids whose directories, and the files directly in them, were all last
-   * modified before `before`: an upload still being written is never aged.
+   * Ids that may be what a crash mid-upload left: a store directory whose
+   * engine never ran (no result, no log), or a job directory, with nothing in
+   * it modified since `before`; an upload still being written is never one.
+   * Whether a row exists is for the caller to check.
    */
-  async listAged(before: Date): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const area of ['store', 'jobs']) {
-      for (const id of await readdir(join(this.root, area)).catch(() => [] as string[])) if (isJobId(id)) ids.add(id);
+  async listAbandoned(before: Date): Promise<string[]> {
+    const found: string[] = [];
+    const seen = new Set<string>();
+    for (const area of ['store', 'jobs'] as const) {
+      for (const id of await readdir(join(this.root, area)).catch(() => [] as string[])) {
+        if (!isJobId(id) || seen.has(id)) continue;
+        seen.add(id);
+        if (area === 'store') {
+          const entries = await readdir(this.storeDir(id)).catch(() => [] as string[]);
+          if (entries.includes('result') || entries.includes('engine.log')) continue;
+        }
+        if ((await this.lastModified(id)) < before.getTime()) found.push(id);
+      }
     }
-    const aged: string[] = [];
-    for (const id of ids) if ((await this.lastModified(id)) < before.getTime()) aged.push(id);
-    return aged;
+    return found;
   }
 
   private async lastModified(id: string): Promise<number> {

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
@@ -14,21 +15,42 @@ import type { Activities } from '@menagerie/activities';
  * The short steps are local activities: they run in the workflow's own worker
  * (which shares the store with the container worker), so each one costs no
  * extra round trip through the Temporal server. Only the container run is a
- * regular activity, on the engine's container queue.
+ * regular activity, on the engine's container queue. Workflows started before
+ * this change replay with regular activities (see LOCAL_STEPS).
  */
-const { stageInput, storeResult } = proxyLocalActivities<Activities>({
+const LOCAL_STEPS = 'short-steps-as-local-activities';
+
+const shortStepOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second' },
-  // Longer backoffs wait on a workflow timer rather than holding a workflow task open.
+} as const;
+// Longer local backoffs wait on a workflow timer rather than holding a workflow task open.
+const localSteps = proxyLocalActivities<Activities>({ ...shortStepOptions, localRetryThreshold: '3 seconds' });
+const regularSteps = proxyActivities<Activities>(shortStepOptions);
+
+/** A database outage of up to a minute is ridden out locally... */
+const { finalizeJob: finalizeLocally } = proxyLocalActivities<Activities>({
+  scheduleToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', backoffCoefficient: 2 },
   localRetryThreshold: '3 seconds',
+});
+/** ...a longer one as a regular activity retried without limit, whose retries add nothing to the history. */
+const { finalizeJob: finalizeDurably } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-/** Finalizing must eventually succeed, even if the database is down for a while. */
-const { finalizeJob } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
-  localRetryThreshold: '3 seconds',
-});
+async function recordFinalStatus(outcome: FinalizeJobInput, local: boolean): Promise<void> {
+  if (local) {
+    try {
+      return await finalizeLocally(outcome);
+    } catch (err) {
+      log.warn('final status not recorded yet; retrying it as a regular activity', { jobId: outcome.jobId, error: String(err) });
+    }
+  }
+  await finalizeDurably(outcome);
+}
 
 /** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
 function runEngineFor(input: EngineJobInput) {
@@ -67,6 +89,8 @@ export function describeFailure(jobId: string, err: unknown): FinalizeJobInput {
  */
 export async function engineJob(input: EngineJobInput): Promise<FinalizeJobInput> {
   const { jobId } = input;
+  const local = patched(LOCAL_STEPS);
+  const { stageInput, storeResult } = local ? localSteps : regularSteps;
   let outcome: FinalizeJobInput;
   let cancellation: unknown;
   try {
@@ -79,7 +103,7 @@ export async function engineJob(input: EngineJobInput): Promise<FinalizeJobInput
     if (outcome.status === 'cancelled') cancellation = err;
     log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
   }
-  await CancellationScope.nonCancellable(() => finalizeJob(outcome));
+  await CancellationScope.nonCancellable(() => recordFinalStatus(outcome, local));
   // Rethrowing the cancellation marks the workflow itself cancelled.
   if (cancellation) throw cancellation;
   if (outcome.status !== 'completed') {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -18,11 +18,12 @@ export interface StartedWorkflow {
 
 /** The API's side of Temporal: starting, cancelling and checking job workflows. */
 @Injectable()
-export class TemporalService implements OnModuleInit, OnApplicationShutdown {
+export class TemporalService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(TemporalService.name);
   private readonly connection: Connection;
   private readonly client: Client;
   private searchAttributesReady = false;
+  private readonly closing = new AbortController();
 
   constructor(@Inject(CONFIG) private readonly config: MenagerieConfig) {
     // Lazy: the API starts (and /health reports) even while Temporal is down.
@@ -34,6 +35,11 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
     await this.ensureSearchAttributes().catch((err) =>
       this.logger.warn(`Temporal is not reachable yet (${(err as Error).message}); will retry on first upload`),
     );
+  }
+
+  /** Ends every waiting `?wait` request before the HTTP server waits for them to finish. */
+  beforeApplicationShutdown(): void {
+    this.closing.abort();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -77,15 +83,13 @@ export class TemporalService implements OnModuleInit, OnApplicationShutdown {
    * Resolves when the workflow ends or `timeoutMs` passes, whichever is first.
    * It never throws: the caller reads the job's row to learn how it ended.
    */
-  async waitForEnd(workflowId: string, timeoutMs: number): Promise<void> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+  async waitForEnd(workflowId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const stop = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.closing.signal, ...(signal ? [signal] : [])]);
+    if (stop.aborted) return;
     try {
-      await this.connection.withAbortSignal(controller.signal, () => this.client.workflow.getHandle(workflowId).result());
+      await this.connection.withAbortSignal(stop, () => this.client.workflow.getHandle(workflowId).result());
     } catch {
-      // Failed, cancelled, gone, timed out or Temporal unreachable: the row says what matters.
-    } finally {
-      clearTimeout(timer);
+      // Failed, cancelled, gone, timed out, abandoned or Temporal unreachable: the row says what matters.
     }
   }
 

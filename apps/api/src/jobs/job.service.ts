@@ -24,9 +24,13 @@ export interface ResultFile {
 
 const MAX_LIMIT = 100;
 const MAX_WAIT_SECONDS = 60;
+/** Requests blocked on ?wait at once; each holds one long poll to Temporal. */
+const MAX_WAITERS = 1000;
 
 @Injectable()
 export class JobService {
+  private waiting = 0;
+
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
@@ -45,20 +49,27 @@ export class JobService {
    * The job, once it has ended or `wait` (seconds, as given in the query) has
    * passed: a client blocks on one request instead of polling.
    */
-  async getWhenDone(id: string, wait: string | undefined): Promise<JobEntity> {
+  async getWhenDone(id: string, wait: string | undefined, gone?: AbortSignal): Promise<JobEntity> {
     const seconds = wait === undefined ? 0 : Number(wait);
     if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
       throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
     }
     let job = await this.get(id);
-    const deadline = Date.now() + seconds * 1000;
-    while (!isFinalStatus(job.status) && Date.now() < deadline) {
-      await this.temporal.waitForEnd(job.workflowId, deadline - Date.now());
-      job = await this.get(id);
-      // Temporal unreachable, or a workflow ended without a final row (terminated by hand): check again shortly.
-      if (!isFinalStatus(job.status)) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
+    // Past the cap, a waiter gets the current state at once, like a plain GET.
+    if (isFinalStatus(job.status) || seconds === 0 || this.waiting >= MAX_WAITERS) return job;
+    this.waiting++;
+    try {
+      const deadline = Date.now() + seconds * 1000;
+      while (!isFinalStatus(job.status) && Date.now() < deadline && !gone?.aborted) {
+        await this.temporal.waitForEnd(job.workflowId, deadline - Date.now(), gone);
+        job = await this.get(id);
+        // Temporal unreachable, or a workflow ended without a final row (terminated by hand): check again shortly.
+        if (!isFinalStatus(job.status)) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
+      }
+      return job;
+    } finally {
+      this.waiting--;
     }
-    return job;
   }
 
   async list(query: ListQuery) {

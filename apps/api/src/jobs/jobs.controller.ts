@@ -58,8 +58,11 @@ export class JobsController {
   @ApiResponse({ status: 200, type: JobDto })
   @ApiResponse({ ...BAD_ID, description: 'INVALID_JOB_ID: not a UUID; INVALID_QUERY: wait out of range' })
   @ApiResponse(NO_JOB)
-  async result(@Param('id') id: string, @Query('wait') wait?: string): Promise<JobView> {
-    return toJobView(await this.jobs.getWhenDone(id, wait), this.config.settings);
+  async result(@Param('id') id: string, @Res({ passthrough: true }) res: Response, @Query('wait') wait?: string): Promise<JobView> {
+    // A client that hangs up stops its wait (and the long poll behind it).
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    return toJobView(await this.jobs.getWhenDone(id, wait, gone.signal), this.config.settings);
   }
 
   @Get('link/:id')
