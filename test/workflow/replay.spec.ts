@@ -1,0 +1,35 @@
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { quietTemporalLogs } from '../support/temporal';
+
+/**
+ * Workflows of every earlier version of engineJob, finished and in flight,
+ * must replay on the current code, or an upgrade would wedge the jobs that
+ * were running during it. The histories in test/fixtures/histories were
+ * recorded from each version with `temporal workflow show --output json`:
+ * v1 ran every step as a regular activity; v2 runs the short ones as local
+ * activities (behind patched('short-steps-as-local-activities')).
+ */
+const HISTORIES = join(__dirname, '../fixtures/histories');
+
+describe('engineJob replays the histories of earlier versions', () => {
+  beforeAll(() => quietTemporalLogs());
+
+  const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
+
+  it('has histories of both versions, finished and in flight', () => {
+    expect(files.sort()).toEqual([
+      'engine-job-v1-completed.json',
+      'engine-job-v1-running.json',
+      'engine-job-v2-completed.json',
+      'engine-job-v2-running.json',
+    ]);
+  });
+
+  it.each(files)('replays %s without a determinism error', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../libs/workflows/src') }, history, file);
+  });
+});
