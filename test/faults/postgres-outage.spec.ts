@@ -51,10 +51,17 @@ describe('PostgreSQL stopped', () => {
     expect(health.status).toBe(503);
     expect((await body(health)).checks.database.ok).toBe(false);
 
-    // The engine finishes while the database is still down; the workflow waits to record it.
+    // The engine finishes while the database is still down; the workflow waits to record it,
+    // first in its own worker, then, past a minute, as a regular activity retried without limit.
     await until('engine container gone', async () => (await jobContainers(sys.docker, [job.jobid])).length === 0, 60_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    expect((await sys.env.client.workflow.getHandle(`job-${job.jobid}`).describe()).status.name).toBe('RUNNING');
+    const handle = sys.env.client.workflow.getHandle(`job-${job.jobid}`);
+    await until(
+      'finalizeJob handed to a regular activity',
+      async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finalizeJob'),
+      120_000,
+      1000,
+    );
+    expect((await handle.describe()).status.name).toBe('RUNNING');
 
     await pg.start();
     const done = await waitForJob(sys.baseUrl, job.jobid, 120_000);
