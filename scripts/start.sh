@@ -54,7 +54,7 @@ cat <<MSG
   Try it:
     curl -XPOST $API_URL/filemeta/upload -F "upload=@README.md"
     curl -XPOST $API_URL/apktool/upload -F "upload=@$CACHE_DIR/fixtures/sample.apk"
-    curl $API_URL/result/<jobid>
+    curl "$API_URL/result/<jobid>?wait=60"   # answers once the job has ended
     curl -OJ $API_URL/link/<jobid>
 
   Stop it: bash scripts/stop.sh
