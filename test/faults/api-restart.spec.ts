@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
 import { writeEnginesFile } from '../support/engines-file';
-import { queueBytes, waitForJob, type Job } from '../support/http';
+import { body, queueBytes, waitForJob, type Job } from '../support/http';
 import { apiProcess, freePort, startApiProcess, type Managed } from '../support/processes';
 import { until } from '../support/until';
 import { startSystem, type System } from '../support/system';
@@ -20,6 +20,7 @@ describe('API restarted', () => {
   beforeAll(async () => {
     const enginesFile = writeEnginesFile([
       { name: 'copy', cmd: ['sh', '-c', 'sleep 1; cp /var/data/input /var/data/result'], workers: 2, sizelimit: 50_000_000 },
+      { name: 'sleepy', cmd: ['sh', '-c', 'sleep 120; cp /var/data/input /var/data/result'], timeout: 300 },
     ]);
     sys = await startSystem({ enginesFile, api: false });
     port = await freePort();
@@ -82,5 +83,22 @@ describe('API restarted', () => {
     await sys.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
     await until('the sweep to remove the cut upload', async () => !existsSync(cutDir));
     expect(new Set(readdirSync(storeDir()))).toEqual(new Set(ids));
+  });
+
+  it('a graceful stop answers the requests waiting on ?wait instead of holding the shutdown', async () => {
+    const job = await queueBytes(base, 'sleepy', 'takes two minutes');
+    const started = Date.now();
+    const waiting = fetch(`${base}/result/${job.jobid}?wait=60`);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    await api.stop('SIGTERM', 60_000);
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(['queued', 'running']).toContain((await body<Job>(res)).status);
+    // Well before the 60 s the client asked to wait.
+    expect(Date.now() - started).toBeLessThan(30_000);
+
+    await startApiProcess(api, port);
+    expect((await fetch(`${base}/jobs/${job.jobid}`, { method: 'DELETE' })).status).toBeLessThan(300);
   });
 });

@@ -24,6 +24,8 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   private readonly client: Client;
   private searchAttributesReady = false;
   private readonly closing = new AbortController();
+  /** Aborted when the API begins to shut down. */
+  readonly stopping: AbortSignal = this.closing.signal;
 
   constructor(@Inject(CONFIG) private readonly config: MenagerieConfig) {
     // Lazy: the API starts (and /health reports) even while Temporal is down.
@@ -84,12 +86,20 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
    * It never throws: the caller reads the job's row to learn how it ended.
    */
   async waitForEnd(workflowId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.closing.signal, ...(signal ? [signal] : [])]);
-    if (stop.aborted) return;
+    if (signal?.aborted || this.stopping.aborted) return;
+    const stop = new AbortController();
+    const end = () => stop.abort();
+    const timer = setTimeout(end, timeoutMs);
+    signal?.addEventListener('abort', end, { once: true });
+    this.stopping.addEventListener('abort', end, { once: true });
     try {
-      await this.connection.withAbortSignal(stop, () => this.client.workflow.getHandle(workflowId).result());
+      await this.connection.withAbortSignal(stop.signal, () => this.client.workflow.getHandle(workflowId).result());
     } catch {
       // Failed, cancelled, gone, timed out, abandoned or Temporal unreachable: the row says what matters.
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', end);
+      this.stopping.removeEventListener('abort', end);
     }
   }
 

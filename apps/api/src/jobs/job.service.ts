@@ -58,17 +58,26 @@ export class JobService {
     // Past the cap, a waiter gets the current state at once, like a plain GET.
     if (isFinalStatus(job.status) || seconds === 0 || this.waiting >= MAX_WAITERS) return job;
     this.waiting++;
+    // The client hanging up, or the API shutting down, ends the wait. (Listeners rather
+    // than AbortSignal.any, which would tie every request to the long-lived signal.)
+    const ending = new AbortController();
+    const end = () => ending.abort();
+    const sources = [this.temporal.stopping, ...(gone ? [gone] : [])];
+    for (const source of sources) source.addEventListener('abort', end, { once: true });
+    if (sources.some((source) => source.aborted)) end();
+    const over = ending.signal;
     try {
       const deadline = Date.now() + seconds * 1000;
-      while (!isFinalStatus(job.status) && Date.now() < deadline && !gone?.aborted) {
-        await this.temporal.waitForEnd(job.workflowId, deadline - Date.now(), gone);
+      while (!isFinalStatus(job.status) && Date.now() < deadline && !over.aborted) {
+        await this.temporal.waitForEnd(job.workflowId, deadline - Date.now(), over);
         job = await this.get(id);
         // Temporal unreachable, or a workflow ended without a final row (terminated by hand): check again shortly.
-        if (!isFinalStatus(job.status)) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
+        if (!isFinalStatus(job.status) && !over.aborted) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
       }
       return job;
     } finally {
       this.waiting--;
+      for (const source of sources) source.removeEventListener('abort', end);
     }
   }
 
