@@ -66,10 +66,8 @@ export function createActivities(deps: ActivityDeps) {
       if (ctx.info.attempt > 1) {
         // A previous attempt whose worker died may have left its container running,
         // and whatever it wrote: the retry starts from a freshly staged job directory.
-        for (const leftover of await deps.runtime.listJobContainers(jobId)) {
-          log.warn('removing a container left by an earlier attempt', { jobId, containerId: leftover.id, attempt: ctx.info.attempt });
-          await deps.runtime.removeContainer(leftover.id);
-        }
+        const removed = await deps.runtime.removeJobContainers(jobId);
+        if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
         await deps.store.stage(jobId, engine.inputfilename, engine.user);
       }
 
@@ -170,9 +168,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Records the final status and clears the job's scratch space; retried until the database takes it. */
     async finalizeJob(input: FinalizeJobInput): Promise<void> {
-      for (const leftover of await deps.runtime.listJobContainers(input.jobId).catch(() => [])) {
-        await deps.runtime.removeContainer(leftover.id).catch(() => undefined);
-      }
+      await deps.runtime.removeJobContainers(input.jobId).catch(() => undefined);
       await deps.store.removeJobDir(input.jobId);
       try {
         await deps.jobs.finalize(input);

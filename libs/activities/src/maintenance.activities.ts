@@ -45,12 +45,8 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         if (ids.length < BATCH) break;
       }
       const candidates = await deps.store.listAbandoned(new Date(Date.now() - ABANDONED_UPLOAD_MS));
-      const orphans: string[] = [];
-      for (let i = 0; i < candidates.length; i += BATCH) {
-        const batch = candidates.slice(i, i + BATCH);
-        const known = await deps.jobs.statuses(batch);
-        orphans.push(...batch.filter((id) => !known.has(id)));
-      }
+      const known = await deps.jobs.statuses(candidates);
+      const orphans = candidates.filter((id) => !known.has(id));
       for (const id of orphans) await deps.store.remove(id);
       if (expiredJobs || orphans.length) log.info('retention removed files', { expiredJobs, orphanDirs: orphans.length, before });
       return { expiredJobs, orphanDirs: orphans.length };

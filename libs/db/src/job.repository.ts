@@ -2,6 +2,8 @@ import { In, Not, type DataSource, type FindOptionsWhere, type Repository } from
 import { FINAL_STATUSES, type FinalizeJobInput, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
+const STATUS_CHUNK = 1000;
+
 export interface NewJob {
   id: string;
   engine: string;
@@ -120,10 +122,14 @@ export class JobRepository {
   }
 
   /** Statuses of the given jobs; ids without a row are absent from the map. */
+  /** The status of each id that has a row; asked in chunks, well under PostgreSQL's limit of bound parameters. */
   async statuses(ids: string[]): Promise<Map<string, JobStatus>> {
-    if (!ids.length) return new Map();
-    const rows = await this.repo.find({ select: { id: true, status: true }, where: { id: In(ids) } });
-    return new Map(rows.map((r) => [r.id, r.status]));
+    const found = new Map<string, JobStatus>();
+    for (let i = 0; i < ids.length; i += STATUS_CHUNK) {
+      const rows = await this.repo.find({ select: { id: true, status: true }, where: { id: In(ids.slice(i, i + STATUS_CHUNK)) } });
+      for (const r of rows) found.set(r.id, r.status);
+    }
+    return found;
   }
 
   async ping(): Promise<void> {

@@ -59,6 +59,8 @@ export interface ContainerRuntime {
   run(request: RunRequest, signal: AbortSignal): Promise<RunOutcome>;
   listJobContainers(jobId?: string): Promise<JobContainer[]>;
   removeContainer(id: string): Promise<void>;
+  /** Removes every container labelled with this job; returns their ids. */
+  removeJobContainers(jobId: string): Promise<string[]>;
 }
 
 export class RuntimeError extends Error {

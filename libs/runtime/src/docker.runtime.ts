@@ -20,12 +20,16 @@ function statusOf(err: unknown): number | undefined {
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'EPIPE', 'ETIMEDOUT']);
 
+/** Says so when the error is the daemon's socket not answering; null for any other error. */
+function unreachable(err: unknown): string | null {
+  const e = err as { code?: string; address?: string } | undefined;
+  if (!e?.code || !UNREACHABLE.has(e.code)) return null;
+  return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
+}
+
 function reason(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string; code?: string; address?: string } | undefined;
-  if (e?.code && UNREACHABLE.has(e.code)) {
-    return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
-  }
-  return e?.json?.message ?? e?.message ?? String(err);
+  const e = err as { json?: { message?: string }; message?: string } | undefined;
+  return unreachable(err) ?? e?.json?.message ?? e?.message ?? String(err);
 }
 
 export class DockerRuntime implements ContainerRuntime {
@@ -39,8 +43,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await this.docker.ping();
     } catch (err) {
-      const why = reason(err);
-      throw new RuntimeError('ping', why.startsWith('the Docker daemon') ? why : `the Docker daemon does not answer: ${why}`, err);
+      throw new RuntimeError('ping', unreachable(err) ?? `the Docker daemon does not answer: ${reason(err)}`, err);
     }
   }
 
@@ -210,6 +213,12 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       throw new RuntimeError('list', reason(err), err);
     }
+  }
+
+  async removeJobContainers(jobId: string): Promise<string[]> {
+    const leftovers = await this.listJobContainers(jobId);
+    for (const c of leftovers) await this.removeContainer(c.id);
+    return leftovers.map((c) => c.id);
   }
 
   async removeContainer(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -119,13 +119,11 @@ export class JobStore {
     const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
     const partial = join(this.storeDir(id), 'result.partial');
     try {
-      const head = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      const described = await describeResult(handle, info.size, originalName, engine);
       await pipeline(handle.createReadStream({ start: 0, autoClose: false }), createWriteStream(partial, { mode: 0o600 }));
       await matchOwner(partial, this.storeDir(id));
       await rename(partial, this.resultPath(id));
-      const kind = sniff(head.subarray(0, bytesRead));
-      return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size: info.size, mime: kind.mime };
+      return described;
     } catch (err) {
       await rm(partial, { force: true });
       throw translateFsError(err);
@@ -143,10 +141,7 @@ export class JobStore {
       throw err;
     }
     try {
-      const head = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      const kind = sniff(head.subarray(0, bytesRead));
-      return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size: (await handle.stat()).size, mime: kind.mime };
+      return await describeResult(handle, (await handle.stat()).size, originalName, engine);
     } finally {
       await handle.close();
     }
@@ -235,6 +230,14 @@ export class JobStore {
     }
     return newest;
   }
+}
+
+/** Names a result after its input and engine, with the extension and type its first bytes show. */
+async function describeResult(handle: FileHandle, size: number, originalName: string, engine: string): Promise<StoredResult> {
+  const head = Buffer.alloc(4096);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  const kind = sniff(head.subarray(0, bytesRead));
+  return { name: `${safeStem(originalName)}.${engine}${kind.extension}`, size, mime: kind.mime };
 }
 
 /**

@@ -27,8 +27,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    if (status === HttpStatus.PAYLOAD_TOO_LARGE || body.error === 'UPLOAD_ABORTED' || !req.complete) {
-      // The rest of the body is never read (too large, store full, ...): close the
+    if (!req.complete) {
+      // The rest of the body is never read (too large, aborted, store full, ...): close the
       // connection rather than drain it, so no client reuses a socket with bytes in flight.
       res.setHeader('Connection', 'close');
     }

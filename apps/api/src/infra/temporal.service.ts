@@ -82,24 +82,16 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   }
 
   /**
-   * Resolves when the workflow ends or `timeoutMs` passes, whichever is first.
+   * Resolves when the workflow ends, `timeoutMs` passes or `signal` aborts, whichever is first.
    * It never throws: the caller reads the job's row to learn how it ended.
    */
-  async waitForEnd(workflowId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted || this.stopping.aborted) return;
-    const stop = new AbortController();
-    const end = () => stop.abort();
-    const timer = setTimeout(end, timeoutMs);
-    signal?.addEventListener('abort', end, { once: true });
-    this.stopping.addEventListener('abort', end, { once: true });
+  async waitForEnd(workflowId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    if (stop.aborted) return;
     try {
-      await this.connection.withAbortSignal(stop.signal, () => this.client.workflow.getHandle(workflowId).result());
+      await this.connection.withAbortSignal(stop, () => this.client.workflow.getHandle(workflowId).result());
     } catch {
       // Failed, cancelled, gone, timed out, abandoned or Temporal unreachable: the row says what matters.
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', end);
-      this.stopping.removeEventListener('abort', end);
     }
   }
 

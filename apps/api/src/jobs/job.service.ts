@@ -49,7 +49,7 @@ export class JobService {
    * The job, once it has ended or `wait` (seconds, as given in the query) has
    * passed: a client blocks on one request instead of polling.
    */
-  async getWhenDone(id: string, wait: string | undefined, gone?: AbortSignal): Promise<JobEntity> {
+  async getWhenDone(id: string, wait: string | undefined, gone: AbortSignal): Promise<JobEntity> {
     const seconds = wait === undefined ? 0 : Number(wait);
     if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
       throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
@@ -62,7 +62,7 @@ export class JobService {
     // than AbortSignal.any, which would tie every request to the long-lived signal.)
     const ending = new AbortController();
     const end = () => ending.abort();
-    const sources = [this.temporal.stopping, ...(gone ? [gone] : [])];
+    const sources = [this.temporal.stopping, gone];
     for (const source of sources) source.addEventListener('abort', end, { once: true });
     if (sources.some((source) => source.aborted)) end();
     const over = ending.signal;
