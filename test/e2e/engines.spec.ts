@@ -6,6 +6,7 @@ import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
 import { JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
+import { activityAttempts } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
@@ -70,9 +71,7 @@ describe('engines and retention', () => {
   it('fails a job whose image is missing once, without retries, and shows the engine unavailable', async () => {
     const job = await run('ghost');
     expect(job).toMatchObject({ status: 'failed', error: 'image not found: menagerie/does-not-exist:1' });
-    const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
-    const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
-    const attempts = runStarts.map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = await activityAttempts(sys.env.client, job.jobid);
     expect(attempts.every((a) => a === 1)).toBe(true);
     const { engines } = await body(await fetch(`${sys.baseUrl}/engines`));
     expect(engines.find((e: { name: string }) => e.name === 'ghost')).toMatchObject({

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
+import { sleep, until } from '../support/until';
 
 jest.setTimeout(300_000);
 
@@ -172,7 +173,7 @@ describe('hostile engines', () => {
     await waitForJob(sys.baseUrl, bomb.jobid, 60_000, (j) => j.status === 'running');
 
     // Watch the bomb go off: its container's pid count climbs to the limit and no further.
-    const [info] = await waitFor(async () => {
+    const [info] = await until('the bomb\'s container', async () => {
       const found = await jobContainers(sys.docker, [bomb.jobid]);
       return found.length ? found : null;
     }, 10_000);
@@ -359,17 +360,3 @@ describe('hostile engines', () => {
     expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}

@@ -2,6 +2,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, uploadBytes, type Job } from '../support/http';
+import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(900_000);
@@ -49,7 +50,7 @@ describe('load', () => {
     expect(rows).toEqual([{ status: 'completed', n: UPLOADS }]);
 
     const workflows = new Set<string>();
-    for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) {
+    for (const wf of await engineJobWorkflows(sys.env.client)) {
       expect(wf.status.name).toBe('COMPLETED');
       workflows.add(wf.workflowId);
     }

@@ -6,6 +6,7 @@ import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, waitForJob, type Job } from '../support/http';
 import { apiProcess, freePort, startApiProcess, type Managed } from '../support/processes';
 import { until } from '../support/until';
+import { engineJobWorkflows } from '../support/temporal';
 import { startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -71,8 +72,7 @@ describe('API restarted', () => {
     }
     const rows: Array<{ id: string }> = await sys.db.query('SELECT id FROM jobs');
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(ids));
-    const workflows: string[] = [];
-    for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) workflows.push(wf.workflowId);
+    const workflows = (await engineJobWorkflows(sys.env.client)).map((wf) => wf.workflowId);
     expect(new Set(workflows)).toEqual(new Set(ids.map((id) => `job-${id}`)));
 
     // What the cut upload left on disk is removed by the retention sweep once it has been untouched for an hour.

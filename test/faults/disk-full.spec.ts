@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
 import { scratchDir } from '../support/processes';
+import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -35,11 +36,6 @@ describe('store disk full', () => {
 
   const stored = () => readdirSync(join(mount, 'store'));
   const rows = async () => (await sys.db.query('SELECT id, status FROM jobs')) as Array<{ id: string; status: string }>;
-  async function workflowCount(): Promise<number> {
-    let n = 0;
-    for await (const _ of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) n++;
-    return n;
-  }
 
   it('answers 507 to an upload that does not fit, and keeps nothing of it', async () => {
     const res = await uploadBytes(sys.baseUrl, 'copy', Buffer.alloc(10 * MB, 1), 'too-big-for-the-disk.bin');
@@ -51,7 +47,7 @@ describe('store disk full', () => {
     expect(error.message).toMatch(/out of space/);
     expect(stored()).toEqual([]);
     expect(await rows()).toEqual([]);
-    expect(await workflowCount()).toBe(0);
+    expect(await engineJobWorkflows(sys.env.client)).toHaveLength(0);
 
     // The space came back with the discarded upload: a small one goes through.
     const job = await queueBytes(sys.baseUrl, 'copy', 'fits');

@@ -4,6 +4,7 @@ import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
 import { PostgresCluster } from '../support/processes';
 import { until } from '../support/until';
+import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -26,12 +27,6 @@ describe('PostgreSQL stopped', () => {
     await pg?.destroy();
   });
 
-  async function workflowIds(): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'engineJob'` })) ids.push(wf.workflowId);
-    return ids;
-  }
-
   it('refuses uploads with 503 and writes nothing, then records the job that finished meanwhile', async () => {
     const job = await queueBytes(sys.baseUrl, 'steady', 'finished while the database was down');
     await waitForJob(sys.baseUrl, job.jobid, 60_000, (j) => j.status === 'running');
@@ -45,7 +40,7 @@ describe('PostgreSQL stopped', () => {
     expect(error.message).toMatch(/database is unavailable.*try again/);
     // Nothing half-written: no stored file, no workflow for the refused upload.
     expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([job.jobid]);
-    expect(await workflowIds()).toEqual([`job-${job.jobid}`]);
+    expect((await engineJobWorkflows(sys.env.client)).map((wf) => wf.workflowId)).toEqual([`job-${job.jobid}`]);
 
     const health = await fetch(`${sys.baseUrl}/health`);
     expect(health.status).toBe(503);

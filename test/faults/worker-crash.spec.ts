@@ -2,6 +2,7 @@ import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
 import { startWorkerProcess, type Managed } from '../support/processes';
 import { until } from '../support/until';
+import { activityAttempts } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -41,9 +42,7 @@ describe('worker killed with SIGKILL while a container runs', () => {
     expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('survives a worker crash');
 
     // The run was retried once its heartbeat stopped, from a fresh job directory, and the first attempt's container was removed.
-    const history = await sys.env.client.workflow.getHandle(`job-${job.jobid}`).fetchHistory();
-    const runStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(runStarts).toEqual([2]);
+    expect(await activityAttempts(sys.env.client, job.jobid)).toEqual([2]);
     expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
   });
 });

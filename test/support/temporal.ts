@@ -1,4 +1,6 @@
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { WORKFLOW_TYPE, workflowIdFor } from '@menagerie/core';
 
 /**
  * Tests fail activities on purpose; the SDK's WARN line for each, with its
@@ -11,4 +13,17 @@ export function quietTemporalLogs(): void {
   } catch {
     // Already installed in this module registry.
   }
+}
+
+/** Every engineJob workflow the namespace knows, as Temporal's visibility lists them. */
+export async function engineJobWorkflows(client: Client): Promise<WorkflowExecutionInfo[]> {
+  const found: WorkflowExecutionInfo[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) found.push(wf);
+  return found;
+}
+
+/** The attempt number of each activity start in a job's history (only an activity's last attempt is recorded). */
+export async function activityAttempts(client: Client, jobId: string): Promise<number[]> {
+  const history = await client.workflow.getHandle(workflowIdFor(jobId)).fetchHistory();
+  return history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt!);
 }

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
+import { ROOT } from '../support/env';
 
-const ROOT = join(__dirname, '../..');
 
 /** A bad configuration stops either process at start, saying what is wrong. */
 describe.each([

@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARS, loadConfig, readEnv } from '@menagerie/config';
 import { SEARCH_ATTRIBUTES } from '@menagerie/core';
+import { ROOT } from '../support/env';
 
 /*
  * The images docker-compose.yml names cannot be pulled here, so the file is
@@ -11,7 +12,6 @@ import { SEARCH_ATTRIBUTES } from '@menagerie/core';
  * held against what the apps actually read and need.
  */
 
-const ROOT = resolve(__dirname, '../..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 
 type Env = Record<string, string | undefined>;
