@@ -194,7 +194,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     activities: createMaintenanceActivities({ store, runtime, jobs }),
   });
   const maintenanceRun = maintenance.run();
-  await ensureRetentionSchedule(settings, logger);
+  await ensureRetentionSchedule(connection, settings, logger);
 
   const watcher = watchEngines(
     config,

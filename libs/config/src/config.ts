@@ -38,6 +38,11 @@ export function parseSettings(file: string, text: string, patch: Record<string, 
 }
 
 /** Reads and validates confs/default.json and confs/engines.json once, at boot. */
+/** The engines of `file`, templated and checked with these settings (at boot and on every reload). */
+export function loadEnginesFor(settings: Settings, file: string): Engine[] {
+  return loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags);
+}
+
 export function loadConfig(env: EnvOverrides = readEnv()): MenagerieConfig {
   const confDir = resolve(env.confDir ?? 'confs');
   const defaultsFile = resolve(env.defaultsFile ?? `${confDir}/default.json`);
@@ -49,7 +54,7 @@ export function loadConfig(env: EnvOverrides = readEnv()): MenagerieConfig {
     throw new ConfigError(defaultsFile, [`cannot read the file: ${(err as Error).message}`]);
   }
   const settings = parseSettings(defaultsFile, text, env.patch);
-  const engines = loadEngines(enginesFile, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags);
+  const engines = loadEnginesFor(settings, enginesFile);
   return {
     settings,
     engines,

@@ -1,6 +1,6 @@
 import { unwatchFile, watchFile } from 'node:fs';
-import { loadEngines, type Engine } from '@menagerie/engines';
-import type { MenagerieConfig } from './config';
+import type { Engine } from '@menagerie/engines';
+import { loadEnginesFor, type MenagerieConfig } from './config';
 
 export interface EnginesWatcher {
   stop(): void;
@@ -21,7 +21,7 @@ export function watchEngines(
   let current = JSON.stringify(config.engines.map((e) => e.config));
   const listener = () => {
     try {
-      const engines = loadEngines(file, { regserver: config.settings.regserver, uid: config.settings.uid }, config.settings.allowRunflags);
+      const engines = loadEnginesFor(config.settings, file);
       const next = JSON.stringify(engines.map((e) => e.config));
       if (next === current) return;
       current = next;

@@ -1,3 +1,5 @@
+import { isJobId } from './job';
+
 /**
  * Domain errors carry a code; the API maps each code to an HTTP status in one
  * place. Services throw these, never HTTP exceptions.
@@ -41,4 +43,9 @@ export class MenagerieError extends Error {
 
 export function assertUnreachable(value: never): never {
   throw new Error(`unreachable: ${String(value)}`);
+}
+
+/** Throws INVALID_JOB_ID, with an example, unless `id` is a job id. */
+export function assertJobId(id: string): void {
+  if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
 }

@@ -7,7 +7,7 @@ export interface Sniffed {
 
 /** Guesses a result's type from its first bytes, for a sensible download name. */
 export function sniff(head: Buffer): Sniffed {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  if (isGzip(head)) {
     try {
       const inner = gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: tolerate a truncated head */ });
       if (isTar(inner)) return { extension: '.tar.gz', mime: 'application/gzip' };
@@ -17,7 +17,7 @@ export function sniff(head: Buffer): Sniffed {
     return { extension: '.gz', mime: 'application/gzip' };
   }
   if (isTar(head)) return { extension: '.tar', mime: 'application/x-tar' };
-  if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return { extension: '.zip', mime: 'application/zip' };
+  if (isZip(head)) return { extension: '.zip', mime: 'application/zip' };
   const text = head.toString('utf8');
   if (!text.includes('\0') && !text.includes('\ufffd')) {
     const trimmed = text.trimStart();
@@ -27,8 +27,17 @@ export function sniff(head: Buffer): Sniffed {
   return { extension: '.bin', mime: 'application/octet-stream' };
 }
 
-function isTar(block: Buffer): boolean {
+export function isGzip(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** A tar archive's first block: the ustar magic at offset 257. */
+export function isTar(block: Buffer): boolean {
   return block.length >= 262 && block.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+export function isZip(head: Buffer): boolean {
+  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
 }
 
 /** A file name safe for Content-Disposition and any file system: the original's stem, reduced to [A-Za-z0-9._-]. */

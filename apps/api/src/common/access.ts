@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { ErrorCode } from '@menagerie/core';
 import type { Settings } from '@menagerie/config';
-import { statusFor } from './error.mapper';
+import { sendError } from './error.mapper';
 
 /** The cookie the console sets, so that pages, downloads and uploads from a browser carry the key. */
 export const KEY_COOKIE = 'menagerie_api_key';
@@ -27,10 +26,6 @@ function isPublic(req: Request): boolean {
   return req.method === 'GET' && req.path.startsWith('/console') && !req.path.startsWith('/console/api');
 }
 
-function refuse(res: Response, code: ErrorCode, message: string): void {
-  res.status(statusFor(code)).json({ error: code, message });
-}
-
 /**
  * Optional API keys and a per-key rate limit. Keys are compared as SHA-256
  * digests with timingSafeEqual, against every configured key, so neither the
@@ -51,7 +46,7 @@ export function accessControl(settings: Settings) {
     let match = false;
     for (const k of keys) match = timingSafeEqual(candidate, k) || match;
     if (!key || !match) {
-      return refuse(res, 'UNAUTHORIZED', 'an API key is required: send it as "X-API-Key: <key>" or "Authorization: Bearer <key>"');
+      return sendError(res, 'UNAUTHORIZED', 'an API key is required: send it as "X-API-Key: <key>" or "Authorization: Bearer <key>"');
     }
     const client = candidate.toString('hex');
     if (perMinute > 0) {
@@ -64,7 +59,7 @@ export function accessControl(settings: Settings) {
       }
       if (++window.count > perMinute) {
         res.setHeader('Retry-After', String(Math.ceil((window.start + 60_000 - now) / 1000)));
-        return refuse(res, 'RATE_LIMITED', `more than ${perMinute} requests in a minute; retry after the time in Retry-After`);
+        return sendError(res, 'RATE_LIMITED', `more than ${perMinute} requests in a minute; retry after the time in Retry-After`);
       }
     }
     next();

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
 import { assertUnreachable, type ErrorCode } from '@menagerie/core';
 
 /** The one place a domain error code becomes an HTTP status. */
@@ -39,4 +40,9 @@ export function statusFor(code: ErrorCode): HttpStatus {
     default:
       return assertUnreachable(code);
   }
+}
+
+/** Answers with the API's JSON error shape, from middleware that runs outside Nest's exception filter. */
+export function sendError(res: Response, code: ErrorCode, message: string): void {
+  res.status(statusFor(code)).json({ error: code, message });
 }

@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Settings } from '@menagerie/config';
 import { accessControl } from './access';
-import { statusFor } from './error.mapper';
+import { sendError } from './error.mapper';
 
 /** Bodies other than uploads are small JSON; anything bigger is refused before it is read. */
 export const JSON_BODY_LIMIT = '64kb';
@@ -28,11 +28,11 @@ function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFuncti
   const e = err as { type?: string; status?: number; limit?: number } | undefined;
   if (e?.type === 'entity.too.large') {
     res.setHeader('Connection', 'close');
-    res.status(statusFor('BODY_TOO_LARGE')).json({ error: 'BODY_TOO_LARGE', message: `request bodies other than uploads are limited to ${JSON_BODY_LIMIT}` });
+    sendError(res, 'BODY_TOO_LARGE', `request bodies other than uploads are limited to ${JSON_BODY_LIMIT}`);
     return;
   }
   if (e?.type === 'entity.parse.failed') {
-    res.status(statusFor('MALFORMED_BODY')).json({ error: 'MALFORMED_BODY', message: 'the request body is not valid JSON' });
+    sendError(res, 'MALFORMED_BODY', 'the request body is not valid JSON');
     return;
   }
   next(err);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Brackets, type DataSource } from 'typeorm';
-import { isFinalStatus, isJobId, JOB_STATUSES, MenagerieError, type JobStatus } from '@menagerie/core';
+import { assertJobId, isFinalStatus, JOB_STATUSES, type JobStatus, MenagerieError } from '@menagerie/core';
 import { JobEntity } from '@menagerie/db';
 import type { JobStore } from '@menagerie/storage';
 import { DATA_SOURCE, JOB_STORE } from '../common/tokens';
@@ -51,7 +51,7 @@ export class ConsoleJobsService {
   ) {}
 
   async get(id: string): Promise<JobEntity> {
-    if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
+    assertJobId(id);
     const job = await this.dataSource.getRepository(JobEntity).findOneBy({ id });
     if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
     return job;

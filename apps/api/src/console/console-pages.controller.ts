@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { isJobId, MenagerieError } from '@menagerie/core';
+import { assertJobId } from '@menagerie/core';
 import { ConsoleAssets } from './console-assets.service';
 
 /**
@@ -14,13 +14,8 @@ import { ConsoleAssets } from './console-assets.service';
 export class ConsolePagesController {
   constructor(private readonly assets: ConsoleAssets) {}
 
-  @Get()
+  @Get(['', 'engines'])
   engines(@Res() res: Response): void {
-    this.assets.send(res, 'engines.html');
-  }
-
-  @Get('engines')
-  enginesAlias(@Res() res: Response): void {
     this.assets.send(res, 'engines.html');
   }
 
@@ -31,7 +26,7 @@ export class ConsolePagesController {
 
   @Get('jobs/:id')
   job(@Param('id') id: string, @Res() res: Response): void {
-    if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
+    assertJobId(id);
     this.assets.send(res, 'job.html');
   }
 

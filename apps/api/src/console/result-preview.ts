@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { isGzip, isTar, isZip } from '@menagerie/storage';
 
 /**
  * What the console shows of a job's result, computed from a bounded read of
@@ -103,15 +104,6 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return buf.subarray(0, read);
 }
 
-function isGzip(head: Buffer): boolean {
-  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-}
-function isTar(head: Buffer): boolean {
-  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
-}
-function isZip(head: Buffer): boolean {
-  return head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
-}
 
 /**
  * UTF-8 text, or null for binary: a NUL byte or an invalid sequence. A cut

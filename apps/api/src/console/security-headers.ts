@@ -17,13 +17,13 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Headers on every console response, pages and JSON alike (errors included: they are set before the handler runs). */
+/**
+ * What the console changes in the headers every answer gets (common/http-hardening.ts):
+ * its page policy, and a referrer kept within the site. Set on every console response,
+ * pages and JSON alike (errors included: they are set before the handler runs).
+ */
 export function consoleSecurityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Content-Security-Policy', CONSOLE_CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
   next();
 }

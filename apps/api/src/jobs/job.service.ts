@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { isFinalStatus, isJobId, JOB_STATUSES, MenagerieError, type JobStatus } from '@menagerie/core';
+import { assertJobId, isFinalStatus, JOB_STATUSES, type JobStatus, MenagerieError } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobRepository } from '@menagerie/db';
 import type { JobStore } from '@menagerie/storage';
@@ -39,7 +39,7 @@ export class JobService {
   ) {}
 
   async get(id: string): Promise<JobEntity> {
-    if (!isJobId(id)) throw new MenagerieError('INVALID_JOB_ID', 'a job id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
+    assertJobId(id);
     const job = await this.jobs.findById(id);
     if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
     return job;
