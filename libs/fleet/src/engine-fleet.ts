@@ -1,0 +1,168 @@
+/** What the fleet needs to know of an engine. */
+export interface FleetEngine {
+  readonly config: {
+    readonly name: string;
+    /** Bounds the engine's concurrent containers in this process; the only field that changes how its workers are built. */
+    readonly workers: number;
+  };
+}
+
+/** The started workers of one engine. */
+export interface EngineWorkers {
+  /** Settles when every one of these workers has stopped; rejects if one failed. */
+  readonly run: Promise<void>;
+  /** Stops polling; running jobs finish within the grace time. Safe to call twice. */
+  shutdown(): void;
+}
+
+export interface FleetLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface EngineFleetDeps<E extends FleetEngine> {
+  /** Starts an engine's workers; they run until shut down. */
+  startWorkers(engine: E): Promise<EngineWorkers>;
+  /** How many of the engine's jobs are queued or running. */
+  countActive(engine: string): Promise<number>;
+  logger: FleetLogger;
+}
+
+interface Running {
+  readonly workers: EngineWorkers;
+  /** `workers.run`, settled: resolves once they have stopped, whether or not they failed. */
+  readonly stopped: Promise<void>;
+  readonly concurrency: number;
+  retiring: boolean;
+}
+
+/**
+ * The workers of every configured engine, kept in line with engines.json as
+ * it changes: a new engine gets workers, a changed `workers` count gets fresh
+ * ones, and a removed engine keeps serving until its last job has ended.
+ *
+ * Changes are applied one at a time, in the order asked: each one reads what
+ * the previous one left. Replaced workers finish what they run, and `stop()`
+ * waits for them as for the others.
+ */
+export class EngineFleet<E extends FleetEngine> {
+  private readonly engines = new Map<string, Running>();
+  /** Workers asked to stop that have not stopped yet. */
+  private readonly stopping = new Set<Promise<void>>();
+  /** The tail of the apply/retireIdle queue. */
+  private queue: Promise<void> = Promise.resolve();
+  private queuedRetire: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+  private reportFailure!: () => void;
+
+  /** Resolves when an engine's workers fail; `stop()` then rejects with the error. */
+  readonly failed = new Promise<void>((resolve) => (this.reportFailure = resolve));
+
+  constructor(private readonly deps: EngineFleetDeps<E>) {}
+
+  /** Brings the workers in line with `engines`, once every earlier change has been applied. */
+  apply(engines: readonly E[]): Promise<void> {
+    return this.serially(() => this.applyNow(engines));
+  }
+
+  /** Stops the workers of removed engines that have no job left queued or running. */
+  retireIdle(): Promise<void> {
+    // A check already waiting in the queue will see whatever a new one would.
+    this.queuedRetire ??= this.serially(() => {
+      this.queuedRetire = undefined;
+      return this.retireIdleNow();
+    });
+    return this.queuedRetire;
+  }
+
+  /**
+   * Stops every worker and resolves once all have stopped, those replaced
+   * earlier included. Rejects, after that, if any of them failed. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const running of this.engines.values()) this.retire(running);
+      this.engines.clear();
+      // A change under way may still start workers: applyNow stops them at once.
+      for (let tail = this.queue; ; tail = this.queue) {
+        await tail;
+        if (tail === this.queue && this.stopping.size === 0) break;
+        await Promise.all(this.stopping);
+      }
+      if (this.failure) throw this.failure.error;
+    })();
+    return this.closing;
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(step);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(engines: readonly E[]): Promise<void> {
+    const wanted = new Map(engines.map((e) => [e.config.name, e]));
+    for (const [name, engine] of wanted) {
+      if (this.closing) return;
+      const current = this.engines.get(name);
+      if (current?.concurrency === engine.config.workers) {
+        if (current.retiring) {
+          current.retiring = false;
+          this.deps.logger.info({ engine: name }, 'engine back in engines.json; its workers keep serving');
+        }
+        continue;
+      }
+      // Start the replacement first; the old workers finish what they run.
+      const next = this.watch(name, await this.deps.startWorkers(engine), engine.config.workers);
+      if (this.closing) {
+        this.retire(next);
+        return;
+      }
+      this.engines.set(name, next);
+      if (current) this.retire(current);
+    }
+    for (const [name, running] of this.engines) {
+      if (!wanted.has(name) && !running.retiring) {
+        running.retiring = true;
+        this.deps.logger.info({ engine: name }, 'engine removed from engines.json; its workers stay until its jobs have ended');
+      }
+    }
+    await this.retireIdleNow();
+  }
+
+  private async retireIdleNow(): Promise<void> {
+    for (const [name, running] of [...this.engines]) {
+      if (!running.retiring) continue;
+      if ((await this.deps.countActive(name)) > 0) continue;
+      // stop() may have taken it meanwhile.
+      if (this.engines.get(name) !== running) continue;
+      this.engines.delete(name);
+      this.retire(running);
+    }
+  }
+
+  private watch(name: string, workers: EngineWorkers, concurrency: number): Running {
+    const running: Running = {
+      workers,
+      concurrency,
+      retiring: false,
+      stopped: workers.run.then(
+        () => this.deps.logger.info({ engine: name }, 'engine workers stopped'),
+        (error: unknown) => {
+          this.deps.logger.error({ engine: name, err: error }, 'engine workers failed');
+          this.failure ??= { error };
+          this.reportFailure();
+        },
+      ),
+    };
+    return running;
+  }
+
+  /** Asks the workers to stop and keeps them until they have. */
+  private retire(running: Running): void {
+    running.workers.shutdown();
+    this.stopping.add(running.stopped);
+    void running.stopped.then(() => this.stopping.delete(running.stopped));
+  }
+}
