@@ -16,6 +16,7 @@ import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
 import { DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
+import { EngineFleet, type EngineWorkers } from '@menagerie/fleet';
 import { ensureRetentionSchedule } from './retention';
 
 export interface WorkerHandle {
@@ -47,104 +48,28 @@ export function installRuntime(logger: Logger): void {
 
 type Common = Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval'>;
 
-interface EngineWorkers {
-  workers: Worker[];
-  runs: Promise<void>;
-  /** Only `workers` changes how an engine's Temporal workers are built; the rest travels with each job. */
-  concurrency: number;
-  retiring: boolean;
-}
-
-/**
- * The Temporal workers of every configured engine, kept in line with
- * engines.json as it changes: a new engine gets its queues, a changed
- * `workers` count gets a fresh container worker, and a removed engine keeps
- * serving until its last job has ended.
- */
-class EngineFleet {
-  private readonly engines = new Map<string, EngineWorkers>();
-  private closed = false;
-
-  constructor(
-    private readonly common: Common,
-    private readonly bundleCode: WorkflowBundleWithSourceMap,
-    private readonly activities: Activities,
-    private readonly jobs: JobRepository,
-    private readonly logger: Logger,
-  ) {}
-
-  private async start(engine: Engine): Promise<EngineWorkers> {
-    const { runEngine, ...shortActivities } = this.activities;
+/** Starts an engine's two Temporal workers: its workflow queue and its container queue. */
+function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSourceMap, activities: Activities, logger: Logger) {
+  const { runEngine, ...shortActivities } = activities;
+  return async (engine: Engine): Promise<EngineWorkers> => {
     const name = engine.config.name;
     const workers = await Promise.all([
-      Worker.create({ ...this.common, taskQueue: name, workflowBundle: this.bundleCode, activities: shortActivities }),
+      Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: shortActivities }),
       Worker.create({
-        ...this.common,
+        ...common,
         taskQueue: containerQueueFor(name),
         activities: { runEngine },
         // `workers` bounds this engine's concurrent containers in this process.
         maxConcurrentActivityTaskExecutions: engine.config.workers,
       }),
     ]);
-    this.logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
-    return { workers, runs: Promise.all(workers.map((w) => w.run())).then(() => undefined), concurrency: engine.config.workers, retiring: false };
-  }
-
-  async apply(engines: Engine[]): Promise<void> {
-    if (this.closed) return;
-    const wanted = new Map(engines.map((e) => [e.config.name, e]));
-    for (const [name, engine] of wanted) {
-      const current = this.engines.get(name);
-      if (!current || current.retiring) {
-        if (current) this.stopWorkers(name, current);
-        this.engines.set(name, await this.start(engine));
-      } else if (current.concurrency !== engine.config.workers) {
-        // Start the replacement first; the old workers finish what they run.
-        this.engines.set(name, await this.start(engine));
-        this.stopWorkers(name, current);
-      }
-    }
-    for (const [name, current] of this.engines) {
-      if (!wanted.has(name) && !current.retiring) {
-        current.retiring = true;
-        this.logger.info({ engine: name }, 'engine removed from engines.json; its workers stay until its jobs have ended');
-      }
-    }
-    await this.retireIdle();
-  }
-
-  /** Stops the workers of removed engines that have no job left queued or running. */
-  async retireIdle(): Promise<void> {
-    for (const [name, current] of this.engines) {
-      if (!current.retiring) continue;
-      if ((await this.jobs.countByStatus(name, ['queued', 'running'])) > 0) continue;
-      this.engines.delete(name);
-      this.stopWorkers(name, current);
-    }
-  }
-
-  private stopWorkers(name: string, entry: EngineWorkers): void {
-    for (const w of entry.workers) if (w.getState() === 'RUNNING') w.shutdown();
-    void entry.runs.then(() => this.logger.info({ engine: name }, 'engine workers stopped'));
-  }
-
-  get names(): string[] {
-    return [...this.engines.keys()];
-  }
-
-  /** Resolves once every worker, including later replacements, has stopped. */
-  async drain(): Promise<void> {
-    while (this.engines.size) {
-      const entries = [...this.engines.values()];
-      await Promise.all(entries.map((e) => e.runs));
-      for (const [name, e] of this.engines) if (entries.includes(e)) this.engines.delete(name);
-    }
-  }
-
-  shutdown(): void {
-    this.closed = true;
-    for (const [name, e] of this.engines) this.stopWorkers(name, e);
-  }
+    logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
+    return {
+      run: Promise.all(workers.map((w) => w.run())).then(() => undefined),
+      // Runtime.install's signal handlers may have stopped them already.
+      shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
+    };
+  };
 }
 
 /** Starts the engine workers and the maintenance worker, and keeps them in line with engines.json. */
@@ -184,7 +109,11 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
         }
       : null,
   });
-  const fleet = new EngineFleet(common, bundleCode, activities, jobs, logger);
+  const fleet = new EngineFleet<Engine>({
+    startWorkers: temporalEngineWorkers(common, bundleCode, activities, logger),
+    countActive: (engine) => jobs.countByStatus(engine, ['queued', 'running']),
+    logger,
+  });
   await fleet.apply(config.engines);
 
   const maintenance = await Worker.create({
@@ -206,15 +135,20 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   );
   const retire = setInterval(() => void fleet.retireIdle().catch((err) => logger.warn({ err }, 'could not check retiring engines')), 5000);
 
-  // Runtime.install's signal handlers shut every worker down; follow them.
+  // Runtime.install's signal handlers shut every worker down; follow them. Failed engine workers stop the rest.
   const done = (async () => {
-    await maintenanceRun.catch((err) => logger.error({ err }, 'maintenance worker failed'));
-    fleet.shutdown();
-    await fleet.drain();
-    watcher.stop();
-    clearInterval(retire);
-    await connection.close();
-    await dataSource.destroy();
+    const maintenanceStopped = maintenanceRun.catch((err) => logger.error({ err }, 'maintenance worker failed'));
+    await Promise.race([maintenanceStopped, fleet.failed]);
+    if (maintenance.getState() === 'RUNNING') maintenance.shutdown();
+    try {
+      // Replaced engine workers may still run a job; the connection outlives them all.
+      await Promise.all([maintenanceStopped, fleet.stop()]);
+    } finally {
+      watcher.stop();
+      clearInterval(retire);
+      await connection.close();
+      await dataSource.destroy();
+    }
     logger.info('all workers stopped');
   })();
 
@@ -222,7 +156,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const stop = () => {
     stopping ??= (async () => {
       if (maintenance.getState() === 'RUNNING') maintenance.shutdown();
-      fleet.shutdown();
+      fleet.stop().catch(() => undefined); // `done` reports how it ended
       await done;
     })();
     return stopping;
