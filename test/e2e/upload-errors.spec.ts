@@ -1,11 +1,18 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes } from '../support/http';
 import { startSystem, type System } from '../support/system';
+import { until } from '../support/until';
 
 jest.setTimeout(300_000);
+
+/** The upload idle timeout this suite runs with, so a stalled client is given up on quickly. */
+const IDLE_SECONDS = 1;
+/** A streaming test whose limit broke would otherwise pump for minutes and fill the disk. */
+const STREAMING_TEST_MS = 30_000;
 
 /** Bad uploads get the right status and a JSON message, and leave nothing behind. */
 describe('upload errors', () => {
@@ -16,29 +23,49 @@ describe('upload errors', () => {
       { name: 'tiny', cmd: ['true'], sizelimit: 1000 },
       { name: 'bigone', cmd: ['true'], sizelimit: 50_000_000 },
     ]);
-    sys = await startSystem({ enginesFile, worker: false });
+    sys = await startSystem({ enginesFile, worker: false, settings: { api: { port: 0, host: '127.0.0.1', uploadIdleSeconds: IDLE_SECONDS } } });
   });
   afterAll(async () => {
     await sys?.stop();
   });
 
+  /** Client requests and sockets a test opened; closed after it even when it failed or timed out. */
+  const open = new Set<ClientRequest | Socket>();
+  function track<T extends ClientRequest | Socket>(client: T): T {
+    open.add(client);
+    client.once('close', () => open.delete(client));
+    return client;
+  }
+  const storeDir = () => join(sys.config.storageDir, 'store');
+
   afterEach(async () => {
+    for (const client of open) client.destroy();
+    open.clear();
     if (!sys.env) return;
+    // Whatever a test left, failed or not (a row, a workflow, a partial upload), must not fail the tests after it.
     const rows: Array<{ id: string }> = await sys.db.query('SELECT id FROM jobs');
     for (const { id } of rows) {
+      earlier.add(`job-${id}`);
       await sys.env.client.workflow.getHandle(`job-${id}`).terminate('test cleanup').catch(() => undefined);
-      rmSync(join(sys.config.storageDir, 'store', id), { recursive: true, force: true });
     }
     await sys.db.query('DELETE FROM jobs');
+    for (const entry of readdirSync(storeDir())) rmSync(join(storeDir(), entry), { recursive: true, force: true });
+    for (const id of await workflowIds().catch(() => [])) earlier.add(id);
   });
+
+  /** Workflows of earlier tests: terminated, but still listed. */
+  const earlier = new Set<string>();
+  async function workflowIds(): Promise<string[]> {
+    const ids = [];
+    for await (const wf of sys.env.client.workflow.list()) ids.push(wf.workflowId);
+    return ids;
+  }
 
   async function expectNothingStored(): Promise<void> {
     const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
     expect(rows[0].n).toBe(0);
     expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([]);
-    const workflows = [];
-    for await (const wf of sys.env.client.workflow.list()) workflows.push(wf.workflowId);
-    expect(workflows).toEqual([]);
+    expect((await workflowIds()).filter((id) => !earlier.has(id))).toEqual([]);
   }
 
   async function expectError(res: Response, status: number, error: string): Promise<string> {
@@ -92,16 +119,18 @@ describe('upload errors', () => {
 
     // Chunked, so no Content-Length gives it away: the limit is enforced while streaming.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${sys.baseUrl}/tiny/upload`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-      });
+      const req = track(
+        request(`${sys.baseUrl}/tiny/upload`, {
+          method: 'POST',
+          headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
+        }),
+      );
       req.on('response', (res) => resolve(res.statusCode!));
       req.on('error', reject);
       req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n');
       let sent = 0;
       const pump = () => {
-        while (sent < 50_000_000) {
+        while (!req.destroyed && sent < 50_000_000) {
           sent += 64 * 1024;
           if (!req.write(Buffer.alloc(64 * 1024))) return void req.once('drain', pump);
         }
@@ -110,17 +139,19 @@ describe('upload errors', () => {
     });
     expect(status).toBe(413);
     await expectNothingStored();
-  });
+  }, STREAMING_TEST_MS);
 
   it('cuts a 2 GB upload off at the limit, reading and storing next to nothing', async () => {
     // Chunked, against the real apktool limit of 50 MB, from a generator that would produce 2 GB.
     const limit = 50_000_000;
     let sent = 0;
     const { status, bytesSent } = await new Promise<{ status: number; bytesSent: number }>((resolve, reject) => {
-      const req = request(`${sys.baseUrl}/bigone/upload`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-      });
+      const req = track(
+        request(`${sys.baseUrl}/bigone/upload`, {
+          method: 'POST',
+          headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
+        }),
+      );
       let done = false;
       req.on('response', (res) => {
         done = true;
@@ -131,33 +162,144 @@ describe('upload errors', () => {
       req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="huge.apk"\r\n\r\n');
       const chunk = Buffer.alloc(256 * 1024, 7);
       const pump = () => {
-        while (!done && sent < 2_000_000_000) {
+        while (!done && !req.destroyed && sent < 2_000_000_000 && sent < limit * 4) {
           sent += chunk.length;
           if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!done && sent >= limit * 4) {
+          // No answer by now: the limit did not hold. Stop rather than write gigabytes into the store.
+          done = true;
+          resolve({ status: 0, bytesSent: sent });
+          req.destroy();
         }
       };
       pump();
     });
-    expect(status).toBe(413);
     expect(bytesSent).toBeLessThan(limit * 4);
+    expect(status).toBe(413);
     await expectNothingStored();
-  });
+  }, STREAMING_TEST_MS);
 
-  it('removes the partial file when the client disconnects mid-upload', async () => {
-    await new Promise<void>((resolve) => {
-      const req = request(`${sys.baseUrl}/bigone/upload`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-      });
-      req.on('error', () => resolve());
-      req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="partial.apk"\r\n\r\n');
-      req.write(Buffer.alloc(1_000_000, 1), () => setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 300));
+  /**
+   * Every way an upload can end early, each on a raw socket so that exactly the case's bytes
+   * are on the wire. The API runs in this process, so /proc/self/fd counts its descriptors:
+   * after each case the partial file is gone and the count is back where it was.
+   */
+  describe('an upload that ends early leaves no file and no open descriptor', () => {
+    const HEAD = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="cut.apk"\r\n\r\n');
+    const TAIL = Buffer.from('\r\n--XYZ--\r\n');
+    const MB = Buffer.alloc(1_000_000, 1);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    let baseline = 0;
+
+    interface Raw {
+      socket: Socket;
+      /** Everything the API sent, once the connection is closed. */
+      answer: Promise<string>;
+    }
+
+    /** Opens a connection to the API and sends the head of an upload to bigone. */
+    async function rawUpload(headers: Record<string, string | number>): Promise<Raw> {
+      const url = new URL(sys.baseUrl);
+      const socket = track(connect(Number(url.port), url.hostname));
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.on('error', () => undefined); // a reset is one of the cases
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      const answer = new Promise<string>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1'))));
+      const head = [
+        'POST /bigone/upload HTTP/1.1',
+        `Host: ${url.host}`,
+        'Content-Type: multipart/form-data; boundary=XYZ',
+        'Connection: close',
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      ];
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      return { socket, answer };
+    }
+
+    /** Resolves once the API has started writing the upload to the store. */
+    const uploadStored = () => until('the upload reaches the store', async () => readdirSync(storeDir()).length > 0, 10_000, 20);
+
+    /** Resolves once the API has closed the connection, with what it answered. */
+    async function closedByApi(raw: Raw): Promise<string> {
+      await until('the API closes the connection', async () => raw.socket.closed, 10_000, 20);
+      return raw.answer;
+    }
+
+    /** The status and JSON body of an answer read off the wire. */
+    function parseAnswer(raw: string): { status: number; head: string; body: Record<string, unknown> } {
+      const [head, rest] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)];
+      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), head, body: JSON.parse(rest) as Record<string, unknown> };
+    }
+
+    beforeEach(() => {
+      baseline = fds();
     });
-    await new Promise((r) => setTimeout(r, 1500));
-    await expectNothingStored();
+
+    async function expectReleased(): Promise<void> {
+      await until('the partial file is removed', async () => readdirSync(storeDir()).length === 0, 10_000, 50);
+      await until(`the API's descriptors are back to ${baseline}`, async () => fds() <= baseline, 10_000, 50);
+      const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
+      expect(rows[0].n).toBe(0);
+    }
+
+    it('the client closes the connection mid-body (chunked)', async () => {
+      const raw = await rawUpload({ 'Transfer-Encoding': 'chunked' });
+      const chunk = Buffer.concat([HEAD, MB]);
+      raw.socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
+      await uploadStored();
+      raw.socket.end();
+      await expectReleased();
+    });
+
+    it('the connection is reset mid-body', async () => {
+      const raw = await rawUpload({ 'Content-Length': 10_000_000 });
+      raw.socket.write(Buffer.concat([HEAD, MB]));
+      await uploadStored();
+      raw.socket.resetAndDestroy();
+      await expectReleased();
+    });
+
+    it('the body is longer than its Content-Length', async () => {
+      // Node reads 200 kB as the body, takes the rest for a bad next request and destroys the socket.
+      const raw = await rawUpload({ 'Content-Length': 200_000 });
+      raw.socket.write(Buffer.concat([HEAD, MB, MB, MB, MB, TAIL]));
+      await closedByApi(raw);
+      await expectReleased();
+    });
+
+    it('the body is shorter than its Content-Length, then the client closes', async () => {
+      // The whole form is there, closing boundary included: only the length says it is not all.
+      const raw = await rawUpload({ 'Content-Length': 10_000_000 });
+      raw.socket.write(Buffer.concat([HEAD, MB, TAIL]));
+      await uploadStored();
+      raw.socket.end();
+      await expectReleased();
+    });
+
+    it('the multipart body is malformed: 400 MALFORMED_UPLOAD', async () => {
+      // A form that ends without its closing boundary, of exactly the declared length.
+      const form = Buffer.concat([HEAD, MB, MB]);
+      const raw = await rawUpload({ 'Content-Length': form.length });
+      raw.socket.write(form);
+      const answer = parseAnswer(await closedByApi(raw));
+      expect(answer.status).toBe(400);
+      expect(answer.head).toMatch(/content-type: application\/json/i);
+      expect(answer.body.error).toBe('MALFORMED_UPLOAD');
+      await expectReleased();
+    });
+
+    it(`a client that stalls mid-body is answered 400 UPLOAD_ABORTED after ${IDLE_SECONDS} s idle`, async () => {
+      const raw = await rawUpload({ 'Content-Length': 10_000_000 });
+      raw.socket.write(Buffer.concat([HEAD, MB]));
+      await uploadStored();
+      const answer = parseAnswer(await closedByApi(raw));
+      expect(answer.status).toBe(400);
+      expect(answer.head).toMatch(/content-type: application\/json/i);
+      expect(answer.body).toMatchObject({ error: 'UPLOAD_ABORTED', message: expect.stringContaining(`${IDLE_SECONDS} s`) });
+      await expectReleased();
+    });
   });
 
   it('400 for a raw NUL byte in a part header, with nothing stored', async () => {
@@ -200,7 +342,7 @@ describe('upload errors', () => {
     const res = await uploadBytes(sys.baseUrl, 'tiny', 'content', name);
     expect(res.status).toBe(201);
     const job = await body(res);
-    expect(job.input.name).toContain('<script>');
+    expect(job.input.name).toBe('passwd<script>.apk'); // the base name, without its right-to-left override
     const dirs = readdirSync(join(sys.config.storageDir, 'store'));
     expect(dirs).toEqual([job.jobid]);
     expect(readdirSync(join(sys.config.storageDir, 'store', job.jobid))).toEqual(['input']);

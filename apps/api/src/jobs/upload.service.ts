@@ -10,6 +10,7 @@ import type { Engine } from '@menagerie/engines';
 import type { JobStore, StoredInput } from '@menagerie/storage';
 import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
+import { cleanOriginalName } from './original-name';
 
 /** Room for multipart boundaries and headers on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -17,13 +18,6 @@ const FIELD = 'upload';
 
 interface ReceivedFile extends StoredInput {
   originalName: string;
-}
-
-/** Keeps an original file name as metadata only: no control characters, bounded length. */
-export function cleanOriginalName(name: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  return ([...cleaned].slice(0, 255).join('') || 'upload').normalize('NFC');
 }
 
 @Injectable()
@@ -107,20 +101,43 @@ export class UploadService {
       throw new MenagerieError('MALFORMED_UPLOAD', `the multipart request could not be read: ${(err as Error).message}`);
     }
 
+    const idleSeconds = this.config.settings.api.uploadIdleSeconds;
+
     return new Promise<ReceivedFile>((resolve, reject) => {
       let writing: Promise<StoredInput> | undefined;
       let originalName = '';
       let problem: MenagerieError | undefined;
       let settled = false;
 
+      // A client that stops sending would otherwise hold the partial file and its descriptor for as long as it likes.
+      const idle = setTimeout(
+        () => void fail(new MenagerieError('UPLOAD_ABORTED', `no data arrived for ${idleSeconds} s; the upload was given up`)),
+        idleSeconds * 1000,
+      );
+      const onData = () => idle.refresh();
+      const onEnd = () => clearTimeout(idle); // the body is all here: what is left is our own work
+      // However the connection goes (closed, reset, or destroyed by Node over a body longer than its
+      // Content-Length), what matters is whether the body's end reached the parser: `req.complete`
+      // is already true in the last case, and the parser would wait forever.
+      const onGone = () => {
+        if (!req.readableEnded) void fail(new MenagerieError('UPLOAD_ABORTED', 'the connection closed before the upload finished'));
+      };
+      const socket = req.socket;
+      const detach = () => {
+        clearTimeout(idle);
+        req.off('data', onData).off('end', onEnd).off('close', onGone).off('error', onGone);
+        socket.off('close', onGone);
+      };
+
       const fail = async (err: unknown) => {
         if (settled) return;
         settled = true;
+        detach();
         req.unpipe(parser);
         parser.removeAllListeners('close');
+        // Destroys the file stream too, so the writer stops and closes its descriptor.
         parser.destroy();
-        // Let the writer notice and clean up, then make sure nothing is left.
-        await Promise.race([writing?.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+        await bounded(writing?.catch(() => undefined), 5000);
         await this.store.remove(id).catch(() => undefined);
         reject(err);
       };
@@ -147,13 +164,21 @@ export class UploadService {
           if (!stored || settled) return; // fail() already handled it
           if (stored.size === 0) return fail(new MenagerieError('UPLOAD_EMPTY', 'the uploaded file is empty; there is nothing to analyse'));
           settled = true;
+          detach();
           resolve({ ...stored, originalName });
         })();
       });
-      req.on('close', () => {
-        if (!req.complete) void fail(new MenagerieError('UPLOAD_ABORTED', 'the client disconnected before the upload finished'));
-      });
+      req.on('data', onData).on('end', onEnd).on('close', onGone).on('error', onGone);
+      socket.on('close', onGone);
       req.pipe(parser);
+      if (socket.destroyed) onGone(); // gone before we listened
     });
   }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
