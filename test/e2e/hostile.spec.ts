@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
@@ -34,6 +34,10 @@ const STRAY_DIRS = ['/etc', '/', '/usr', '/var', '/tmp', '/var/data'];
 const strayPath = (dir: string) => (dir === '/' ? `/${STRAY}` : `${dir}/${STRAY}`);
 
 const FLOOD_BYTES = 300_000_000;
+/** What the unlinked-file engine writes at most, if nothing stops it sooner: far past the job directory's limit. */
+const HIDDEN_BYTES = 512 * 1024 ** 2;
+/** More entries than a job directory of DISK_LIMIT may hold. */
+const EMPTY_ENTRIES = 200_000;
 
 const ENGINES = [
   { name: 'normal', cmd: ['sh', '-c', 'echo normal; printf \'{"ok":true}\' > "$MENAGERIE_MOUNTPOINT/result"'] },
@@ -89,6 +93,54 @@ write_result(out)
     cmd: ['sh', '-c', 'echo filling; head -c 2000000000 /dev/zero > "$MENAGERIE_MOUNTPOINT/fill"; echo "{}" > "$MENAGERIE_MOUNTPOINT/result"'],
     timeout: 120,
   },
+  {
+    name: 'hidden',
+    // Writes to a file it has unlinked, which no directory walk sees, then holds it open until stopped.
+    cmd: [
+      'python3',
+      '-c',
+      `
+import os, time
+path = os.environ['MENAGERIE_MOUNTPOINT'] + '/hidden'
+f = open(path, 'wb', buffering=0)
+os.unlink(path)
+chunk = bytes(1 << 20)
+written = 0
+try:
+    while written < ${HIDDEN_BYTES}:
+        written += f.write(chunk)
+    print('wrote', written, flush=True)
+except OSError as e:
+    print('stopped writing at', written, e, flush=True)
+while True:
+    time.sleep(1)
+`,
+    ],
+    timeout: 40,
+  },
+  {
+    name: 'emptyfiles',
+    // Empty files and directories hold no bytes a walk counts; the engine gives up at the first refusal.
+    cmd: [
+      'python3',
+      '-c',
+      `${PY_JSON}
+import sys
+d = os.environ['MENAGERIE_MOUNTPOINT']
+try:
+    for n in range(${EMPTY_ENTRIES}):
+        if n % 2:
+            os.mkdir(d + '/d%d' % n)
+        else:
+            open(d + '/f%d' % n, 'w').close()
+except OSError as e:
+    print('refused at', n, e, flush=True)
+    sys.exit(1)
+write_result({'made': ${EMPTY_ENTRIES}})
+`,
+    ],
+    timeout: 120,
+  },
   { name: 'symlink', cmd: ['sh', '-c', 'ln -s /etc/passwd "$MENAGERIE_MOUNTPOINT/result"; echo linked'] },
   {
     name: 'writer',
@@ -139,6 +191,28 @@ write_result(out)
 ];
 
 const DISK_LIMIT = 64 * 1024 ** 2;
+/** What the host's disk may give beyond DISK_LIMIT while a job runs: the input, the log, the volume's own bookkeeping. */
+const DISK_MARGIN = 32 * 1024 ** 2;
+const DISK_LIMIT_ERROR = new RegExp(`^engine filled its job directory to its limit of ${DISK_LIMIT} bytes \\(jobDirLimitBytes\\)( and was killed)?$`);
+
+/** Mounts, and loop devices backed by a file, under `root`: none may outlive its job. */
+function mountsUnder(root: string): string[] {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((point): point is string => point !== undefined && point.startsWith(root));
+  const loops = readdirSync('/sys/block')
+    .filter((dev) => dev.startsWith('loop'))
+    .map((dev) => {
+      try {
+        return readFileSync(`/sys/block/${dev}/loop/backing_file`, 'utf8').trim();
+      } catch {
+        return ''; // an unused loop device has no backing file
+      }
+    })
+    .filter((file) => file.startsWith(root));
+  return [...mounts, ...loops];
+}
 
 /** Hostile engines are contained, the system keeps serving other jobs meanwhile, and no container is left. */
 describe('hostile engines', () => {
@@ -345,18 +419,59 @@ describe('hostile engines', () => {
     expect(peak - baseline).toBeLessThan(150 * 1024 ** 2);
   });
 
-  it('kills an engine that fills its job directory past the limit', async () => {
+  it('fails an engine that fills its job directory past the limit, naming the limit', async () => {
     const job = await waitForJob(sys.baseUrl, (await submit('diskfill')).jobid, 120_000);
     expect(job.status).toBe('failed');
-    expect(job.error).toBe(`engine wrote more than ${DISK_LIMIT} bytes into its job directory and was killed`);
+    // Killed by the watchdog, or exited by itself after ENOSPC: either way the limit is named.
+    expect(job.error).toMatch(DISK_LIMIT_ERROR);
     expect(tookMs(job)).toBeLessThan(60_000);
     await expectGone(job);
   });
 
-  it('leaves no container and no job directory behind', async () => {
-    expect(jobIds.length).toBe(13);
+  it('holds an engine writing to a file it unlinked to the limit, on the host\'s disk too', async () => {
+    const free = () => {
+      const fs = statfsSync(sys.config.storageDir);
+      return fs.bavail * fs.bsize;
+    };
+    const baseline = free();
+    let lowest = baseline;
+    const sampler = setInterval(() => (lowest = Math.min(lowest, free())), 50);
+    let job: Job;
+    try {
+      job = await waitForJob(sys.baseUrl, (await submit('hidden')).jobid, 90_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(DISK_LIMIT_ERROR);
+    expect(job.logTail).toMatch(/stopped writing at \d+ \[Errno 28\] No space left on device/);
+    expect(baseline - lowest).toBeLessThanOrEqual(DISK_LIMIT + DISK_MARGIN);
+    await expectGone(job);
+    await until('its volume unmounted and its loop device freed', async () => mountsUnder(sys.config.storageDir).length === 0, 10_000);
+  });
+
+  it('bounds the empty files and directories an engine makes, naming the limit', async () => {
+    const job = await waitForJob(sys.baseUrl, (await submit('emptyfiles')).jobid, 150_000);
+    expect(job.status).toBe('failed');
+    expect(job.exitCode).toBe(1);
+    expect(job.error).toBe(
+      `engine filled its job directory with the most files and directories it may hold (${DISK_LIMIT / 16384}, set by jobDirLimitBytes ${DISK_LIMIT})`,
+    );
+    const refusedAt = Number(/refused at (\d+) \[Errno 28\]/.exec(job.logTail ?? '')?.[1]);
+    expect(refusedAt).toBeLessThan(DISK_LIMIT / 16384);
+    await expectGone(job);
+  });
+
+  it('leaves no container, job directory, volume, mount or loop device behind', async () => {
+    expect(jobIds.length).toBe(15);
     expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
-    const jobsDir = join(sys.config.storageDir, 'jobs');
-    expect(existsSync(jobsDir) ? readdirSync(jobsDir) : []).toEqual([]);
+    // A job's directory is cleared just after its final status is recorded.
+    const left = () =>
+      [...['jobs', 'volumes'].flatMap((area) => {
+        const dir = join(sys.config.storageDir, area);
+        return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+      }), ...mountsUnder(sys.config.storageDir)];
+    await until('every job directory, volume and mount gone', async () => left().length === 0, 10_000).catch(() => undefined);
+    expect(left()).toEqual([]);
   });
 });

@@ -1,14 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { JobStore, safeStem, sniff } from '@menagerie/storage';
+import { JobStore, safeStem, sniff, type JobDirOptions } from '@menagerie/storage';
 import { gzipSync } from 'node:zlib';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createMaintenanceActivities, type MaintenanceDeps } from '@menagerie/activities';
+import type { JobStatus } from '@menagerie/core';
+import type { ContainerRuntime } from '@menagerie/runtime';
 
-async function newStore(): Promise<JobStore> {
-  const store = new JobStore(mkdtempSync(join(tmpdir(), 'menagerie-store-')));
+async function newStore(jobDirs: JobDirOptions = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<JobStore> {
+  const store = new JobStore(mkdtempSync(join(tmpdir(), 'menagerie-store-')), jobDirs);
   await store.init();
   return store;
 }
@@ -136,5 +155,184 @@ describe('sniff and safeStem', () => {
     expect(safeStem('a\u0000b"c.apk')).toBe('a_b_c');
     expect(safeStem('')).toBe('input');
     expect(safeStem('x'.repeat(10_000)).length).toBe(80);
+  });
+});
+
+/** Mount points under `dir`, from the kernel's own table. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined && point.startsWith(dir));
+}
+
+const LIMIT = 16 * 1024 ** 2;
+// Loop devices need root; where there are none, the worker refuses to start (see 'init'), and these cannot run.
+const canMount = process.getuid?.() === 0 && existsSync('/dev/loop-control');
+const loopIt = canMount ? it : it.skip;
+
+describe('JobStore with loop-mounted job directories', () => {
+  const stores: JobStore[] = [];
+  async function loopStore(): Promise<JobStore> {
+    const store = await newStore({ filesystem: 'loop', limitBytes: LIMIT });
+    stores.push(store);
+    return store;
+  }
+  async function staged(store: JobStore, input = 'x'): Promise<string> {
+    const id = randomUUID();
+    await store.writeInput(id, Readable.from([Buffer.from(input)]), 100);
+    await store.stage(id, 'in', '1000:1000');
+    return id;
+  }
+  afterEach(async () => {
+    // Whatever a failed test left mounted goes, so no loop device outlives the suite.
+    for (const store of stores.splice(0)) {
+      for (const id of await store.listJobDirs()) await store.removeJobDir(id);
+      expect(mountsUnder(store.root)).toEqual([]);
+    }
+  });
+
+  loopIt('stages a filesystem of the limit\'s size holding only the input, owned by the engine\'s user, 0700', async () => {
+    const store = await loopStore();
+    const id = await staged(store, 'apk');
+    const dir = store.jobDir(id);
+    expect(mountsUnder(store.root)).toEqual([dir]);
+    expect(readdirSync(dir)).toEqual(['in']);
+    expect(readFileSync(join(dir, 'in'), 'utf8')).toBe('apk');
+    const info = statSync(dir);
+    expect([info.uid, info.gid, info.mode & 0o777]).toEqual([1000, 1000, 0o700]);
+    const fs = statfsSync(dir);
+    expect(fs.blocks * fs.bsize).toBeLessThanOrEqual(LIMIT);
+    expect(fs.blocks * fs.bsize).toBeGreaterThan(LIMIT * 0.9);
+    // The image lives outside the job directory and the store, sparse.
+    const image = join(store.root, 'volumes', `${id}.img`);
+    expect(statSync(image).size).toBe(LIMIT);
+    expect(statSync(image).blocks * 512).toBeLessThan(LIMIT / 4);
+    expect(await store.jobDirUsage(id)).toMatchObject({ limitBytes: LIMIT, full: null });
+  });
+
+  loopIt('counts what a file unlinked but still open holds, and the host gives no more than the limit', async () => {
+    const store = await loopStore();
+    const id = await staged(store);
+    const path = join(store.jobDir(id), 'hidden');
+    const fd = openSync(path, 'w');
+    unlinkSync(path);
+    let written = 0;
+    try {
+      const chunk = Buffer.alloc(1024 ** 2);
+      expect(() => {
+        for (;;) written += writeSync(fd, chunk);
+      }).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+      expect(readdirSync(store.jobDir(id))).toEqual(['in']);
+      const usage = await store.jobDirUsage(id);
+      expect(usage.full).toBe('bytes');
+      expect(usage.usedBytes).toBeGreaterThan(LIMIT * 0.9);
+    } finally {
+      closeSync(fd);
+    }
+    expect(written).toBeLessThanOrEqual(LIMIT);
+    expect(statSync(join(store.root, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
+  });
+
+  loopIt('bounds empty files and directories by the volume\'s inodes', async () => {
+    const store = await loopStore();
+    const id = await staged(store);
+    const dir = store.jobDir(id);
+    let made = 0;
+    expect(() => {
+      for (; made < 100_000; made++) {
+        if (made % 2) mkdirSync(join(dir, `d${made}`));
+        else closeSync(openSync(join(dir, `f${made}`), 'w'));
+      }
+    }).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    const usage = await store.jobDirUsage(id);
+    expect(usage.full).toBe('inodes');
+    expect(usage.inodeLimit).toBe(LIMIT / 16384);
+    expect(made).toBeLessThan(LIMIT / 16384);
+  });
+
+  loopIt('stages again on a fresh volume (a retry), and removeJobDir unmounts and removes the image', async () => {
+    const store = await loopStore();
+    const id = await staged(store);
+    writeFileSync(join(store.jobDir(id), 'left-by-attempt-1'), 'x');
+    await store.stage(id, 'in', '1000:1000');
+    expect(readdirSync(store.jobDir(id))).toEqual(['in']);
+    expect(mountsUnder(store.root)).toEqual([store.jobDir(id)]);
+    await store.removeJobDir(id);
+    await store.removeJobDir(id); // idempotent
+    expect(mountsUnder(store.root)).toEqual([]);
+    expect(readdirSync(join(store.root, 'jobs'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'volumes'))).toEqual([]);
+  });
+
+  loopIt('sweeps a volume a crashed worker left, and never follows a symlink in a job directory\'s place', async () => {
+    const store = await loopStore();
+    const other = await loopStore();
+    const left = await staged(store);
+    // A second process on the same store (the restarted worker) finds the mount and the image.
+    const restarted = new JobStore(store.root, { filesystem: 'loop', limitBytes: LIMIT });
+    expect(await restarted.listJobDirs()).toEqual([left]);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(store.jobDir(left), old, old);
+    for (const f of [join(store.root, 'volumes', `${left}.img`), join(store.jobDir(left), 'in'), store.storeDir(left), store.inputPath(left)]) utimesSync(f, old, old);
+    expect(await restarted.listAbandoned(new Date(Date.now() - 60_000))).toEqual([left]);
+    await restarted.remove(left);
+    expect(mountsUnder(store.root)).toEqual([]);
+    expect(existsSync(join(store.root, 'volumes', `${left}.img`))).toBe(false);
+
+    // jobs/<id> as a symlink to another store's mounted job directory: the link goes, the mount stays.
+    const foreign = await staged(other);
+    const id = randomUUID();
+    symlinkSync(other.jobDir(foreign), store.jobDir(id));
+    await store.removeJobDir(id);
+    expect(existsSync(store.jobDir(id))).toBe(false);
+    expect(mountsUnder(other.root)).toEqual([other.jobDir(foreign)]);
+    expect(readdirSync(other.jobDir(foreign))).toEqual(['in']);
+  });
+
+  it('refuses a limit too small for a filesystem, at init', async () => {
+    const store = new JobStore(mkdtempSync(join(tmpdir(), 'menagerie-store-')), { filesystem: 'loop', limitBytes: 4096 });
+    await expect(store.init()).rejects.toThrow(/jobDirLimitBytes must be at least/);
+  });
+
+  it('walks a plain job directory, which is full past the limit', async () => {
+    const store = await newStore({ filesystem: 'plain', limitBytes: 1000 });
+    const id = randomUUID();
+    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    await store.stage(id, 'in', '1000');
+    expect(await store.jobDirUsage(id)).toEqual({ usedBytes: 1, limitBytes: 1000, full: null, inodeLimit: null });
+    writeFileSync(join(store.jobDir(id), 'big'), Buffer.alloc(1000));
+    expect((await store.jobDirUsage(id)).full).toBe('bytes');
+  });
+});
+
+describe('retention sweep of job directories', () => {
+  loopIt('unmounts and removes the job directories of ended jobs, and only theirs', async () => {
+    const store = await newStore({ filesystem: 'loop', limitBytes: LIMIT });
+    const ids = { ended: randomUUID(), running: randomUUID(), unknown: randomUUID() };
+    for (const id of Object.values(ids)) {
+      await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+      await store.stage(id, 'in', '1000:1000');
+    }
+    const statuses = new Map<string, JobStatus>([
+      [ids.ended, 'completed'],
+      [ids.running, 'running'],
+    ]);
+    const jobs: MaintenanceDeps['jobs'] = {
+      findExpirable: async () => [],
+      markExpired: async () => undefined,
+      statuses: async (wanted: string[]) => new Map(wanted.filter((id) => statuses.has(id)).map((id) => [id, statuses.get(id)!])),
+    };
+    const activities = createMaintenanceActivities({ store, runtime: {} as ContainerRuntime, jobs });
+    try {
+      const report = await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
+      expect(report).toEqual({ expiredJobs: 0, orphanDirs: 0, leftoverJobDirs: 1 });
+      // The running job keeps its volume; one with no row is left to the abandoned-upload rule (an hour untouched).
+      expect(mountsUnder(store.root).sort()).toEqual([store.jobDir(ids.running), store.jobDir(ids.unknown)].sort());
+      expect((await store.listJobDirs()).sort()).toEqual([ids.running, ids.unknown].sort());
+      expect(await store.hasInput(ids.ended)).toBe(true);
+    } finally {
+      for (const id of Object.values(ids)) await store.removeJobDir(id);
+    }
   });
 });

@@ -17,6 +17,8 @@ export interface ExpireInput {
 export interface ExpireReport {
   expiredJobs: number;
   orphanDirs: number;
+  /** Job directories (and their volumes) of jobs that had ended: left by a worker that died, or a cleanup that failed. */
+  leftoverJobDirs: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -48,8 +50,17 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
       const known = await deps.jobs.statuses(candidates);
       const orphans = candidates.filter((id) => !known.has(id));
       for (const id of orphans) await deps.store.remove(id);
-      if (expiredJobs || orphans.length) log.info('retention removed files', { expiredJobs, orphanDirs: orphans.length, before });
-      return { expiredJobs, orphanDirs: orphans.length };
+      // A job directory outlives its job only when a worker died or a cleanup failed; a mounted volume is unmounted first.
+      const withDirs = await deps.store.listJobDirs();
+      const statuses = await deps.jobs.statuses(withDirs);
+      const leftovers = withDirs.filter((id) => {
+        const status = statuses.get(id);
+        return status !== undefined && isFinalStatus(status);
+      });
+      for (const id of leftovers) await deps.store.removeJobDir(id);
+      const report = { expiredJobs, orphanDirs: orphans.length, leftoverJobDirs: leftovers.length };
+      if (expiredJobs || orphans.length || leftovers.length) log.info('retention removed files', { ...report, before });
+      return report;
     },
 
     /** Removes job containers whose job has ended or is unknown: what a crashed worker leaves behind. */

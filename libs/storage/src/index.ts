@@ -1,2 +1,3 @@
 export * from './job.store';
 export * from './sniff';
+export { BYTES_PER_INODE, MIN_VOLUME_BYTES, VolumeError } from './job-volume';

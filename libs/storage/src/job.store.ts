@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId, type StoredResult } from '@menagerie/core';
+import { createVolume, MIN_VOLUME_BYTES, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
 import { safeStem, sniff } from './sniff';
 
 export interface StoredInput {
@@ -15,12 +16,39 @@ export interface StoredInput {
 export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
 
 /**
+ * How job directories are bounded. `loop`: each is an ext4 image of
+ * `limitBytes`, loop-mounted on it, so the kernel refuses what does not fit
+ * (needs root and loop devices). `plain`: a directory on the store's
+ * filesystem whose size is walked, which an engine can get past (a file it
+ * unlinked but keeps open is never seen).
+ */
+export interface JobDirOptions {
+  filesystem: 'loop' | 'plain';
+  limitBytes: number;
+}
+
+export interface JobDirUsage {
+  usedBytes: number;
+  limitBytes: number;
+  /** What ran out: the bytes, or the files and directories the volume can hold; null while neither has. */
+  full: 'bytes' | 'inodes' | null;
+  /** How many files and directories fit, when the filesystem bounds them (`loop`). */
+  inodeLimit: number | null;
+}
+
+/**
  * One directory per job under `store/` keeps the input, the result and the
  * engine's log together; `jobs/<id>` is the scratch directory mounted into
- * the engine, and nothing else of the host is.
+ * the engine, and nothing else of the host is. With `loop` job directories,
+ * `volumes/<id>.img` is the image mounted on `jobs/<id>`.
+ *
+ * Only a store given `jobDirs` (the worker's) stages job directories.
  */
 export class JobStore {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly jobDirs?: JobDirOptions,
+  ) {}
 
   storeDir(id: string): string {
     if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
@@ -39,10 +67,40 @@ export class JobStore {
     if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
     return join(this.root, 'jobs', id);
   }
+  private get jobsArea(): string {
+    return join(this.root, 'jobs');
+  }
+  private get volumesArea(): string {
+    return join(this.root, 'volumes');
+  }
+  private imagePath(id: string): string {
+    if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
+    return join(this.volumesArea, `${id}.img`);
+  }
 
+  /** With `loop` job directories, fails unless this process can make, mount and unmount one: better at boot than in a job. */
   async init(): Promise<void> {
     await mkdir(join(this.root, 'store'), { recursive: true, mode: 0o700 });
-    await mkdir(join(this.root, 'jobs'), { recursive: true, mode: 0o711 });
+    await mkdir(this.jobsArea, { recursive: true, mode: 0o711 });
+    if (this.jobDirs?.filesystem !== 'loop') return;
+    if (this.jobDirs.limitBytes < MIN_VOLUME_BYTES) {
+      throw new Error(`jobDirLimitBytes must be at least ${MIN_VOLUME_BYTES} with storage.jobDirFilesystem "loop", not ${this.jobDirs.limitBytes}`);
+    }
+    await mkdir(this.volumesArea, { recursive: true, mode: 0o700 });
+    try {
+      await probeVolumes(this.volumesArea);
+    } catch (err) {
+      throw new Error(
+        `storage.jobDirFilesystem is "loop", but this process cannot mount a job directory of its own (${err instanceof Error ? err.message : String(err)}). ` +
+          'Run the worker as root on a host with loop devices (/dev/loop-control), or set storage.jobDirFilesystem to "plain", ' +
+          'where jobDirLimitBytes is only checked by walking the directory and a hostile engine can get past it.',
+      );
+    }
+  }
+
+  private requireJobDirs(): JobDirOptions {
+    if (!this.jobDirs) throw new Error('this store was opened without job directory settings: only the worker stages jobs');
+    return this.jobDirs;
   }
 
   /**
@@ -77,13 +135,33 @@ export class JobStore {
     }
   }
 
-  /** Makes the engine's scratch directory, holding the input under `inputfilename`, owned by the engine's user. */
+  /**
+   * Makes the engine's scratch directory afresh (whatever an earlier attempt
+   * left is removed, its volume unmounted), holding the input under
+   * `inputfilename`, owned by the engine's user.
+   */
   async stage(id: string, inputfilename: string, user: string): Promise<string> {
+    const options = this.requireJobDirs();
     const dir = this.jobDir(id);
-    await rm(dir, { recursive: true, force: true });
+    await this.removeJobDir(id);
     await mkdir(dir, { mode: 0o700 });
+    if (options.filesystem === 'loop') {
+      try {
+        await createVolume({ image: this.imagePath(id), mountpoint: dir, sizeBytes: options.limitBytes });
+        await chmod(dir, 0o700);
+      } catch (err) {
+        await this.removeJobDir(id).catch(() => undefined);
+        throw err;
+      }
+    }
     const target = join(dir, inputfilename);
-    await copyFile(this.inputPath(id), target, constants.COPYFILE_EXCL);
+    try {
+      await copyFile(this.inputPath(id), target, constants.COPYFILE_EXCL);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+      throw new Error(`the input of job ${id} does not fit in its job directory (jobDirLimitBytes ${options.limitBytes})`);
+    }
     const [uid, gid] = user.split(':').map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
     try {
       if (Number.isNaN(uid)) throw Object.assign(new Error('named user'), { code: 'EPERM' });
@@ -119,6 +197,9 @@ export class JobStore {
     const handle = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
     const partial = join(this.storeDir(id), 'result.partial');
     try {
+      // A volume's image is sparse: what the engine wrote may still be only in memory, and the
+      // host's disk may refuse it. Written back now, such a failure fails the job, not the data later.
+      if (this.jobDirs?.filesystem === 'loop') await handle.sync();
       const described = await describeResult(handle, info.size, originalName, engine);
       await pipeline(handle.createReadStream({ start: 0, autoClose: false }), createWriteStream(partial, { mode: 0o600 }));
       await matchOwner(partial, this.storeDir(id));
@@ -170,8 +251,23 @@ export class JobStore {
     );
   }
 
-  /** Bytes held in a job directory, counted without following links. */
-  async jobDirSize(id: string): Promise<number> {
+  /**
+   * How full a job directory is. A `loop` one is asked of its filesystem,
+   * which counts what a walk cannot see (unlinked open files, metadata).
+   */
+  async jobDirUsage(id: string): Promise<JobDirUsage> {
+    const { filesystem, limitBytes } = this.requireJobDirs();
+    const dir = this.jobDir(id);
+    if (filesystem === 'loop' && (await mountsAt(await realpath(dir))) > 0) {
+      const usage = await volumeUsage(dir);
+      return { usedBytes: usage.usedBytes, limitBytes, full: volumeIsFull(usage, limitBytes), inodeLimit: usage.totalInodes };
+    }
+    const usedBytes = await this.walkedSize(dir);
+    return { usedBytes, limitBytes, full: usedBytes > limitBytes ? 'bytes' : null, inodeLimit: null };
+  }
+
+  /** Bytes held in a directory's files, counted without following links: what `plain` job directories rely on. */
+  private async walkedSize(root: string): Promise<number> {
     let total = 0;
     const walk = async (dir: string): Promise<void> => {
       const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -181,31 +277,52 @@ export class JobStore {
         else total += (await lstat(path).catch(() => null))?.size ?? 0;
       }
     };
-    await walk(this.jobDir(id));
+    await walk(root);
     return total;
   }
 
+  /**
+   * Removes a job directory: its volume is unmounted first (also one a crashed
+   * worker left), then the directory and the image go. A symlink in its place
+   * is removed, never followed. Idempotent.
+   */
   async removeJobDir(id: string): Promise<void> {
-    await rm(this.jobDir(id), { recursive: true, force: true });
+    const dir = this.jobDir(id);
+    await unmountVolume(this.jobsArea, dir);
+    await rm(dir, { recursive: true, force: true });
+    await rm(this.imagePath(id), { force: true });
   }
 
   /** Removes everything stored for a job. */
   async remove(id: string): Promise<void> {
-    await rm(this.storeDir(id), { recursive: true, force: true });
     await this.removeJobDir(id);
+    await rm(this.storeDir(id), { recursive: true, force: true });
+  }
+
+  /** Ids that have a job directory (or a volume image): what the sweep checks against the jobs that still run. */
+  async listJobDirs(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const name of await readdir(this.jobsArea).catch(() => [] as string[])) if (isJobId(name)) ids.add(name);
+    for (const name of await readdir(this.volumesArea).catch(() => [] as string[])) {
+      const id = name.replace(/\.img$/, '');
+      if (name.endsWith('.img') && isJobId(id)) ids.add(id);
+    }
+    return [...ids];
   }
 
   /**
    * Ids that may be what a crash mid-upload left: a store directory whose
-   * engine never ran (no result, no log), or a job directory, with nothing in
-   * it modified since `before`; an upload still being written is never one.
-   * Whether a row exists is for the caller to check.
+   * engine never ran (no result, no log), or a job directory or volume image,
+   * with nothing in it modified since `before`; an upload still being written
+   * is never one. Whether a row exists is for the caller to check.
    */
   async listAbandoned(before: Date): Promise<string[]> {
     const found: string[] = [];
     const seen = new Set<string>();
-    for (const area of ['store', 'jobs'] as const) {
-      for (const id of await readdir(join(this.root, area)).catch(() => [] as string[])) {
+    for (const area of ['store', 'jobs', 'volumes'] as const) {
+      for (const name of await readdir(join(this.root, area)).catch(() => [] as string[])) {
+        if (area === 'volumes' && !name.endsWith('.img')) continue;
+        const id = area === 'volumes' ? name.slice(0, -'.img'.length) : name;
         if (!isJobId(id) || seen.has(id)) continue;
         seen.add(id);
         if (area === 'store') {
@@ -228,6 +345,8 @@ export class JobStore {
         if (info) newest = Math.max(newest, info.mtimeMs);
       }
     }
+    const image = await lstat(this.imagePath(id)).catch(() => null);
+    if (image) newest = Math.max(newest, image.mtimeMs);
     return newest;
   }
 }
@@ -257,3 +376,4 @@ function translateFsError(err: unknown): unknown {
   }
   return err;
 }
+
