@@ -43,6 +43,7 @@ describe('result preview', () => {
       size: 27,
       text: '{\n  "a": [\n    1,\n    2\n  ],\n  "b": {\n    "c": "<x>"\n  }\n}',
       truncated: false,
+      note: null,
     });
     expect(await previewFile(file('[not json'))).toMatchObject({ kind: 'text', text: '[not json', truncated: false });
     expect(await previewFile(file('héllo\n'))).toMatchObject({ kind: 'text', text: 'héllo\n' });
@@ -100,9 +101,7 @@ describe('result preview', () => {
   it('stops inflating a gzip bomb at archiveInflateBytes', async () => {
     // 64 MB of zeros compresses to ~64 kB; only 1 MB of it is inflated.
     const bomb = gzipSync(await tarOf([{ name: 'first', content: 'x' }, { name: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) }, { name: 'last', content: 'y' }]));
-    const started = Date.now();
     const p = await previewFile(file(bomb), limits({ archiveInflateBytes: 1024 * 1024 }));
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(p).toMatchObject({
       kind: 'archive',
       format: 'tar.gz',

@@ -185,7 +185,12 @@ function renderPreview(p) {
   preview.dataset.kind = p.kind;
   switch (p.kind) {
     case 'json':
-      return fill(preview, h('p', { class: 'muted small', text: 'JSON, pretty-printed' }), h('pre', { class: 'code scroll-box', id: 'preview-json', text: p.text }));
+      return fill(
+        preview,
+        h('p', { class: 'muted small', text: 'JSON, pretty-printed' }),
+        p.note ? h('p', { class: 'notice small', id: 'preview-note', text: p.note }) : null,
+        h('pre', { class: 'code scroll-box', id: 'preview-json', text: p.text }),
+      );
     case 'text':
       return fill(
         preview,

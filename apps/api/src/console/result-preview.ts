@@ -9,15 +9,24 @@ import { isGzip, isTar, isZip } from '@menagerie/storage';
  * What the console shows of a job's result, computed from a bounded read of
  * the stored file: a preview never reads a whole large result, never inflates
  * a compressed one without limit, and never lists more than a bounded number
- * of archive entries.
+ * of archive entries. Its output is bounded too, whatever the input: JSON
+ * re-indented is cut at `jsonChars` and indents at most `jsonIndentDepth`
+ * levels (nesting would otherwise grow it quadratically), and each archive
+ * entry's name is cut at `entryNameChars`. Whatever is cut says so in `note`.
  */
 export const PREVIEW_LIMITS = {
   /** Text and JSON results: bytes read and shown. */
   textBytes: 2 * 1024 * 1024,
+  /** JSON results: characters of the pretty-printed text shown. */
+  jsonChars: 4 * 1024 * 1024,
+  /** JSON results: nesting levels indented; deeper levels stay at this indent. */
+  jsonIndentDepth: 32,
   /** Binary results: the bytes of the hex preview. */
   hexBytes: 512,
   /** Archives: entries listed. */
   archiveEntries: 1000,
+  /** Archives: characters of each entry's name shown. */
+  entryNameChars: 1024,
   /** Archives: bytes of the stored file read while listing. */
   archiveReadBytes: 16 * 1024 * 1024,
   /** Compressed archives: bytes inflated while listing (bounds a gzip bomb). */
@@ -37,7 +46,14 @@ export interface ArchiveEntry {
 
 export type Preview =
   | { kind: 'none'; reason: string }
-  | { kind: 'json'; size: number; text: string; truncated: false }
+  | {
+      kind: 'json';
+      size: number;
+      text: string;
+      /** Set when the pretty-printed text is cut; `note` says why, and also when deep nesting is not indented further. */
+      truncated: boolean;
+      note: string | null;
+    }
   | { kind: 'text'; size: number; text: string; truncated: boolean }
   | {
       kind: 'archive';
@@ -81,16 +97,93 @@ export async function previewFile(path: string, limits: PreviewLimits = PREVIEW_
     const text = decodeText(bytes, truncated);
     if (text === null) return binary(handle, size, limits, null, bytes);
     if (!truncated && /^\s*[[{]/.test(text)) {
+      let parsed: unknown;
       try {
-        return { kind: 'json', size, text: JSON.stringify(JSON.parse(text), null, 2), truncated: false };
+        parsed = JSON.parse(text);
       } catch {
-        /* not JSON after all: shown as text */
+        parsed = undefined; // not JSON after all: shown as text
       }
+      if (parsed !== undefined) return { kind: 'json', size, ...prettyJson(parsed, limits) };
     }
     return { kind: 'text', size, text, truncated };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * `JSON.stringify(value, null, 2)`, but bounded: it stops at `jsonChars`
+ * characters, and indents no deeper than `jsonIndentDepth` levels. It walks
+ * the value with a stack of its own, so no nesting overflows the call stack,
+ * and every step writes output, so the work is bounded by the output.
+ */
+export function prettyJson(value: unknown, limits: Pick<PreviewLimits, 'jsonChars' | 'jsonIndentDepth'>): { text: string; truncated: boolean; note: string | null } {
+  const pads = Array.from({ length: limits.jsonIndentDepth + 1 }, (_, depth) => `\n${'  '.repeat(depth)}`);
+  const pad = (depth: number) => pads[Math.min(depth, limits.jsonIndentDepth)];
+  const out: string[] = [];
+  let length = 0;
+  let cut = false;
+  let flattened = false;
+  const emit = (s: string): boolean => {
+    if (length + s.length <= limits.jsonChars) {
+      out.push(s);
+      length += s.length;
+      return true;
+    }
+    let head = s.slice(0, limits.jsonChars - length);
+    if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1); // never half a character
+    out.push(head);
+    cut = true;
+    return false;
+  };
+
+  interface Frame {
+    container: unknown[] | Record<string, unknown>;
+    keys: string[] | null;
+    next: number;
+    depth: number;
+  }
+  const stack: Frame[] = [];
+  /** Writes a primitive, an empty container, or a container's opening (and stacks it). */
+  const open = (v: unknown, depth: number): boolean => {
+    if (depth > limits.jsonIndentDepth) flattened = true;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return emit('[]');
+      stack.push({ container: v, keys: null, next: 0, depth });
+      return emit('[');
+    }
+    if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v);
+      if (keys.length === 0) return emit('{}');
+      stack.push({ container: v as Record<string, unknown>, keys, next: 0, depth });
+      return emit('{');
+    }
+    return emit(JSON.stringify(v));
+  };
+
+  let going = open(value, 0);
+  while (going && stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const items = frame.keys ?? (frame.container as unknown[]);
+    if (frame.next === items.length) {
+      stack.pop();
+      going = emit(pad(frame.depth) + (frame.keys ? '}' : ']'));
+      continue;
+    }
+    const i = frame.next++;
+    const sep = (i === 0 ? '' : ',') + pad(frame.depth + 1);
+    if (frame.keys) {
+      const key = frame.keys[i];
+      going = emit(`${sep}${JSON.stringify(key)}: `) && open((frame.container as Record<string, unknown>)[key], frame.depth + 1);
+    } else {
+      going = emit(sep) && open((frame.container as unknown[])[i], frame.depth + 1);
+    }
+  }
+  const notes = [
+    cut ? `only the first ${limits.jsonChars} characters of the pretty-printed JSON are shown` : null,
+    flattened ? `nesting deeper than ${limits.jsonIndentDepth} levels is not indented further` : null,
+  ].filter((n): n is string => n !== null);
+  return { text: out.join(''), truncated: cut, note: notes.length > 0 ? notes.join('; ') : null };
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -143,6 +236,21 @@ interface Listing {
   note: string | null;
 }
 
+/** An entry's name as listed: cut at `entryNameChars`, marked with an ellipsis when it was. */
+function shownName(name: string, limits: PreviewLimits): { name: string; cut: boolean } {
+  if (name.length <= limits.entryNameChars) return { name, cut: false };
+  let head = name.slice(0, limits.entryNameChars);
+  if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  return { name: `${head}…`, cut: true };
+}
+
+/** The note on a listing whose names were cut, added to the note it had. */
+function withNameNote(note: string | null, namesCut: boolean, limits: PreviewLimits): string | null {
+  if (!namesCut) return note;
+  const names = `names longer than ${limits.entryNameChars} characters are cut`;
+  return note ? `${note}; ${names}` : names;
+}
+
 function entryType(type: string | null | undefined): ArchiveEntry['type'] {
   return type === 'file' || type === 'directory' || type === 'symlink' || type === 'link' ? type : type === 'contiguous-file' ? 'file' : 'other';
 }
@@ -182,6 +290,7 @@ function capped(max: number, onCap: () => void): Transform {
 export async function listTar(path: string, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
   const entries: ArchiveEntry[] = [];
   let note: string | null = null;
+  let namesCut = false;
   const readCapped = size > limits.archiveReadBytes;
   // A handle of its own (the stream closes it), opened without following a symlink.
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -210,7 +319,9 @@ export async function listTar(path: string, size: number, gzip: boolean, limits:
       }
       const { name, size: entrySize, type } = entry.header;
       const isFile = type === 'file' || type === 'contiguous-file';
-      entries.push({ name: name.replace(/^\.\//, ''), size: isFile ? (entrySize ?? 0) : null, type: entryType(type) });
+      const shown = shownName(name.replace(/^\.\//, ''), limits);
+      namesCut ||= shown.cut;
+      entries.push({ name: shown.name, size: isFile ? (entrySize ?? 0) : null, type: entryType(type) });
       entry.resume();
     }
   } catch (err) {
@@ -222,6 +333,7 @@ export async function listTar(path: string, size: number, gzip: boolean, limits:
   }
   if (readCapped) note ??= `listing stopped after reading ${limits.archiveReadBytes} bytes of the archive`;
   const listed = entries.filter((e) => e.name !== '' && e.name !== '.');
+  note = withNameNote(note, namesCut, limits);
   return { entries: listed, truncated: note !== null, note };
 }
 
@@ -255,6 +367,7 @@ export async function listZip(handle: FileHandle, size: number, limits: PreviewL
   const dir = await readAt(handle, dirOffset, Math.min(dirSize, limits.zipDirectoryBytes));
 
   const entries: ArchiveEntry[] = [];
+  let namesCut = false;
   let pos = 0;
   while (pos + 46 <= dir.length && entries.length < limits.archiveEntries) {
     if (dir.readUInt32LE(pos) !== 0x02014b50) {
@@ -269,24 +382,31 @@ export async function listZip(handle: FileHandle, size: number, limits: PreviewL
     const externalAttrs = dir.readUInt32LE(pos + 38);
     const end = pos + 46 + nameLength + extraLength + commentLength;
     if (end > dir.length) break;
-    const name = dir.subarray(pos + 46, pos + 46 + nameLength).toString(flags & 0x800 ? 'utf8' : 'latin1');
+    const fullName = dir.subarray(pos + 46, pos + 46 + nameLength).toString(flags & 0x800 ? 'utf8' : 'latin1');
+    const shown = shownName(fullName, limits);
+    namesCut ||= shown.cut;
+    const name = shown.name;
     if (uncompressed === 0xffffffff) {
       uncompressed = zip64Size(dir.subarray(pos + 46 + nameLength, pos + 46 + nameLength + extraLength));
     }
-    const isDir = name.endsWith('/');
+    const isDir = fullName.endsWith('/');
     const isLink = ((externalAttrs >>> 16) & 0o170000) === 0o120000;
     entries.push({ name, size: isDir ? null : uncompressed, type: isDir ? 'directory' : isLink ? 'symlink' : 'file' });
     pos = end;
   }
-  const truncated = entries.length < total;
-  const note = !truncated
-    ? null
-    : entries.length >= limits.archiveEntries
-      ? `only the first ${limits.archiveEntries} of ${total} entries are listed`
-      : dirCapped
-        ? `only the entries in the first ${limits.zipDirectoryBytes} bytes of the directory are listed (${entries.length} of ${total})`
-        : `the directory lists ${total} entries but only ${entries.length} could be read`;
-  return { entries, truncated, note };
+  const incomplete = entries.length < total;
+  const note = withNameNote(
+    !incomplete
+      ? null
+      : entries.length >= limits.archiveEntries
+        ? `only the first ${limits.archiveEntries} of ${total} entries are listed`
+        : dirCapped
+          ? `only the entries in the first ${limits.zipDirectoryBytes} bytes of the directory are listed (${entries.length} of ${total})`
+          : `the directory lists ${total} entries but only ${entries.length} could be read`,
+    namesCut,
+    limits,
+  );
+  return { entries, truncated: note !== null, note };
 }
 
 function zip64Size(extra: Buffer): number | null {
