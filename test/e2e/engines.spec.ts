@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
+import { RETENTION_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
 import { JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
@@ -14,6 +14,17 @@ jest.setTimeout(300_000);
 
 const WRITE_RESULT = ['sh', '-c', 'echo "{\\"ok\\": true}" > "$MENAGERIE_MOUNTPOINT/result"'];
 const MOVING = 'menagerie/test-moving';
+/** A value configured with -e, as a secret would be: it must reach the container and nothing else. */
+const SECRET = `s3cret-${randomUUID()}`;
+const WRITE_SECRET = ['sh', '-c', 'printf "%s" "$MENAGERIE_TEST_SECRET" > "$MENAGERIE_MOUNTPOINT/result"'];
+
+/** Everything in a workflow history as text, payloads (bytes) decoded. */
+function historyText(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Array.isArray(value)) return value.map(historyText).join('\n');
+  if (value && typeof value === 'object') return Object.values(value).map(historyText).join('\n');
+  return String(value);
+}
 
 /** Builds a distinct local image (a new id) from the filemeta image. */
 function buildVariant(ref: string, marker: string): string {
@@ -44,6 +55,7 @@ describe('engines and retention', () => {
       { name: 'alpha', cmd: WRITE_RESULT },
       { name: 'moving', cmd: WRITE_RESULT, image: `${MOVING}:latest` },
       { name: 'ghost', cmd: WRITE_RESULT, image: 'menagerie/does-not-exist:1' },
+      { name: 'secretive', cmd: WRITE_SECRET, runflags: ['-e', `MENAGERIE_TEST_SECRET=${SECRET}`, '--env=OTHER=x'] },
     ]);
     sys = await startSystem({ enginesFile });
   });
@@ -78,6 +90,22 @@ describe('engines and retention', () => {
       available: false,
       unavailableReason: 'image not found: menagerie/does-not-exist:1',
     });
+  });
+
+  it('shows environment names, never values: not in GET /engines, not in the workflow history; the engine still gets them', async () => {
+    const res = await fetch(`${sys.baseUrl}/engines`);
+    const text = await res.text();
+    expect(text).not.toContain(SECRET);
+    const engine = (JSON.parse(text) as { engines: { name: string; env: string[]; runflags: string[] }[] }).engines.find((e) => e.name === 'secretive');
+    expect(engine).toMatchObject({ env: ['MENAGERIE_TEST_SECRET', 'OTHER'], runflags: ['-e', 'MENAGERIE_TEST_SECRET', '--env=OTHER'] });
+
+    const job = await run('secretive');
+    expect(job.status).toBe('completed');
+    expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe(SECRET);
+    const history = historyText(await sys.env.client.workflow.getHandle(workflowIdFor(job.jobid)).fetchHistory());
+    // The input is there, with the name (so the text is decoded), but not the value.
+    expect(history).toContain('MENAGERIE_TEST_SECRET');
+    expect(history).not.toContain(SECRET);
   });
 
   it('applies engines.json changes without a restart', async () => {

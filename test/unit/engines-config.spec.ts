@@ -87,18 +87,19 @@ describe('runflags', () => {
   });
 
   it('accepts --flag value and --flag=value alike', () => {
-    const a = parseRunflags(['--memory', '512m', '--cpus', '1.5', '--pids-limit', '50', '-e', 'A=1', '--tmpfs', '/scratch:size=10m']);
-    const b = parseRunflags(['--memory=512m', '--cpus=1.5', '--pids-limit=50', '--env=A=1', '--tmpfs=/scratch:size=10m']);
+    const a = parseRunflags(['--memory', '512m', '--cpus', '0.5', '--pids-limit', '50', '-e', 'A=1', '--tmpfs', '/scratch:size=10m']);
+    const b = parseRunflags(['--memory=512m', '--cpus=0.5', '--pids-limit=50', '--env=A=1', '--tmpfs=/scratch:size=10m']);
     expect(a).toEqual(b);
     expect(a.memoryBytes).toBe(512 * 1024 ** 2);
-    expect(a.nanoCpus).toBe(1.5e9);
+    expect(a.nanoCpus).toBe(0.5e9);
     expect(a.env).toEqual(['A=1']);
     expect(a.tmpfs['/scratch']).toBe('size=10m');
   });
 
-  it('parses ulimits, security options, capabilities and --read-only=false', () => {
-    const p = parseRunflags(['--ulimit', 'nofile=64:128', '--security-opt', 'seccomp=unconfined', '--cap-add', 'chown', '--read-only=false']);
-    expect(p.ulimits).toEqual([{ name: 'nofile', soft: 64, hard: 128 }]);
+  it('parses ulimits, and security options, capabilities and --read-only=false when allowed', () => {
+    const allowed = ['--security-opt=seccomp=unconfined', '--cap-add=CHOWN', '--read-only=false'];
+    const p = parseRunflags(['--ulimit', 'nofile=64:128', '--security-opt', 'seccomp=unconfined', '--cap-add', 'chown', '--read-only=false'], allowed);
+    expect(p.ulimits).toContainEqual({ name: 'nofile', soft: 64, hard: 128 });
     expect(p.securityOpt).toEqual(['no-new-privileges', 'seccomp=unconfined']);
     expect(p.capAdd).toEqual(['CHOWN']);
     expect(p.readOnlyRootfs).toBe(false);

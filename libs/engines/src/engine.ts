@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type EngineSpec } from '@menagerie/core';
 import { enginesFileSchema, type EngineConfig } from './engine.schema';
-import { parseRunflags, RunflagError, type ContainerPolicy } from './runflags';
+import type { ContainerPolicy } from './policy';
+import { envName, parseRunflags, RunflagError, withoutEnvValues } from './runflags';
 
 export interface TemplateVars {
   /** Replaces `{{regserver}}`. Empty means local images: `{{regserver}}/x` becomes `x`. */
@@ -43,7 +44,9 @@ export function parseEngines(file: string, text: string, vars: TemplateVars, all
   const engines: Engine[] = [];
   parsed.data.engines.forEach((config, index) => {
     try {
-      const policy = parseRunflags(config.runflags, allowRunflags);
+      const policy = parseRunflags(config.runflags, allowRunflags, { user: config.user });
+      const bare = policy.env.filter((entry) => envName(entry) === entry);
+      if (bare.length) throw new RunflagError(`-e ${bare.join(', ')}: needs a value here (NAME=value)`);
       engines.push({
         config,
         policy,
@@ -55,16 +58,26 @@ export function parseEngines(file: string, text: string, vars: TemplateVars, all
           inputfilename: config.inputfilename,
           user: policy.user ?? config.user,
           timeout: config.timeout,
-          runflags: config.runflags,
+          runflags: withoutEnvValues(config.runflags),
         },
       });
     } catch (err) {
       if (!(err instanceof RunflagError)) throw err;
-      problems.push(`engines[${index}] (${config.name}).runflags: ${err.message}`);
+      for (const problem of err.problems) problems.push(`engines[${index}] (${config.name}).${problem.field}: ${problem.message}`);
     }
   });
   if (problems.length) throw new ConfigError(file, problems);
   return engines;
+}
+
+/** The engine's environment as engines.json gives it, values included: for the worker, never for a workflow input. */
+export function configuredEnv(engine: Engine): string[] {
+  return [...engine.policy.env];
+}
+
+/** The names of an environment's variables, without their values. */
+export function envNames(env: readonly string[]): string[] {
+  return env.map(envName);
 }
 
 export function loadEngines(file: string, vars: TemplateVars, allowRunflags: readonly string[] = []): Engine[] {

@@ -1,3 +1,5 @@
+export * from './containment';
 export * from './engine';
 export * from './engine.schema';
+export * from './policy';
 export * from './runflags';

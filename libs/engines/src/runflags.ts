@@ -1,87 +1,37 @@
 /**
  * docker-run-style flags from engines.json, parsed into a runtime-neutral
- * policy. Containment is the default; flags can only adjust it, and the flags
- * that break containment are refused unless default.json allows them by name.
+ * policy. Containment is the default; flags adjust it, and every adjustment
+ * that is weaker than the default (see containment.ts) is refused unless
+ * allowRunflags in default.json names it.
  */
-export interface Ulimit {
-  name: string;
-  soft: number;
-  hard: number;
+import { compare, type Finding } from './containment';
+import { defaultPolicy, ULIMIT_NAMES, type ContainerPolicy } from './policy';
+
+/** One refused or malformed setting, and the engines.json field it was written in. */
+export interface RunflagProblem {
+  field: 'runflags' | 'user';
+  message: string;
 }
 
-export interface ContainerPolicy {
-  network: string;
-  readOnlyRootfs: boolean;
-  capAdd: string[];
-  capDrop: string[];
-  securityOpt: string[];
-  memoryBytes: number;
-  memorySwapBytes: number | null;
-  nanoCpus: number;
-  pidsLimit: number;
-  tmpfs: Record<string, string>;
-  ulimits: Ulimit[];
-  env: string[];
-  shmSizeBytes: number | null;
-  user: string | null;
-  workdir: string | null;
-  privileged: boolean;
-  binds: string[];
-  devices: string[];
-  pidMode: string | null;
-  ipcMode: string | null;
-  usernsMode: string | null;
+export class RunflagError extends Error {
+  readonly problems: RunflagProblem[];
+
+  constructor(message: string, problems: RunflagProblem[] = [{ field: 'runflags', message }]) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
-export function defaultPolicy(): ContainerPolicy {
-  return {
-    network: 'none',
-    readOnlyRootfs: true,
-    capAdd: [],
-    capDrop: ['ALL'],
-    securityOpt: ['no-new-privileges'],
-    memoryBytes: 2 * 1024 ** 3,
-    memorySwapBytes: null,
-    nanoCpus: 1e9,
-    pidsLimit: 256,
-    tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-    ulimits: [],
-    env: [],
-    shmSizeBytes: null,
-    user: null,
-    workdir: null,
-    privileged: false,
-    binds: [],
-    devices: [],
-    pidMode: null,
-    ipcMode: null,
-    usernsMode: null,
-  };
-}
-
-/** Flags that break containment. Each is refused unless `allowRunflags` in default.json names it. */
-export const DANGEROUS_FLAGS = [
-  '--privileged',
-  '--volume',
-  '--mount',
-  '--device',
-  '--pid=host',
-  '--ipc=host',
-  '--network=host',
-  '--userns=host',
-] as const;
-
-export class RunflagError extends Error {}
-
-type Apply = (policy: ContainerPolicy, value: string, flag: string) => void;
+/** Writes a flag's value into the policy; returns which element it wrote, for a field that holds many. */
+type Apply = (policy: ContainerPolicy, value: string, flag: string) => string | void;
 
 interface FlagDef {
   names: string[];
+  /** The one policy field the flag writes: findings on it name the flag. */
+  field: keyof ContainerPolicy;
   /** Flags without a value (`--read-only`) may still be written `--read-only=false`. */
   boolean?: boolean;
   apply: Apply;
-  /** Returns the DANGEROUS_FLAGS entry this use falls under, if any. */
-  danger?: (value: string) => string | null;
 }
 
 export function parseBytes(value: string, flag: string): number {
@@ -103,78 +53,93 @@ function parseBoolean(value: string, flag: string): boolean {
   throw new RunflagError(`${flag}: "${value}" must be true or false`);
 }
 
-function hostMode(mode: string): Apply {
-  return (p, v) => {
-    if (mode === 'pid') p.pidMode = v;
-    if (mode === 'ipc') p.ipcMode = v;
-    if (mode === 'userns') p.usernsMode = v;
-  };
+/** Docker takes `NET_RAW`, `net_raw` and `CAP_NET_RAW` alike. */
+function capability(value: string): string {
+  return value.toUpperCase().replace(/^CAP_/, '');
 }
 
+const ENV_NAME = /^[^=\s]+$/;
+
 const FLAGS: FlagDef[] = [
-  { names: ['--security-opt'], apply: (p, v) => void p.securityOpt.push(v) },
-  { names: ['--memory', '-m'], apply: (p, v, f) => void (p.memoryBytes = parseBytes(v, f)) },
+  { names: ['--security-opt'], field: 'securityOpt', apply: (p, v) => (p.securityOpt.push(v), v) },
+  { names: ['--memory', '-m'], field: 'memoryBytes', apply: (p, v, f) => void (p.memoryBytes = parseBytes(v, f)) },
   {
     names: ['--memory-swap'],
+    field: 'memorySwapBytes',
     apply: (p, v, f) => void (p.memorySwapBytes = v === '-1' ? -1 : parseBytes(v, f)),
   },
-  { names: ['--cpus'], apply: (p, v, f) => void (p.nanoCpus = Math.round(parsePositiveNumber(v, f) * 1e9)) },
+  { names: ['--cpus'], field: 'nanoCpus', apply: (p, v, f) => void (p.nanoCpus = Math.round(parsePositiveNumber(v, f) * 1e9)) },
   {
     names: ['--pids-limit'],
+    field: 'pidsLimit',
     apply: (p, v, f) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n === 0 || n < -1) throw new RunflagError(`${f}: "${v}" must be a positive integer`);
       p.pidsLimit = n;
     },
   },
-  {
-    names: ['--network', '--net'],
-    apply: (p, v) => void (p.network = v),
-    danger: (v) => (v === 'host' ? '--network=host' : null),
-  },
-  { names: ['--read-only'], boolean: true, apply: (p, v, f) => void (p.readOnlyRootfs = parseBoolean(v, f)) },
-  { names: ['--cap-add'], apply: (p, v) => void p.capAdd.push(v.toUpperCase()) },
-  { names: ['--cap-drop'], apply: (p, v) => void p.capDrop.push(v.toUpperCase()) },
+  { names: ['--network', '--net'], field: 'network', apply: (p, v) => void (p.network = v) },
+  { names: ['--read-only'], field: 'readOnlyRootfs', boolean: true, apply: (p, v, f) => void (p.readOnlyRootfs = parseBoolean(v, f)) },
+  { names: ['--cap-add'], field: 'capAdd', apply: (p, v) => (p.capAdd.push(capability(v)), capability(v)) },
+  { names: ['--cap-drop'], field: 'capDrop', apply: (p, v) => (p.capDrop.push(capability(v)), capability(v)) },
   {
     names: ['--tmpfs'],
+    field: 'tmpfs',
     apply: (p, v, f) => {
       const [path, ...opts] = v.split(':');
       if (!path.startsWith('/')) throw new RunflagError(`${f}: "${v}" must start with an absolute path`);
       p.tmpfs[path] = opts.join(':');
+      return path;
     },
   },
   {
     names: ['--ulimit'],
+    field: 'ulimits',
     apply: (p, v, f) => {
       const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
       if (!match) throw new RunflagError(`${f}: "${v}" must look like nofile=1024:2048`);
+      const name = match[1];
+      if (!(ULIMIT_NAMES as readonly string[]).includes(name)) throw new RunflagError(`${f}: "${name}" is not a ulimit (${ULIMIT_NAMES.join(', ')})`);
       const soft = Number(match[2]);
-      p.ulimits.push({ name: match[1], soft, hard: match[3] === undefined ? soft : Number(match[3]) });
+      // A later --ulimit for the same resource replaces the earlier one, or the default.
+      p.ulimits = [...p.ulimits.filter((u) => u.name !== name), { name, soft, hard: match[3] === undefined ? soft : Number(match[3]) }];
+      return name;
     },
   },
   {
     names: ['--env', '-e'],
+    field: 'env',
     apply: (p, v, f) => {
-      if (!v.includes('=')) throw new RunflagError(`${f}: "${v}" must be NAME=value`);
+      // A bare NAME is what a workflow input holds: the worker fills the value in.
+      if (!ENV_NAME.test(envName(v))) throw new RunflagError(`${f}: "${v}" must be NAME=value`);
       p.env.push(v);
     },
   },
-  { names: ['--shm-size'], apply: (p, v, f) => void (p.shmSizeBytes = parseBytes(v, f)) },
-  { names: ['--user', '-u'], apply: (p, v) => void (p.user = v) },
+  { names: ['--shm-size'], field: 'shmSizeBytes', apply: (p, v, f) => void (p.shmSizeBytes = parseBytes(v, f)) },
+  { names: ['--user', '-u'], field: 'user', apply: (p, v) => void (p.user = v) },
   {
     names: ['--workdir', '-w'],
+    field: 'workdir',
     apply: (p, v, f) => {
       if (!v.startsWith('/')) throw new RunflagError(`${f}: "${v}" must be an absolute path`);
       p.workdir = v;
     },
   },
-  { names: ['--privileged'], boolean: true, apply: (p, v, f) => void (p.privileged = parseBoolean(v, f)), danger: (v) => (v === 'false' ? null : '--privileged') },
-  { names: ['--volume', '-v'], apply: (p, v) => void p.binds.push(v), danger: () => '--volume' },
-  { names: ['--mount'], apply: (p, v) => void p.binds.push(mountToBind(v)), danger: () => '--mount' },
-  { names: ['--device'], apply: (p, v) => void p.devices.push(v), danger: () => '--device' },
-  { names: ['--pid'], apply: hostMode('pid'), danger: (v) => (v === 'host' ? '--pid=host' : null) },
-  { names: ['--ipc'], apply: hostMode('ipc'), danger: (v) => (v === 'host' ? '--ipc=host' : null) },
-  { names: ['--userns'], apply: hostMode('userns'), danger: (v) => (v === 'host' ? '--userns=host' : null) },
+  { names: ['--privileged'], field: 'privileged', boolean: true, apply: (p, v, f) => void (p.privileged = parseBoolean(v, f)) },
+  { names: ['--volume', '-v'], field: 'binds', apply: (p, v) => (p.binds.push(v), v) },
+  {
+    names: ['--mount'],
+    field: 'binds',
+    apply: (p, v) => {
+      const bind = mountToBind(v);
+      p.binds.push(bind);
+      return bind;
+    },
+  },
+  { names: ['--device'], field: 'devices', apply: (p, v) => (p.devices.push(v), v) },
+  { names: ['--pid'], field: 'pidMode', apply: (p, v) => void (p.pidMode = v) },
+  { names: ['--ipc'], field: 'ipcMode', apply: (p, v) => void (p.ipcMode = v) },
+  { names: ['--userns'], field: 'usernsMode', apply: (p, v) => void (p.usernsMode = v) },
 ];
 
 function mountToBind(spec: string): string {
@@ -195,32 +160,112 @@ const BY_NAME = new Map(FLAGS.flatMap((def) => def.names.map((name) => [name, de
 /** The flags the parser accepts, for documentation and error messages. */
 export const SUPPORTED_FLAGS = FLAGS.map((def) => def.names.join(' / '));
 
-/**
- * Applies `runflags` on top of the containment defaults. Accepts `--flag value`
- * and `--flag=value`. Throws RunflagError naming the offending flag.
- */
-export function parseRunflags(runflags: readonly string[], allowed: readonly string[] = []): ContainerPolicy {
-  const policy = defaultPolicy();
+interface RunflagToken {
+  def: FlagDef;
+  /** The flag as written (`-e`, `--env`). */
+  name: string;
+  value: string;
+  /** The tokens it was written as: `["--memory=1g"]` or `["--memory", "1g"]`. */
+  written: string[];
+}
+
+/** Splits runflags into flags and their values; `--flag value` and `--flag=value` alike. */
+function tokenize(runflags: readonly string[]): RunflagToken[] {
+  const tokens: RunflagToken[] = [];
   for (let i = 0; i < runflags.length; i++) {
     const token = runflags[i];
     const eq = token.startsWith('--') ? token.indexOf('=') : -1;
     const name = eq > 0 ? token.slice(0, eq) : token;
     const def = BY_NAME.get(name);
     if (!def) throw new RunflagError(`unknown flag "${token}" (supported: ${SUPPORTED_FLAGS.join(', ')})`);
-    let value: string;
-    if (eq > 0) value = token.slice(eq + 1);
-    else if (def.boolean) value = '';
+    if (eq > 0) tokens.push({ def, name, value: token.slice(eq + 1), written: [token] });
+    else if (def.boolean) tokens.push({ def, name, value: '', written: [token] });
     else {
       if (i + 1 >= runflags.length) throw new RunflagError(`flag "${name}" needs a value`);
-      value = runflags[++i];
+      tokens.push({ def, name, value: runflags[i + 1], written: [token, runflags[++i]] });
     }
-    const danger = def.danger?.(value) ?? null;
-    if (danger && !allowed.includes(danger)) {
-      throw new RunflagError(
-        `flag "${name}${value ? ` ${value}` : ''}" breaks containment; add "${danger}" to allowRunflags in default.json to permit it`,
-      );
-    }
-    def.apply(policy, value, name);
   }
+  return tokens;
+}
+
+/** Who set a part of the policy, for naming it in a refusal. */
+interface Source {
+  /** Canonical flag name, as allowRunflags names it. */
+  flag: string;
+  value: string;
+  label: string;
+  field: RunflagProblem['field'];
+}
+
+function canonicalAllowName(entry: string): string {
+  const eq = entry.indexOf('=');
+  const name = eq > 0 ? entry.slice(0, eq) : entry;
+  const def = BY_NAME.get(name);
+  if (!def) return entry;
+  const flag = def.names[0];
+  if (eq < 0) return flag;
+  const value = entry.slice(eq + 1);
+  return `${flag}=${def.field === 'capAdd' ? capability(value) : value}`;
+}
+
+export interface ParseOptions {
+  /** engines.json's "user": checked like `--user`, and overridden by it. */
+  user?: string;
+}
+
+/**
+ * Applies `runflags` on top of the containment defaults, then compares the
+ * result with the defaults: whatever adds privilege, lowers isolation or
+ * removes or raises a limit is refused unless `allowed` names it, either as
+ * the flag (`--cap-add`, any value) or as the flag and value (`--cap-add=NET_RAW`).
+ * Throws RunflagError naming each offending flag.
+ */
+export function parseRunflags(runflags: readonly string[], allowed: readonly string[] = [], options: ParseOptions = {}): ContainerPolicy {
+  const policy = defaultPolicy();
+  const sources = new Map<string, Source>();
+  const at = (field: keyof ContainerPolicy, key?: string) => `${field}\0${key ?? ''}`;
+  if (options.user !== undefined) {
+    policy.user = options.user;
+    sources.set(at('user'), { flag: '--user', value: options.user, label: `"user": ${JSON.stringify(options.user)} in engines.json`, field: 'user' });
+  }
+  for (const token of tokenize(runflags)) {
+    const key = token.def.apply(policy, token.value, token.name);
+    const source = { flag: token.def.names[0], value: token.value, label: `flag "${token.written.join(' ')}"`, field: 'runflags' as const };
+    sources.set(at(token.def.field, key ?? undefined), source);
+    if (key) sources.set(at(token.def.field), source);
+  }
+
+  const permitted = new Set(allowed.map(canonicalAllowName));
+  const problems = compare(policy, defaultPolicy()).flatMap((finding: Finding) => {
+    const source = sources.get(at(finding.field, finding.key)) ??
+      sources.get(at(finding.field)) ?? { flag: finding.field, value: '', label: `policy field ${finding.field}`, field: 'runflags' as const };
+    const value = source.flag === '--cap-add' && finding.key ? finding.key : source.value;
+    if (permitted.has(source.flag) || permitted.has(`${source.flag}=${value}`)) return [];
+    const name = value ? `${source.flag}=${value}` : source.flag;
+    const message =
+      `${source.label} breaks containment: it ${finding.effect} (${finding.detail}); ` +
+      `add "${name}" (or "${source.flag}" for any value) to allowRunflags in default.json to permit it`;
+    return [{ field: source.field, message }];
+  });
+  if (problems.length) throw new RunflagError(problems.map((p) => p.message).join('; '), problems);
   return policy;
+}
+
+/** `NAME=value` -> `NAME`. */
+export function envName(entry: string): string {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? entry : entry.slice(0, eq);
+}
+
+/**
+ * The same runflags with every `-e NAME=value` / `--env NAME=value` cut to the
+ * name: environment values are often secrets, and what leaves the process
+ * (workflow inputs, API answers) carries only their names.
+ */
+export function withoutEnvValues(runflags: readonly string[]): string[] {
+  return tokenize(runflags).flatMap((token) => {
+    if (token.def.field !== 'env') return token.written;
+    const name = envName(token.value);
+    return token.written.length === 1 ? [`${token.name}=${name}`] : [token.name, name];
+  });
 }

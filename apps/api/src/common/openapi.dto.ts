@@ -69,7 +69,8 @@ class EngineDto {
   @ApiProperty() mountpoint!: string;
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }) cmd!: string | string[];
   @ApiProperty() user!: string;
-  @ApiProperty({ type: [String] }) runflags!: string[];
+  @ApiProperty({ type: [String], description: 'as in engines.json, with `-e NAME` in place of `-e NAME=value`' }) runflags!: string[];
+  @ApiProperty({ type: [String], description: 'names of the environment variables the engine is given; never their values' }) env!: string[];
   @ApiProperty({ type: EngineJobsDto }) jobs!: EngineJobsDto;
   @ApiProperty() uploadUrl!: string;
 }

@@ -3,6 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EnginesDto } from '../common/openapi.dto';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobRepository } from '@menagerie/db';
+import { envNames } from '@menagerie/engines';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import { CONFIG, CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
 
@@ -20,7 +21,7 @@ export class EnginesController {
   @ApiResponse({ status: 200, type: EnginesDto })
   async list(): Promise<EnginesDto> {
     const engines = await Promise.all(
-      this.config.engines.map(async ({ config }) => {
+      this.config.engines.map(async ({ config, policy, spec }) => {
         const image = await this.runtime.inspectImage(config.image).then(
           (info) => ({ available: info !== null, digest: info?.digest ?? null, reason: info ? null : `image not found: ${config.image}` }),
           (err: Error) => ({ available: false, digest: null, reason: err.message }),
@@ -42,7 +43,9 @@ export class EnginesController {
           mountpoint: config.mountpoint,
           cmd: config.cmd,
           user: config.user,
-          runflags: config.runflags,
+          // Environment values are often secrets: only their names leave the process.
+          runflags: spec.runflags,
+          env: envNames(policy.env),
           jobs: { queued, running },
           uploadUrl: `${this.config.settings.api.publicUrl}/${config.name}/upload`,
         };
