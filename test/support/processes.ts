@@ -70,6 +70,8 @@ export class Managed {
   private child: ChildProcess | null = null;
   private output = '';
   private exit: Promise<void> = Promise.resolve();
+  /** How the last run ended: an exit code, or the signal that ended it. */
+  exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(
     readonly name: string,
@@ -94,7 +96,13 @@ export class Managed {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.exit = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = null;
+    this.exit = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exited = { code, signal };
+        resolve();
+      }),
+    );
     void this.exit.then(() => {
       if (this.child === child) this.child = null;
     });

@@ -4,6 +4,8 @@ import {
   NativeConnection,
   Runtime,
   Worker,
+  type ActivitySlotInfo,
+  type CustomSlotSupplier,
   type LogLevel,
   type WorkerOptions,
   type WorkflowBundleWithSourceMap,
@@ -16,7 +18,7 @@ import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
 import { DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
-import { EngineFleet, type EngineWorkers } from '@menagerie/fleet';
+import { EngineFleet, SlotPool, type EngineWorkers } from '@menagerie/fleet';
 import { ensureRetentionSchedule } from './retention';
 
 export interface WorkerHandle {
@@ -48,24 +50,47 @@ export function installRuntime(logger: Logger): void {
 
 type Common = Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval'>;
 
+/** Activity slots from a pool, whose size a reload can change while the worker polls. */
+function slotsFrom(pool: SlotPool): CustomSlotSupplier<ActivitySlotInfo> {
+  return {
+    type: 'custom',
+    reserveSlot: async (_ctx, signal) => {
+      await pool.acquire(signal);
+      return {};
+    },
+    tryReserveSlot: () => (pool.tryAcquire() ? {} : null),
+    markSlotUsed: () => undefined,
+    releaseSlot: () => pool.release(),
+  };
+}
+
 /** Starts an engine's two Temporal workers: its workflow queue and its container queue. */
 function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSourceMap, activities: Activities, logger: Logger) {
   const { runEngine, ...shortActivities } = activities;
   return async (engine: Engine): Promise<EngineWorkers> => {
     const name = engine.config.name;
+    // `workers` bounds this engine's concurrent containers in this process. Temporal allows one
+    // worker per task queue in a process, so a reload resizes the bound rather than replacing the worker.
+    const containers = new SlotPool(engine.config.workers);
     const workers = await Promise.all([
       Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: shortActivities }),
       Worker.create({
         ...common,
         taskQueue: containerQueueFor(name),
         activities: { runEngine },
-        // `workers` bounds this engine's concurrent containers in this process.
-        maxConcurrentActivityTaskExecutions: engine.config.workers,
+        tuner: {
+          activityTaskSlotSupplier: slotsFrom(containers),
+          // Unused: this worker runs no workflows, local activities or Nexus tasks.
+          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        },
       }),
     ]);
     logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
     return {
       run: Promise.all(workers.map((w) => w.run())).then(() => undefined),
+      resize: (size) => containers.resize(size),
       // Runtime.install's signal handlers may have stopped them already.
       shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
     };

@@ -8,7 +8,7 @@ class FakeWorkers implements EngineWorkers {
   private resolve!: () => void;
   private reject!: (err: unknown) => void;
 
-  constructor(readonly engine: string, readonly concurrency: number) {
+  constructor(readonly engine: string, public concurrency: number) {
     this.run = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -26,6 +26,10 @@ class FakeWorkers implements EngineWorkers {
 
   fail(err: Error): void {
     this.reject(err);
+  }
+
+  resize(workers: number): void {
+    this.concurrency = workers;
   }
 
   shutdown(): void {
@@ -86,11 +90,12 @@ describe('EngineFleet', () => {
     expect(started).toHaveLength(2);
   });
 
-  it('replaces the workers of an engine whose `workers` count changed', async () => {
-    const { fleet, live } = setup();
+  it('resizes the running workers of an engine whose `workers` count changed', async () => {
+    const { fleet, started, live } = setup();
     await fleet.apply([engine('a', 2)]);
     await fleet.apply([engine('a', 3)]);
     expect(live()).toEqual(['a:3']);
+    expect(started).toHaveLength(1);
   });
 
   it('keeps a removed engine serving until it has no job queued or running', async () => {
@@ -105,15 +110,15 @@ describe('EngineFleet', () => {
     expect(live()).toEqual(['b:2']);
   });
 
-  it('keeps the workers of a retiring engine that comes back unchanged', async () => {
+  it('keeps the workers of a retiring engine that comes back, resized if its count changed', async () => {
     const { fleet, started, active, live } = setup();
-    await fleet.apply([engine('a')]);
+    await fleet.apply([engine('a', 2)]);
     active.set('a', 1);
     await fleet.apply([]);
-    await fleet.apply([engine('a')]);
+    await fleet.apply([engine('a', 3)]);
     active.set('a', 0);
     await fleet.retireIdle();
-    expect(live()).toEqual(['a:2']);
+    expect(live()).toEqual(['a:3']);
     expect(started).toHaveLength(1);
   });
 
@@ -157,27 +162,43 @@ describe('EngineFleet', () => {
     await expect(stopped).rejects.toThrow('poller died');
   });
 
-  // The old fleet dropped replaced workers from its map, so drain() resolved
-  // while they still ran a job and the worker closed the Temporal connection under them.
-  it('waits on stop for workers replaced by a `workers` change to finish their job', async () => {
-    const { fleet, started } = setup();
+  // The old fleet replaced the workers and dropped the old ones from its map, so
+  // drain() resolved while they still ran a job and the Temporal connection was closed under them.
+  it('keeps serving with the same workers through a `workers` change, and stop waits for their job', async () => {
+    const { fleet, started, live } = setup();
     await fleet.apply([engine('a', 2)]);
     started[0].startJob();
     await fleet.apply([engine('a', 3)]);
-    expect(started[0].shutDown).toBe(true);
+    expect(live()).toEqual(['a:3']);
     const stopped = fleet.stop();
     expect(await isSettled(stopped)).toBe(false);
     started[0].finishJob();
     await stopped;
   });
 
-  it('waits on stop for the workers of a retiring engine replaced when it comes back', async () => {
-    const { fleet, started, active } = setup();
+  it('keeps serving with the same workers when a retiring engine comes back, and stop waits for their job', async () => {
+    const { fleet, started, active, live } = setup();
     await fleet.apply([engine('a', 2)]);
     started[0].startJob();
     active.set('a', 1);
     await fleet.apply([]);
     await fleet.apply([engine('a', 3)]);
+    expect(live()).toEqual(['a:3']);
+    const stopped = fleet.stop();
+    expect(await isSettled(stopped)).toBe(false);
+    started[0].finishJob();
+    await stopped;
+  });
+
+  // retireIdle dropped retired workers from the map before they had stopped; drain() did not wait for them.
+  it('waits on stop for retired workers that are still stopping', async () => {
+    const { fleet, started, active } = setup();
+    await fleet.apply([engine('a')]);
+    active.set('a', 1);
+    await fleet.apply([]);
+    started[0].startJob(); // its job's row is final, but the run has not returned yet
+    active.set('a', 0);
+    await fleet.retireIdle();
     expect(started[0].shutDown).toBe(true);
     const stopped = fleet.stop();
     expect(await isSettled(stopped)).toBe(false);
@@ -185,17 +206,34 @@ describe('EngineFleet', () => {
     await stopped;
   });
 
-  // Unserialised, both edits replaced the first workers and the middle ones were never stopped.
-  it('applies two quick edits one after the other, leaving one set of workers', async () => {
-    const { fleet, gates, live } = setup();
-    await fleet.apply([engine('a', 2)]);
+  it('starts an engine that comes back only once its retired workers have stopped', async () => {
+    const { fleet, started, active } = setup();
+    await fleet.apply([engine('a')]);
+    active.set('a', 1);
+    await fleet.apply([]);
+    started[0].startJob();
+    active.set('a', 0);
+    await fleet.retireIdle();
+    const readded = fleet.apply([engine('a')]);
+    await settle();
+    expect(started).toHaveLength(1);
+    started[0].finishJob();
+    await readded;
+    expect(started).toHaveLength(2);
+  });
+
+  // Unserialised, both edits saw no workers for the new engine and started one each; the first was never stopped.
+  it('applies two quick edits one after the other, starting a new engine once', async () => {
+    const { fleet, started, gates, live } = setup();
+    await fleet.apply([engine('a')]);
     const gate = deferred();
     gates.start = gate.promise;
-    const first = fleet.apply([engine('a', 3)]);
-    const second = fleet.apply([engine('a', 4)]);
+    const first = fleet.apply([engine('a'), engine('b', 3)]);
+    const second = fleet.apply([engine('a'), engine('b', 4)]);
     gate.resolve();
     await Promise.all([first, second]);
-    expect(live()).toEqual(['a:4']);
+    expect(live()).toEqual(['a:2', 'b:4']);
+    expect(started).toHaveLength(2);
   });
 
   // The old retireIdle awaited the count, then deleted whatever the map held

@@ -11,6 +11,8 @@ export interface FleetEngine {
 export interface EngineWorkers {
   /** Settles when every one of these workers has stopped; rejects if one failed. */
   readonly run: Promise<void>;
+  /** Changes how many containers they may run at once; running ones are not touched. */
+  resize(workers: number): void;
   /** Stops polling; running jobs finish within the grace time. Safe to call twice. */
   shutdown(): void;
 }
@@ -21,7 +23,7 @@ export interface FleetLogger {
 }
 
 export interface EngineFleetDeps<E extends FleetEngine> {
-  /** Starts an engine's workers; they run until shut down. */
+  /** Starts an engine's workers; they run until shut down. Never called while earlier ones of the engine are still stopping. */
   startWorkers(engine: E): Promise<EngineWorkers>;
   /** How many of the engine's jobs are queued or running. */
   countActive(engine: string): Promise<number>;
@@ -29,26 +31,29 @@ export interface EngineFleetDeps<E extends FleetEngine> {
 }
 
 interface Running {
+  readonly name: string;
   readonly workers: EngineWorkers;
   /** `workers.run`, settled: resolves once they have stopped, whether or not they failed. */
   readonly stopped: Promise<void>;
-  readonly concurrency: number;
+  concurrency: number;
   retiring: boolean;
 }
 
 /**
  * The workers of every configured engine, kept in line with engines.json as
- * it changes: a new engine gets workers, a changed `workers` count gets fresh
- * ones, and a removed engine keeps serving until its last job has ended.
+ * it changes: a new engine gets workers, a changed `workers` count resizes
+ * them in place, and a removed engine keeps serving until its last job has
+ * ended. An engine has one set of workers at a time: Temporal refuses a
+ * second worker on a task queue the process already polls.
  *
  * Changes are applied one at a time, in the order asked: each one reads what
- * the previous one left. Replaced workers finish what they run, and `stop()`
- * waits for them as for the others.
+ * the previous one left. `stop()` waits for every worker asked to stop,
+ * retired ones included.
  */
 export class EngineFleet<E extends FleetEngine> {
   private readonly engines = new Map<string, Running>();
   /** Workers asked to stop that have not stopped yet. */
-  private readonly stopping = new Set<Promise<void>>();
+  private readonly stopping = new Set<Running>();
   /** The tail of the apply/retireIdle queue. */
   private queue: Promise<void> = Promise.resolve();
   private queuedRetire: Promise<void> | undefined;
@@ -88,7 +93,7 @@ export class EngineFleet<E extends FleetEngine> {
       for (let tail = this.queue; ; tail = this.queue) {
         await tail;
         if (tail === this.queue && this.stopping.size === 0) break;
-        await Promise.all(this.stopping);
+        await Promise.all([...this.stopping].map((r) => r.stopped));
       }
       if (this.failure) throw this.failure.error;
     })();
@@ -105,22 +110,29 @@ export class EngineFleet<E extends FleetEngine> {
     const wanted = new Map(engines.map((e) => [e.config.name, e]));
     for (const [name, engine] of wanted) {
       if (this.closing) return;
+      const workers = engine.config.workers;
       const current = this.engines.get(name);
-      if (current?.concurrency === engine.config.workers) {
+      if (current) {
         if (current.retiring) {
           current.retiring = false;
           this.deps.logger.info({ engine: name }, 'engine back in engines.json; its workers keep serving');
         }
+        if (current.concurrency !== workers) {
+          current.workers.resize(workers);
+          this.deps.logger.info({ engine: name, workers, was: current.concurrency }, 'engine workers resized');
+          current.concurrency = workers;
+        }
         continue;
       }
-      // Start the replacement first; the old workers finish what they run.
-      const next = this.watch(name, await this.deps.startWorkers(engine), engine.config.workers);
+      // Retired workers of this engine may still be stopping: their task queues are not free before they have.
+      await Promise.all([...this.stopping].filter((r) => r.name === name).map((r) => r.stopped));
+      if (this.closing) return;
+      const next = this.watch(name, await this.deps.startWorkers(engine), workers);
       if (this.closing) {
         this.retire(next);
         return;
       }
       this.engines.set(name, next);
-      if (current) this.retire(current);
     }
     for (const [name, running] of this.engines) {
       if (!wanted.has(name) && !running.retiring) {
@@ -144,6 +156,7 @@ export class EngineFleet<E extends FleetEngine> {
 
   private watch(name: string, workers: EngineWorkers, concurrency: number): Running {
     const running: Running = {
+      name,
       workers,
       concurrency,
       retiring: false,
@@ -162,7 +175,7 @@ export class EngineFleet<E extends FleetEngine> {
   /** Asks the workers to stop and keeps them until they have. */
   private retire(running: Running): void {
     running.workers.shutdown();
-    this.stopping.add(running.stopped);
-    void running.stopped.then(() => this.stopping.delete(running.stopped));
+    this.stopping.add(running);
+    void running.stopped.then(() => this.stopping.delete(running));
   }
 }

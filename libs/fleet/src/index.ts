@@ -1,1 +1,2 @@
 export * from './engine-fleet';
+export * from './slot-pool';
