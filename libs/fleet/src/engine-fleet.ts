@@ -82,7 +82,7 @@ export class EngineFleet<E extends FleetEngine> {
   }
 
   /**
-   * Stops every worker and resolves once all have stopped, those replaced
+   * Stops every worker and resolves once all have stopped, those retired
    * earlier included. Rejects, after that, if any of them failed. Safe to call twice.
    */
   stop(): Promise<void> {
