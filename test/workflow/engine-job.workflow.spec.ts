@@ -83,7 +83,7 @@ describe('engineJob workflow', () => {
     const order: string[] = [];
     const { value, finalized, job } = await run({
       stageInput: async () => void order.push('stage'),
-      runEngine: async () => (order.push('run'), { exitCode: 0, imageDigest: 'sha256:abc', logTail: 'engine said hi' }),
+      runEngine: async () => (order.push('run'), { exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z', logTail: 'engine said hi' }),
       storeResult: async () => (order.push('store'), { name: 'x.stub.json', size: 2, mime: 'application/json' }),
     });
     expect(order).toEqual(['stage', 'run', 'store']);
@@ -94,6 +94,9 @@ describe('engineJob workflow', () => {
         exitCode: 0,
         logTail: 'engine said hi',
         result: { name: 'x.stub.json', size: 2, mime: 'application/json' },
+        // The final write carries what ran and when, whether or not "running" was ever recorded.
+        imageDigest: 'sha256:abc',
+        startedAt: '2026-12-01T10:00:00.000Z',
       },
     ]);
     expect(value?.status).toBe('completed');
@@ -108,14 +111,38 @@ describe('engineJob workflow', () => {
           message: 'engine exited with code 3',
           type: FAILURE_TYPES.engineFailed,
           nonRetryable: true,
-          details: [{ exitCode: 3, logTail: 'boom' }],
+          details: [{ exitCode: 3, logTail: 'boom', imageDigest: 'sha256:def', startedAt: '2026-12-01T10:00:01.000Z' }],
         });
       },
     });
     expect(attempts).toBe(1);
     expect(finalized).toHaveLength(1);
-    expect(finalized[0]).toMatchObject({ status: 'failed', exitCode: 3, logTail: 'boom', error: 'engine exited with code 3' });
+    expect(finalized[0]).toMatchObject({
+      status: 'failed',
+      exitCode: 3,
+      logTail: 'boom',
+      error: 'engine exited with code 3',
+      imageDigest: 'sha256:def',
+      startedAt: '2026-12-01T10:00:01.000Z',
+    });
     expect(error).toBeInstanceOf(WorkflowFailedError);
+  });
+
+  it("hands the activities the engine's environment names, never their values", async () => {
+    const job = input();
+    // As an API from before this version would have started it.
+    job.engine.runflags = ['--memory', '512m', '-e', 'TOKEN=s3cret', '--env=OTHER=x=y', '--env', 'PLAIN'];
+    const seen: string[][] = [];
+    const record = async (i: EngineJobInput) => void seen.push(i.engine.runflags);
+    await run(
+      {
+        stageInput: record,
+        runEngine: async (i: EngineJobInput) => (await record(i), { exitCode: 0, imageDigest: 'sha256:abc', logTail: '' }),
+        storeResult: async (i: EngineJobInput) => (await record(i), { name: 'x', size: 1, mime: 'text/plain' }),
+      },
+      job,
+    );
+    expect(seen).toEqual(Array(3).fill(['--memory', '512m', '-e', 'TOKEN', '--env=OTHER', '--env', 'PLAIN']));
   });
 
   it('records timed_out when the engine outlives its timeout', async () => {

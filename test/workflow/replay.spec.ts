@@ -8,9 +8,13 @@ import { quietTemporalLogs } from '../support/temporal';
  * Workflows of every earlier version of engineJob, finished and in flight,
  * must replay on the current code, or an upgrade would wedge the jobs that
  * were running during it. The histories in test/fixtures/histories were
- * recorded from each version with `temporal workflow show --output json`:
- * v1 ran every step as a regular activity; v2 runs the short ones as local
- * activities (behind patched('short-steps-as-local-activities')).
+ * recorded from each version (v1 and v2 with `temporal workflow show --output
+ * json`, v3 on with record.js next to them): v1 ran every step as a regular
+ * activity; v2 runs the short ones as local activities (behind
+ * patched('short-steps-as-local-activities')); v3 schedules activities with
+ * environment names only and carries the run's digest and start time into
+ * the final status (patched('run-facts-and-env-names')); its input carries an
+ * environment value, as an API from before v3 sent it.
  */
 const HISTORIES = join(__dirname, '../fixtures/histories');
 
@@ -19,12 +23,14 @@ describe('engineJob replays the histories of earlier versions', () => {
 
   const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
-  it('has histories of both versions, finished and in flight', () => {
+  it('has histories of every version, finished and in flight', () => {
     expect(files.sort()).toEqual([
       'engine-job-v1-completed.json',
       'engine-job-v1-running.json',
       'engine-job-v2-completed.json',
       'engine-job-v2-running.json',
+      'engine-job-v3-completed.json',
+      'engine-job-v3-running.json',
     ]);
   });
 

@@ -16,7 +16,7 @@ import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig } from '@menagerie/config';
 import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
+import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
 import { EngineFleet, SlotPool, type EngineWorkers } from '@menagerie/fleet';
 import { ensureRetentionSchedule } from './retention';
@@ -103,9 +103,12 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const dataSource = createDataSource(settings.database, 5);
   await dataSource.initialize();
   await runMigrations(dataSource);
-  const store = new JobStore(config.storageDir);
+  const store = new JobStore(config.storageDir, { filesystem: settings.storage.jobDirFilesystem, limitBytes: settings.jobDirLimitBytes });
   await store.init();
-  const runtime = new DockerRuntime({ socketPath: settings.docker.socketPath });
+  if (settings.storage.jobDirFilesystem === 'plain') {
+    logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');
+  }
+  const runtime = new DockerRuntime({ docker: settings.docker, deployment: deploymentLabel(settings.deployment, settings.temporal.namespace) });
   const jobs = new JobRepository(dataSource);
   const connection = await NativeConnection.connect({ address: settings.temporal.address });
   const common: Common = {
@@ -117,6 +120,11 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   };
   const bundleCode = await workflowBundle();
 
+  // Engines' environment values, by engine; kept for removed engines too, whose last jobs still run.
+  const engineEnv = new Map<string, readonly string[]>();
+  const rememberEnv = (engines: Engine[]) => engines.forEach((e) => engineEnv.set(e.config.name, e.policy.env));
+  rememberEnv(config.engines);
+
   const activities = createActivities({
     store,
     runtime,
@@ -126,6 +134,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     logTailBytes: settings.logTailBytes,
     resultLimitBytes: settings.resultLimitBytes,
     jobDirLimitBytes: settings.jobDirLimitBytes,
+    engineEnv: (name) => engineEnv.get(name),
     registry: settings.registry.enabled
       ? {
           auth: settings.registry.username
@@ -154,6 +163,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     config,
     async (engines) => {
       logger.info({ engines: engines.map((e) => e.config.name) }, 'engines.json changed');
+      rememberEnv(engines);
       await fleet.apply(engines);
     },
     (err) => logger.error({ err: err instanceof Error ? err.message : err }, 'engines.json reload failed; keeping the previous engines'),

@@ -11,7 +11,7 @@ import {
 import type { JobRepository } from '@menagerie/db';
 import { parseRunflags, RunflagError } from '@menagerie/engines';
 import { RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
-import type { JobStore } from '@menagerie/storage';
+import type { JobDirUsage, JobStore } from '@menagerie/storage';
 
 export interface ActivityDeps {
   store: JobStore;
@@ -26,10 +26,46 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** Set when missing images may be pulled. */
   registry?: { auth: RegistryAuth | null } | null;
+  /**
+   * The environment (NAME=value) this worker's configuration gives an engine,
+   * or undefined for an engine it doesn't know. Workflow inputs carry only the
+   * names: values are often secrets and must stay out of Temporal's history.
+   */
+  engineEnv(engine: string): readonly string[] | undefined;
 }
 
 function fail(message: string, type: string, details: FailureDetails = {}): never {
   throw ApplicationFailure.create({ message, type, nonRetryable: true, details: [details] });
+}
+
+/** Names the limit the engine ran into: its bytes, or the files and directories they allow. */
+function jobDirFullMessage(usage: JobDirUsage, killed: boolean): string {
+  const what =
+    usage.full === 'inodes'
+      ? `engine filled its job directory with the most files and directories it may hold (${usage.inodeLimit}, set by jobDirLimitBytes ${usage.limitBytes})`
+      : `engine filled its job directory to its limit of ${usage.limitBytes} bytes (jobDirLimitBytes)`;
+  return killed ? `${what} and was killed` : what;
+}
+
+/**
+ * Fills in the values of `-e NAME` entries from the worker's configuration.
+ * An entry that already has a value came from a workflow started before the
+ * values were left out of workflow inputs, and is used as it is.
+ */
+export function resolveEnv(engine: string, env: readonly string[], configured: readonly string[] | undefined): string[] {
+  return env.map((entry) => {
+    if (entry.includes('=')) return entry;
+    const value = configured?.find((c) => c.startsWith(`${entry}=`));
+    if (value === undefined) {
+      fail(
+        configured
+          ? `engine ${engine}: environment variable ${entry} has no value in this worker's engines.json`
+          : `engine ${engine} is not configured on this worker, so the value of its environment variable ${entry} is unknown`,
+        FAILURE_TYPES.engineFailed,
+      );
+    }
+    return value;
+  });
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -53,6 +89,18 @@ export function createActivities(deps: ActivityDeps) {
     return image;
   }
 
+  /** The final status, once; a value PostgreSQL refuses is recorded without the engine's output. */
+  async function recordFinal(input: FinalizeJobInput): Promise<void> {
+    try {
+      await deps.jobs.finalize(input);
+    } catch (err) {
+      // A value PostgreSQL refuses (SQLSTATE class 22) would otherwise be retried forever.
+      if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
+      log.warn('final status refused by the database; recording it without the engine output', { jobId: input.jobId });
+      await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
+    }
+  }
+
   return {
     async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {
       if (!(await deps.store.hasInput(jobId))) {
@@ -74,11 +122,12 @@ export function createActivities(deps: ActivityDeps) {
       let policy;
       try {
         // The worker re-checks the flags itself: it is the side that runs containers.
-        policy = parseRunflags(engine.runflags, deps.allowRunflags);
+        policy = parseRunflags(engine.runflags, deps.allowRunflags, { user: engine.user });
       } catch (err) {
         if (err instanceof RunflagError) fail(`engine ${engine.name}: ${err.message}`, FAILURE_TYPES.engineFailed);
         throw err;
       }
+      const env = resolveEnv(engine.name, policy.env, deps.engineEnv(engine.name));
       const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
 
       // "running" is informative; the final status is what must be recorded. So the run
@@ -92,14 +141,19 @@ export function createActivities(deps: ActivityDeps) {
       const onCancel = () => stopper.abort('cancelled');
       ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
       let watching = false;
+      let filled: JobDirUsage | null = null;
       const heartbeat = setInterval(() => {
         ctx.heartbeat();
         if (watching || stopper.signal.aborted) return;
         watching = true;
         void deps.store
-          .jobDirSize(jobId)
-          .then((size) => {
-            if (size > deps.jobDirLimitBytes) stopper.abort('disk');
+          .jobDirUsage(jobId)
+          .then((usage) => {
+            // The kernel already refuses what does not fit; stopping the engine ends a run that can only fail.
+            if (usage.full) {
+              filled = usage;
+              stopper.abort('disk');
+            }
           })
           .catch(() => undefined)
           .finally(() => (watching = false));
@@ -113,7 +167,7 @@ export function createActivities(deps: ActivityDeps) {
             image,
             cmd: engine.cmd,
             user: engine.user,
-            env: [...policy.env, `MENAGERIE_INPUT=${engine.inputfilename}`],
+            env: [...env, `MENAGERIE_INPUT=${engine.inputfilename}`],
             mountpoint: engine.mountpoint,
             hostDir: deps.store.jobDir(jobId),
             policy,
@@ -127,25 +181,42 @@ export function createActivities(deps: ActivityDeps) {
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
       }
       await deps.store.writeLog(jobId, outcome.log);
+      // Whatever the outcome, the final status records what ran and when (markRunning is best-effort).
+      const facts = { imageDigest: image.digest, startedAt: outcome.startedAt?.toISOString() ?? null };
       const logTail = outcome.logTail(deps.logTailBytes);
 
-      if (outcome.cancelled && stopper.signal.reason === 'disk') {
-        fail(`engine wrote more than ${deps.jobDirLimitBytes} bytes into its job directory and was killed`, FAILURE_TYPES.engineFailed, { logTail });
+      // A full job directory is why the run failed, whatever the engine exited with (ENOSPC, usually): say so.
+      const killedForDisk = outcome.cancelled && stopper.signal.reason === 'disk';
+      const full: JobDirUsage | null = killedForDisk
+        ? filled
+        : outcome.cancelled
+          ? null
+          : await deps.store.jobDirUsage(jobId).then(
+              (usage) => (usage.full ? usage : null),
+              () => null,
+            );
+      if (full) {
+        fail(jobDirFullMessage(full, killedForDisk), FAILURE_TYPES.engineFailed, {
+          ...facts,
+          ...(killedForDisk ? {} : { exitCode: outcome.exitCode }),
+          logTail,
+        });
       }
       if (outcome.cancelled) throw new CancelledFailure('job cancelled; its container was killed and removed');
       if (outcome.timedOut) {
-        fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { logTail });
+        fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { ...facts, logTail });
       }
       if (outcome.oomKilled) {
         fail(`engine was killed for exceeding its memory limit of ${policy.memoryBytes} bytes`, FAILURE_TYPES.engineFailed, {
+          ...facts,
           exitCode: outcome.exitCode,
           logTail,
         });
       }
       if (outcome.exitCode !== 0) {
-        fail(`engine exited with code ${outcome.exitCode}`, FAILURE_TYPES.engineFailed, { exitCode: outcome.exitCode, logTail });
+        fail(`engine exited with code ${outcome.exitCode}`, FAILURE_TYPES.engineFailed, { ...facts, exitCode: outcome.exitCode, logTail });
       }
-      return { exitCode: 0, imageDigest: image.digest, logTail };
+      return { exitCode: 0, ...facts, logTail };
     },
 
     async storeResult({ jobId, engine, originalName }: EngineJobInput): Promise<StoredResult> {
@@ -166,18 +237,19 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Records the final status and clears the job's scratch space; retried until the database takes it. */
+    /**
+     * Records the final status, then clears the job's containers and scratch
+     * space. Retried until the database takes the status; a cleanup that fails
+     * is logged and left to the retention sweep, never holding the status back.
+     */
     async finalizeJob(input: FinalizeJobInput): Promise<void> {
-      await deps.runtime.removeJobContainers(input.jobId).catch(() => undefined);
-      await deps.store.removeJobDir(input.jobId);
-      try {
-        await deps.jobs.finalize(input);
-      } catch (err) {
-        // A value PostgreSQL refuses (SQLSTATE class 22) would otherwise be retried forever.
-        if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
-        log.warn('final status refused by the database; recording it without the engine output', { jobId: input.jobId });
-        await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
-      }
+      await recordFinal(input);
+      await deps.runtime.removeJobContainers(input.jobId).catch((err: unknown) => {
+        log.warn('could not remove the job containers; the retention sweep will', { jobId: input.jobId, error: String(err) });
+      });
+      await deps.store.removeJobDir(input.jobId).catch((err: unknown) => {
+        log.warn('could not remove the job directory; the retention sweep will', { jobId: input.jobId, error: String(err) });
+      });
     },
   };
 }

@@ -24,6 +24,7 @@ const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_DB_NAME', ['database', 'database'], 'string'],
   ['MENAGERIE_STORAGE_DIR', ['storage', 'dir'], 'string'],
   ['DOCKER_SOCKET', ['docker', 'socketPath'], 'string'],
+  ['MENAGERIE_DEPLOYMENT', ['deployment'], 'string'],
   ['MENAGERIE_REGSERVER', ['regserver'], 'string'],
   ['MENAGERIE_UID', ['uid'], 'int'],
   ['LOG_LEVEL', ['logLevel'], 'string'],

@@ -39,6 +39,14 @@ export const settingsSchema = z
       .object({
         /** Relative paths are resolved against the directory of default.json. */
         dir: z.string().min(1).default('../data'),
+        /**
+         * "loop": each job directory is a filesystem of its own, jobDirLimitBytes big
+         * (a sparse ext4 image, loop-mounted), so the kernel enforces the limit; the
+         * worker needs root and loop devices, and refuses to start without them.
+         * "plain": a directory whose size the worker walks, which an engine can get
+         * past (a file it unlinked but keeps open, empty files and directories).
+         */
+        jobDirFilesystem: z.enum(['loop', 'plain']).default('loop'),
       })
       .strict()
       .prefault({}),
@@ -85,11 +93,20 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Names this deployment. Its job containers are labelled with it and the
+     * Temporal namespace, and it sweeps only containers carrying both, so
+     * deployments sharing a Docker daemon never touch each other's jobs.
+     */
+    deployment: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, ".", "_" or "-" (at most 63)')
+      .default('menagerie'),
     /** Replaces {{regserver}} in engines.json. */
     regserver: z.string().default(''),
     /** Replaces {{uid}} in engines.json: the user engines run as. */
     uid: z.number().int().min(1).default(1000),
-    /** Containment-breaking runflags (see DANGEROUS_FLAGS) that engines may use. */
+    /** Runflags weaker than the default containment that engines may use: `--flag` (any value) or `--flag=value` (README, security model). */
     allowRunflags: z.array(z.string()).default([]),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** How many bytes of an engine's stdout+stderr are kept. */

@@ -13,6 +13,11 @@ export interface EngineSpec {
   inputfilename: string;
   user: string;
   timeout: number;
+  /**
+   * As in engines.json, except that environment values are left out (`-e NAME`):
+   * they are often secrets, and workflow inputs are kept in Temporal's history and
+   * shown in its Web UI. The worker takes the values from its own configuration.
+   */
   runflags: string[];
 }
 
@@ -23,7 +28,14 @@ export interface EngineJobInput {
   originalName?: string;
 }
 
-export interface EngineRun {
+/** What is known about a run once its container has started: the final status write carries it. */
+export interface RunFacts {
+  imageDigest?: string | null;
+  /** ISO 8601; when the container was started. */
+  startedAt?: string | null;
+}
+
+export interface EngineRun extends RunFacts {
   exitCode: number;
   imageDigest: string | null;
   logTail: string;
@@ -36,12 +48,12 @@ export interface StoredResult {
 }
 
 /** Carried as ApplicationFailure details so the final status keeps what the engine said. */
-export interface FailureDetails {
+export interface FailureDetails extends RunFacts {
   exitCode?: number | null;
   logTail?: string;
 }
 
-export interface FinalizeJobInput {
+export interface FinalizeJobInput extends RunFacts {
   jobId: string;
   status: FinalStatus;
   exitCode?: number | null;
@@ -58,3 +70,25 @@ export const FAILURE_TYPES = {
   noResult: 'NoResult',
   inputMissing: 'InputMissing',
 } as const;
+
+const ENV_FLAGS = new Set(['-e', '--env']);
+
+/**
+ * `-e NAME=value`, `--env NAME=value` and `--env=NAME=value` become `-e NAME` /
+ * `--env=NAME`: the names of an engine's environment without their values.
+ * Pure, so that workflow code can apply it too.
+ */
+export function withoutEnvValues(runflags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < runflags.length; i++) {
+    const token = runflags[i];
+    if (ENV_FLAGS.has(token) && i + 1 < runflags.length) {
+      out.push(token, runflags[++i].split('=')[0]);
+    } else if (token.startsWith('--env=')) {
+      out.push(`--env=${token.slice('--env='.length).split('=')[0]}`);
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
-import { In, Not, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
-import { FINAL_STATUSES, type FinalizeJobInput, type JobStatus } from '@menagerie/core';
+import { Brackets, In, Not, type DataSource, type Repository } from 'typeorm';
+import { FINAL_STATUSES, type FinalizeJobInput, type JobSearch, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
 const STATUS_CHUNK = 1000;
@@ -14,17 +14,17 @@ export interface NewJob {
   workflowId: string;
 }
 
-export interface JobQuery {
-  engine?: string;
-  status?: JobStatus;
-  sha256?: string;
-  limit: number;
-  offset: number;
-}
-
 export interface JobPage {
   items: JobEntity[];
   total: number;
+  page: number;
+  limit: number;
+  pages: number;
+}
+
+/** `%`, `_` and `\\` match literally. */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** PostgreSQL text can't hold NUL; engine output may contain anything. */
@@ -72,9 +72,10 @@ export class JobRepository {
    * overwrite how the job really ended.
    */
   async finalize(input: FinalizeJobInput): Promise<void> {
-    await this.repo.update(
-      { id: input.jobId, status: Not(In([...FINAL_STATUSES])) },
-      {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({
         status: input.status,
         finishedAt: new Date(),
         exitCode: input.exitCode ?? null,
@@ -83,22 +84,45 @@ export class JobRepository {
         resultName: input.result?.name ?? null,
         resultSize: input.result?.size ?? null,
         resultMime: input.result?.mime ?? null,
-      },
-    );
+        // What ran and when, also when the best-effort "running" write never landed.
+        imageDigest: () => 'COALESCE(:imageDigest, image_digest)',
+        startedAt: () => 'COALESCE(started_at, CAST(:startedAt AS timestamptz))',
+      })
+      .where('id = :id AND status NOT IN (:...final)', { id: input.jobId, final: FINAL_STATUSES })
+      .setParameters({ imageDigest: input.imageDigest ?? null, startedAt: input.startedAt ?? null })
+      .execute();
   }
 
-  async list(query: JobQuery): Promise<JobPage> {
-    const where: FindOptionsWhere<JobEntity> = {};
-    if (query.engine) where.engine = query.engine;
-    if (query.status) where.status = query.status;
-    if (query.sha256) where.sha256 = query.sha256;
-    const [items, total] = await this.repo.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: query.limit,
-      skip: query.offset,
-    });
-    return { items, total };
+  /**
+   * The history, newest first, filtered by engine, status and sha256, and
+   * searched by `q`: a part of the file name (case-insensitive) or, when `q`
+   * is hex, a prefix of the sha256. Ties on createdAt go by id, so pages are
+   * stable and every caller sees the same order.
+   */
+  async search(search: JobSearch): Promise<JobPage> {
+    const qb = this.repo.createQueryBuilder('job');
+    if (search.engine) qb.andWhere('job.engine = :engine', { engine: search.engine });
+    if (search.status) qb.andWhere('job.status = :status', { status: search.status });
+    if (search.sha256) qb.andWhere('job.sha256 = :sha256', { sha256: search.sha256 });
+    const q = search.q;
+    if (q) {
+      const name = `%${escapeLike(q)}%`;
+      if (/^[0-9a-f]{1,64}$/i.test(q)) {
+        qb.andWhere(
+          new Brackets((w) => {
+            w.where('job.originalName ILIKE :name', { name }).orWhere('job.sha256 LIKE :prefix', { prefix: `${q.toLowerCase()}%` });
+          }),
+        );
+      } else {
+        qb.andWhere('job.originalName ILIKE :name', { name });
+      }
+    }
+    qb.orderBy('job.createdAt', 'DESC')
+      .addOrderBy('job.id', 'DESC')
+      .skip((search.page - 1) * search.limit)
+      .take(search.limit);
+    const [items, total] = await qb.getManyAndCount();
+    return { items, total, page: search.page, limit: search.limit, pages: Math.ceil(total / search.limit) };
   }
 
   async countByStatus(engine: string, statuses: JobStatus[]): Promise<number> {

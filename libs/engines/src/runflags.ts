@@ -257,15 +257,5 @@ export function envName(entry: string): string {
   return eq < 0 ? entry : entry.slice(0, eq);
 }
 
-/**
- * The same runflags with every `-e NAME=value` / `--env NAME=value` cut to the
- * name: environment values are often secrets, and what leaves the process
- * (workflow inputs, API answers) carries only their names.
- */
-export function withoutEnvValues(runflags: readonly string[]): string[] {
-  return tokenize(runflags).flatMap((token) => {
-    if (token.def.field !== 'env') return token.written;
-    const name = envName(token.value);
-    return token.written.length === 1 ? [`${token.name}=${name}`] : [token.name, name];
-  });
-}
+/** Lives in core, where workflow code can apply it too. */
+export { withoutEnvValues } from '@menagerie/core';

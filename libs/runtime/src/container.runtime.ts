@@ -2,6 +2,17 @@ import type { ContainerPolicy } from '@menagerie/engines';
 
 export const JOB_LABEL = 'menagerie.job';
 export const ENGINE_LABEL = 'menagerie.engine';
+/**
+ * Which deployment a container belongs to (its deployment name and Temporal
+ * namespace): several deployments may share one Docker daemon, and each
+ * lists, sweeps and removes only its own containers.
+ */
+export const DEPLOYMENT_LABEL = 'menagerie.deployment';
+
+/** The value of DEPLOYMENT_LABEL for a deployment. */
+export function deploymentLabel(deployment: string, namespace: string): string {
+  return `${deployment}/${namespace}`;
+}
 
 export interface ImageInfo {
   /** The local image id, used to create the container so a moving tag can't change it mid-job. */
@@ -33,7 +44,8 @@ export interface RunOutcome {
   oomKilled: boolean;
   log: Buffer;
   logTail(bytes: number): string;
-  durationMs: number;
+  /** When the container was started; null when it never was. */
+  startedAt: Date | null;
 }
 
 export interface RegistryAuth {
@@ -48,7 +60,11 @@ export interface JobContainer {
   state: string;
 }
 
-/** What the worker needs from a container engine. Only docker.runtime.ts knows Docker. */
+/**
+ * What the worker needs from a container engine. Only docker.runtime.ts knows
+ * Docker. A runtime serves one deployment: it labels what it creates with it,
+ * and lists and removes only containers that carry that label.
+ */
 export interface ContainerRuntime {
   ping(): Promise<void>;
   /** null when the image isn't present locally. */
@@ -57,6 +73,7 @@ export interface ContainerRuntime {
   pullImage(ref: string, auth: RegistryAuth | null, onProgress: (line: string) => void): Promise<void>;
   /** Runs to completion, timeout or abort; the container is gone when this returns or throws. */
   run(request: RunRequest, signal: AbortSignal): Promise<RunOutcome>;
+  /** This deployment's job containers (of one job, when given). */
   listJobContainers(jobId?: string): Promise<JobContainer[]>;
   removeContainer(id: string): Promise<void>;
   /** Removes every container labelled with this job; returns their ids. */

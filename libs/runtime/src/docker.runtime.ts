@@ -3,6 +3,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { CappedLog } from './capped-log';
 import {
+  DEPLOYMENT_LABEL,
   ENGINE_LABEL,
   JOB_LABEL,
   RuntimeError,
@@ -32,11 +33,20 @@ function reason(err: unknown): string {
   return unreachable(err) ?? e?.json?.message ?? e?.message ?? String(err);
 }
 
+export interface DockerRuntimeOptions {
+  /** The daemon's socket, or a client to use. */
+  docker: { socketPath: string } | Docker;
+  /** The value of the deployment label (see deploymentLabel) this runtime creates, lists and removes. */
+  deployment: string;
+}
+
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
+  private readonly deployment: string;
 
-  constructor(options: { socketPath: string } | Docker) {
-    this.docker = options instanceof Docker ? options : new Docker({ socketPath: options.socketPath });
+  constructor(options: DockerRuntimeOptions) {
+    this.docker = options.docker instanceof Docker ? options.docker : new Docker({ socketPath: options.docker.socketPath });
+    this.deployment = options.deployment;
   }
 
   async ping(): Promise<void> {
@@ -84,7 +94,7 @@ export class DockerRuntime implements ContainerRuntime {
       User: req.user,
       Env: [...req.env, `MENAGERIE_MOUNTPOINT=${req.mountpoint}`, `MENAGERIE_JOB_ID=${req.jobId}`],
       WorkingDir: p.workdir ?? undefined,
-      Labels: { [JOB_LABEL]: req.jobId, [ENGINE_LABEL]: req.engine },
+      Labels: { [JOB_LABEL]: req.jobId, [ENGINE_LABEL]: req.engine, [DEPLOYMENT_LABEL]: this.deployment },
       NetworkDisabled: p.network === 'none',
       AttachStdout: true,
       AttachStderr: true,
@@ -118,14 +128,23 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async run(req: RunRequest, signal: AbortSignal): Promise<RunOutcome> {
-    const started = Date.now();
     const log = new CappedLog(req.logLimitBytes);
+    // Listening before anything starts: an abort that arrives while the container is
+    // being created or started must still stop it (an 'abort' event fires only once).
+    let onAbort: (() => void) | undefined;
+    const cancelled = new Promise<'cancelled'>((resolve) => {
+      onAbort = () => resolve('cancelled');
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(this.createOptions(req));
     } catch (err) {
+      signal.removeEventListener('abort', onAbort!);
       throw new RuntimeError('create', reason(err), err);
     }
+    let timer: NodeJS.Timeout | undefined;
     try {
       const output = await container.attach({ stream: true, stdout: true, stderr: true });
       const sink = new PassThrough();
@@ -137,9 +156,10 @@ export class DockerRuntime implements ContainerRuntime {
         output.on('error', () => resolve());
       });
 
-      if (signal.aborted) return this.outcome(null, false, true, false, log, started);
+      if (signal.aborted) return this.outcome(null, false, true, false, log, null);
       // 'next-exit': the default condition answers at once for a container that hasn't started.
       const waited = container.wait({ condition: 'next-exit' });
+      const startedAt = new Date();
       try {
         await container.start();
       } catch (err) {
@@ -156,18 +176,10 @@ export class DockerRuntime implements ContainerRuntime {
         }
       })();
       const exited = Promise.race([waited, polled]).finally(() => (polling = false));
-
-      let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
-      const stop = new Promise<'timeout' | 'cancelled'>((resolve) => {
+      const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), req.timeoutMs);
-        onAbort = () => resolve('cancelled');
-        signal.addEventListener('abort', onAbort, { once: true });
       });
-      const first = await Promise.race([exited.then(() => 'exited' as const), stop]).finally(() => {
-        clearTimeout(timer);
-        if (onAbort) signal.removeEventListener('abort', onAbort);
-      });
+      const first = await Promise.race([exited.then(() => 'exited' as const), timedOut, cancelled]);
       if (first !== 'exited') await container.kill().catch(() => undefined);
 
       let state: { ExitCode?: number; OOMKilled?: boolean } = {};
@@ -184,14 +196,16 @@ export class DockerRuntime implements ContainerRuntime {
         first === 'cancelled',
         state.OOMKilled === true,
         log,
-        started,
+        startedAt,
       );
     } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort!);
       await this.removeContainer(container.id);
     }
   }
 
-  private outcome(exitCode: number | null, timedOut: boolean, cancelled: boolean, oomKilled: boolean, log: CappedLog, started: number): RunOutcome {
+  private outcome(exitCode: number | null, timedOut: boolean, cancelled: boolean, oomKilled: boolean, log: CappedLog, startedAt: Date | null): RunOutcome {
     return {
       exitCode,
       timedOut,
@@ -199,7 +213,7 @@ export class DockerRuntime implements ContainerRuntime {
       oomKilled,
       log: log.toBuffer(),
       logTail: (bytes) => log.tailText(bytes),
-      durationMs: Date.now() - started,
+      startedAt,
     };
   }
 
@@ -207,9 +221,12 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       const list = await this.docker.listContainers({
         all: true,
-        filters: { label: [jobId ? `${JOB_LABEL}=${jobId}` : JOB_LABEL] },
+        filters: { label: [`${DEPLOYMENT_LABEL}=${this.deployment}`, jobId ? `${JOB_LABEL}=${jobId}` : JOB_LABEL] },
       });
-      return list.map((c) => ({ id: c.Id, jobId: c.Labels[JOB_LABEL], state: c.State }));
+      // The daemon already filtered; checked again because removing another deployment's container is not recoverable.
+      return list
+        .filter((c) => c.Labels[DEPLOYMENT_LABEL] === this.deployment)
+        .map((c) => ({ id: c.Id, jobId: c.Labels[JOB_LABEL], state: c.State }));
     } catch (err) {
       throw new RuntimeError('list', reason(err), err);
     }

@@ -8,7 +8,15 @@ import {
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
-import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FailureDetails, type FinalizeJobInput } from '@menagerie/core';
+import {
+  containerQueueFor,
+  FAILURE_TYPES,
+  withoutEnvValues,
+  type EngineJobInput,
+  type FailureDetails,
+  type FinalizeJobInput,
+  type RunFacts,
+} from '@menagerie/core';
 import type { Activities } from '@menagerie/activities';
 
 /*
@@ -19,6 +27,15 @@ import type { Activities } from '@menagerie/activities';
  * this change replay with regular activities (see LOCAL_STEPS).
  */
 const LOCAL_STEPS = 'short-steps-as-local-activities';
+
+/*
+ * From this version on, (a) activities are scheduled with the engine's
+ * environment names only, never its values (the worker reads them from its
+ * own configuration), even for an input an older API started with values;
+ * and (b) the final status carries the image digest and start time of the
+ * run, which were written only by the best-effort "running" update before.
+ */
+const RUN_FACTS_AND_ENV_NAMES = 'run-facts-and-env-names';
 
 const shortStepOptions = {
   startToCloseTimeout: '5 minutes',
@@ -66,7 +83,7 @@ function runEngineFor(input: EngineJobInput) {
 }
 
 /** Turns how a job ended into the row the database will keep. */
-export function describeFailure(jobId: string, err: unknown): FinalizeJobInput {
+export function describeFailure(jobId: string, err: unknown, withFacts = false): FinalizeJobInput {
   if (isCancellation(err)) return { jobId, status: 'cancelled', error: 'cancelled by request' };
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
@@ -77,19 +94,26 @@ export function describeFailure(jobId: string, err: unknown): FinalizeJobInput {
       error: cause.message,
       exitCode: details.exitCode ?? null,
       logTail: details.logTail ?? null,
+      ...(withFacts ? runFacts(details) : {}),
     };
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return { jobId, status: 'failed', error: message };
 }
 
+function runFacts(facts: RunFacts): RunFacts {
+  return { imageDigest: facts.imageDigest ?? null, startedAt: facts.startedAt ?? null };
+}
+
 /**
  * One job: stage the input, run the engine, store the result, record the
  * final status. Every path, including cancellation, ends in finalizeJob.
  */
-export async function engineJob(input: EngineJobInput): Promise<FinalizeJobInput> {
-  const { jobId } = input;
+export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInput> {
+  const { jobId } = started;
   const local = patched(LOCAL_STEPS);
+  const v3 = patched(RUN_FACTS_AND_ENV_NAMES);
+  const input = v3 ? { ...started, engine: { ...started.engine, runflags: withoutEnvValues(started.engine.runflags) } } : started;
   const { stageInput, storeResult } = local ? localSteps : regularSteps;
   let outcome: FinalizeJobInput;
   let cancellation: unknown;
@@ -97,9 +121,9 @@ export async function engineJob(input: EngineJobInput): Promise<FinalizeJobInput
     await stageInput(input);
     const run = await runEngineFor(input)(input);
     const result = await storeResult(input);
-    outcome = { jobId, status: 'completed', exitCode: run.exitCode, logTail: run.logTail, result };
+    outcome = { jobId, status: 'completed', exitCode: run.exitCode, logTail: run.logTail, result, ...(v3 ? runFacts(run) : {}) };
   } catch (err) {
-    outcome = describeFailure(jobId, err);
+    outcome = describeFailure(jobId, err, v3);
     if (outcome.status === 'cancelled') cancellation = err;
     log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
   }

@@ -1,0 +1,76 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, resolveEnv, type ActivityDeps } from '@menagerie/activities';
+import type { FinalizeJobInput } from '@menagerie/core';
+
+const JOB = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
+
+/** Activity deps whose store and runtime refuse every cleanup, and a database that records what it gets. */
+function failingCleanup() {
+  const written: FinalizeJobInput[] = [];
+  const deps = {
+    store: { removeJobDir: jest.fn(async () => Promise.reject(new Error('EBUSY: device or resource busy'))) },
+    runtime: { removeJobContainers: jest.fn(async () => Promise.reject(new Error('docker remove: daemon gone'))) },
+    jobs: {
+      findById: jest.fn(),
+      markRunning: jest.fn(),
+      finalize: jest.fn(async (input: FinalizeJobInput) => void written.push(input)),
+    },
+    allowRunflags: [],
+    logLimitBytes: 1024,
+    logTailBytes: 256,
+    resultLimitBytes: 1024,
+    jobDirLimitBytes: 1024,
+    engineEnv: () => undefined,
+  } as unknown as ActivityDeps;
+  return { deps, written };
+}
+
+describe('finalizeJob', () => {
+  it('records the final status first; a cleanup that fails is logged, not retried', async () => {
+    const { deps, written } = failingCleanup();
+    const activities = createActivities(deps);
+    const outcome: FinalizeJobInput = { jobId: JOB, status: 'completed', exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z' };
+
+    await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
+
+    expect(written).toEqual([outcome]);
+    // Both cleanups were still attempted, after the status was recorded.
+    const recorded = (deps.jobs.finalize as jest.Mock).mock.invocationCallOrder[0];
+    expect((deps.runtime.removeJobContainers as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
+    expect((deps.store.removeJobDir as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
+  });
+
+  it('fails (to be retried) while the database refuses the status', async () => {
+    const { deps } = failingCleanup();
+    (deps.jobs.finalize as jest.Mock).mockRejectedValue(new Error('connection refused'));
+    const activities = createActivities(deps);
+    await expect(new MockActivityEnvironment().run(activities.finalizeJob, { jobId: JOB, status: 'failed' })).rejects.toThrow('connection refused');
+  });
+});
+
+describe('resolveEnv', () => {
+  it("fills each name from the worker's configuration", () => {
+    expect(resolveEnv('yara', ['TOKEN', 'MODE'], ['MODE=fast', 'TOKEN=s3cret=='])).toEqual(['TOKEN=s3cret==', 'MODE=fast']);
+  });
+
+  it('keeps a value a workflow from before names-only inputs carried', () => {
+    expect(resolveEnv('yara', ['TOKEN=old'], ['TOKEN=new'])).toEqual(['TOKEN=old']);
+  });
+
+  it('does not take a value from a longer name that starts the same', () => {
+    expect(() => resolveEnv('yara', ['TOKEN'], ['TOKEN_B=x'])).toThrow(/TOKEN has no value/);
+  });
+
+  it('fails the job, without retries, when the engine or the value is unknown here', () => {
+    const unknownEngine = (() => {
+      try {
+        resolveEnv('gone', ['TOKEN'], undefined);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(unknownEngine).toBeInstanceOf(ApplicationFailure);
+    expect(unknownEngine).toMatchObject({ nonRetryable: true, message: expect.stringContaining('engine gone is not configured on this worker') });
+  });
+});
