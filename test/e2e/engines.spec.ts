@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RETENTION_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
-import { JOB_LABEL } from '@menagerie/runtime';
+import { DEPLOYMENT_LABEL, JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
 import { activityAttempts } from '../support/temporal';
@@ -138,7 +138,10 @@ describe('engines and retention', () => {
     const recent = await run('beta');
     await sys.db.query(`UPDATE jobs SET finished_at = now() - interval '40 days' WHERE id = $1`, [old.jobid]);
     const orphanJob = randomUUID();
-    const orphan = execFileSync('docker', ['run', '-d', '--label', `${JOB_LABEL}=${orphanJob}`, '--network', 'none', 'menagerie/filemeta:stable', 'sleep', '600'])
+    const orphan = execFileSync('docker', [
+      'run', '-d', '--label', `${JOB_LABEL}=${orphanJob}`, '--label', `${DEPLOYMENT_LABEL}=${sys.deployment}`,
+      '--network', 'none', 'menagerie/filemeta:stable', 'sleep', '600',
+    ])
       .toString()
       .trim();
 

@@ -45,6 +45,6 @@ describe('Docker daemon unavailable', () => {
     const after = await queueBytes(sys.baseUrl, 'copy', 'daemon back');
     expect((await waitForJob(sys.baseUrl, after.jobid, 60_000)).status).toBe('completed');
     expect(await (await fetch(`${sys.baseUrl}/link/${after.jobid}`)).text()).toBe('daemon back');
-    expect(await jobContainers(sys.docker)).toEqual([]);
+    expect(await jobContainers(sys.docker, { deployment: sys.deployment })).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { writeEnginesFile } from '../support/engines-file';
-import { queueBytes, waitForJob } from '../support/http';
+import { getJob, queueBytes, waitForJob } from '../support/http';
 import { startWorkerProcess, type Managed } from '../support/processes';
 import { until } from '../support/until';
 import { activityAttempts } from '../support/temporal';
@@ -30,13 +30,23 @@ describe('worker killed with SIGKILL while a container runs', () => {
 
   it('retries the run on the next worker, completes the job and leaves no container', async () => {
     const job = await queueBytes(sys.baseUrl, 'steady', 'survives a worker crash');
-    await until('engine container running', async () => (await jobContainers(sys.docker, [job.jobid])).some((c) => c.State === 'running'));
+    const [first] = await until('engine container running', async () => {
+      const running = (await jobContainers(sys.docker, [job.jobid])).filter((c) => c.State === 'running');
+      return running.length ? running : undefined;
+    });
 
     await worker!.stop('SIGKILL');
     // Nobody is left to stop it: the container outlives its worker.
     expect(await jobContainers(sys.docker, [job.jobid])).toHaveLength(1);
 
     worker = await startWorkerProcess(sys.config);
+    // While the retry runs, it is the job's only container: the first attempt's was removed before it started.
+    const retried = await until('the retried engine container running', async () => {
+      const running = (await jobContainers(sys.docker, [job.jobid])).filter((c) => c.State === 'running' && c.Id !== first.Id);
+      return running.length ? running[0] : undefined;
+    }, 120_000, 100);
+    expect((await jobContainers(sys.docker, [job.jobid])).map((c) => c.Id)).toEqual([retried.Id]);
+    expect((await getJob(sys.baseUrl, job.jobid)).status).toBe('running');
     const done = await waitForJob(sys.baseUrl, job.jobid, 180_000);
     expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
     expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe('survives a worker crash');

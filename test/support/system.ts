@@ -1,14 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { loadConfig, readEnv, type MenagerieConfig } from '@menagerie/config';
 import { createDataSource, runMigrations } from '@menagerie/db';
-import { JOB_LABEL } from '@menagerie/runtime';
+import { DEPLOYMENT_LABEL, deploymentLabel, JOB_LABEL } from '@menagerie/runtime';
 import { createApp } from '../../apps/api/src/app';
 import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
 import { createTestDatabase } from './database';
@@ -25,8 +26,12 @@ export interface System {
   api: NestExpressApplication | null;
   worker: WorkerHandle | null;
   uiUrl: string | null;
+  /** The deployment label this system's containers carry (see DEPLOYMENT_LABEL). */
+  deployment: string;
   stop(): Promise<void>;
 }
+
+let systems = 0;
 
 export interface SystemOptions {
   /** Start the Temporal Web UI on this port. */
@@ -76,6 +81,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       temporal: { address, namespace: 'default', ...(options.uiPort ? { uiUrl: `http://127.0.0.1:${options.uiPort}` } : {}) },
       database: dbSettings,
       storage: { dir: storage },
+      // Each system is a deployment of its own: tests beside each other, or beside a
+      // Menagerie already running on this host, never sweep each other's containers.
+      deployment: `test-${process.pid}-${++systems}`,
       logLevel: process.env.LOG_LEVEL,
       ...options.settings,
     },
@@ -107,6 +115,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     api,
     worker,
     uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : null,
+    deployment: deploymentLabel(config.settings.deployment, config.settings.temporal.namespace),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -115,6 +124,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await db.destroy();
       await env.teardown().catch(() => undefined); // a test may have stopped Temporal on purpose
       await database.drop();
+      unmountUnder(storage);
       rmSync(storage, { recursive: true, force: true });
     },
   };
@@ -129,8 +139,17 @@ async function migrated(connection: NonNullable<SystemOptions['database']>): Pro
   return { name: connection.database, drop: async () => undefined };
 }
 
-/** Containers Menagerie labelled for these jobs (all of its job containers when no ids are given). */
-export async function jobContainers(docker: Docker, jobIds?: string[]): Promise<Docker.ContainerInfo[]> {
-  const all = await docker.listContainers({ all: true, filters: { label: [JOB_LABEL] } });
-  return jobIds ? all.filter((c) => jobIds.includes(c.Labels[JOB_LABEL])) : all;
+/** Job containers of these jobs, or all of one deployment's. */
+export async function jobContainers(docker: Docker, scope: string[] | { deployment: string }): Promise<Docker.ContainerInfo[]> {
+  const label = Array.isArray(scope) ? [JOB_LABEL] : [`${DEPLOYMENT_LABEL}=${scope.deployment}`];
+  const all = await docker.listContainers({ all: true, filters: { label } });
+  return Array.isArray(scope) ? all.filter((c) => scope.includes(c.Labels[JOB_LABEL])) : all;
+}
+
+/** Job volumes a worker killed mid-job left mounted (a live worker unmounts its own). */
+function unmountUnder(dir: string): void {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = line.split(' ')[1];
+    if (target?.startsWith(`${dir}/`)) execFileSync('umount', ['-l', target]);
+  }
 }

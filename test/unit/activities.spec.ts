@@ -20,7 +20,6 @@ function failingCleanup() {
     logLimitBytes: 1024,
     logTailBytes: 256,
     resultLimitBytes: 1024,
-    jobDirLimitBytes: 1024,
     engineEnv: () => undefined,
   } as unknown as ActivityDeps;
   return { deps, written };
@@ -45,7 +44,8 @@ describe('finalizeJob', () => {
     const { deps } = failingCleanup();
     (deps.jobs.finalize as jest.Mock).mockRejectedValue(new Error('connection refused'));
     const activities = createActivities(deps);
-    await expect(new MockActivityEnvironment().run(activities.finalizeJob, { jobId: JOB, status: 'failed' })).rejects.toThrow('connection refused');
+    const failed: FinalizeJobInput = { jobId: JOB, status: 'failed' };
+    await expect(new MockActivityEnvironment().run(activities.finalizeJob, failed)).rejects.toThrow('connection refused');
   });
 });
 

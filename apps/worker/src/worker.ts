@@ -133,7 +133,6 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     logLimitBytes: settings.logLimitBytes,
     logTailBytes: settings.logTailBytes,
     resultLimitBytes: settings.resultLimitBytes,
-    jobDirLimitBytes: settings.jobDirLimitBytes,
     engineEnv: (name) => engineEnv.get(name),
     registry: settings.registry.enabled
       ? {

@@ -21,8 +21,6 @@ export interface ActivityDeps {
   logLimitBytes: number;
   logTailBytes: number;
   resultLimitBytes: number;
-  /** What an engine may write into its job directory before it is killed. */
-  jobDirLimitBytes: number;
   heartbeatIntervalMs?: number;
   /** Set when missing images may be pulled. */
   registry?: { auth: RegistryAuth | null } | null;

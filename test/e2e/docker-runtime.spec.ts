@@ -1,0 +1,88 @@
+import Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPolicy } from '@menagerie/engines';
+import { DEPLOYMENT_LABEL, DockerRuntime, type RunRequest } from '@menagerie/runtime';
+import { until } from '../support/until';
+
+jest.setTimeout(120_000);
+
+/** DockerRuntime on the real daemon. */
+describe('DockerRuntime', () => {
+  const deployment = `test-runtime-${process.pid}`;
+  let hostDir: string;
+
+  beforeAll(() => {
+    hostDir = mkdtempSync(join(tmpdir(), 'menagerie-runtime-'));
+  });
+  afterAll(() => rmSync(hostDir, { recursive: true, force: true }));
+
+  async function request(runtime: DockerRuntime, cmd: string[]): Promise<RunRequest> {
+    const image = await runtime.inspectImage('menagerie/filemeta:stable');
+    if (!image) throw new Error('menagerie/filemeta:stable is not built; run scripts/build-images.sh');
+    return {
+      jobId: randomUUID(),
+      engine: 'test',
+      image,
+      cmd,
+      user: '1000',
+      env: [],
+      mountpoint: '/var/data',
+      hostDir,
+      policy: defaultPolicy(),
+      // Far beyond the test's own timeout: only the cancellation can end the run in time.
+      timeoutMs: 600_000,
+      logLimitBytes: 4096,
+    };
+  }
+
+  it('stops a container whose cancel arrived while it was being started', async () => {
+    const docker = new Docker();
+    const cancel = new AbortController();
+    const create = docker.createContainer.bind(docker);
+    // The cancel lands inside start(), before the daemon has answered it.
+    docker.createContainer = (async (options: Docker.ContainerCreateOptions) => {
+      const container = await create(options);
+      const start = container.start.bind(container);
+      container.start = (async () => {
+        cancel.abort();
+        return start();
+      }) as typeof container.start;
+      return container;
+    }) as typeof docker.createContainer;
+    const runtime = new DockerRuntime({ docker, deployment });
+    const req = await request(runtime, ['sleep', '600']);
+
+    const outcome = await runtime.run(req, cancel.signal);
+
+    expect({ cancelled: outcome.cancelled, timedOut: outcome.timedOut, exitCode: outcome.exitCode }).toEqual({ cancelled: true, timedOut: false, exitCode: null });
+    expect(await runtime.listJobContainers(req.jobId)).toEqual([]);
+  });
+
+  it("labels its containers with its deployment, and lists and removes only its own", async () => {
+    const docker = new Docker();
+    const mine = new DockerRuntime({ docker, deployment });
+    const theirs = new DockerRuntime({ docker, deployment: `${deployment}-other` });
+    const req = await request(theirs, ['sleep', '600']);
+    const stop = new AbortController();
+    const running = theirs.run(req, stop.signal);
+    try {
+      const listed = await until('its container running', async () => {
+        const found = await theirs.listJobContainers(req.jobId);
+        return found.some((c) => c.state === 'running') ? found : undefined;
+      });
+      const info = await docker.getContainer(listed[0].id).inspect();
+      expect(info.Config.Labels[DEPLOYMENT_LABEL]).toBe(`${deployment}-other`);
+
+      expect(await mine.listJobContainers()).toEqual([]);
+      expect(await mine.listJobContainers(req.jobId)).toEqual([]);
+      expect(await mine.removeJobContainers(req.jobId)).toEqual([]);
+      expect((await docker.getContainer(listed[0].id).inspect()).State.Running).toBe(true);
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+});
