@@ -11,6 +11,8 @@ export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
+log "linting (eslint.config.js: workflow code stays deterministic)"
+(cd "$ROOT" && npx eslint .)
 
 report="$RUN_DIR/jest-report.json"
 rm -f "$report"
