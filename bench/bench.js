@@ -30,6 +30,8 @@ const DOCKER_FLAGS = [
   '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m', '--cap-drop', 'ALL',
   '--security-opt', 'no-new-privileges', '--memory', '256m', '--memory-swap', '256m', '--cpus', '0.5',
   '--pids-limit', '64', '--log-driver', 'none', '--user', UID,
+  // Pinned by Menagerie's default policy (libs/engines/src/policy.ts).
+  '--ulimit', 'memlock=8388608', '--ulimit', 'nice=0', '--ulimit', 'rtprio=0',
 ];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
