@@ -145,6 +145,19 @@ describe('admin console', () => {
     expect((await body(badQuery)).error).toBe('INVALID_QUERY');
   });
 
+  it('sets the key cookie Secure when the page came over HTTPS', async () => {
+    await page.goto(url('/console'));
+    // The console's own module, as the page loads it (the test server speaks plain HTTP, so the protocol is given).
+    // A string, so that the compiler leaves the dynamic import to the browser.
+    const cookies: { https: string; http: string; here: string } = await page.evaluate(`(async () => {
+      const { keyCookie } = await import('/console/assets/console.js');
+      return { https: keyCookie('k3y; with=odd chars', 'https:'), http: keyCookie('k3y', 'http:'), here: keyCookie('k3y') };
+    })()`);
+    expect(cookies.https).toBe('menagerie_api_key=k3y%3B%20with%3Dodd%20chars; path=/; SameSite=Strict; Secure');
+    expect(cookies.http).toBe('menagerie_api_key=k3y; path=/; SameSite=Strict');
+    expect(cookies.here).toBe(cookies.http); // this page is http:
+  });
+
   it('filemeta: engines page → upload with a progress bar → job page → JSON preview → download', async () => {
     await page.goto(url('/console'));
     const card = page.locator('article.engine[data-engine="filemeta"]');

@@ -336,3 +336,73 @@ describe('retention sweep of job directories', () => {
     }
   });
 });
+
+describe('reading the stored result and log', () => {
+  const read = async (stream: Readable) => {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const openOn = (path: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return require('node:fs').readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
+
+  async function storeWith(name: 'result' | 'engine.log', make: (path: string) => void): Promise<{ store: JobStore; id: string; path: string }> {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
+    const path = join(store.storeDir(id), name);
+    make(path);
+    return { store, id, path };
+  }
+
+  it('streams a regular result, measured from the handle it reads', async () => {
+    const { store, id } = await storeWith('result', (p) => writeFileSync(p, 'the result'));
+    const file = await store.openResult(id);
+    expect(file?.size).toBe(10);
+    expect((await read(file!.stream)).toString()).toBe('the result');
+  });
+
+  it('refuses a result that is a symlink, and never follows it', async () => {
+    const secret = join(mkdtempSync(join(tmpdir(), 'menagerie-secret-')), 'secret');
+    writeFileSync(secret, 'host secret');
+    const { store, id } = await storeWith('result', (p) => symlinkSync(secret, p));
+    expect(await store.openResult(id)).toBeNull();
+    expect(openOn(secret)).toBe(0);
+  });
+
+  it('refuses a result that is a FIFO or a directory, without waiting for a writer', async () => {
+    const fifo = await storeWith('result', (p) => require('node:child_process').execFileSync('mkfifo', [p]));
+    expect(await fifo.store.openResult(fifo.id)).toBeNull();
+    const dir = await storeWith('result', (p) => mkdirSync(p));
+    expect(await dir.store.openResult(dir.id)).toBeNull();
+  });
+
+  it('closes the file when a reader destroys the stream mid-way', async () => {
+    const { store, id, path } = await storeWith('result', (p) => writeFileSync(p, Buffer.alloc(4 * 1024 * 1024, 7)));
+    const file = await store.openResult(id);
+    expect(openOn(path)).toBe(1);
+    file!.stream.destroy();
+    await new Promise((r) => file!.stream.once('close', r));
+    expect(openOn(path)).toBe(0);
+  });
+
+  it('serves the first maxBytes of the log, refuses a symlinked one, and says when there is none', async () => {
+    const { store, id } = await storeWith('engine.log', (p) => writeFileSync(p, 'line one\nline two\n'));
+    const log = await store.openLog(id, 8);
+    expect({ size: log?.size, length: log?.length }).toEqual({ size: 18, length: 8 });
+    expect((await read(log!.stream)).toString()).toBe('line one');
+    const empty = await storeWith('engine.log', (p) => writeFileSync(p, ''));
+    const none = await empty.store.openLog(empty.id, 8);
+    expect({ size: none?.size, length: none?.length, bytes: (await read(none!.stream)).length }).toEqual({ size: 0, length: 0, bytes: 0 });
+    const linked = await storeWith('engine.log', (p) => symlinkSync('/etc/passwd', p));
+    expect(await linked.store.openLog(linked.id, 8)).toBeNull();
+    const absent = await newStore();
+    expect(await absent.openLog(randomUUID(), 8)).toBeNull();
+  });
+});

@@ -1,12 +1,14 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
 import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
-import { DockerRuntime } from '@menagerie/runtime';
+import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
+import { AccessGuard, ApiKeys } from './common/access';
 import { ApiExceptionFilter } from './common/exception.filter';
+import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
 import { CONFIG, CONTAINER_RUNTIME, DATA_SOURCE, JOB_REPOSITORY, JOB_STORE } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
@@ -29,9 +31,9 @@ export class AppModule {
   static forRoot(config: MenagerieConfig): DynamicModule {
     return {
       module: AppModule,
-      // The console module uses the shared config, database and store.
+      // The console module uses the shared config, the job repository and the store (never the DataSource).
       global: true,
-      exports: [CONFIG, DATA_SOURCE, JOB_STORE],
+      exports: [CONFIG, JOB_REPOSITORY, JOB_STORE],
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
@@ -68,8 +70,11 @@ export class AppModule {
             return store;
           },
         },
-        { provide: CONTAINER_RUNTIME, useValue: new DockerRuntime({ socketPath: config.settings.docker.socketPath }) },
+        { provide: CONTAINER_RUNTIME, useValue: new DockerRuntime({ docker: config.settings.docker, deployment: deploymentLabel(config.settings.deployment, config.settings.temporal.namespace) }) },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: ApiKeys, useValue: new ApiKeys(config.settings) },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_PIPE, useClass: JobIdPipe },
         DataSourceCloser,
         EnginesReloadService,
         TemporalService,

@@ -2,3 +2,4 @@ export * from './job';
 export * from './contract';
 export * from './errors';
 export * from './config-error';
+export * from './job-query';

@@ -9,9 +9,14 @@ export function isFinalStatus(status: JobStatus): status is FinalStatus {
   return FINAL_STATUSES.includes(status);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Job ids are random UUIDs: opaque, unguessable, and safe to use as a path segment. */
+/**
+ * Job ids are random UUIDs: opaque, unguessable, and safe to use as a path
+ * segment. Only the canonical, lower-case spelling is one: the database
+ * compares UUIDs without regard to case but the store's paths do not, so an
+ * id from a request is canonicalised once, at the edge (`canonicalJobId`).
+ */
 export function isJobId(value: string): boolean {
   return UUID.test(value);
 }
@@ -43,3 +48,29 @@ export function containerQueueFor(engine: string): string {
 /** The maintenance queue: the retention Schedule's workflow and activities. */
 export const MAINTENANCE_QUEUE = 'menagerie.maintenance';
 export const RETENTION_SCHEDULE_ID = 'menagerie-retention';
+
+/** What decides whether a job's result can be served. */
+export interface ResultFacts {
+  status: JobStatus;
+  resultName: string | null;
+  expiredAt: Date | null;
+}
+
+export type ResultAvailability =
+  | { available: true }
+  | { available: false; code: 'RESULT_EXPIRED' | 'RESULT_NOT_READY'; reason: string };
+
+/**
+ * The one rule for "has a result to serve": completed, with a result, and not
+ * yet removed by retention. When not, `reason` says why in words a person can act on.
+ */
+export function resultAvailability(job: ResultFacts): ResultAvailability {
+  if (job.expiredAt) {
+    return { available: false, code: 'RESULT_EXPIRED', reason: `the files were removed by retention on ${job.expiredAt.toISOString()}` };
+  }
+  if (job.status !== 'completed' || !job.resultName) {
+    const reason = isFinalStatus(job.status) ? `the job ended ${job.status} without a result` : `the job is still ${job.status}`;
+    return { available: false, code: 'RESULT_NOT_READY', reason };
+  }
+  return { available: true };
+}

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId, type StoredResult } from '@menagerie/core';
 import { createVolume, MIN_VOLUME_BYTES, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
@@ -234,14 +234,16 @@ export class JobStore {
     await matchOwner(this.logPath(id), this.storeDir(id));
   }
 
+  /**
+   * The stored result, opened once and measured from the open handle, so what
+   * is measured is what is streamed. A symlink, or anything but a regular
+   * file, is refused, never followed: null, as when there is none. The stream
+   * owns the handle: ending or destroying it closes the file.
+   */
   async openResult(id: string): Promise<{ stream: Readable; size: number } | null> {
-    try {
-      const info = await stat(this.resultPath(id));
-      return { stream: createReadStream(this.resultPath(id)), size: info.size };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+    const file = await openRegularFile(this.resultPath(id));
+    if (!file) return null;
+    return { stream: file.handle.createReadStream({ start: 0 }), size: file.size };
   }
 
   async hasInput(id: string): Promise<boolean> {
@@ -349,6 +351,22 @@ export class JobStore {
     if (image) newest = Math.max(newest, image.mtimeMs);
     return newest;
   }
+
+  /**
+   * The engine's stored log, opened like a result (a symlink is refused, never
+   * followed), streaming its first `maxBytes` at most; null while there is none.
+   * The stream owns the handle.
+   */
+  async openLog(id: string, maxBytes: number): Promise<{ stream: Readable; size: number; length: number } | null> {
+    const file = await openRegularFile(this.logPath(id));
+    if (!file) return null;
+    const length = Math.min(file.size, maxBytes);
+    if (length === 0) {
+      await file.handle.close();
+      return { stream: Readable.from([]), size: file.size, length };
+    }
+    return { stream: file.handle.createReadStream({ start: 0, end: length - 1 }), size: file.size, length };
+  }
 }
 
 /** Names a result after its input and engine, with the extension and type its first bytes show. */
@@ -377,3 +395,27 @@ function translateFsError(err: unknown): unknown {
   return err;
 }
 
+/**
+ * Opens a stored file for reading without following a symlink, and measures
+ * it from the handle; null when it is absent, a symlink or not a regular file.
+ * O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused).
+ */
+async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return null;
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isFile()) return { handle, size: info.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  await handle.close();
+  return null;
+}

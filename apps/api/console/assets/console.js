@@ -69,8 +69,18 @@ export function askForKey() {
   askedForKey = true;
   const key = window.prompt('This Menagerie needs an API key:');
   if (!key) return;
-  document.cookie = `menagerie_api_key=${encodeURIComponent(key.trim())}; path=/; SameSite=Strict`;
+  document.cookie = keyCookie(key.trim());
   window.location.reload();
+}
+
+/**
+ * The key cookie, for document.cookie: same-site only, and `Secure` whenever
+ * the page came over HTTPS (the protocol the browser saw, so a proxy that
+ * terminates TLS counts), so the key is never sent back in clear.
+ */
+export function keyCookie(key, protocol = location.protocol) {
+  const secure = protocol === 'https:' ? '; Secure' : '';
+  return `menagerie_api_key=${encodeURIComponent(key)}; path=/; SameSite=Strict${secure}`;
 }
 
 /** fetch + JSON, throwing ApiError with the API's {error, message}. */

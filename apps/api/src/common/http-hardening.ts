@@ -1,7 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
-import type { Settings } from '@menagerie/config';
-import { accessControl } from './access';
 import { sendError } from './error.mapper';
 
 /** Bodies other than uploads are small JSON; anything bigger is refused before it is read. */
@@ -38,9 +36,28 @@ function bodyErrors(err: unknown, _req: Request, res: Response, next: NextFuncti
   next(err);
 }
 
-export function hardenHttp(app: NestExpressApplication, settings: Settings): void {
+/** C0 and C1 control characters, DEL and NUL included: no query parameter has a use for them. */
+const CONTROL = /\p{Cc}/u;
+
+function hasControl(value: unknown): boolean {
+  if (typeof value === 'string') return CONTROL.test(value);
+  if (Array.isArray(value)) return value.some(hasControl);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => CONTROL.test(k) || hasControl(v));
+  return false;
+}
+
+/** Refuses a query string holding control characters (a NUL would reach PostgreSQL), for every route at once. */
+function queryCharacters(req: Request, res: Response, next: NextFunction): void {
+  if (hasControl(req.query)) {
+    sendError(res, 'INVALID_QUERY', 'query parameters must not contain control characters (such as %00)');
+    return;
+  }
+  next();
+}
+
+export function hardenHttp(app: NestExpressApplication): void {
   app.use(securityHeaders);
-  app.use(accessControl(settings));
+  app.use(queryCharacters);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: JSON_BODY_LIMIT, extended: false });
   app.use(bodyErrors);

@@ -2,9 +2,10 @@ import { Controller, Get, Inject, Logger, Param, Query, Res } from '@nestjs/comm
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { MenagerieConfig } from '@menagerie/config';
+import { streamTo } from '../common/stream-to';
 import { CONFIG } from '../common/tokens';
 import { toJobView } from '../jobs/job.view';
-import { ConsoleJobsService, type SearchQuery } from './console-jobs.service';
+import { ConsoleJobsService } from './console-jobs.service';
 import type { Preview } from './result-preview';
 
 /** What the console needs beyond the public API: search by name, the full log, a preview of the result. */
@@ -20,7 +21,7 @@ export class ConsoleApiController {
 
   /** `GET /console/api/jobs?q=&engine=&status=&page=&limit=`: like GET /jobs, with `q` matching the file name or a sha256 prefix. */
   @Get('jobs')
-  async search(@Query() query: SearchQuery, @Res({ passthrough: true }) res: Response) {
+  async search(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
     res.setHeader('Cache-Control', 'no-store');
     const page = await this.jobs.search(query);
     return { ...page, items: page.items.map((j) => toJobView(j, this.config.settings)) };
@@ -39,17 +40,7 @@ export class ConsoleApiController {
     res.setHeader('Content-Length', String(log.length));
     res.setHeader('X-Log-Size', String(log.size));
     res.setHeader('X-Log-Truncated', String(log.length < log.size));
-    if (log.length === 0) {
-      await log.handle.close();
-      res.end();
-      return;
-    }
-    const stream = log.handle.createReadStream({ start: 0, end: log.length - 1, autoClose: true });
-    stream.on('error', (err) => {
-      this.logger.error({ err, jobId: id }, 'could not read the stored log');
-      res.destroy();
-    });
-    stream.pipe(res);
+    streamTo(res, log.stream, this.logger, { jobId: id }, 'the stored log');
   }
 
   /** `{kind: 'json'|'text'|'archive'|'binary'|'none', ...}`, from a bounded read of the result. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { assertJobId } from '@menagerie/core';
+import { Public } from '../common/access';
 import { ConsoleAssets } from './console-assets.service';
 
 /**
@@ -10,6 +10,7 @@ import { ConsoleAssets } from './console-assets.service';
  * is ever written into a page by the server.
  */
 @ApiExcludeController() // the console's own plumbing, not part of the documented API (/docs)
+@Public() // pages and assets hold no data: they load without a key, and ask for one
 @Controller('console')
 export class ConsolePagesController {
   constructor(private readonly assets: ConsoleAssets) {}
@@ -25,8 +26,8 @@ export class ConsolePagesController {
   }
 
   @Get('jobs/:id')
-  job(@Param('id') id: string, @Res() res: Response): void {
-    assertJobId(id);
+  job(@Param('id') _id: string, @Res() res: Response): void {
+    // The id is only checked (by JobIdPipe): the page's script reads it from the address.
     this.assets.send(res, 'job.html');
   }
 

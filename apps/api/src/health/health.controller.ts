@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Public } from '../common/access';
 import { HealthDto } from '../common/openapi.dto';
 import type { JobRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
@@ -30,6 +31,7 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Chec
 }
 
 @ApiTags('health')
+@Public() // for load balancers and probes; says only whether the services answer
 @Controller('health')
 export class HealthController {
   constructor(

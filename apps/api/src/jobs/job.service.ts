@@ -1,19 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { assertJobId, isFinalStatus, JOB_STATUSES, type JobStatus, MenagerieError } from '@menagerie/core';
+import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobEntity, JobRepository } from '@menagerie/db';
+import type { JobEntity, JobPage, JobRepository } from '@menagerie/db';
 import type { JobStore } from '@menagerie/storage';
 import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
-
-export interface ListQuery {
-  engine?: string;
-  status?: string;
-  sha256?: string;
-  page?: string;
-  limit?: string;
-}
 
 export interface ResultFile {
   stream: Readable;
@@ -22,7 +14,6 @@ export interface ResultFile {
   mime: string;
 }
 
-const MAX_LIMIT = 100;
 const MAX_WAIT_SECONDS = 60;
 /** Requests blocked on ?wait at once; each holds one long poll to Temporal. */
 const MAX_WAITERS = 1000;
@@ -38,8 +29,8 @@ export class JobService {
     private readonly temporal: TemporalService,
   ) {}
 
+  /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
   async get(id: string): Promise<JobEntity> {
-    assertJobId(id);
     const job = await this.jobs.findById(id);
     if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
     return job;
@@ -81,41 +72,20 @@ export class JobService {
     }
   }
 
-  async list(query: ListQuery) {
-    const page = query.page === undefined ? 1 : Number(query.page);
-    const limit = query.limit === undefined ? 20 : Number(query.limit);
-    if (!Number.isInteger(page) || page < 1) throw new MenagerieError('INVALID_QUERY', 'page must be a whole number from 1');
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new MenagerieError('INVALID_QUERY', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    if (query.status !== undefined && !JOB_STATUSES.includes(query.status as JobStatus)) {
-      throw new MenagerieError('INVALID_QUERY', `status must be one of ${JOB_STATUSES.join(', ')}`);
-    }
-    if (query.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(query.sha256)) {
-      throw new MenagerieError('INVALID_QUERY', 'sha256 must be 64 hex digits');
-    }
-    const { items, total } = await this.jobs.list({
-      engine: query.engine,
-      status: query.status as JobStatus | undefined,
-      sha256: query.sha256?.toLowerCase(),
-      limit,
-      offset: (page - 1) * limit,
-    });
-    return { items, total, page, limit, pages: Math.ceil(total / limit) };
+  /** GET /jobs: the history, newest first, filtered by engine, status and sha256. */
+  async list(query: Record<string, unknown>): Promise<JobPage> {
+    return this.jobs.search(parseJobSearch(query, ['engine', 'status', 'sha256']));
   }
 
   async result(id: string): Promise<ResultFile> {
     const job = await this.get(id);
-    if (job.expiredAt) {
-      throw new MenagerieError('RESULT_EXPIRED', `the files of job ${id} were removed by retention on ${job.expiredAt.toISOString()}`);
-    }
-    if (job.status !== 'completed' || !job.resultName) {
-      const why = isFinalStatus(job.status) ? `the job ended ${job.status} without a result` : `the job is still ${job.status}`;
-      throw new MenagerieError('RESULT_NOT_READY', `no result for job ${id}: ${why}; see /result/${id}`, { status: job.status });
+    const availability = resultAvailability(job);
+    if (!availability.available) {
+      throw new MenagerieError(availability.code, `no result for job ${id}: ${availability.reason}; see /result/${id}`, { status: job.status });
     }
     const file = await this.store.openResult(id);
     if (!file) throw new MenagerieError('RESULT_MISSING', `the result of job ${id} is no longer stored`);
-    return { ...file, name: job.resultName, mime: job.resultMime ?? 'application/octet-stream' };
+    return { ...file, name: job.resultName!, mime: job.resultMime ?? 'application/octet-stream' };
   }
 
   /**

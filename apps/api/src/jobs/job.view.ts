@@ -1,3 +1,4 @@
+import { resultAvailability } from '@menagerie/core';
 import type { JobEntity } from '@menagerie/db';
 import type { Settings } from '@menagerie/config';
 
@@ -29,7 +30,7 @@ export function temporalUrl(settings: Settings, workflowId: string, runId: strin
 }
 
 export function toJobView(job: JobEntity, settings: Settings): JobView {
-  const done = job.status === 'completed' && job.resultName !== null && job.expiredAt === null;
+  const done = resultAvailability(job).available;
   return {
     jobid: job.id,
     engine: job.engine,

@@ -5,8 +5,9 @@ import { JOB_STATUSES } from '@menagerie/core';
 import { ErrorDto, JobDto, JobPageDto, UploadDto } from '../common/openapi.dto';
 import { isFinalStatus } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
+import { streamTo } from '../common/stream-to';
 import { CONFIG } from '../common/tokens';
-import { JobService, type ListQuery } from './job.service';
+import { JobService } from './job.service';
 import { toJobView, type JobView } from './job.view';
 import { UploadService } from './upload.service';
 
@@ -79,11 +80,7 @@ export class JobsController {
     res.setHeader('Content-Length', String(file.size));
     res.setHeader('Content-Disposition', contentDisposition(file.name));
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    file.stream.on('error', (err) => {
-      this.logger.error({ err, jobId: id }, 'could not read the stored result');
-      res.destroy();
-    });
-    file.stream.pipe(res);
+    streamTo(res, file.stream, this.logger, { jobId: id }, 'the stored result');
   }
 
   @Get('jobs')
@@ -95,7 +92,7 @@ export class JobsController {
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1 to 100, default 20' })
   @ApiResponse({ status: 200, type: JobPageDto })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY' })
-  async list(@Query() query: ListQuery) {
+  async list(@Query() query: Record<string, unknown>) {
     const page = await this.jobs.list(query);
     return { ...page, items: page.items.map((j) => toJobView(j, this.config.settings)) };
   }
