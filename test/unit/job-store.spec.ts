@@ -373,12 +373,15 @@ describe('reading the stored result and log', () => {
     writeFileSync(secret, 'host secret');
     const { store, id } = await storeWith('result', (p) => symlinkSync(secret, p));
     expect(await store.openResult(id)).toBeNull();
+    // The console's preview reads through the same door.
+    expect(await store.openResultFile(id)).toBeNull();
     expect(openOn(secret)).toBe(0);
   });
 
   it('refuses a result that is a FIFO or a directory, without waiting for a writer', async () => {
     const fifo = await storeWith('result', (p) => require('node:child_process').execFileSync('mkfifo', [p]));
     expect(await fifo.store.openResult(fifo.id)).toBeNull();
+    expect(await fifo.store.openResultFile(fifo.id)).toBeNull();
     const dir = await storeWith('result', (p) => mkdirSync(p));
     expect(await dir.store.openResult(dir.id)).toBeNull();
   });

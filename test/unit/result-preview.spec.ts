@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { prettyJson, previewFile, PREVIEW_LIMITS, type Preview } from '../../apps/api/src/console/result-preview';
+import { prettyJson, PREVIEW_LIMITS, type Preview } from '../../apps/api/src/console/result-preview';
+import { previewPath } from '../support/preview';
 
 /**
  * The preview's output is bounded, not only its reads: hostile results that
@@ -36,7 +37,7 @@ describe('result preview output bounds', () => {
     // 40,000 numbers 3,000 levels deep: JSON.stringify(v, null, 2) indents each by 6,000 spaces.
     const doc = `${'['.repeat(3000)}${Array(40_000).fill('1').join(',')}${']'.repeat(3000)}`;
     expect(doc.length).toBe(85_999);
-    const p = await previewFile(file(doc));
+    const p = await previewPath(file(doc));
     expect(p).toMatchObject({ kind: 'json', truncated: false, note: `nesting deeper than ${PREVIEW_LIMITS.jsonIndentDepth} levels is not indented further` });
     if (p.kind !== 'json') throw new Error('not json');
     expect(p.text.length).toBeLessThan(PREVIEW_LIMITS.jsonChars);
@@ -49,7 +50,7 @@ describe('result preview output bounds', () => {
 
   it('JSON nested 43,000 levels deep comes out cut at jsonChars, saying so', async () => {
     const depth = 43_000;
-    const p = await previewFile(file(`${'['.repeat(depth)}${']'.repeat(depth)}`));
+    const p = await previewPath(file(`${'['.repeat(depth)}${']'.repeat(depth)}`));
     expect(p).toMatchObject({ kind: 'json', truncated: true });
     if (p.kind !== 'json') throw new Error('not json');
     expect(p.text.length).toBeLessThanOrEqual(PREVIEW_LIMITS.jsonChars);
@@ -83,7 +84,7 @@ describe('result preview output bounds', () => {
     const tar = await tarOf([{ name: long('a'), content: 'a' }, { name: 'short.txt', content: 'b' }, { name: long('c'), content: 'c' }]);
     expect(tar.length).toBeGreaterThan(8 * 1024 * 1024); // the names are really there
     for (const archive of [tar, gzipSync(tar)]) {
-      const p = await previewFile(file(archive));
+      const p = await previewPath(file(archive));
       expect(p).toMatchObject({ kind: 'archive', truncated: true, note: `names longer than ${PREVIEW_LIMITS.entryNameChars} characters are cut` });
       if (p.kind !== 'archive') throw new Error('not an archive');
       expect(p.entries.map((e) => e.name)).toEqual([`${'a'.repeat(PREVIEW_LIMITS.entryNameChars)}…`, 'short.txt', `${'c'.repeat(PREVIEW_LIMITS.entryNameChars)}…`]);
@@ -94,7 +95,7 @@ describe('result preview output bounds', () => {
   it('bounds the whole listing: at most archiveEntries names of at most entryNameChars each', async () => {
     const limits = { ...PREVIEW_LIMITS, archiveEntries: 5, entryNameChars: 100 };
     const tar = await tarOf(Array.from({ length: 20 }, (_, i) => ({ name: `${i}-${'x'.repeat(5000)}`, content: `${i}` })));
-    const p = await previewFile(file(gzipSync(tar)), limits);
+    const p = await previewPath(file(gzipSync(tar)), limits);
     expect(p).toMatchObject({ kind: 'archive', truncated: true, note: 'only the first 5 entries are listed; names longer than 100 characters are cut' });
     if (p.kind !== 'archive') throw new Error('not an archive');
     expect(p.entries).toHaveLength(5);

@@ -246,6 +246,15 @@ export class JobStore {
     return { stream: file.handle.createReadStream({ start: 0 }), size: file.size };
   }
 
+  /**
+   * The stored result for positioned reads (the console's preview lists a zip
+   * from its end); null when there is none or it isn't a regular file. The
+   * caller closes the handle.
+   */
+  async openResultFile(id: string): Promise<{ handle: FileHandle; size: number } | null> {
+    return openRegularFile(this.resultPath(id));
+  }
+
   async hasInput(id: string): Promise<boolean> {
     return stat(this.inputPath(id)).then(
       () => true,

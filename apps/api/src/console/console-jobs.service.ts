@@ -52,14 +52,12 @@ export class ConsoleJobsService {
     const job = await this.get(id);
     const availability = resultAvailability(job);
     if (!availability.available) return { kind: 'none', reason: availability.reason };
+    const file = await this.store.openResultFile(id);
+    if (!file) return { kind: 'none', reason: 'the result is no longer stored as a regular file' };
     try {
-      // previewFile opens the path without following a symlink (result-preview.ts).
-      return await previewFile(this.store.resultPath(id));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { kind: 'none', reason: 'the result is no longer stored' };
-      if (code === 'ELOOP') return { kind: 'none', reason: 'the stored result is not a regular file' };
-      throw err;
+      return await previewFile(file);
+    } finally {
+      await file.handle.close();
     }
   }
 }

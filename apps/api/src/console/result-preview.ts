@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { isGzip, isTar, isZip } from '@menagerie/storage';
@@ -66,49 +65,47 @@ export type Preview =
     }
   | { kind: 'binary'; size: number; bytes: number; hex: string; note: string | null };
 
-/** Previews the file at `path`. Opened without following a symlink, like every read of the store. */
-export async function previewFile(path: string, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Preview> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { kind: 'none', reason: 'the stored result is not a regular file' };
-    const size = info.size;
-    const head = await readAt(handle, 0, Math.min(size, 4096));
+/** A regular file opened for reading, as the store hands it out; the caller closes it. */
+export interface OpenFile {
+  handle: FileHandle;
+  size: number;
+}
 
-    if (isGzip(head)) {
-      const listed = await listTar(path, size, true, limits).catch(() => null);
-      if (listed) return { kind: 'archive', size, format: 'tar.gz', ...listed };
-      return binary(handle, size, limits, 'gzip-compressed data that is not a tar archive');
-    }
-    if (isTar(head)) {
-      const listed = await listTar(path, size, false, limits).catch(() => null);
-      if (listed) return { kind: 'archive', size, format: 'tar', ...listed };
-      return binary(handle, size, limits, 'a damaged tar archive');
-    }
-    if (isZip(head)) {
-      const listed = await listZip(handle, size, limits).catch(() => null);
-      if (listed) return { kind: 'archive', size, format: 'zip', ...listed };
-      return binary(handle, size, limits, 'a zip archive whose directory could not be read');
-    }
+/** Previews an opened file with bounded, positioned reads; the handle stays the caller's to close. */
+export async function previewFile({ handle, size }: OpenFile, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Preview> {
+  const head = await readAt(handle, 0, Math.min(size, 4096));
 
-    const shown = Math.min(size, limits.textBytes);
-    const bytes = await readAt(handle, 0, shown);
-    const truncated = shown < size;
-    const text = decodeText(bytes, truncated);
-    if (text === null) return binary(handle, size, limits, null, bytes);
-    if (!truncated && /^\s*[[{]/.test(text)) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined; // not JSON after all: shown as text
-      }
-      if (parsed !== undefined) return { kind: 'json', size, ...prettyJson(parsed, limits) };
-    }
-    return { kind: 'text', size, text, truncated };
-  } finally {
-    await handle.close();
+  if (isGzip(head)) {
+    const listed = await listTar(handle, size, true, limits).catch(() => null);
+    if (listed) return { kind: 'archive', size, format: 'tar.gz', ...listed };
+    return binary(handle, size, limits, 'gzip-compressed data that is not a tar archive');
   }
+  if (isTar(head)) {
+    const listed = await listTar(handle, size, false, limits).catch(() => null);
+    if (listed) return { kind: 'archive', size, format: 'tar', ...listed };
+    return binary(handle, size, limits, 'a damaged tar archive');
+  }
+  if (isZip(head)) {
+    const listed = await listZip(handle, size, limits).catch(() => null);
+    if (listed) return { kind: 'archive', size, format: 'zip', ...listed };
+    return binary(handle, size, limits, 'a zip archive whose directory could not be read');
+  }
+
+  const shown = Math.min(size, limits.textBytes);
+  const bytes = await readAt(handle, 0, shown);
+  const truncated = shown < size;
+  const text = decodeText(bytes, truncated);
+  if (text === null) return binary(handle, size, limits, null, bytes);
+  if (!truncated && /^\s*[[{]/.test(text)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined; // not JSON after all: shown as text
+    }
+    if (parsed !== undefined) return { kind: 'json', size, ...prettyJson(parsed, limits) };
+  }
+  return { kind: 'text', size, text, truncated };
 }
 
 /**
@@ -184,6 +181,15 @@ export function prettyJson(value: unknown, limits: Pick<PreviewLimits, 'jsonChar
     flattened ? `nesting deeper than ${limits.jsonIndentDepth} levels is not indented further` : null,
   ].filter((n): n is string => n !== null);
   return { text: out.join(''), truncated: cut, note: notes.length > 0 ? notes.join('; ') : null };
+}
+
+async function* chunksOf(handle: FileHandle, length: number, chunk = 64 * 1024): AsyncGenerator<Buffer> {
+  for (let position = 0; position < length; ) {
+    const bytes = await readAt(handle, position, Math.min(chunk, length - position));
+    if (bytes.length === 0) return;
+    position += bytes.length;
+    yield bytes;
+  }
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -287,14 +293,14 @@ function capped(max: number, onCap: () => void): Transform {
  * `archiveInflateBytes`; an archive cut by either limit is listed as far as
  * it was read. Throws when the data isn't a tar archive at all.
  */
-export async function listTar(path: string, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+export async function listTar(handle: FileHandle, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
   const entries: ArchiveEntry[] = [];
   let note: string | null = null;
   let namesCut = false;
   const readCapped = size > limits.archiveReadBytes;
-  // A handle of its own (the stream closes it), opened without following a symlink.
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  const file = handle.createReadStream({ start: 0, end: Math.max(0, Math.min(size, limits.archiveReadBytes) - 1) });
+  // Positioned reads of the caller's handle, which stays open (a FileHandle's own
+  // read stream closes the handle when it is destroyed, whatever autoClose says).
+  const file = Readable.from(chunksOf(handle, Math.min(size, limits.archiveReadBytes)));
   const sources: Readable[] = [file];
   let tarInput: Readable = file;
   if (gzip) {
