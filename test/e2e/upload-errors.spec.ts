@@ -290,14 +290,14 @@ describe('upload errors', () => {
       await expectReleased();
     });
 
-    it(`a client that stalls mid-body is answered 400 UPLOAD_ABORTED after ${IDLE_SECONDS} s idle`, async () => {
+    it(`a client that stalls mid-body is answered 408 UPLOAD_TIMEOUT after ${IDLE_SECONDS} s idle`, async () => {
       const raw = await rawUpload({ 'Content-Length': 10_000_000 });
       raw.socket.write(Buffer.concat([HEAD, MB]));
       await uploadStored();
       const answer = parseAnswer(await closedByApi(raw));
-      expect(answer.status).toBe(400);
+      expect(answer.status).toBe(408);
       expect(answer.head).toMatch(/content-type: application\/json/i);
-      expect(answer.body).toMatchObject({ error: 'UPLOAD_ABORTED', message: expect.stringContaining(`${IDLE_SECONDS} s`) });
+      expect(answer.body).toMatchObject({ error: 'UPLOAD_TIMEOUT', message: expect.stringContaining(`${IDLE_SECONDS} s`) });
       await expectReleased();
     });
   });

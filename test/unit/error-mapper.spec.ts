@@ -15,6 +15,7 @@ describe('error mapper', () => {
     ['JOB_NOT_CANCELLABLE', 409],
     ['SCHEDULER_UNAVAILABLE', 503],
     ['STORAGE_FULL', 507],
+    ['UPLOAD_TIMEOUT', 408],
   ] as const)('%s → %i', (code, status) => {
     expect(statusFor(code)).toBe(status);
   });

@@ -12,7 +12,7 @@ export const settingsSchema = z
         host: z.string().default('0.0.0.0'),
         port: listenPort.default(8100),
         publicUrl: url.default('http://localhost:8100'),
-        /** An upload that sends no data for this long is given up on: answered 400, its partial file removed. */
+        /** An upload that sends no data for this long is given up on: answered 408 UPLOAD_TIMEOUT, its partial file removed. */
         uploadIdleSeconds: z.number().positive().default(30),
       })
       .strict()

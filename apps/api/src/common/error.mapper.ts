@@ -19,6 +19,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'UPLOAD_ABORTED':
     case 'MALFORMED_BODY':
       return HttpStatus.BAD_REQUEST;
+    case 'UPLOAD_TIMEOUT':
+      return HttpStatus.REQUEST_TIMEOUT;
     case 'NOT_MULTIPART':
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case 'UPLOAD_TOO_LARGE':

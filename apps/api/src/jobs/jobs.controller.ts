@@ -41,6 +41,7 @@ export class JobsController {
   @ApiBody({ type: UploadDto })
   @ApiResponse({ status: 201, type: JobDto, description: 'queued; Location: /result/<id>' })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD' })
+  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds' })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over the engine's sizelimit" })
   @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })

@@ -111,7 +111,7 @@ export class UploadService {
 
       // A client that stops sending would otherwise hold the partial file and its descriptor for as long as it likes.
       const idle = setTimeout(
-        () => void fail(new MenagerieError('UPLOAD_ABORTED', `no data arrived for ${idleSeconds} s; the upload was given up`)),
+        () => void fail(new MenagerieError('UPLOAD_TIMEOUT', `no data arrived for ${idleSeconds} s, so the upload was given up; send it again`)),
         idleSeconds * 1000,
       );
       const onData = () => idle.refresh();
