@@ -48,6 +48,17 @@ describe('default.json', () => {
     expect(config.engines[0].spec.user).toBe('1000');
   });
 
+  it('refuses an engine whose sizelimit does not fit in a job directory, naming both settings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'menagerie-conf-'));
+    writeFileSync(join(dir, 'default.json'), JSON.stringify({ jobDirLimitBytes: 1000 }));
+    writeFileSync(
+      join(dir, 'engines.json'),
+      '{"engines":[{"name":"big","workers":1,"image":"x:1","cmd":"/run","mountpoint":"/data","sizelimit":1000,"inputfilename":"in","user":1000,"timeout":5}]}',
+    );
+    expect(() => loadConfig({ confDir: dir, patch: {} })).toThrow(/engines\[0\] \(big\)\.sizelimit: 1000 must be below jobDirLimitBytes \(1000\)/);
+    expect(loadConfig({ confDir: dir, patch: { jobDirLimitBytes: 1001 } }).engines).toHaveLength(1);
+  });
+
   it('validates the shipped confs', () => {
     const config = loadConfig({ confDir: join(__dirname, '../../confs'), patch: {} });
     expect(config.engines.map((e) => e.config.name)).toEqual(expect.arrayContaining(['apktool', 'filemeta']));

@@ -37,12 +37,20 @@ export function parseSettings(file: string, text: string, patch: Record<string, 
   return parsed.data;
 }
 
-/** Reads and validates confs/default.json and confs/engines.json once, at boot. */
 /** The engines of `file`, templated and checked with these settings (at boot and on every reload). */
 export function loadEnginesFor(settings: Settings, file: string): Engine[] {
-  return loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags);
+  const engines = loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags);
+  // The input is staged into a job directory of jobDirLimitBytes: an upload that can't fit there would fail every time.
+  const problems = engines.flatMap(({ config }, index) =>
+    config.sizelimit < settings.jobDirLimitBytes
+      ? []
+      : [`engines[${index}] (${config.name}).sizelimit: ${config.sizelimit} must be below jobDirLimitBytes (${settings.jobDirLimitBytes}) in default.json, the size of each job directory the input is staged into`],
+  );
+  if (problems.length) throw new ConfigError(file, problems);
+  return engines;
 }
 
+/** Reads and validates confs/default.json and confs/engines.json once, at boot. */
 export function loadConfig(env: EnvOverrides = readEnv()): MenagerieConfig {
   const confDir = resolve(env.confDir ?? 'confs');
   const defaultsFile = resolve(env.defaultsFile ?? `${confDir}/default.json`);
