@@ -1,3 +1,4 @@
+import { DEPLOYMENT_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile } from '../support/engines-file';
 import { getJob, queueBytes, waitForJob } from '../support/http';
 import { startWorkerProcess, type Managed } from '../support/processes';
@@ -34,6 +35,9 @@ describe('worker killed with SIGKILL while a container runs', () => {
       const running = (await jobContainers(sys.docker, [job.jobid])).filter((c) => c.State === 'running');
       return running.length ? running : undefined;
     });
+
+    // The worker process is this test's deployment, not the host's default one.
+    expect(first.Labels[DEPLOYMENT_LABEL]).toBe(sys.deployment);
 
     await worker!.stop('SIGKILL');
     // Nobody is left to stop it: the container outlives its worker.

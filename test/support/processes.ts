@@ -126,11 +126,18 @@ export class Managed {
   }
 }
 
-/** The environment that points a built API or worker at the same services as `config`. */
+/**
+ * The environment that points a built API or worker at the same services as
+ * `config`, and makes it the same deployment: every setting goes over, in a
+ * default.json of its own (a worker process with the default deployment name
+ * would sweep the containers of a Menagerie running on this host).
+ */
 export function appEnv(config: MenagerieConfig, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const s = config.settings;
+  const defaults = join(mkdtempSync(join(tmpdir(), 'menagerie-settings-')), 'default.json');
+  writeFileSync(defaults, JSON.stringify({ ...s, storage: { ...s.storage, dir: config.storageDir } }, null, 2));
   return {
-    MENAGERIE_DEFAULTS_FILE: config.files.defaults,
+    MENAGERIE_DEFAULTS_FILE: defaults,
     MENAGERIE_ENGINES_FILE: config.files.engines,
     TEMPORAL_ADDRESS: s.temporal.address,
     TEMPORAL_NAMESPACE: s.temporal.namespace,
