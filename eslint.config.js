@@ -24,8 +24,8 @@ module.exports = tseslint.config(
         {
           patterns: [
             {
-              // Anything but the allowed packages and files next to this one.
-              regex: `^(?!(${WORKFLOW_IMPORTS.map((m) => m.replace(/[/.]/g, '\\$&')).join('|')})$|\\./)`,
+              // Anything but the allowed packages and files of this folder (no segment may climb out: `./../x`).
+              regex: `^(?!((${WORKFLOW_IMPORTS.map((m) => m.replace(/[/.]/g, '\\$&')).join('|')})|\\./([\\w-][\\w.-]*/)*[\\w-][\\w.-]*)$)`,
               allowTypeImports: true,
               message: `workflow code must be deterministic: import only ${WORKFLOW_IMPORTS.join(', ')} and files of libs/workflows as values; anything else only with "import type"`,
             },

@@ -22,6 +22,12 @@ const REFUSED: [string, string][] = [
   ['--user', '0:0'],
   ['--user', '1000:0'],
   ['--user', '1000:root'],
+  // Go's Atoi, which Docker uses, reads a signed zero as 0.
+  ['--user', '+0'],
+  ['--user', '-0'],
+  ['--user', '+00'],
+  ['--user', '1000:+0'],
+  ['--user', '-1000'],
   ['--user', ''],
   ['-u', '0'],
   ['--security-opt', 'seccomp=unconfined'],
@@ -62,6 +68,11 @@ const REFUSED: [string, string][] = [
   ['--ulimit', 'nice=0:20'],
   ['--tmpfs', '/x'],
   ['--tmpfs', '/x:size=1g'],
+  // The kernel takes the last size, and 0 means unbounded.
+  ['--tmpfs', '/x:size=0'],
+  ['--tmpfs', '/x:size=64m,size=50g'],
+  ['--tmpfs', '/x:nr_blocks=0'],
+  ['--tmpfs', '/x:size=64m,nr_blocks=1000000'],
   ['--tmpfs', '/x:size=50%'],
   ['--tmpfs', '/tmp'],
   ['--tmpfs', '/x:size=1m,suid'],
@@ -232,7 +243,7 @@ function problemsOf(fn: () => unknown): string[] {
 const vars = { regserver: '', uid: 1000 };
 
 describe('engines.json: the engine\'s "user" and its runflags', () => {
-  it.each(['0', '"0"', '"root"', '"0:0"', '"1000:0"'])('refuses "user": %s, naming the engine and the field', (user) => {
+  it.each(['0', '"0"', '"+0"', '"-0"', '"root"', '"0:0"', '"1000:0"'])('refuses "user": %s, naming the engine and the field', (user) => {
     const problems = problemsOf(() => parseEngines('e.json', engineJson(user), vars));
     expect(problems).toEqual([expect.stringMatching(/^engines\[0\] \(apktool\)\.user: "user": ".*" in engines\.json breaks containment: it adds privilege/)]);
   });
@@ -257,6 +268,13 @@ describe('engines.json: the engine\'s "user" and its runflags', () => {
 });
 
 describe('environment values stay out of what leaves the process', () => {
+  it('takes a separate value that looks like a flag for a flag, so no reader can split the list another way', () => {
+    // As a value of --user, "-e" would hide the next pair from withoutEnvValues and leak its value.
+    expect(() => parseRunflags(['--user', '-e', '-e', 'SECRET=hunter2'])).toThrow(/flag "--user" needs a value, not the flag "-e"/);
+    expect(withoutEnvValues(['--user=-e', '-e', 'SECRET=hunter2'])).toEqual(['--user=-e', '-e', 'SECRET']);
+    expect(parseRunflags(['--pids-limit', '-1'], ['--pids-limit']).pidsLimit).toBe(-1);
+  });
+
   it('withoutEnvValues keeps the names and every other flag as written', () => {
     expect(withoutEnvValues(['-e', 'A=1', '--env=B=2=3', '--env', 'C', '--memory', '1g', '-w', '/e', '--cpus=1'])).toEqual([
       '-e', 'A', '--env=B', '--env', 'C', '--memory', '1g', '-w', '/e', '--cpus=1',

@@ -22,6 +22,8 @@ describe('workflow import rule', () => {
     ["import { JobRepository } from '@menagerie/db';", 'the database'],
     ["import { Client } from '@temporalio/client';", 'another Temporal package'],
     ["import { isJobId } from '../../core/src';", 'a path out of libs/workflows'],
+    ["import { JobRepository } from './../../db/src';", 'a path that climbs out from ./'],
+    ["import { x } from './sub/../../../db/src';", 'a path that climbs out further down'],
     ["export * from 'node:path';", 'a re-export of a built-in'],
     ["const fs = require('fs');", 'require'],
     ["export const load = () => import('node:fs');", 'a dynamic import'],
@@ -35,6 +37,7 @@ describe('workflow import rule', () => {
     "import type { Activities } from '@menagerie/activities';",
     "import type { Stats } from 'node:fs';",
     "import { engineJob } from './engine-job.workflow';",
+    "import { helper } from './steps/run-facts';",
   ])('allows %s', async (code) => {
     expect(await lint(code)).toEqual([]);
   });

@@ -64,13 +64,22 @@ export function splitSecurityOpt(opt: string): [string, string] {
   return at < 0 ? [opt, ''] : [opt.slice(0, at), opt.slice(at + 1)];
 }
 
+/**
+ * The bound a tmpfs mount gets, as the kernel reads its options: the last of
+ * `size=` and `nr_blocks=` (pages) wins, and 0 means no bound at all.
+ */
 function tmpfsSize(options: string): number | null {
-  const opt = options.split(',').find((o) => o.startsWith('size='));
+  const opt = options
+    .split(',')
+    .filter((o) => o.startsWith('size=') || o.startsWith('nr_blocks='))
+    .pop();
   if (!opt) return null;
-  const match = /^(\d+)([kmg]?)$/i.exec(opt.slice(5));
+  const [key, value] = opt.split('=');
+  const match = key === 'size' ? /^(\d+)([kmgt]?)$/i.exec(value) : /^(\d+)()$/.exec(value);
   // A percentage of RAM, or anything unreadable, can't be shown to be a bound.
   if (!match) return UNLIMITED;
-  return Number(match[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Number(match[1]) * (key === 'nr_blocks' ? 4096 : { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't']);
+  return bytes === 0 ? UNLIMITED : bytes;
 }
 
 function ulimitValue(n: number): number {
@@ -157,7 +166,9 @@ const RULES: { [K in keyof ContainerPolicy]-?: Rule<K> } = {
  */
 export function isRootUser(user: string): boolean {
   const [uid, gid] = user.trim().split(':');
-  const root = (part: string | undefined) => part !== undefined && (/^0+$/.test(part) || part === 'root');
+  // Docker reads ids as Go's Atoi does: "+0" and "-0" are 0 too. A signed id is refused whatever its value.
+  const root = (part: string | undefined) =>
+    part !== undefined && (part === 'root' || (/^[+-]?\d+$/.test(part) && (Number(part) === 0 || !/^\d+$/.test(part))));
   return uid === '' || root(uid) || root(gid);
 }
 

@@ -182,7 +182,13 @@ function tokenize(runflags: readonly string[]): RunflagToken[] {
     else if (def.boolean) tokens.push({ def, name, value: '', written: [token] });
     else {
       if (i + 1 >= runflags.length) throw new RunflagError(`flag "${name}" needs a value`);
-      tokens.push({ def, name, value: runflags[i + 1], written: [token, runflags[++i]] });
+      const value = runflags[i + 1];
+      // A separate value that looks like a flag is taken for one, so that every reader of the
+      // list (withoutEnvValues among them) splits it the same way; negative numbers are values.
+      if (/^-(?!\d)/.test(value)) {
+        throw new RunflagError(`flag "${name}" needs a value, not the flag "${value}"; write ${name}=${value} if that is the value`);
+      }
+      tokens.push({ def, name, value, written: [token, runflags[++i]] });
     }
   }
   return tokens;
