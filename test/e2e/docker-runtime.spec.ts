@@ -1,10 +1,11 @@
 import Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPolicy } from '@menagerie/engines';
-import { DEPLOYMENT_LABEL, DockerRuntime, type RunRequest } from '@menagerie/runtime';
+import { DEPLOYMENT_LABEL, DockerRuntime, JOB_LABEL, type RunRequest } from '@menagerie/runtime';
 import { until } from '../support/until';
 
 jest.setTimeout(120_000);
@@ -59,6 +60,21 @@ describe('DockerRuntime', () => {
 
     expect({ cancelled: outcome.cancelled, timedOut: outcome.timedOut, exitCode: outcome.exitCode }).toEqual({ cancelled: true, timedOut: false, exitCode: null });
     expect(await runtime.listJobContainers(req.jobId)).toEqual([]);
+  });
+
+  it("removes a job's container from before deployment labels, and never another deployment's", async () => {
+    const runtime = new DockerRuntime({ docker: new Docker(), deployment });
+    const jobId = randomUUID();
+    const run = (labels: string[]) =>
+      execFileSync('docker', ['run', '-d', '--network', 'none', ...labels.flatMap((l) => ['--label', l]), 'menagerie/filemeta:stable', 'sleep', '600']).toString().trim();
+    const legacy = run([`${JOB_LABEL}=${jobId}`]);
+    const foreign = run([`${JOB_LABEL}=${jobId}`, `${DEPLOYMENT_LABEL}=${deployment}-other`]);
+    try {
+      expect(await runtime.removeJobContainers(jobId)).toEqual([legacy]);
+      expect(execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${JOB_LABEL}=${jobId}`]).toString().trim()).toBe(foreign);
+    } finally {
+      execFileSync('docker', ['rm', '-f', legacy, foreign], { stdio: 'ignore' });
+    }
   });
 
   it("labels its containers with its deployment, and lists and removes only its own", async () => {

@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,6 @@ export interface System {
   stop(): Promise<void>;
 }
 
-let systems = 0;
 
 export interface SystemOptions {
   /** Start the Temporal Web UI on this port. */
@@ -83,7 +83,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       storage: { dir: storage },
       // Each system is a deployment of its own: tests beside each other, or beside a
       // Menagerie already running on this host, never sweep each other's containers.
-      deployment: `test-${process.pid}-${++systems}`,
+      // Random: test runs in containers of their own can share a pid and a Docker daemon.
+      deployment: `test-${randomUUID().slice(0, 13)}`,
       logLevel: process.env.LOG_LEVEL,
       ...options.settings,
     },

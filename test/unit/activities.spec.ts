@@ -40,6 +40,15 @@ describe('finalizeJob', () => {
     expect((deps.store.removeJobDir as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
   });
 
+  it('gives up on a cleanup that hangs, once the status is recorded', async () => {
+    const { deps, written } = failingCleanup();
+    (deps.store.removeJobDir as jest.Mock).mockReturnValue(new Promise(() => undefined)); // a umount that never returns
+    const activities = createActivities({ ...deps, cleanupTimeoutMs: 50 });
+    const outcome: FinalizeJobInput = { jobId: JOB, status: 'completed' };
+    await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
+    expect(written).toEqual([outcome]);
+  });
+
   it('fails (to be retried) while the database refuses the status', async () => {
     const { deps } = failingCleanup();
     (deps.jobs.finalize as jest.Mock).mockRejectedValue(new Error('connection refused'));

@@ -145,6 +145,18 @@ describe('engineJob workflow', () => {
     expect(seen).toEqual(Array(3).fill(['--memory', '512m', '-e', 'TOKEN', '--env=OTHER', '--env', 'PLAIN']));
   });
 
+  it('records what ran when the engine exited 0 but its result was refused', async () => {
+    const { finalized } = await run({
+      runEngine: async () => ({ exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:02.000Z', logTail: 'done' }),
+      storeResult: async () => {
+        throw ApplicationFailure.create({ message: 'engine finished but wrote no result file', type: FAILURE_TYPES.noResult, nonRetryable: true });
+      },
+    });
+    expect(finalized).toEqual([
+      expect.objectContaining({ status: 'failed', error: 'engine finished but wrote no result file', imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:02.000Z' }),
+    ]);
+  });
+
   it('records timed_out when the engine outlives its timeout', async () => {
     const { finalized } = await run({
       runEngine: async () => {

@@ -22,6 +22,8 @@ export interface ActivityDeps {
   logTailBytes: number;
   resultLimitBytes: number;
   heartbeatIntervalMs?: number;
+  /** How long each cleanup after the final status may take before it is left to the retention sweep (10 s). */
+  cleanupTimeoutMs?: number;
   /** Set when missing images may be pulled. */
   registry?: { auth: RegistryAuth | null } | null;
   /**
@@ -31,6 +33,9 @@ export interface ActivityDeps {
    */
   engineEnv(engine: string): readonly string[] | undefined;
 }
+
+/** Heartbeats in a row that find the job directory full before the engine is stopped. */
+const FULL_SAMPLES_TO_STOP = 3;
 
 function fail(message: string, type: string, details: FailureDetails = {}): never {
   throw ApplicationFailure.create({ message, type, nonRetryable: true, details: [details] });
@@ -68,6 +73,7 @@ export function resolveEnv(engine: string, env: readonly string[], configured: r
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 1000;
+  const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
 
   /** A missing image is pulled when a registry is configured; otherwise the job fails once, without retries. */
   async function pull(ref: string, ctx: Context): Promise<ImageInfo> {
@@ -85,6 +91,24 @@ export function createActivities(deps: ActivityDeps) {
     const image = await deps.runtime.inspectImage(ref);
     if (!image) fail(`image not found: ${ref} (not present after pull)`, FAILURE_TYPES.imageNotFound);
     return image;
+  }
+
+  /**
+   * A cleanup after the final status: bounded, so that a stalled dockerd or
+   * umount can't keep the workflow open, and never failing the activity.
+   */
+  async function cleanup(what: string, step: () => Promise<unknown>, jobId: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still not done after ${cleanupTimeoutMs} ms`)), cleanupTimeoutMs);
+    });
+    try {
+      await Promise.race([step(), late]);
+    } catch (err) {
+      log.warn(`could not remove ${what}; the retention sweep will`, { jobId, error: String(err) });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The final status, once; a value PostgreSQL refuses is recorded without the engine's output. */
@@ -138,8 +162,11 @@ export function createActivities(deps: ActivityDeps) {
       const stopper = new AbortController();
       const onCancel = () => stopper.abort('cancelled');
       ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+      // A cancel may have arrived already, while the image was pulled: 'abort' fires only once.
+      if (ctx.cancellationSignal.aborted) onCancel();
       let watching = false;
       let filled: JobDirUsage | null = null;
+      let fullSamples = 0;
       const heartbeat = setInterval(() => {
         ctx.heartbeat();
         if (watching || stopper.signal.aborted) return;
@@ -147,8 +174,10 @@ export function createActivities(deps: ActivityDeps) {
         void deps.store
           .jobDirUsage(jobId)
           .then((usage) => {
-            // The kernel already refuses what does not fit; stopping the engine ends a run that can only fail.
-            if (usage.full) {
+            // The kernel already refuses what does not fit; stopping an engine that stays
+            // against the limit ends a run that can only fail. (Briefly near it is no fault.)
+            fullSamples = usage.full ? fullSamples + 1 : 0;
+            if (fullSamples >= FULL_SAMPLES_TO_STOP) {
               filled = usage;
               stopper.abort('disk');
             }
@@ -183,11 +212,13 @@ export function createActivities(deps: ActivityDeps) {
       const facts = { imageDigest: image.digest, startedAt: outcome.startedAt?.toISOString() ?? null };
       const logTail = outcome.logTail(deps.logTailBytes);
 
-      // A full job directory is why the run failed, whatever the engine exited with (ENOSPC, usually): say so.
+      // A full job directory is why a run failed, whatever the engine exited with (ENOSPC, usually):
+      // say so. A run that succeeded near the limit succeeded.
       const killedForDisk = outcome.cancelled && stopper.signal.reason === 'disk';
+      const succeeded = !outcome.cancelled && !outcome.timedOut && !outcome.oomKilled && outcome.exitCode === 0;
       const full: JobDirUsage | null = killedForDisk
         ? filled
-        : outcome.cancelled
+        : outcome.cancelled || succeeded
           ? null
           : await deps.store.jobDirUsage(jobId).then(
               (usage) => (usage.full ? usage : null),
@@ -242,12 +273,8 @@ export function createActivities(deps: ActivityDeps) {
      */
     async finalizeJob(input: FinalizeJobInput): Promise<void> {
       await recordFinal(input);
-      await deps.runtime.removeJobContainers(input.jobId).catch((err: unknown) => {
-        log.warn('could not remove the job containers; the retention sweep will', { jobId: input.jobId, error: String(err) });
-      });
-      await deps.store.removeJobDir(input.jobId).catch((err: unknown) => {
-        log.warn('could not remove the job directory; the retention sweep will', { jobId: input.jobId, error: String(err) });
-      });
+      await cleanup('the job containers', () => deps.runtime.removeJobContainers(input.jobId), input.jobId);
+      await cleanup('the job directory', () => deps.store.removeJobDir(input.jobId), input.jobId);
     },
   };
 }

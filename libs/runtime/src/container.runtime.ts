@@ -76,7 +76,7 @@ export interface ContainerRuntime {
   /** This deployment's job containers (of one job, when given). */
   listJobContainers(jobId?: string): Promise<JobContainer[]>;
   removeContainer(id: string): Promise<void>;
-  /** Removes every container labelled with this job; returns their ids. */
+  /** Removes this deployment's containers of this job (and its unlabelled ones from before deployment labels); returns their ids. */
   removeJobContainers(jobId: string): Promise<string[]>;
 }
 

@@ -232,10 +232,23 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * Also takes this job's containers that carry no deployment label: made
+   * before the label existed, by an attempt of this very job (its id is this
+   * deployment's own UUID), they would otherwise run beside its retry.
+   */
   async removeJobContainers(jobId: string): Promise<string[]> {
-    const leftovers = await this.listJobContainers(jobId);
-    for (const c of leftovers) await this.removeContainer(c.id);
-    return leftovers.map((c) => c.id);
+    let leftovers: string[];
+    try {
+      const list = await this.docker.listContainers({ all: true, filters: { label: [`${JOB_LABEL}=${jobId}`] } });
+      leftovers = list
+        .filter((c) => c.Labels[JOB_LABEL] === jobId && [this.deployment, undefined].includes(c.Labels[DEPLOYMENT_LABEL]))
+        .map((c) => c.Id);
+    } catch (err) {
+      throw new RuntimeError('list', reason(err), err);
+    }
+    for (const id of leftovers) await this.removeContainer(id);
+    return leftovers;
   }
 
   async removeContainer(id: string): Promise<void> {

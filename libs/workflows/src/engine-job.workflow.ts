@@ -13,6 +13,7 @@ import {
   FAILURE_TYPES,
   withoutEnvValues,
   type EngineJobInput,
+  type EngineRun,
   type FailureDetails,
   type FinalizeJobInput,
   type RunFacts,
@@ -117,13 +118,16 @@ export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInp
   const { stageInput, storeResult } = local ? localSteps : regularSteps;
   let outcome: FinalizeJobInput;
   let cancellation: unknown;
+  let run: EngineRun | undefined;
   try {
     await stageInput(input);
-    const run = await runEngineFor(input)(input);
+    run = await runEngineFor(input)(input);
     const result = await storeResult(input);
     outcome = { jobId, status: 'completed', exitCode: run.exitCode, logTail: run.logTail, result, ...(v3 ? runFacts(run) : {}) };
   } catch (err) {
     outcome = describeFailure(jobId, err, v3);
+    // The engine ran, and its result was refused (missing, not a regular file, too large): the row still says what ran.
+    if (v3 && run) outcome = { ...outcome, ...runFacts(run) };
     if (outcome.status === 'cancelled') cancellation = err;
     log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
   }
