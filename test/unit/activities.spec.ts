@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, resolveEnv, type ActivityDeps } from '@menagerie/activities';
+import { createActivities, createMaintenanceActivities, resolveEnv, type ActivityDeps, type MaintenanceDeps } from '@menagerie/activities';
 import type { FinalizeJobInput } from '@menagerie/core';
 
 const JOB = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
@@ -81,5 +81,36 @@ describe('resolveEnv', () => {
     })();
     expect(unknownEngine).toBeInstanceOf(ApplicationFailure);
     expect(unknownEngine).toMatchObject({ nonRetryable: true, message: expect.stringContaining('engine gone is not configured on this worker') });
+  });
+});
+
+describe('expireOldJobs', () => {
+  it('goes on past a job whose files will not go, and leaves it for the next sweep', async () => {
+    const stuck = '00000000-0000-4000-8000-000000000001';
+    const fine = Array.from({ length: 499 }, (_, i) => `00000000-0000-4000-8000-${String(i + 2).padStart(12, '0')}`);
+    const expired = new Set<string>();
+    const deps = {
+      // Like the database: what is not yet marked expired comes back, a full batch at a time.
+      jobs: {
+        findExpirable: jest.fn(async (_before: Date, limit: number) => [stuck, ...fine].filter((id) => !expired.has(id)).slice(0, limit)),
+        markExpired: jest.fn(async (id: string) => void expired.add(id)),
+        statuses: jest.fn(async () => new Map()),
+      },
+      store: {
+        remove: jest.fn(async (id: string) => {
+          if (id === stuck) throw new Error('umount: target is busy');
+        }),
+        listAbandoned: jest.fn(async () => []),
+        listJobDirs: jest.fn(async () => []),
+        removeJobDir: jest.fn(),
+      },
+      runtime: {},
+    } as unknown as MaintenanceDeps;
+
+    const report = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
+
+    expect(report).toEqual({ expiredJobs: 499, orphanDirs: 0, leftoverJobDirs: 0, failed: 1 });
+    expect(expired.has(stuck)).toBe(false);
+    expect(deps.jobs.findExpirable).toHaveBeenCalledTimes(1);
   });
 });

@@ -326,7 +326,7 @@ describe('retention sweep of job directories', () => {
     const activities = createMaintenanceActivities({ store, runtime: {} as ContainerRuntime, jobs });
     try {
       const report = await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
-      expect(report).toEqual({ expiredJobs: 0, orphanDirs: 0, leftoverJobDirs: 1 });
+      expect(report).toEqual({ expiredJobs: 0, orphanDirs: 0, leftoverJobDirs: 1, failed: 0 });
       // The running job keeps its volume; one with no row is left to the abandoned-upload rule (an hour untouched).
       expect(mountsUnder(store.root).sort()).toEqual([store.jobDir(ids.running), store.jobDir(ids.unknown)].sort());
       expect((await store.listJobDirs()).sort()).toEqual([ids.running, ids.unknown].sort());
