@@ -72,7 +72,7 @@ function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSou
     // `workers` bounds this engine's concurrent containers in this process. Temporal allows one
     // worker per task queue in a process, so a reload resizes the bound rather than replacing the worker.
     const containers = new SlotPool(engine.config.workers);
-    const workers = await Promise.all([
+    const created = await Promise.allSettled([
       Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: shortActivities }),
       Worker.create({
         ...common,
@@ -87,6 +87,17 @@ function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSou
         },
       }),
     ]);
+    const workers = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    const refused = created.find((c) => c.status === 'rejected');
+    if (refused) {
+      // A worker created but never run keeps its task queue registered: release it, so a retry can start.
+      await Promise.all(workers.map(async (w) => {
+        const running = w.run();
+        w.shutdown();
+        await running.catch(() => undefined);
+      }));
+      throw refused.reason;
+    }
     logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
     return {
       run: Promise.all(workers.map((w) => w.run())).then(() => undefined),

@@ -257,3 +257,31 @@ describe('EngineFleet', () => {
     expect(started.every((w) => w.shutDown)).toBe(true);
   });
 });
+
+describe('EngineFleet, when an engine cannot start', () => {
+  it('starts the others, and tries it again on the next retireIdle', async () => {
+    const started: string[] = [];
+    let refuse = true;
+    const errors: string[] = [];
+    const fleet = new EngineFleet<FleetEngine>({
+      async startWorkers(e) {
+        if (e.config.name === 'broken' && refuse) throw new Error('task queue already polled');
+        started.push(e.config.name);
+        return new FakeWorkers(e.config.name, e.config.workers);
+      },
+      countActive: async () => 0,
+      logger: { info: () => undefined, error: (obj) => void errors.push((obj as { engine: string }).engine) },
+    });
+
+    await fleet.apply([engine('broken'), engine('fine')]);
+    expect(started).toEqual(['fine']);
+    expect(errors).toEqual(['broken']);
+
+    refuse = false;
+    await fleet.retireIdle();
+    expect(started).toEqual(['fine', 'broken']);
+    await fleet.retireIdle();
+    expect(started).toEqual(['fine', 'broken']);
+    await fleet.stop();
+  });
+});

@@ -60,6 +60,9 @@ export class EngineFleet<E extends FleetEngine> {
   private closing: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
   private reportFailure!: () => void;
+  /** The engines last asked for, and those of them whose workers could not be started: retried by retireIdle. */
+  private wanted: readonly E[] = [];
+  private unstarted = new Set<string>();
 
   /** Resolves when an engine's workers fail; `stop()` then rejects with the error. */
   readonly failed = new Promise<void>((resolve) => (this.reportFailure = resolve));
@@ -71,12 +74,15 @@ export class EngineFleet<E extends FleetEngine> {
     return this.serially(() => this.applyNow(engines));
   }
 
-  /** Stops the workers of removed engines that have no job left queued or running. */
+  /**
+   * Stops the workers of removed engines that have no job left queued or
+   * running, and starts again those of engines whose start failed.
+   */
   retireIdle(): Promise<void> {
     // A check already waiting in the queue will see whatever a new one would.
     this.queuedRetire ??= this.serially(() => {
       this.queuedRetire = undefined;
-      return this.retireIdleNow();
+      return this.unstarted.size ? this.applyNow(this.wanted) : this.retireIdleNow();
     });
     return this.queuedRetire;
   }
@@ -107,6 +113,8 @@ export class EngineFleet<E extends FleetEngine> {
   }
 
   private async applyNow(engines: readonly E[]): Promise<void> {
+    this.wanted = engines;
+    this.unstarted = new Set();
     const wanted = new Map(engines.map((e) => [e.config.name, e]));
     for (const [name, engine] of wanted) {
       if (this.closing) return;
@@ -127,7 +135,16 @@ export class EngineFleet<E extends FleetEngine> {
       // Retired workers of this engine may still be stopping: their task queues are not free before they have.
       await Promise.all([...this.stopping].filter((r) => r.name === name).map((r) => r.stopped));
       if (this.closing) return;
-      const next = this.watch(name, await this.deps.startWorkers(engine), workers);
+      let started: EngineWorkers;
+      try {
+        started = await this.deps.startWorkers(engine);
+      } catch (err) {
+        // One engine that can't start must not hold back the others, nor the retiring.
+        this.unstarted.add(name);
+        this.deps.logger.error({ engine: name, err }, 'could not start the engine workers; trying again shortly');
+        continue;
+      }
+      const next = this.watch(name, started, workers);
       if (this.closing) {
         this.retire(next);
         return;
