@@ -1,5 +1,5 @@
 import { Brackets, In, Not, type DataSource, type Repository } from 'typeorm';
-import { FINAL_STATUSES, type FinalizeJobInput, type JobSearch, type JobStatus } from '@menagerie/core';
+import { FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobSearch, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
 const STATUS_CHUNK = 1000;
@@ -46,6 +46,13 @@ export class JobRepository {
 
   async findById(id: string): Promise<JobEntity | null> {
     return this.repo.findOneBy({ id });
+  }
+
+  /** The job, or JOB_NOT_FOUND: what every reader of one job by id answers. */
+  async get(id: string): Promise<JobEntity> {
+    const job = await this.findById(id);
+    if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
+    return job;
   }
 
   async delete(id: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
-import type { JobEntity, JobPage, JobRepository } from '@menagerie/db';
+import type { JobPage, JobRepository } from '@menagerie/db';
 import type { JobStore } from '@menagerie/storage';
 import { JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
 import { previewFile, type Preview } from './result-preview';
@@ -28,12 +28,6 @@ export class ConsoleJobsService {
     @Inject(JOB_STORE) private readonly store: JobStore,
   ) {}
 
-  private async get(id: string): Promise<JobEntity> {
-    const job = await this.jobs.findById(id);
-    if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
-    return job;
-  }
-
   /** Like GET /jobs, with `q` matching a part of the file name or a sha256 prefix. */
   async search(query: Record<string, unknown>): Promise<JobPage> {
     return this.jobs.search(parseJobSearch(query, ['q', 'engine', 'status']));
@@ -41,7 +35,7 @@ export class ConsoleJobsService {
 
   /** The engine's stored log, opened for reading; null while there is none (the job hasn't ended). */
   async openLog(id: string): Promise<StoredLog | null> {
-    const job = await this.get(id);
+    const job = await this.jobs.get(id);
     if (job.expiredAt) {
       throw new MenagerieError('RESULT_EXPIRED', `the files of job ${id} were removed by retention on ${job.expiredAt.toISOString()}`);
     }
@@ -49,7 +43,7 @@ export class ConsoleJobsService {
   }
 
   async preview(id: string): Promise<Preview> {
-    const job = await this.get(id);
+    const job = await this.jobs.get(id);
     const availability = resultAvailability(job);
     if (!availability.available) return { kind: 'none', reason: availability.reason };
     const file = await this.store.openResultFile(id);

@@ -31,9 +31,7 @@ export class JobService {
 
   /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
   async get(id: string): Promise<JobEntity> {
-    const job = await this.jobs.findById(id);
-    if (!job) throw new MenagerieError('JOB_NOT_FOUND', `no job with id ${id}`);
-    return job;
+    return this.jobs.get(id);
   }
 
   /**
