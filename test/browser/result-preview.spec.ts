@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { decodeText, hexDump, PREVIEW_LIMITS, type PreviewLimits } from '../../apps/api/src/console/result-preview';
-import { previewPath } from '../support/preview';
+import { previewPath, scratchFiles } from '../support/preview';
 import { FIXTURES } from '../support/env';
 
 /**
@@ -13,15 +12,8 @@ import { FIXTURES } from '../support/env';
  * bytes inflated). No services needed.
  */
 describe('result preview', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'menagerie-preview-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  let n = 0;
-  function file(content: Buffer | string): string {
-    const path = join(dir, `f${n++}`);
-    writeFileSync(path, content);
-    return path;
-  }
+  const { file, remove } = scratchFiles('menagerie-preview-');
+  afterAll(remove);
   const limits = (overrides: Partial<PreviewLimits>): PreviewLimits => ({ ...PREVIEW_LIMITS, ...overrides });
 
   async function tarOf(entries: Array<{ name: string; content?: Buffer | string; type?: 'directory' }>): Promise<Buffer> {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { previewFile, PREVIEW_LIMITS, type Preview, type PreviewLimits } from '../../apps/api/src/console/result-preview';
 
@@ -9,4 +12,18 @@ export async function previewPath(path: string, limits: PreviewLimits = PREVIEW_
   } finally {
     await handle.close();
   }
+}
+
+/** A scratch directory for a spec's files: `file(content)` writes one and gives its path. Remove it with `remove()`. */
+export function scratchFiles(prefix: string): { file(content: Buffer | string): string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let n = 0;
+  return {
+    file(content) {
+      const path = join(dir, `f${n++}`);
+      writeFileSync(path, content);
+      return path;
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

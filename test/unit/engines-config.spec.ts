@@ -1,5 +1,6 @@
 import { ConfigError } from '@menagerie/core';
 import { parseEngines, parseRunflags, renderTemplate, RunflagError } from '@menagerie/engines';
+import { problemsOf } from '../support/config-error';
 
 const vars = { regserver: 'registry.local:5000', uid: 1234 };
 
@@ -20,15 +21,6 @@ function engineJson(overrides: Record<string, unknown> = {}, user = '{{uid}}'): 
   return `{"engines": [${JSON.stringify(base).replace(/}$/, `, "user": ${user}}`)}]}`;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('engines.json', () => {
   it('parses the original format with {{regserver}} and {{uid}} templating', () => {

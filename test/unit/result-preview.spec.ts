@@ -1,24 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { prettyJson, PREVIEW_LIMITS, type Preview } from '../../apps/api/src/console/result-preview';
-import { previewPath } from '../support/preview';
+import { previewPath, scratchFiles } from '../support/preview';
 
 /**
  * The preview's output is bounded, not only its reads: hostile results that
  * are small on disk but huge when shown come out cut, saying so.
  */
 describe('result preview output bounds', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'menagerie-preview-bounds-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let n = 0;
-  function file(content: Buffer | string): string {
-    const path = join(dir, `f${n++}`);
-    writeFileSync(path, content);
-    return path;
-  }
+  const { file, remove } = scratchFiles('menagerie-preview-bounds-');
+  afterAll(remove);
   /** What the API sends for a preview, in characters. */
   const shipped = (p: Preview) => JSON.stringify(p).length;
 

@@ -1,4 +1,3 @@
-import { ConfigError } from '@menagerie/core';
 import {
   compare,
   configuredEnv,
@@ -9,6 +8,7 @@ import {
   RunflagError,
   withoutEnvValues,
 } from '@menagerie/engines';
+import { problemsOf } from '../support/config-error';
 
 /** [flag as written, value]: each is weaker than the default policy in some way. */
 const REFUSED: [string, string][] = [
@@ -230,15 +230,6 @@ function engineJson(user: string, runflags: string[] = []): string {
   return `{"engines": [${JSON.stringify(engine).replace(/}$/, `, "user": ${user}}`)}]}`;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const vars = { regserver: '', uid: 1000 };
 
