@@ -151,4 +151,13 @@ describe('HTTP edges', () => {
       await expectReleased([`/console/api/jobs/${big.jobid}/preview`], false);
     });
   });
+
+  it('answers HEAD of a download with its headers only', async () => {
+    for (const path of [`/link/${big.jobid}`, `/console/api/jobs/${big.jobid}/log`]) {
+      const res = await fetch(`${sys.baseUrl}${path}`, { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(Number(res.headers.get('content-length'))).toBeGreaterThan(0);
+      expect((await res.arrayBuffer()).byteLength).toBe(0);
+    }
+  });
 });

@@ -14,6 +14,12 @@ function hungUp(err: NodeJS.ErrnoException): boolean {
  * the response, so the client sees a cut body, never a short "complete" one.
  */
 export function streamTo(res: Response, stream: Readable, logger: LoggerService, context: Record<string, unknown>, what: string): void {
+  // HEAD answers the headers only: reading the file for a body nobody gets is work for nothing.
+  if (res.req.method === 'HEAD') {
+    stream.destroy();
+    res.end();
+    return;
+  }
   pipeline(stream, res, (err) => {
     if (err && !hungUp(err)) logger.error({ err, ...context }, `could not read ${what}`);
   });
