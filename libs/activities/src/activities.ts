@@ -212,13 +212,13 @@ export function createActivities(deps: ActivityDeps) {
       const facts = { imageDigest: image.digest, startedAt: outcome.startedAt?.toISOString() ?? null };
       const logTail = outcome.logTail(deps.logTailBytes);
 
-      // A full job directory is why a run failed, whatever the engine exited with (ENOSPC, usually):
-      // say so. A run that succeeded near the limit succeeded.
+      // A run that filled its job directory failed, whatever the engine exited with: a write of
+      // its was refused (ENOSPC), and what it handed back can't be trusted to be whole. (So a
+      // limit set too tight for an engine shows up as this, by name, never as a silent cut.)
       const killedForDisk = outcome.cancelled && stopper.signal.reason === 'disk';
-      const succeeded = !outcome.cancelled && !outcome.timedOut && !outcome.oomKilled && outcome.exitCode === 0;
       const full: JobDirUsage | null = killedForDisk
         ? filled
-        : outcome.cancelled || succeeded
+        : outcome.cancelled
           ? null
           : await deps.store.jobDirUsage(jobId).then(
               (usage) => (usage.full ? usage : null),
