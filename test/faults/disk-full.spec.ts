@@ -6,6 +6,7 @@ import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
 import { scratchDir } from '../support/processes';
 import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
+import { until } from '../support/until';
 
 jest.setTimeout(300_000);
 
@@ -62,7 +63,8 @@ describe('store disk full', () => {
     expect(done.error).toMatch(/result store is out of space/);
     expect(done.result).toBeNull();
     expect(readdirSync(join(mount, 'store', job.jobid)).sort()).toEqual(['engine.log', 'input']);
-    expect(existsSync(join(mount, 'jobs', job.jobid))).toBe(false);
+    // The job directory goes right after the final status is recorded (cleanup never holds the status back).
+    await until('the job directory removed', async () => !existsSync(join(mount, 'jobs', job.jobid)), 30_000);
     expect((await fetch(`${sys.baseUrl}/link/${job.jobid}`)).status).toBe(404);
     expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
   });
