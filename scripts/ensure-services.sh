@@ -9,5 +9,6 @@ ensure_build
 ensure_docker
 ensure_postgres
 ensure_temporal_cli
+ensure_s3
 ensure_images
 bash "$ROOT/scripts/build-fixtures.sh"

