@@ -166,20 +166,19 @@ PY
 s3_up() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$S3_PORT/" | grep -q '^403$'; }
 
 # The S3 service: one SeaweedFS server on loopback only (its filer port serves
-# objects without auth), with one S3 identity and no anonymous access. The
-# credentials are made once and kept in $RUN_DIR/s3.env for the tests and the
-# local start.
+# objects without auth), with one S3 identity and no anonymous access. Like
+# the local PostgreSQL's, its credentials are fixed development values, so
+# every checkout on this machine (a CI clone beside a working tree) can use
+# the one server; they are written to $RUN_DIR/s3.env for the tests.
 ensure_s3() {
   ensure_seaweedfs
   local dir="$RUN_DIR/seaweedfs"
   mkdir -p "$dir/data"
-  if [[ ! -f "$RUN_DIR/s3.env" ]]; then
-    local secret; secret="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    printf 'MENAGERIE_S3_ENDPOINT=http://127.0.0.1:%s\nMENAGERIE_S3_ACCESS_KEY=menagerie\nMENAGERIE_S3_SECRET_KEY=%s\n' "$S3_PORT" "$secret" >"$RUN_DIR/s3.env"
-    chmod 600 "$RUN_DIR/s3.env"
-  fi
-  # shellcheck disable=SC1091
-  source "$RUN_DIR/s3.env"
+  MENAGERIE_S3_ACCESS_KEY="${MENAGERIE_S3_ACCESS_KEY:-menagerie}"
+  MENAGERIE_S3_SECRET_KEY="${MENAGERIE_S3_SECRET_KEY:-menagerie-dev-secret}"
+  printf 'MENAGERIE_S3_ENDPOINT=http://127.0.0.1:%s\nMENAGERIE_S3_ACCESS_KEY=%s\nMENAGERIE_S3_SECRET_KEY=%s\n' \
+    "$S3_PORT" "$MENAGERIE_S3_ACCESS_KEY" "$MENAGERIE_S3_SECRET_KEY" >"$RUN_DIR/s3.env"
+  chmod 600 "$RUN_DIR/s3.env"
   cat >"$dir/s3.json" <<JSON
 {"identities": [{"name": "menagerie", "credentials": [{"accessKey": "$MENAGERIE_S3_ACCESS_KEY", "secretKey": "$MENAGERIE_S3_SECRET_KEY"}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 JSON
