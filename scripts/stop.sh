@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Stops what start.sh started: the API, the worker, the Temporal dev server and PostgreSQL.
+# Stops what start.sh started: the API, the worker, the Temporal dev server, SeaweedFS and PostgreSQL.
 # The Docker daemon is left running (other things may use it).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-for name in api worker temporal; do
+for name in api worker temporal seaweedfs; do
   file="$RUN_DIR/$name.pid"
   [[ -f "$file" ]] || continue
   pid="$(cat "$file")"
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $name ($pid)"
     kill -TERM "$pid" 2>/dev/null || true
+    # SeaweedFS takes about 12 s to exit; a restart before then would find its ports busy.
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   fi
   rm -f "$file"
