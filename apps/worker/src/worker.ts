@@ -15,7 +15,7 @@ import { createActivities, createMaintenanceActivities, type Activities } from '
 import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig } from '@menagerie/config';
 import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
-import type { Engine } from '@menagerie/engines';
+import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { JobStore } from '@menagerie/storage';
 import { EngineFleet, SlotPool, type EngineWorkers } from '@menagerie/fleet';
@@ -133,7 +133,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
 
   // Engines' environment values, by engine; kept for removed engines too, whose last jobs still run.
   const engineEnv = new Map<string, readonly string[]>();
-  const rememberEnv = (engines: Engine[]) => engines.forEach((e) => engineEnv.set(e.config.name, e.policy.env));
+  const rememberEnv = (engines: Engine[]) => engines.forEach((e) => engineEnv.set(e.config.name, configuredEnv(e)));
   rememberEnv(config.engines);
 
   const activities = createActivities({

@@ -73,6 +73,12 @@ export const FAILURE_TYPES = {
 
 const ENV_FLAGS = new Set(['-e', '--env']);
 
+/** `NAME=value` -> `NAME`. */
+export function envName(entry: string): string {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? entry : entry.slice(0, eq);
+}
+
 /**
  * `-e NAME=value`, `--env NAME=value` and `--env=NAME=value` become `-e NAME` /
  * `--env=NAME`: the names of an engine's environment without their values.
@@ -83,9 +89,9 @@ export function withoutEnvValues(runflags: readonly string[]): string[] {
   for (let i = 0; i < runflags.length; i++) {
     const token = runflags[i];
     if (ENV_FLAGS.has(token) && i + 1 < runflags.length) {
-      out.push(token, runflags[++i].split('=')[0]);
+      out.push(token, envName(runflags[++i]));
     } else if (token.startsWith('--env=')) {
-      out.push(`--env=${token.slice('--env='.length).split('=')[0]}`);
+      out.push(`--env=${envName(token.slice('--env='.length))}`);
     } else {
       out.push(token);
     }

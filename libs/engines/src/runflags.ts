@@ -4,6 +4,7 @@
  * that is weaker than the default (see containment.ts) is refused unless
  * allowRunflags in default.json names it.
  */
+import { envName } from '@menagerie/core';
 import { compare, type Finding } from './containment';
 import { defaultPolicy, ULIMIT_NAMES, type ContainerPolicy } from './policy';
 
@@ -257,11 +258,6 @@ export function parseRunflags(runflags: readonly string[], allowed: readonly str
   return policy;
 }
 
-/** `NAME=value` -> `NAME`. */
-export function envName(entry: string): string {
-  const eq = entry.indexOf('=');
-  return eq < 0 ? entry : entry.slice(0, eq);
-}
 
-/** Lives in core, where workflow code can apply it too. */
-export { withoutEnvValues } from '@menagerie/core';
+/** They live in core, where workflow code can apply them too. */
+export { envName, withoutEnvValues } from '@menagerie/core';

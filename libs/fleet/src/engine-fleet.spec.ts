@@ -81,6 +81,18 @@ function setup() {
   return { fleet, started, active, gates, live };
 }
 
+/** Engine `a`, removed from engines.json, retired by retireIdle while its worker still finishes a job. */
+async function retiredWhileBusy() {
+  const fixture = setup();
+  await fixture.fleet.apply([engine('a')]);
+  fixture.active.set('a', 1);
+  await fixture.fleet.apply([]);
+  fixture.started[0].startJob(); // its job's row is final, but the run has not returned yet
+  fixture.active.set('a', 0);
+  await fixture.fleet.retireIdle();
+  return fixture;
+}
+
 describe('EngineFleet', () => {
   it('starts workers for each new engine and leaves unchanged ones alone', async () => {
     const { fleet, started, live } = setup();
@@ -192,13 +204,7 @@ describe('EngineFleet', () => {
 
   // retireIdle dropped retired workers from the map before they had stopped; drain() did not wait for them.
   it('waits on stop for retired workers that are still stopping', async () => {
-    const { fleet, started, active } = setup();
-    await fleet.apply([engine('a')]);
-    active.set('a', 1);
-    await fleet.apply([]);
-    started[0].startJob(); // its job's row is final, but the run has not returned yet
-    active.set('a', 0);
-    await fleet.retireIdle();
+    const { fleet, started } = await retiredWhileBusy();
     expect(started[0].shutDown).toBe(true);
     const stopped = fleet.stop();
     expect(await isSettled(stopped)).toBe(false);
@@ -207,13 +213,7 @@ describe('EngineFleet', () => {
   });
 
   it('starts an engine that comes back only once its retired workers have stopped', async () => {
-    const { fleet, started, active } = setup();
-    await fleet.apply([engine('a')]);
-    active.set('a', 1);
-    await fleet.apply([]);
-    started[0].startJob();
-    active.set('a', 0);
-    await fleet.retireIdle();
+    const { fleet, started } = await retiredWhileBusy();
     const readded = fleet.apply([engine('a')]);
     await settle();
     expect(started).toHaveLength(1);

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId, type StoredResult } from '@menagerie/core';
 import { createVolume, MIN_VOLUME_BYTES, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
+import { metered } from './metered';
 import { safeStem, sniff } from './sniff';
 
 export interface StoredInput {
@@ -110,24 +110,12 @@ export class JobStore {
   async writeInput(id: string, source: Readable, limit: number): Promise<StoredInput> {
     const dir = this.storeDir(id);
     const partial = join(dir, 'input.partial');
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (size > limit) {
-          done(new MenagerieError('UPLOAD_TOO_LARGE', `the file is larger than this engine's limit of ${limit} bytes`, { limit }));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const { meter, result } = metered(limit);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await pipeline(source, meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
       await rename(partial, this.inputPath(id));
-      return { size, sha256: hash.digest('hex') };
+      return result();
     } catch (err) {
       source.resume(); // keep the parser draining so the request can be answered
       await this.remove(id);

@@ -8,11 +8,11 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isJobId, MenagerieError } from '@menagerie/core';
+import { isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
+import { metered } from './metered';
 
 export interface S3BlobStoreOptions {
   endpoint: string;
@@ -66,19 +66,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (size > limit) {
-          done(new MenagerieError('UPLOAD_TOO_LARGE', `the file is larger than this engine's limit of ${limit} bytes`, { limit }));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const { meter, result } = metered(limit);
     const body = new PassThrough();
     const upload = new Upload({
       client: this.client,
@@ -92,7 +80,7 @@ export class S3BlobStore implements BlobStore {
     try {
       await pipeline(source, meter, body);
       await sent;
-      return { size, sha256: hash.digest('hex') };
+      return result();
     } catch (err) {
       source.resume(); // keep the request draining so that it can be answered
       await upload.abort().catch(() => undefined);
