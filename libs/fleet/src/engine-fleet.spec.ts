@@ -81,6 +81,14 @@ function setup() {
   return { fleet, started, active, gates, live };
 }
 
+/** stop() doesn't settle while `busy` runs its job, and does once the job ends. */
+async function expectStopWaitsFor(fleet: EngineFleet<FleetEngine>, busy: FakeWorkers): Promise<void> {
+  const stopped = fleet.stop();
+  expect(await isSettled(stopped)).toBe(false);
+  busy.finishJob();
+  await stopped;
+}
+
 /** Engine `a`, removed from engines.json, retired by retireIdle while its worker still finishes a job. */
 async function retiredWhileBusy() {
   const fixture = setup();
@@ -182,10 +190,7 @@ describe('EngineFleet', () => {
     started[0].startJob();
     await fleet.apply([engine('a', 3)]);
     expect(live()).toEqual(['a:3']);
-    const stopped = fleet.stop();
-    expect(await isSettled(stopped)).toBe(false);
-    started[0].finishJob();
-    await stopped;
+    await expectStopWaitsFor(fleet, started[0]);
   });
 
   it('keeps serving with the same workers when a retiring engine comes back, and stop waits for their job', async () => {
@@ -196,20 +201,14 @@ describe('EngineFleet', () => {
     await fleet.apply([]);
     await fleet.apply([engine('a', 3)]);
     expect(live()).toEqual(['a:3']);
-    const stopped = fleet.stop();
-    expect(await isSettled(stopped)).toBe(false);
-    started[0].finishJob();
-    await stopped;
+    await expectStopWaitsFor(fleet, started[0]);
   });
 
   // retireIdle dropped retired workers from the map before they had stopped; drain() did not wait for them.
   it('waits on stop for retired workers that are still stopping', async () => {
     const { fleet, started } = await retiredWhileBusy();
     expect(started[0].shutDown).toBe(true);
-    const stopped = fleet.stop();
-    expect(await isSettled(stopped)).toBe(false);
-    started[0].finishJob();
-    await stopped;
+    await expectStopWaitsFor(fleet, started[0]);
   });
 
   it('starts an engine that comes back only once its retired workers have stopped', async () => {
