@@ -186,3 +186,48 @@ JSON
   echo $! >"$RUN_DIR/seaweedfs.pid"
   wait_for "SeaweedFS S3" 60 s3_up
 }
+
+# Debian's HAProxy, the load balancer of scripts/cluster.sh.
+ensure_haproxy() {
+  command -v haproxy >/dev/null 2>&1 || apt_install haproxy
+}
+
+# ensure_database NAME: a database of that name in the local PostgreSQL.
+ensure_database() {
+  local name=$1
+  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='$name'" | grep -q 1 ||
+    PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE \"$name\""
+}
+
+# ensure_namespace NAME: a Temporal namespace of that name on the dev server
+# (the API registers its search attributes in it at boot).
+ensure_namespace() {
+  local name=$1
+  "$TEMPORAL_BIN" operator namespace describe -n "$name" --address 127.0.0.1:7233 >/dev/null 2>&1 ||
+    "$TEMPORAL_BIN" operator namespace create -n "$name" --address 127.0.0.1:7233 >/dev/null
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pid_alive FILE: FILE names a running process (a zombie, dead but not yet reaped, is not).
+pid_alive() {
+  local state
+  [[ -f "$1" ]] && state="$(ps -o stat= -p "$(cat "$1")" 2>/dev/null)" && [[ -n "$state" && "$state" != Z* ]]
+}
+
+# stop_by_pidfile FILE [SECONDS]: SIGTERM the process FILE names, SIGKILL it
+# after SECONDS (default 40), then remove FILE.
+stop_by_pidfile() {
+  local file=$1 seconds=${2:-40} pid
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + seconds))
+    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
