@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
@@ -7,6 +8,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statfsSync,
   statSync,
   symlinkSync,
@@ -18,124 +20,159 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
-import { JobStore, safeStem, sniff, type JobDirOptions } from '@menagerie/storage';
 import { gzipSync } from 'node:zlib';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { createMaintenanceActivities, type MaintenanceDeps } from '@menagerie/activities';
-import type { JobStatus } from '@menagerie/core';
-import type { ContainerRuntime } from '@menagerie/runtime';
+import { describeResult, safeStem, Scratch, sniff, type JobDirOptions, type ResultProblem, type ScratchResult } from '@menagerie/storage';
 
-async function newStore(jobDirs: JobDirOptions = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<JobStore> {
-  const store = new JobStore(mkdtempSync(join(tmpdir(), 'menagerie-store-')), jobDirs);
-  await store.init();
-  return store;
+async function newScratch(options: JobDirOptions = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<Scratch> {
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), options);
+  await scratch.init();
+  return scratch;
 }
-
-describe('JobStore', () => {
-  it('streams an input to disk with its sha256', async () => {
-    const store = await newStore();
-    const id = randomUUID();
-    const data = Buffer.from('some sample bytes');
-    const stored = await store.writeInput(id, Readable.from([data]), 100);
-    expect(stored).toEqual({ size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-    expect(readFileSync(store.inputPath(id))).toEqual(data);
-  });
-
-  it('stops at the size limit and leaves nothing behind', async () => {
-    const store = await newStore();
-    const id = randomUUID();
-    let produced = 0;
-    const endless = new Readable({
-      read() {
-        produced += 1024;
-        this.push(Buffer.alloc(1024));
-      },
-    });
-    await expect(store.writeInput(id, endless, 10_000)).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
-    expect(produced).toBeLessThan(200_000);
-    expect(existsSync(store.storeDir(id))).toBe(false);
-  });
-
-  it('stages the input under inputfilename in a job directory of its own', async () => {
-    const store = await newStore();
-    const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('apk')]), 100);
-    const dir = await store.stage(id, 'sample.apk', '1000');
-    expect(dir).toBe(store.jobDir(id));
-    expect(readFileSync(join(dir, 'sample.apk'), 'utf8')).toBe('apk');
-    if (process.getuid?.() === 0) expect(statSync(dir).uid).toBe(1000);
-  });
-
-  it('collects a regular result with a sensible name', async () => {
-    const store = await newStore();
-    const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id, 'in', '1000');
-    writeFileSync(join(store.jobDir(id), 'result'), '{"a": 1}');
-    const result = await store.collectResult(id, '../../évil name.apk', 'filemeta', 1000);
-    expect(result).toEqual({ name: 'vil_name.filemeta.json', size: 8, mime: 'application/json' });
-    expect(readFileSync(store.resultPath(id), 'utf8')).toBe('{"a": 1}');
-  });
-
-  it('collects the same result again after its job directory is gone (a replayed step)', async () => {
-    const store = await newStore();
-    const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id, 'in', '1000');
-    writeFileSync(join(store.jobDir(id), 'result'), '{"a": 1}');
-    const first = await store.collectResult(id, 'sample.apk', 'filemeta', 1000);
-    await store.removeJobDir(id);
-    expect(await store.collectResult(id, 'sample.apk', 'filemeta', 1000)).toEqual(first);
-    // Neither collected nor written: still missing.
-    const other = randomUUID();
-    await store.writeInput(other, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(other, 'in', '1000');
-    expect(await store.collectResult(other, 'sample.apk', 'filemeta', 1000)).toBe('missing');
-  });
-
-  it('takes for abandoned only old directories of jobs that never ran', async () => {
-    const store = await newStore();
-    const [abandoned, writing, finished] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const id of [abandoned, writing, finished]) await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    await store.writeLog(finished, Buffer.from('engine output'));
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    for (const id of [abandoned, writing, finished]) {
-      for (const path of [store.inputPath(id), store.storeDir(id)]) utimesSync(path, hourAgo, hourAgo);
+const from = (s: string | Buffer) => Readable.from([Buffer.from(s)]);
+const read = async (stream: Readable) => Buffer.concat(await stream.toArray());
+const opened = (r: ResultProblem | ScratchResult): ScratchResult => {
+  if (typeof r === 'string') throw new Error(`expected a result, not ${r}`);
+  return r;
+};
+/** How many of this process's descriptors are open on `path`. */
+const openOn = (path: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
     }
-    utimesSync(store.logPath(finished), hourAgo, hourAgo);
-    // An upload still streaming: its directory is old, the file in it is not.
-    writeFileSync(store.inputPath(writing), 'more');
-    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).toEqual([abandoned]);
-  });
+  }).length;
 
-  it('refuses a result that is a symlink, a directory, or too large', async () => {
-    const store = await newStore();
+describe('Scratch', () => {
+  it('stages the input under inputfilename in a job directory of its own, owned by the engine\'s user', async () => {
+    const scratch = await newScratch();
     const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id, 'in', '1000');
-    const result = join(store.jobDir(id), 'result');
-    symlinkSync('/etc/passwd', result);
-    expect(await store.collectResult(id, 'a', 'e', 1000)).toBe('not-a-regular-file');
-    expect(existsSync(store.resultPath(id))).toBe(false);
-
-    const id2 = randomUUID();
-    await store.writeInput(id2, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id2, 'in', '1000');
-    mkdirSync(join(store.jobDir(id2), 'result'));
-    expect(await store.collectResult(id2, 'a', 'e', 1000)).toBe('not-a-regular-file');
-    expect(await store.collectResult(randomUUID(), 'a', 'e', 1000)).toBe('missing');
-
-    const id3 = randomUUID();
-    await store.writeInput(id3, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id3, 'in', '1000');
-    writeFileSync(join(store.jobDir(id3), 'result'), Buffer.alloc(2000));
-    expect(await store.collectResult(id3, 'a', 'e', 1000)).toBe('too-large');
+    await scratch.stage(id, 'sample.apk', '1000', from('apk'));
+    const dir = scratch.dir(id);
+    expect(dir).toBe(join(scratch.root, 'jobs', id));
+    expect(readdirSync(dir)).toEqual(['sample.apk']);
+    expect(readFileSync(join(dir, 'sample.apk'), 'utf8')).toBe('apk');
+    if (process.getuid?.() === 0) {
+      expect(statSync(dir).uid).toBe(1000);
+      expect([statSync(join(dir, 'sample.apk')).uid, statSync(join(dir, 'sample.apk')).mode & 0o777]).toEqual([1000, 0o400]);
+    }
   });
 
-  it('refuses ids that are not UUIDs, so no path can escape the store', async () => {
-    const store = await newStore();
-    expect(() => store.storeDir('../../etc')).toThrow();
+  it('stages afresh over what an earlier attempt left', async () => {
+    const scratch = await newScratch();
+    const id = randomUUID();
+    await scratch.stage(id, 'in', '1000', from('first'));
+    writeFileSync(join(scratch.dir(id), 'left-by-attempt-1'), 'x');
+    await scratch.stage(id, 'in', '1000', from('second'));
+    expect(readdirSync(scratch.dir(id))).toEqual(['in']);
+    expect(readFileSync(join(scratch.dir(id), 'in'), 'utf8')).toBe('second');
+  });
+
+  it('removes the job directory when the input breaks off while it is staged', async () => {
+    const scratch = await newScratch();
+    const id = randomUUID();
+    const input = new Readable({ read() {} });
+    const staged = scratch.stage(id, 'in', '1000', input);
+    input.push(Buffer.alloc(1024));
+    input.destroy(new Error('the store went away'));
+    await expect(staged).rejects.toThrow('the store went away');
+    expect(existsSync(scratch.dir(id))).toBe(false);
+  });
+
+  it('opens a regular result with its size and first bytes, and names it with describeResult', async () => {
+    const scratch = await newScratch();
+    const id = randomUUID();
+    await scratch.stage(id, 'in', '1000', from('x'));
+    writeFileSync(join(scratch.dir(id), 'result'), '{"a": 1}');
+    const result = opened(await scratch.openResult(id, 1000));
+    expect({ size: result.size, head: result.head.toString() }).toEqual({ size: 8, head: '{"a": 1}' });
+    expect(describeResult(result.head, result.size, '../../évil name.apk', 'filemeta')).toEqual({ name: 'vil_name.filemeta.json', size: 8, mime: 'application/json' });
+    expect((await read(result.stream)).toString()).toBe('{"a": 1}');
+  });
+
+  it('reads only the first 4096 bytes as the head, and streams the whole result from its start', async () => {
+    const scratch = await newScratch();
+    const id = randomUUID();
+    await scratch.stage(id, 'in', '1000', from('x'));
+    const bytes = Buffer.alloc(100_000, 'a');
+    writeFileSync(join(scratch.dir(id), 'result'), bytes);
+    const result = opened(await scratch.openResult(id, 1_000_000));
+    expect(result.head).toEqual(bytes.subarray(0, 4096));
+    expect(await read(result.stream)).toEqual(bytes);
+  });
+
+  it('closes the result file on close(), on a stream\'s end, and on a stream destroyed mid-way', async () => {
+    const scratch = await newScratch();
+    const id = randomUUID();
+    await scratch.stage(id, 'in', '1000', from('x'));
+    const path = join(scratch.dir(id), 'result');
+    writeFileSync(path, Buffer.alloc(4 * 1024 * 1024, 7));
+
+    const unread = opened(await scratch.openResult(id, 8 * 1024 * 1024));
+    expect(openOn(path)).toBe(1);
+    await unread.close();
+    await unread.close(); // twice is safe
+    expect(openOn(path)).toBe(0);
+
+    const whole = opened(await scratch.openResult(id, 8 * 1024 * 1024));
+    await read(whole.stream);
+    await new Promise((r) => (whole.stream.closed ? r(undefined) : whole.stream.once('close', r)));
+    expect(openOn(path)).toBe(0);
+
+    const cut = opened(await scratch.openResult(id, 8 * 1024 * 1024));
+    cut.stream.destroy();
+    await new Promise((r) => cut.stream.once('close', r));
+    expect(openOn(path)).toBe(0);
+  });
+
+  it('refuses a result that is a symlink (never followed), a directory, a FIFO, or too large; says when there is none', async () => {
+    const scratch = await newScratch();
+    const secret = join(mkdtempSync(join(tmpdir(), 'menagerie-secret-')), 'secret');
+    writeFileSync(secret, 'host secret');
+    const staged = async () => {
+      const id = randomUUID();
+      await scratch.stage(id, 'in', '1000', from('x'));
+      return id;
+    };
+    const linked = await staged();
+    symlinkSync(secret, join(scratch.dir(linked), 'result'));
+    expect(await scratch.openResult(linked, 1000)).toBe('not-a-regular-file');
+    expect(openOn(secret)).toBe(0);
+
+    const dir = await staged();
+    mkdirSync(join(scratch.dir(dir), 'result'));
+    expect(await scratch.openResult(dir, 1000)).toBe('not-a-regular-file');
+
+    const fifo = await staged();
+    execFileSync('mkfifo', [join(scratch.dir(fifo), 'result')]);
+    expect(await scratch.openResult(fifo, 1000)).toBe('not-a-regular-file');
+
+    const big = await staged();
+    writeFileSync(join(scratch.dir(big), 'result'), Buffer.alloc(2000));
+    expect(await scratch.openResult(big, 1000)).toBe('too-large');
+
+    expect(await scratch.openResult(await staged(), 1000)).toBe('missing');
+    expect(await scratch.openResult(randomUUID(), 1000)).toBe('missing');
+  });
+
+  it('removes a job directory, idempotently, and lists the ones there are', async () => {
+    const scratch = await newScratch();
+    const [kept, gone] = [randomUUID(), randomUUID()];
+    await scratch.stage(kept, 'in', '1000', from('x'));
+    await scratch.stage(gone, 'in', '1000', from('x'));
+    expect((await scratch.list()).sort()).toEqual([kept, gone].sort());
+    await scratch.remove(gone);
+    await scratch.remove(gone);
+    await scratch.remove(randomUUID());
+    expect(await scratch.list()).toEqual([kept]);
+    expect(await scratch.openResult(gone, 1000)).toBe('missing');
+  });
+
+  it('refuses ids that are not UUIDs, so no path can escape the scratch root', async () => {
+    const scratch = await newScratch();
+    expect(() => scratch.dir('../../etc')).toThrow(/not a job id/);
+    await expect(scratch.stage('../x', 'in', '1000', from('x'))).rejects.toThrow(/not a job id/);
   });
 });
 
@@ -171,32 +208,31 @@ const LIMIT = 16 * 1024 ** 2;
 const canMount = process.getuid?.() === 0 && existsSync('/dev/loop-control');
 const loopIt = canMount ? it : it.skip;
 
-describe('JobStore with loop-mounted job directories', () => {
-  const stores: JobStore[] = [];
-  async function loopStore(): Promise<JobStore> {
-    const store = await newStore({ filesystem: 'loop', limitBytes: LIMIT });
-    stores.push(store);
-    return store;
+describe('Scratch with loop-mounted job directories', () => {
+  const made: Scratch[] = [];
+  async function loopScratch(): Promise<Scratch> {
+    const scratch = await newScratch({ filesystem: 'loop', limitBytes: LIMIT });
+    made.push(scratch);
+    return scratch;
   }
-  async function staged(store: JobStore, input = 'x'): Promise<string> {
+  async function staged(scratch: Scratch, input = 'x'): Promise<string> {
     const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from(input)]), 100);
-    await store.stage(id, 'in', '1000:1000');
+    await scratch.stage(id, 'in', '1000:1000', from(input));
     return id;
   }
   afterEach(async () => {
     // Whatever a failed test left mounted goes, so no loop device outlives the suite.
-    for (const store of stores.splice(0)) {
-      for (const id of await store.listJobDirs()) await store.removeJobDir(id);
-      expect(mountsUnder(store.root)).toEqual([]);
+    for (const scratch of made.splice(0)) {
+      for (const id of await scratch.list()) await scratch.remove(id);
+      expect(mountsUnder(scratch.root)).toEqual([]);
     }
   });
 
   loopIt('stages a filesystem of the limit\'s size holding only the input, owned by the engine\'s user, 0700', async () => {
-    const store = await loopStore();
-    const id = await staged(store, 'apk');
-    const dir = store.jobDir(id);
-    expect(mountsUnder(store.root)).toEqual([dir]);
+    const scratch = await loopScratch();
+    const id = await staged(scratch, 'apk');
+    const dir = scratch.dir(id);
+    expect(mountsUnder(scratch.root)).toEqual([dir]);
     expect(readdirSync(dir)).toEqual(['in']);
     expect(readFileSync(join(dir, 'in'), 'utf8')).toBe('apk');
     const info = statSync(dir);
@@ -204,17 +240,30 @@ describe('JobStore with loop-mounted job directories', () => {
     const fs = statfsSync(dir);
     expect(fs.blocks * fs.bsize).toBeLessThanOrEqual(LIMIT);
     expect(fs.blocks * fs.bsize).toBeGreaterThan(LIMIT * 0.9);
-    // The image lives outside the job directory and the store, sparse.
-    const image = join(store.root, 'volumes', `${id}.img`);
+    // The image lives outside the job directory, sparse.
+    const image = join(scratch.root, 'volumes', `${id}.img`);
     expect(statSync(image).size).toBe(LIMIT);
     expect(statSync(image).blocks * 512).toBeLessThan(LIMIT / 4);
-    expect(await store.jobDirUsage(id)).toMatchObject({ limitBytes: LIMIT, full: null });
+    expect(await scratch.usage(id)).toMatchObject({ limitBytes: LIMIT, full: null });
+  });
+
+  loopIt('refuses an input larger than the job directory, naming the limit, and leaves no directory or volume', async () => {
+    const scratch = await loopScratch();
+    const id = randomUUID();
+    const input = Readable.from((function* () {
+      for (let i = 0; i < 20; i++) yield Buffer.alloc(1024 ** 2, 1);
+    })());
+    await expect(scratch.stage(id, 'in', '1000:1000', input)).rejects.toThrow(
+      `the input of job ${id} does not fit in its job directory (jobDirLimitBytes ${LIMIT})`,
+    );
+    expect(mountsUnder(scratch.root)).toEqual([]);
+    expect(await scratch.list()).toEqual([]);
   });
 
   loopIt('counts what a file unlinked but still open holds, and the host gives no more than the limit', async () => {
-    const store = await loopStore();
-    const id = await staged(store);
-    const path = join(store.jobDir(id), 'hidden');
+    const scratch = await loopScratch();
+    const id = await staged(scratch);
+    const path = join(scratch.dir(id), 'hidden');
     const fd = openSync(path, 'w');
     unlinkSync(path);
     let written = 0;
@@ -223,21 +272,21 @@ describe('JobStore with loop-mounted job directories', () => {
       expect(() => {
         for (;;) written += writeSync(fd, chunk);
       }).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
-      expect(readdirSync(store.jobDir(id))).toEqual(['in']);
-      const usage = await store.jobDirUsage(id);
+      expect(readdirSync(scratch.dir(id))).toEqual(['in']);
+      const usage = await scratch.usage(id);
       expect(usage.full).toBe('bytes');
       expect(usage.usedBytes).toBeGreaterThan(LIMIT * 0.9);
     } finally {
       closeSync(fd);
     }
     expect(written).toBeLessThanOrEqual(LIMIT);
-    expect(statSync(join(store.root, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
+    expect(statSync(join(scratch.root, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
   });
 
   loopIt('bounds empty files and directories by the volume\'s inodes', async () => {
-    const store = await loopStore();
-    const id = await staged(store);
-    const dir = store.jobDir(id);
+    const scratch = await loopScratch();
+    const id = await staged(scratch);
+    const dir = scratch.dir(id);
     let made = 0;
     expect(() => {
       for (; made < 100_000; made++) {
@@ -245,167 +294,68 @@ describe('JobStore with loop-mounted job directories', () => {
         else closeSync(openSync(join(dir, `f${made}`), 'w'));
       }
     }).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
-    const usage = await store.jobDirUsage(id);
+    const usage = await scratch.usage(id);
     expect(usage.full).toBe('inodes');
     expect(usage.inodeLimit).toBe(LIMIT / 16384);
     expect(made).toBeLessThan(LIMIT / 16384);
   });
 
-  loopIt('stages again on a fresh volume (a retry), and removeJobDir unmounts and removes the image', async () => {
-    const store = await loopStore();
-    const id = await staged(store);
-    writeFileSync(join(store.jobDir(id), 'left-by-attempt-1'), 'x');
-    await store.stage(id, 'in', '1000:1000');
-    expect(readdirSync(store.jobDir(id))).toEqual(['in']);
-    expect(mountsUnder(store.root)).toEqual([store.jobDir(id)]);
-    await store.removeJobDir(id);
-    await store.removeJobDir(id); // idempotent
-    expect(mountsUnder(store.root)).toEqual([]);
-    expect(readdirSync(join(store.root, 'jobs'))).toEqual([]);
-    expect(readdirSync(join(store.root, 'volumes'))).toEqual([]);
+  loopIt('opens a result written on the volume', async () => {
+    const scratch = await loopScratch();
+    const id = await staged(scratch);
+    writeFileSync(join(scratch.dir(id), 'result'), 'from the engine');
+    const result = opened(await scratch.openResult(id, 1000));
+    expect((await read(result.stream)).toString()).toBe('from the engine');
+  });
+
+  loopIt('stages again on a fresh volume (a retry), and remove unmounts and removes the image', async () => {
+    const scratch = await loopScratch();
+    const id = await staged(scratch);
+    writeFileSync(join(scratch.dir(id), 'left-by-attempt-1'), 'x');
+    await scratch.stage(id, 'in', '1000:1000', from('x'));
+    expect(readdirSync(scratch.dir(id))).toEqual(['in']);
+    expect(mountsUnder(scratch.root)).toEqual([scratch.dir(id)]);
+    await scratch.remove(id);
+    await scratch.remove(id); // idempotent
+    expect(mountsUnder(scratch.root)).toEqual([]);
+    expect(readdirSync(join(scratch.root, 'jobs'))).toEqual([]);
+    expect(readdirSync(join(scratch.root, 'volumes'))).toEqual([]);
   });
 
   loopIt('sweeps a volume a crashed worker left, and never follows a symlink in a job directory\'s place', async () => {
-    const store = await loopStore();
-    const other = await loopStore();
-    const left = await staged(store);
-    // A second process on the same store (the restarted worker) finds the mount and the image.
-    const restarted = new JobStore(store.root, { filesystem: 'loop', limitBytes: LIMIT });
-    expect(await restarted.listJobDirs()).toEqual([left]);
+    const scratch = await loopScratch();
+    const other = await loopScratch();
+    const left = await staged(scratch);
+    // A second process on the same scratch root (the restarted worker) finds the mount and the image.
+    const restarted = new Scratch(scratch.root, { filesystem: 'loop', limitBytes: LIMIT });
+    expect(await restarted.list()).toEqual([left]);
     const old = new Date(Date.now() - 3_600_000);
-    utimesSync(store.jobDir(left), old, old);
-    for (const f of [join(store.root, 'volumes', `${left}.img`), join(store.jobDir(left), 'in'), store.storeDir(left), store.inputPath(left)]) utimesSync(f, old, old);
-    expect(await restarted.listAbandoned(new Date(Date.now() - 60_000))).toEqual([left]);
+    utimesSync(scratch.dir(left), old, old);
     await restarted.remove(left);
-    expect(mountsUnder(store.root)).toEqual([]);
-    expect(existsSync(join(store.root, 'volumes', `${left}.img`))).toBe(false);
+    expect(mountsUnder(scratch.root)).toEqual([]);
+    expect(existsSync(join(scratch.root, 'volumes', `${left}.img`))).toBe(false);
 
-    // jobs/<id> as a symlink to another store's mounted job directory: the link goes, the mount stays.
+    // jobs/<id> as a symlink to another node's mounted job directory: the link goes, the mount stays.
     const foreign = await staged(other);
     const id = randomUUID();
-    symlinkSync(other.jobDir(foreign), store.jobDir(id));
-    await store.removeJobDir(id);
-    expect(existsSync(store.jobDir(id))).toBe(false);
-    expect(mountsUnder(other.root)).toEqual([other.jobDir(foreign)]);
-    expect(readdirSync(other.jobDir(foreign))).toEqual(['in']);
+    symlinkSync(other.dir(foreign), scratch.dir(id));
+    await scratch.remove(id);
+    expect(existsSync(scratch.dir(id))).toBe(false);
+    expect(mountsUnder(other.root)).toEqual([other.dir(foreign)]);
+    expect(readdirSync(other.dir(foreign))).toEqual(['in']);
   });
 
   it('refuses a limit too small for a filesystem, at init', async () => {
-    const store = new JobStore(mkdtempSync(join(tmpdir(), 'menagerie-store-')), { filesystem: 'loop', limitBytes: 4096 });
-    await expect(store.init()).rejects.toThrow(/jobDirLimitBytes must be at least/);
+    const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { filesystem: 'loop', limitBytes: 4096 });
+    await expect(scratch.init()).rejects.toThrow(/jobDirLimitBytes must be at least/);
   });
 
   it('walks a plain job directory, which is full past the limit', async () => {
-    const store = await newStore({ filesystem: 'plain', limitBytes: 1000 });
+    const scratch = await newScratch({ filesystem: 'plain', limitBytes: 1000 });
     const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    await store.stage(id, 'in', '1000');
-    expect(await store.jobDirUsage(id)).toEqual({ usedBytes: 1, limitBytes: 1000, full: null, inodeLimit: null });
-    writeFileSync(join(store.jobDir(id), 'big'), Buffer.alloc(1000));
-    expect((await store.jobDirUsage(id)).full).toBe('bytes');
-  });
-});
-
-describe('retention sweep of job directories', () => {
-  loopIt('unmounts and removes the job directories of ended jobs, and only theirs', async () => {
-    const store = await newStore({ filesystem: 'loop', limitBytes: LIMIT });
-    const ids = { ended: randomUUID(), running: randomUUID(), unknown: randomUUID() };
-    for (const id of Object.values(ids)) {
-      await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-      await store.stage(id, 'in', '1000:1000');
-    }
-    const statuses = new Map<string, JobStatus>([
-      [ids.ended, 'completed'],
-      [ids.running, 'running'],
-    ]);
-    const jobs: MaintenanceDeps['jobs'] = {
-      findExpirable: async () => [],
-      markExpired: async () => undefined,
-      statuses: async (wanted: string[]) => new Map(wanted.filter((id) => statuses.has(id)).map((id) => [id, statuses.get(id)!])),
-    };
-    const activities = createMaintenanceActivities({ store, runtime: {} as ContainerRuntime, jobs });
-    try {
-      const report = await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
-      expect(report).toEqual({ expiredJobs: 0, orphanDirs: 0, leftoverJobDirs: 1, failed: 0 });
-      // The running job keeps its volume; one with no row is left to the abandoned-upload rule (an hour untouched).
-      expect(mountsUnder(store.root).sort()).toEqual([store.jobDir(ids.running), store.jobDir(ids.unknown)].sort());
-      expect((await store.listJobDirs()).sort()).toEqual([ids.running, ids.unknown].sort());
-      expect(await store.hasInput(ids.ended)).toBe(true);
-    } finally {
-      for (const id of Object.values(ids)) await store.removeJobDir(id);
-    }
-  });
-});
-
-describe('reading the stored result and log', () => {
-  const read = async (stream: Readable) => {
-    const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const openOn = (path: string) =>
-    readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return require('node:fs').readlinkSync(`/proc/self/fd/${fd}`) === path;
-      } catch {
-        return false;
-      }
-    }).length;
-
-  async function storeWith(name: 'result' | 'engine.log', make: (path: string) => void): Promise<{ store: JobStore; id: string; path: string }> {
-    const store = await newStore();
-    const id = randomUUID();
-    await store.writeInput(id, Readable.from([Buffer.from('x')]), 100);
-    const path = join(store.storeDir(id), name);
-    make(path);
-    return { store, id, path };
-  }
-
-  it('streams a regular result, measured from the handle it reads', async () => {
-    const { store, id } = await storeWith('result', (p) => writeFileSync(p, 'the result'));
-    const file = await store.openResult(id);
-    expect(file?.size).toBe(10);
-    expect((await read(file!.stream)).toString()).toBe('the result');
-  });
-
-  it('refuses a result that is a symlink, and never follows it', async () => {
-    const secret = join(mkdtempSync(join(tmpdir(), 'menagerie-secret-')), 'secret');
-    writeFileSync(secret, 'host secret');
-    const { store, id } = await storeWith('result', (p) => symlinkSync(secret, p));
-    expect(await store.openResult(id)).toBeNull();
-    // The console's preview reads through the same door.
-    expect(await store.openResultFile(id)).toBeNull();
-    expect(openOn(secret)).toBe(0);
-  });
-
-  it('refuses a result that is a FIFO or a directory, without waiting for a writer', async () => {
-    const fifo = await storeWith('result', (p) => require('node:child_process').execFileSync('mkfifo', [p]));
-    expect(await fifo.store.openResult(fifo.id)).toBeNull();
-    expect(await fifo.store.openResultFile(fifo.id)).toBeNull();
-    const dir = await storeWith('result', (p) => mkdirSync(p));
-    expect(await dir.store.openResult(dir.id)).toBeNull();
-  });
-
-  it('closes the file when a reader destroys the stream mid-way', async () => {
-    const { store, id, path } = await storeWith('result', (p) => writeFileSync(p, Buffer.alloc(4 * 1024 * 1024, 7)));
-    const file = await store.openResult(id);
-    expect(openOn(path)).toBe(1);
-    file!.stream.destroy();
-    await new Promise((r) => file!.stream.once('close', r));
-    expect(openOn(path)).toBe(0);
-  });
-
-  it('serves the first maxBytes of the log, refuses a symlinked one, and says when there is none', async () => {
-    const { store, id } = await storeWith('engine.log', (p) => writeFileSync(p, 'line one\nline two\n'));
-    const log = await store.openLog(id, 8);
-    expect({ size: log?.size, length: log?.length }).toEqual({ size: 18, length: 8 });
-    expect((await read(log!.stream)).toString()).toBe('line one');
-    const empty = await storeWith('engine.log', (p) => writeFileSync(p, ''));
-    const none = await empty.store.openLog(empty.id, 8);
-    expect({ size: none?.size, length: none?.length, bytes: (await read(none!.stream)).length }).toEqual({ size: 0, length: 0, bytes: 0 });
-    const linked = await storeWith('engine.log', (p) => symlinkSync('/etc/passwd', p));
-    expect(await linked.store.openLog(linked.id, 8)).toBeNull();
-    const absent = await newStore();
-    expect(await absent.openLog(randomUUID(), 8)).toBeNull();
+    await scratch.stage(id, 'in', '1000', from('x'));
+    expect(await scratch.usage(id)).toEqual({ usedBytes: 1, limitBytes: 1000, full: null, inodeLimit: null });
+    writeFileSync(join(scratch.dir(id), 'big'), Buffer.alloc(1000));
+    expect((await scratch.usage(id)).full).toBe('bytes');
   });
 });

@@ -33,4 +33,16 @@ export interface BlobStore {
   remove(jobId: string): Promise<void>;
   /** Aborts multipart uploads started before `before` and never finished (a process that died mid-upload); returns how many. */
   abortStaleUploads(before: Date): Promise<number>;
+  /**
+   * Ids with an input stored before `before` and neither a result nor a log:
+   * what an API killed between storing an upload and recording its row
+   * leaves. Whether a row exists is for the caller to check.
+   */
+  listAbandoned(before: Date): Promise<string[]>;
+  /** Makes the store ready (the directory, or the bucket when it may be created); fails with a message an operator can act on. */
+  init(): Promise<void>;
+  /** Resolves when the backend answers (GET /health), throws STORAGE_UNAVAILABLE naming why otherwise. */
+  check(): Promise<void>;
+  /** Releases sockets or handles. */
+  close(): Promise<void>;
 }

@@ -1,23 +1,28 @@
 import {
   AbortMultipartUploadCommand,
+  CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isJobId } from '@menagerie/core';
+import { MenagerieError, isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
 import { metered } from './metered';
 
 export interface S3BlobStoreOptions {
+  /** Empty: AWS itself, found from the region. */
   endpoint: string;
   region: string;
   bucket: string;
+  /** Empty: the SDK's default credential chain (environment, profile, instance role). */
   accessKeyId: string;
   secretAccessKey: string;
   /** Most S3-compatible services (SeaweedFS among them) want bucket-in-path addressing. */
@@ -38,10 +43,48 @@ function keyOf(jobId: string, kind: BlobKind): string {
   return `${prefixOf(jobId)}${KIND_NAMES[kind]}`;
 }
 
-function notFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+type SdkError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+
+function statusOf(err: unknown): number | undefined {
+  return (err as SdkError | undefined)?.$metadata?.httpStatusCode;
 }
+
+function notFound(err: unknown): boolean {
+  const e = err as SdkError;
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || statusOf(err) === 404;
+}
+
+/**
+ * The service did not answer, or answered that it cannot serve now: no
+ * connection, a timeout, a 5xx, throttling, or credentials it refuses.
+ * Whatever else (our own refusal of an upload, a source that broke off) is
+ * not the store's failure.
+ */
+function unreachable(err: unknown): boolean {
+  if (err instanceof MenagerieError) return false;
+  const e = err as SdkError | undefined;
+  const status = statusOf(err);
+  if (status !== undefined) return status >= 500 || status === 429 || status === 401 || status === 403;
+  // The SDK sent the request and had no answer (its $metadata counts the attempts).
+  if (e?.$metadata) return true;
+  if (e?.name === 'TimeoutError') return true;
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(e?.code ?? '');
+}
+
+function reason(err: unknown): string {
+  const e = err as SdkError | undefined;
+  const status = statusOf(err);
+  const what = e?.code ?? e?.name ?? 'Error';
+  const message = (e?.message ?? '').replace(/^AWS SDK error wrapper for /, '');
+  return `${status ? `HTTP ${status} ` : ''}${what}${message && message !== what ? `: ${message}` : ''}`;
+}
+
+/** How long a request may wait for a connection, and for an answer or any byte: a service that is gone fails in seconds, not minutes. */
+const CONNECT_TIMEOUT_MS = 3_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_ATTEMPTS = 3;
+/** check() answers /health: bounded below the request timeout, whatever the retries. */
+const CHECK_TIMEOUT_MS = 5_000;
 
 /**
  * A BlobStore on any S3-compatible service, through the AWS SDK v3. Puts are
@@ -52,62 +95,104 @@ export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly partSize: number;
+  /** Names the service in messages: its endpoint, or AWS's region. */
+  private readonly where: string;
 
   constructor(options: S3BlobStoreOptions, client?: S3Client) {
     const config: S3ClientConfig = {
-      endpoint: options.endpoint,
       region: options.region,
       forcePathStyle: options.forcePathStyle,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      maxAttempts: MAX_ATTEMPTS,
+      requestHandler: {
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+        // Until the answer's headers: a service that takes a request and never answers.
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+        // Any byte, either way: a service that stops mid-stream.
+        socketTimeout: REQUEST_TIMEOUT_MS,
+      },
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.accessKeyId ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
     };
     this.client = client ?? new S3Client(config);
     this.bucket = options.bucket;
     this.partSize = Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 8 * 1024 * 1024);
+    this.where = options.endpoint || `AWS region ${options.region}`;
+  }
+
+  /** A failure of the service as STORAGE_UNAVAILABLE, naming it; anything else as it is. */
+  private translate(err: unknown, doing: string): unknown {
+    if (!unreachable(err)) return err;
+    return new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} (bucket ${this.bucket}) failed while ${doing}: ${reason(err)}`);
   }
 
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
+    const key = keyOf(jobId, kind);
     const { meter, result } = metered(limit);
     const body = new PassThrough();
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: keyOf(jobId, kind), Body: body },
+      params: { Bucket: this.bucket, Key: key, Body: body },
       partSize: this.partSize,
       queueSize: 2,
       // A failed multipart upload is aborted, so no parts are left to pay for.
       leavePartsOnError: false,
     });
     const sent = upload.done();
+    const piped = pipeline(source, meter, body);
     try {
-      await pipeline(source, meter, body);
-      await sent;
+      // Both at once: a service that fails mid-upload stops reading `body`, and must not leave the source waiting on it.
+      await Promise.all([piped, sent]);
       return result();
-    } catch (err) {
+    } catch (first) {
       source.resume(); // keep the request draining so that it can be answered
-      await upload.abort().catch(() => undefined);
-      await sent.catch(() => undefined);
+      // Not upload.abort(): that would answer "aborted" at once, hiding a failure of the service. The pipeline
+      // destroys `body` with the source's error or our limit, the upload fails on it, and aborts its multipart itself.
+      const [stored] = await Promise.allSettled([sent, piped]);
       // A single-part put may have landed just before the failure.
-      await this.deleteKeys([keyOf(jobId, kind)]).catch(() => undefined);
-      throw err;
+      await this.deleteKeys([key]).catch(() => undefined);
+      // The upload failing tears the pipeline down too, so which settled first does not say who failed:
+      // the service's failure is the cause when there is one; otherwise the source's, or our limit.
+      if (stored.status === 'rejected' && unreachable(stored.reason)) throw this.translate(stored.reason, `storing the ${kind} of job ${jobId}`);
+      throw first;
     }
   }
 
   async open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null> {
+    const key = keyOf(jobId, kind);
     try {
       const answer = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: keyOf(jobId, kind), Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
       );
       // Content-Range is "bytes a-b/total" for a range; the length is the whole size otherwise.
       const total = answer.ContentRange ? Number(answer.ContentRange.split('/')[1]) : Number(answer.ContentLength ?? 0);
       return { stream: answer.Body as Readable, size: total };
     } catch (err) {
       if (notFound(err)) return null;
-      throw err;
+      // A range past the end (416) reads nothing, as a file read there does; the size still answers.
+      if (range && statusOf(err) === 416) return this.emptyRange(jobId, kind);
+      throw this.translate(err, `reading the ${kind} of job ${jobId}`);
+    }
+  }
+
+  private async emptyRange(jobId: string, kind: BlobKind): Promise<OpenBlob | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: keyOf(jobId, kind) }));
+      return { stream: Readable.from([]), size: Number(head.ContentLength ?? 0) };
+    } catch (err) {
+      if (notFound(err)) return null;
+      throw this.translate(err, `reading the ${kind} of job ${jobId}`);
     }
   }
 
   async remove(jobId: string): Promise<void> {
-    const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefixOf(jobId) }));
-    await this.deleteKeys((listed.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+    const prefix = prefixOf(jobId);
+    try {
+      const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }));
+      await this.deleteKeys((listed.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+    } catch (err) {
+      throw this.translate(err, `removing job ${jobId}`);
+    }
   }
 
   private async deleteKeys(keys: string[]): Promise<void> {
@@ -116,6 +201,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async abortStaleUploads(before: Date): Promise<number> {
+    try {
+      return await this.abortUploadsBefore(before);
+    } catch (err) {
+      throw this.translate(err, 'aborting stale multipart uploads');
+    }
+  }
+
+  private async abortUploadsBefore(before: Date): Promise<number> {
     let aborted = 0;
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
@@ -134,8 +227,65 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** Ids whose only object is their input, stored before `before`. */
+  async listAbandoned(before: Date): Promise<string[]> {
+    const objects = new Map<string, { kinds: Set<string>; newest: number }>();
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'jobs/', ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+          const [, id, name] = (o.Key ?? '').split('/');
+          if (!id || !name || !isJobId(id)) continue;
+          const seen = objects.get(id) ?? { kinds: new Set<string>(), newest: 0 };
+          seen.kinds.add(name);
+          seen.newest = Math.max(seen.newest, o.LastModified?.getTime() ?? Date.now());
+          objects.set(id, seen);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.translate(err, 'listing abandoned uploads');
+    }
+    return [...objects]
+      .filter(([, { kinds, newest }]) => kinds.size === 1 && kinds.has(KIND_NAMES.input) && newest < before.getTime())
+      .map(([id]) => id);
+  }
+
+  /** Makes the bucket when there is none (a fresh local service); fails naming the service when it cannot be used. */
+  async init(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (err) {
+      if (!notFound(err)) throw this.unusable(err);
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const name = (err as SdkError).name;
+      // Another process made it meanwhile.
+      if (name === 'BucketAlreadyOwnedByYou') return;
+      throw this.unusable(err);
+    }
+  }
+
+  private unusable(err: unknown): MenagerieError {
+    return new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} bucket ${this.bucket} cannot be used: ${reason(err)}`);
+  }
+
+  /** One HeadBucket, bounded: what /health asks. */
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+    } catch (err) {
+      const why = notFound(err) ? 'the bucket does not exist' : (err as SdkError).name === 'AbortError' ? `no answer within ${CHECK_TIMEOUT_MS} ms` : reason(err);
+      throw new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} bucket ${this.bucket} does not answer: ${why}`);
+    }
+  }
+
   /** Lets a store that is done with the service close its sockets. */
-  close(): void {
+  async close(): Promise<void> {
     this.client.destroy();
   }
 }

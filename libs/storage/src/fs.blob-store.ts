@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { constants, createWriteStream } from 'node:fs';
+import { access, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MenagerieError, isJobId } from '@menagerie/core';
+import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
+import { matchOwner, openRegularFile, translateFsError } from './fs-files';
+import { metered } from './metered';
+
+const FILE_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log' };
+const PARTIAL = '.partial';
+
+/**
+ * A BlobStore in a directory: `<root>/store/<id>/{input,result,engine.log}`,
+ * directories 0700 and files 0600, the layout JobStore kept, so what it
+ * stored is still served. A put is written beside its target under a name
+ * of its own ending in `.partial`, and renamed into place once whole.
+ */
+export class FsBlobStore implements BlobStore {
+  constructor(readonly root: string) {}
+
+  private get area(): string {
+    return join(this.root, 'store');
+  }
+
+  private dirOf(jobId: string): string {
+    if (!isJobId(jobId)) throw new Error(`not a job id: ${JSON.stringify(jobId)}`);
+    return join(this.area, jobId);
+  }
+
+  async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
+    const dir = this.dirOf(jobId);
+    const target = join(dir, FILE_NAMES[kind]);
+    // A name of its own: a put that died may have left its partial, and a retry must not trip on it.
+    const partial = `${target}.${randomUUID().slice(0, 8)}${PARTIAL}`;
+    const { meter, result } = metered(limit);
+    // Taken at once: a source that fails while the directory is being made is an error of this put, not an unhandled one.
+    const metering = pipeline(source, meter);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await Promise.all([metering, pipeline(meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }))]);
+      await matchOwner(partial, dir);
+      await rename(partial, target);
+      return result();
+    } catch (err) {
+      meter.destroy();
+      await metering.catch(() => undefined);
+      source.resume(); // keep the request draining so that it can be answered
+      await rm(partial, { force: true });
+      // A refused upload leaves no directory either; a result or a log leaves the input it belongs to.
+      if (kind === 'input') await rmdir(dir).catch(() => undefined);
+      throw translateFsError(err, `the file store at ${this.area}`);
+    }
+  }
+
+  /** A symlink, FIFO or anything but a regular file is refused (null), never followed; what is measured is what is streamed. */
+  async open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null> {
+    const file = await openRegularFile(join(this.dirOf(jobId), FILE_NAMES[kind]));
+    if (!file) return null;
+    const { handle, size } = file;
+    if (range && (range.start >= size || range.end < range.start)) {
+      await handle.close();
+      return { stream: Readable.from([]), size };
+    }
+    // The stream owns the handle: ending or destroying it closes the file.
+    return { stream: handle.createReadStream(range ? { start: range.start, end: range.end } : { start: 0 }), size };
+  }
+
+  async remove(jobId: string): Promise<void> {
+    await rm(this.dirOf(jobId), { recursive: true, force: true });
+  }
+
+  /** Removes the partial files of puts that started before `before` and never finished (their process died). */
+  async abortStaleUploads(before: Date): Promise<number> {
+    let removed = 0;
+    for (const id of await this.ids()) {
+      for (const name of await readdir(this.dirOf(id)).catch(() => [] as string[])) {
+        if (!name.endsWith(PARTIAL)) continue;
+        const path = join(this.dirOf(id), name);
+        const info = await lstat(path).catch(() => null);
+        if (!info || info.mtimeMs >= before.getTime()) continue;
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Directories of jobs whose engine never ran (no result, no log) with
+   * nothing in them modified since `before`: an upload still being written
+   * is never one.
+   */
+  async listAbandoned(before: Date): Promise<string[]> {
+    const found: string[] = [];
+    for (const id of await this.ids()) {
+      const dir = this.dirOf(id);
+      const entries = await readdir(dir).catch(() => null);
+      if (entries === null || entries.includes(FILE_NAMES.result) || entries.includes(FILE_NAMES.log)) continue;
+      let newest = 0;
+      for (const path of [dir, ...entries.map((e) => join(dir, e))]) {
+        const info = await lstat(path).catch(() => null);
+        if (info) newest = Math.max(newest, info.mtimeMs);
+      }
+      if (newest < before.getTime()) found.push(id);
+    }
+    return found;
+  }
+
+  private async ids(): Promise<string[]> {
+    return (await readdir(this.area).catch(() => [] as string[])).filter(isJobId);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.area, { recursive: true, mode: 0o700 });
+  }
+
+  async check(): Promise<void> {
+    try {
+      await access(this.area, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new MenagerieError('STORAGE_UNAVAILABLE', `the file store at ${this.area} cannot be used: ${code}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

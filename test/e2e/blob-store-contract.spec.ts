@@ -1,0 +1,212 @@
+import { DeleteBucketCommand, DeleteObjectsCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createBlobStore, type BlobStore } from '@menagerie/storage';
+import { s3Service } from '../support/env';
+
+jest.setTimeout(60_000);
+
+/**
+ * What a backend must do to be a BlobStore, run against both: the file
+ * store in a temporary directory, and S3BlobStore on the real local S3
+ * service (SeaweedFS) in a bucket of this run's own, which init() makes.
+ * Each backend says how to look behind the interface: what objects and
+ * unfinished uploads are left for an id.
+ */
+interface Backend {
+  store: BlobStore;
+  /** Names of everything kept for `id`, finished or not. */
+  leftFor(id: string): Promise<string[]>;
+  /** What a process that died mid-put leaves. */
+  leaveUnfinishedUpload(id: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function fsBackend(): Backend {
+  const root = mkdtempSync(join(tmpdir(), 'menagerie-blobs-'));
+  const store = createBlobStore({ kind: 'fs', dir: root, s3: { endpoint: '', region: '', bucket: '', accessKeyId: '', secretAccessKey: '', forcePathStyle: true } });
+  const dirOf = (id: string) => join(root, 'store', id);
+  return {
+    store,
+    leftFor: async (id) => (existsSync(dirOf(id)) ? readdirSync(dirOf(id)) : []),
+    leaveUnfinishedUpload: async (id) => {
+      const dir = dirOf(id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'input.deadbeef.partial'), 'half an upload');
+      const old = new Date(Date.now() - 3_600_000);
+      utimesSync(join(dir, 'input.deadbeef.partial'), old, old);
+    },
+    dispose: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+function s3Backend(): Backend {
+  const service = s3Service();
+  const bucket = `menagerie-test-${randomUUID().slice(0, 8)}`;
+  const s3 = { ...service, region: 'us-east-1', bucket, forcePathStyle: true };
+  const store = createBlobStore({ kind: 's3', dir: '/nonexistent', s3 });
+  const admin = new S3Client({ endpoint: service.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: service });
+  const keys = async (prefix: string) => ((await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
+  const uploads = async (prefix: string) => ((await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []).map((u) => `${u.Key} (unfinished)`);
+  return {
+    store,
+    leftFor: async (id) => [...(await keys(`jobs/${id}/`)), ...(await uploads(`jobs/${id}/`))],
+    leaveUnfinishedUpload: async (id) => {
+      await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `jobs/${id}/input` }));
+    },
+    dispose: async () => {
+      const left = await keys('');
+      if (left.length) await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: left.map((Key) => ({ Key })) } }));
+      await store.abortStaleUploads(new Date(Date.now() + 3_600_000));
+      await admin.send(new DeleteBucketCommand({ Bucket: bucket }));
+      await store.close();
+      admin.destroy();
+    },
+  };
+}
+
+const text = async (stream: Readable) => Buffer.concat(await stream.toArray()).toString();
+const from = (s: string) => Readable.from([Buffer.from(s)]);
+const endless = () => {
+  const stats = { produced: 0 };
+  const source = new Readable({
+    read() {
+      stats.produced += 64 * 1024;
+      this.push(randomBytes(64 * 1024));
+    },
+  });
+  return { source, stats };
+};
+
+describe.each([
+  ['fs', fsBackend],
+  ['s3', s3Backend],
+] as const)('BlobStore contract: %s', (_name, make) => {
+  let backend: Backend;
+  let store: BlobStore;
+  beforeAll(async () => {
+    backend = make();
+    store = backend.store;
+    await store.init();
+    await store.init(); // idempotent: a second process starting on the same store
+  });
+  afterAll(async () => {
+    await backend?.dispose();
+  });
+
+  it('answers check() once init() has made it ready', async () => {
+    await expect(store.check()).resolves.toBeUndefined();
+  });
+
+  it('keeps each kind of a job with its size and sha256, and reads it back whole or by range', async () => {
+    const id = randomUUID();
+    expect(await store.put(id, 'input', Readable.from([Buffer.from('hello, '), Buffer.from('store')]), 100)).toEqual({
+      size: 12,
+      sha256: createHash('sha256').update('hello, store').digest('hex'),
+    });
+    await store.put(id, 'result', from('{"a": 1}'), 100);
+    await store.put(id, 'log', from('engine output\n'), 100);
+    expect(await text((await store.open(id, 'input'))!.stream)).toBe('hello, store');
+    expect(await text((await store.open(id, 'result'))!.stream)).toBe('{"a": 1}');
+    expect(await text((await store.open(id, 'log'))!.stream)).toBe('engine output\n');
+    const range = (await store.open(id, 'input', { start: 7, end: 11 }))!;
+    expect({ size: range.size, text: await text(range.stream) }).toEqual({ size: 12, text: 'store' });
+    const first = (await store.open(id, 'input', { start: 0, end: 0 }))!;
+    expect({ size: first.size, text: await text(first.stream) }).toEqual({ size: 12, text: 'h' });
+    // Past the end: nothing to read, and the whole size still told.
+    const past = (await store.open(id, 'input', { start: 12, end: 20 }))!;
+    expect({ size: past.size, text: await text(past.stream) }).toEqual({ size: 12, text: '' });
+  });
+
+  it('replaces a blob put again (a retried step)', async () => {
+    const id = randomUUID();
+    await store.put(id, 'result', from('first'), 100);
+    await store.put(id, 'result', from('second'), 100);
+    expect(await text((await store.open(id, 'result'))!.stream)).toBe('second');
+    expect((await backend.leftFor(id)).sort()).toEqual([expect.stringMatching(/result$/)]);
+  });
+
+  it('says null for what is not there', async () => {
+    const id = randomUUID();
+    expect(await store.open(id, 'input')).toBeNull();
+    await store.put(id, 'input', from('x'), 10);
+    expect(await store.open(id, 'result')).toBeNull();
+    expect(await store.open(id, 'log', { start: 0, end: 10 })).toBeNull();
+  });
+
+  it('keeps an empty blob', async () => {
+    const id = randomUUID();
+    expect((await store.put(id, 'log', Readable.from([]), 10)).size).toBe(0);
+    const log = (await store.open(id, 'log'))!;
+    expect({ size: log.size, text: await text(log.stream) }).toEqual({ size: 0, text: '' });
+  });
+
+  it('stops reading past the limit with UPLOAD_TOO_LARGE, and leaves nothing', async () => {
+    const id = randomUUID();
+    const { source, stats } = endless();
+    await expect(store.put(id, 'input', source, 100_000)).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
+    expect(stats.produced).toBeLessThan(20 * 1024 * 1024);
+    expect(await backend.leftFor(id)).toEqual([]);
+    expect(await store.open(id, 'input')).toBeNull();
+  });
+
+  it('leaves nothing when the source breaks off mid-stream, and keeps what the job had', async () => {
+    const id = randomUUID();
+    await store.put(id, 'input', from('the input'), 100);
+    const source = new Readable({ read() {} });
+    const put = store.put(id, 'result', source, 100 * 1024 * 1024);
+    source.push(randomBytes(256 * 1024));
+    source.destroy(new Error('client went away'));
+    await expect(put).rejects.toThrow('client went away');
+    expect(await backend.leftFor(id)).toEqual([expect.stringMatching(/input$/)]);
+
+    const fresh = randomUUID();
+    const broken = new Readable({ read() {} });
+    const second = store.put(fresh, 'input', broken, 100);
+    broken.destroy(new Error('client went away'));
+    await expect(second).rejects.toThrow('client went away');
+    expect(await backend.leftFor(fresh)).toEqual([]);
+  });
+
+  it('removes everything of a job, and only that job; removing nothing is no error', async () => {
+    const [gone, kept] = [randomUUID(), randomUUID()];
+    for (const kind of ['input', 'result', 'log'] as const) await store.put(gone, kind, from(kind), 100);
+    await store.put(kept, 'input', from('x'), 100);
+    await store.remove(gone);
+    await store.remove(gone);
+    await store.remove(randomUUID());
+    expect(await backend.leftFor(gone)).toEqual([]);
+    expect(await text((await store.open(kept, 'input'))!.stream)).toBe('x');
+  });
+
+  it('lists as abandoned only jobs with nothing but an input, stored before the time asked', async () => {
+    const [abandoned, finished, logged] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [abandoned, finished, logged]) await store.put(id, 'input', from('x'), 10);
+    await store.put(finished, 'result', from('r'), 10);
+    await store.put(logged, 'log', from('l'), 10);
+    const later = await store.listAbandoned(new Date(Date.now() + 60_000));
+    expect(later).toContain(abandoned);
+    expect(later).not.toContain(finished);
+    expect(later).not.toContain(logged);
+    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).not.toContain(abandoned);
+  });
+
+  it('aborts an unfinished upload a dead process left, only when it started before the time asked', async () => {
+    const id = randomUUID();
+    await backend.leaveUnfinishedUpload(id);
+    expect(await store.abortStaleUploads(new Date(Date.now() - 2 * 3_600_000))).toBe(0);
+    expect(await backend.leftFor(id)).toHaveLength(1);
+    expect(await store.abortStaleUploads(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await backend.leftFor(id)).toEqual([]);
+  });
+
+  it('refuses a name that is not a job id, so no path or key can escape', async () => {
+    await expect(store.put('../etc', 'input', from('x'), 10)).rejects.toThrow(/not a job id/);
+    await expect(store.open('../../etc', 'input')).rejects.toThrow(/not a job id/);
+    await expect(store.remove('jobs/')).rejects.toThrow(/not a job id/);
+  });
+});

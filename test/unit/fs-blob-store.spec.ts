@@ -1,0 +1,146 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { FsBlobStore } from '@menagerie/storage';
+
+async function newStore(): Promise<FsBlobStore> {
+  const store = new FsBlobStore(mkdtempSync(join(tmpdir(), 'menagerie-blobs-')));
+  await store.init();
+  return store;
+}
+const from = (s: string | Buffer) => Readable.from([Buffer.from(s)]);
+const read = async (stream: Readable) => Buffer.concat(await stream.toArray());
+/** How many of this process's descriptors are open on `path`. */
+const openOn = (path: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+const asRoot = process.getuid?.() === 0;
+const rootIt = asRoot ? it : it.skip;
+
+describe('FsBlobStore', () => {
+  it('keeps JobStore\'s layout, so what it stored is still served: store/<id>/{input,result,engine.log}, 0700 and 0600', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.put(id, 'input', from('the input'), 100);
+    await store.put(id, 'log', from('the log'), 100);
+    const dir = join(store.root, 'store', id);
+    expect(readdirSync(dir).sort()).toEqual(['engine.log', 'input']);
+    expect(readFileSync(join(dir, 'input'), 'utf8')).toBe('the input');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'input')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(store.root, 'store')).mode & 0o777).toBe(0o700);
+    // A result an earlier version put there.
+    writeFileSync(join(dir, 'result'), 'stored before the upgrade');
+    expect((await read((await store.open(id, 'result'))!.stream)).toString()).toBe('stored before the upgrade');
+  });
+
+  it('refuses a blob that is a symlink, and never follows it', async () => {
+    const store = await newStore();
+    const secret = join(mkdtempSync(join(tmpdir(), 'menagerie-secret-')), 'secret');
+    writeFileSync(secret, 'host secret');
+    const id = randomUUID();
+    await store.put(id, 'input', from('x'), 10);
+    symlinkSync(secret, join(store.root, 'store', id, 'result'));
+    symlinkSync(secret, join(store.root, 'store', id, 'engine.log'));
+    expect(await store.open(id, 'result')).toBeNull();
+    expect(await store.open(id, 'log', { start: 0, end: 100 })).toBeNull();
+    expect(openOn(secret)).toBe(0);
+  });
+
+  it('refuses a blob that is a FIFO or a directory, without waiting for a writer', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.put(id, 'input', from('x'), 10);
+    execFileSync('mkfifo', [join(store.root, 'store', id, 'result')]);
+    mkdirSync(join(store.root, 'store', id, 'engine.log'));
+    expect(await store.open(id, 'result')).toBeNull();
+    expect(await store.open(id, 'log')).toBeNull();
+  });
+
+  it('closes the file when a reader destroys the stream mid-way', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.put(id, 'result', from(Buffer.alloc(4 * 1024 * 1024, 7)), 8 * 1024 * 1024);
+    const path = join(store.root, 'store', id, 'result');
+    const blob = (await store.open(id, 'result'))!;
+    expect(openOn(path)).toBe(1);
+    blob.stream.destroy();
+    await new Promise((r) => blob.stream.once('close', r));
+    expect(openOn(path)).toBe(0);
+  });
+
+  it('takes for abandoned only old directories of jobs that never ran, never an upload still being written', async () => {
+    const store = await newStore();
+    const [abandoned, writing, finished] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of [abandoned, writing, finished]) await store.put(id, 'input', from('x'), 100);
+    await store.put(finished, 'log', from('engine output'), 100);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const dirOf = (id: string) => join(store.root, 'store', id);
+    for (const id of [abandoned, writing, finished]) {
+      for (const path of [join(dirOf(id), 'input'), dirOf(id)]) utimesSync(path, hourAgo, hourAgo);
+    }
+    utimesSync(join(dirOf(finished), 'engine.log'), hourAgo, hourAgo);
+    // An upload still streaming: its directory is old, the file in it is not.
+    writeFileSync(join(dirOf(writing), 'input.0a1b2c3d.partial'), 'more');
+    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).toEqual([abandoned]);
+  });
+
+  it('puts again over what a put that died left, and abortStaleUploads removes only old partial files', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    const dir = join(store.root, 'store', id);
+    await store.put(id, 'input', from('x'), 10);
+    // A worker killed mid-put left its partial result; the retry must not trip on it.
+    const dead = join(dir, 'result.deadbeef.partial');
+    writeFileSync(dead, 'half');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(dead, hourAgo, hourAgo);
+    await store.put(id, 'result', from('whole'), 10);
+    expect((await read((await store.open(id, 'result'))!.stream)).toString()).toBe('whole');
+    const fresh = join(dir, 'log.cafebabe.partial');
+    writeFileSync(fresh, 'being written');
+    expect(await store.abortStaleUploads(new Date(Date.now() - 60_000))).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['input', 'log.cafebabe.partial', 'result']);
+    expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('fails check() naming the directory when the store is not there', async () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'menagerie-blobs-')), 'never-made');
+    await expect(new FsBlobStore(root).check()).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(new RegExp(`${join(root, 'store')}.*ENOENT`)),
+    });
+  });
+
+  rootIt('gives what it writes the owner of the job\'s directory (a root worker must not leave files the API cannot serve)', async () => {
+    const store = await newStore();
+    const id = randomUUID();
+    await store.put(id, 'input', from('x'), 10);
+    chownSync(join(store.root, 'store', id), 1234, 1234);
+    await store.put(id, 'result', from('r'), 10);
+    const info = statSync(join(store.root, 'store', id, 'result'));
+    expect([info.uid, info.gid]).toEqual([1234, 1234]);
+  });
+
+  rootIt('answers STORAGE_FULL when the disk is full, and leaves nothing', async () => {
+    const store = new FsBlobStore(mkdtempSync(join(tmpdir(), 'menagerie-blobs-')));
+    const area = join(store.root, 'store');
+    mkdirSync(area);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', area]);
+    try {
+      const id = randomUUID();
+      await expect(store.put(id, 'input', from(Buffer.alloc(1024 * 1024)), 2 * 1024 * 1024)).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+      expect(readdirSync(area)).toEqual([]);
+    } finally {
+      execFileSync('umount', [area]);
+    }
+  });
+});
