@@ -29,6 +29,12 @@
 #   MENAGERIE_CLUSTER_BUCKET     S3 bucket (the API creates it)
 #   MENAGERIE_CLUSTER_STORAGE    s3 (default), or fs: one directory, DIR/data,
 #                                which every process on this machine shares
+#   MENAGERIE_CLUSTER_OWN_DOCKERD  nodes that get a Docker daemon of their own
+#                                (e.g. "node-b"): its own --data-root, --exec-root
+#                                and socket, no network (engines run with none),
+#                                loaded with the engine images of this host's
+#                                daemon; such a node shares nothing with the others
+#                                but Temporal, PostgreSQL and S3. Default: none.
 #   MENAGERIE_CONF_DIR           confs the apps read (confs/); the variables above
 #                                override its ports, names and storage
 #   MENAGERIE_SERVICES_READY=1   skip ensure-services (the services and the build
@@ -51,6 +57,7 @@ if [[ "$NODES" =~ ^[0-9]+$ ]]; then
   for ((i = 0; i < n; i++)); do NODES+=" node-$(printf "\\x$(printf %x $((97 + i)))")"; done
 fi
 read -r -a NODE_NAMES <<<"$NODES"
+read -r -a OWN_DOCKERD <<<"${MENAGERIE_CLUSTER_OWN_DOCKERD:-}"
 API_NAMES=()
 for ((i = 1; i <= APIS; i++)); do API_NAMES+=("api-$i"); done
 api_port() { echo $((PORT + ${1#api-})); }
@@ -81,6 +88,28 @@ start_process() {
   log "starting $name (log: $CLUSTER_DIR/$name.log)"
   setsid "$@" >>"$CLUSTER_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$CLUSTER_DIR/$name.pid"
+}
+
+own_dockerd() { [[ " ${OWN_DOCKERD[*]} " == *" $1 "* ]]; }
+dockerd_socket() { echo "$CLUSTER_DIR/$1-docker/docker.sock"; }
+
+# A Docker daemon for node NAME alone, with the engine images of the host's
+# daemon (menagerie/* but the app's own), copied over once.
+ensure_node_dockerd() {
+  local name=$1 dir="$CLUSTER_DIR/$1-docker" sock image
+  sock="$(dockerd_socket "$name")"
+  if ! pid_alive "$CLUSTER_DIR/$name-dockerd.pid"; then
+    # exec-root holds containerd's socket: a short path under /run.
+    mkdir -p "$dir/data" "/run/menagerie/$NAME-$name"
+    start_process "$name-dockerd" dockerd --data-root "$dir/data" --exec-root "/run/menagerie/$NAME-$name" \
+      --pidfile "$dir/dockerd.pid" -H "unix://$sock" --bridge=none --iptables=false --ip6tables=false
+    (wait_for "$name's Docker daemon" 60 docker -H "unix://$sock" info) || fail_with_log "$name-dockerd"
+  fi
+  for image in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^menagerie/' | grep -v -e '^menagerie/menagerie:' -e '^menagerie/seaweedfs:' -e ':<none>$'); do
+    [[ "$(docker -H "unix://$sock" image inspect -f '{{.Id}}' "$image" 2>/dev/null)" == "$(docker image inspect -f '{{.Id}}' "$image")" ]] && continue
+    log "copying $image to $name's Docker daemon"
+    docker save "$image" | docker -H "unix://$sock" load -q >/dev/null
+  done
 }
 
 replica_healthy() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
@@ -145,12 +174,15 @@ cmd_up() {
   fi
   (wait_for "HAProxy" 30 curl -fsS -o /dev/null "$API_URL/health") || fail_with_log haproxy
 
-  local offset
+  local offset socket
   for name in "${NODE_NAMES[@]}"; do
     if pid_alive "$CLUSTER_DIR/$name.pid"; then log "$name is running"; continue; fi
     mkdir -p "$CLUSTER_DIR/$name"
+    socket=/var/run/docker.sock
+    if own_dockerd "$name"; then ensure_node_dockerd "$name"; socket="$(dockerd_socket "$name")"; fi
     offset=$(stat -c %s "$CLUSTER_DIR/$name.log" 2>/dev/null || echo 0)
-    MENAGERIE_NODE_NAME="$name" MENAGERIE_SCRATCH_DIR="$CLUSTER_DIR/$name" start_process "$name" node "$ROOT/apps/worker/dist/main.js"
+    MENAGERIE_NODE_NAME="$name" MENAGERIE_SCRATCH_DIR="$CLUSTER_DIR/$name" DOCKER_SOCKET="$socket" \
+      start_process "$name" node "$ROOT/apps/worker/dist/main.js"
     (wait_for "$name" 90 worker_ready "$name" "$offset") || fail_with_log "$name"
   done
 
@@ -163,7 +195,7 @@ cmd_up() {
 
   API (HAProxy)   $API_URL          (health: $API_URL/health, engines: $API_URL/engines)
   API replicas    $replicas
-  Worker nodes    ${NODE_NAMES[*]}   (scratch: $CLUSTER_DIR/<node>)
+  Worker nodes    ${NODE_NAMES[*]}   (scratch: $CLUSTER_DIR/<node>${OWN_DOCKERD[*]:+; own Docker daemon: ${OWN_DOCKERD[*]}})
   Admin console   $API_URL/console
   Temporal Web UI $TEMPORAL_UI
   HAProxy stats   $stats
@@ -180,11 +212,17 @@ cmd_up() {
 MSG
 }
 
-# Stopped front to back: HAProxy, the replicas, then the nodes, which drain
-# (their engines get 30 s to finish) before exiting.
+# Stopped front to back: HAProxy, the replicas, the nodes, which drain
+# (their engines get 30 s to finish) before exiting, then nodes' own daemons.
 cmd_down() {
   local file name
   for file in "$CLUSTER_DIR"/haproxy.pid "$CLUSTER_DIR"/api-*.pid "$CLUSTER_DIR"/*.pid; do
+    [[ -f "$file" && "$file" != *-dockerd.pid ]] || continue
+    name="$(basename "$file" .pid)"
+    if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
+    stop_by_pidfile "$file" 90
+  done
+  for file in "$CLUSTER_DIR"/*-dockerd.pid; do
     [[ -f "$file" ]] || continue
     name="$(basename "$file" .pid)"
     if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
@@ -195,7 +233,9 @@ cmd_down() {
 
 cmd_status() {
   local name state file down=0
-  for name in haproxy "${API_NAMES[@]}" "${NODE_NAMES[@]}"; do
+  local dockerds=()
+  for name in "${OWN_DOCKERD[@]}"; do dockerds+=("$name-dockerd"); done
+  for name in haproxy "${API_NAMES[@]}" "${NODE_NAMES[@]}" "${dockerds[@]}"; do
     file="$CLUSTER_DIR/$name.pid"
     if pid_alive "$file"; then state="up (pid $(cat "$file"))"; else state="down"; down=1; fi
     if [[ "$name" == api-* ]]; then
