@@ -9,7 +9,7 @@
 const tseslint = require('typescript-eslint');
 
 /** Module specifiers workflow code may import as values. */
-const WORKFLOW_IMPORTS = ['@temporalio/workflow', '@menagerie/core'];
+const WORKFLOW_IMPORTS = ['@temporalio/workflow', '@temporalio/common', '@menagerie/core'];
 
 module.exports = tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', '.run/**'] },

@@ -14,7 +14,9 @@ import { quietTemporalLogs } from '../support/temporal';
  * patched('short-steps-as-local-activities')); v3 schedules activities with
  * environment names only and carries the run's digest and start time into
  * the final status (patched('run-facts-and-env-names')); its input carries an
- * environment value, as an API from before v3 sent it.
+ * environment value, as an API from before v3 sent it. v4 runs the whole job
+ * in one node-local activity and then only records the status, and sets the
+ * node as a search attribute (patched('node-local-run')).
  */
 const HISTORIES = join(__dirname, '../fixtures/histories');
 
@@ -31,6 +33,8 @@ describe('engineJob replays the histories of earlier versions', () => {
       'engine-job-v2-running.json',
       'engine-job-v3-completed.json',
       'engine-job-v3-running.json',
+      'engine-job-v4-completed.json',
+      'engine-job-v4-running.json',
     ]);
   });
 

@@ -1,16 +1,16 @@
-import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { MenagerieError } from '@menagerie/core';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
-import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
-import { JobStore } from '@menagerie/storage';
+import { createDataSource, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
+import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
-import { CONFIG, CONTAINER_RUNTIME, DATA_SOURCE, JOB_REPOSITORY, JOB_STORE } from './common/tokens';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_REPOSITORY, NODE_REPOSITORY } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
@@ -18,10 +18,30 @@ import { TemporalService } from './infra/temporal.service';
 import { JobService } from './jobs/job.service';
 import { JobsController } from './jobs/jobs.controller';
 import { UploadService } from './jobs/upload.service';
+import { NodesController } from './nodes/nodes.controller';
+import { NodesService } from './nodes/nodes.service';
 
-class DataSourceCloser implements OnApplicationShutdown {
-  constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
+/**
+ * Readies the store; one that doesn't answer yet (an S3 outage) is not a
+ * reason to stay down: /health names it and uploads answer 503 until it is
+ * back. Anything else (a refused bucket, a bad directory) stops the boot.
+ */
+export async function readyOrUnavailable(blobs: BlobStore, logger: { warn(message: string): void }): Promise<void> {
+  try {
+    await blobs.init();
+  } catch (err) {
+    if (!(err instanceof MenagerieError && err.code === 'STORAGE_UNAVAILABLE')) throw err;
+    logger.warn(`${err.message}; starting anyway, uploads are refused until it answers`);
+  }
+}
+
+class Closer implements OnApplicationShutdown {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+  ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.blobs.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
@@ -31,9 +51,9 @@ export class AppModule {
   static forRoot(config: MenagerieConfig): DynamicModule {
     return {
       module: AppModule,
-      // The console module uses the shared config, the job repository and the store (never the DataSource).
+      // The console module uses the shared config, the repositories, the nodes and the store (never the DataSource).
       global: true,
-      exports: [CONFIG, JOB_REPOSITORY, JOB_STORE],
+      exports: [CONFIG, JOB_REPOSITORY, BLOB_STORE, NodesService],
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
@@ -49,7 +69,7 @@ export class AppModule {
         }),
         ConsoleModule,
       ],
-      controllers: [JobsController, EnginesController, HealthController],
+      controllers: [JobsController, EnginesController, NodesController, HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -62,20 +82,21 @@ export class AppModule {
           },
         },
         { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
+        { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
         {
-          provide: JOB_STORE,
+          provide: BLOB_STORE,
           useFactory: async () => {
-            const store = new JobStore(config.storageDir);
-            await store.init();
-            return store;
+            const blobs = createBlobStore({ ...config.settings.storage, dir: config.storageDir });
+            await readyOrUnavailable(blobs, new Logger('BlobStore'));
+            return blobs;
           },
         },
-        { provide: CONTAINER_RUNTIME, useValue: new DockerRuntime({ docker: config.settings.docker, deployment: deploymentLabel(config.settings.deployment, config.settings.temporal.namespace) }) },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: ApiKeys, useValue: new ApiKeys(config.settings) },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: JobIdPipe },
-        DataSourceCloser,
+        Closer,
+        NodesService,
         EnginesReloadService,
         TemporalService,
         UploadService,

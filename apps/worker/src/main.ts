@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const logger = pino({ name: 'menagerie-worker', level: config.settings.logLevel });
   installRuntime(logger);
   const handle = await startWorkers(config, logger);
-  logger.info({ engines: config.engines.map((e) => e.config.name), storage: config.storageDir }, 'worker ready');
+  logger.info({ node: config.node.name, storage: config.settings.storage.kind, scratch: config.node.scratchDir }, 'worker ready');
   await handle.done;
 }
 

@@ -11,15 +11,15 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities, createMaintenanceActivities, type Activities } from '@menagerie/activities';
+import { createActivities, createMaintenanceActivities, sweepNode, type Activities, type RunningJobs, type SweepLog } from '@menagerie/activities';
 import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobRepository, runMigrations } from '@menagerie/db';
+import { createDataSource, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
-import { JobStore } from '@menagerie/storage';
-import { EngineFleet, SlotPool, type EngineWorkers } from '@menagerie/fleet';
-import { ensureRetentionSchedule } from './retention';
+import { createBlobStore, Scratch } from '@menagerie/storage';
+import { EngineFleet, NodeReporter, SlotPool, type EngineWorkers } from '@menagerie/fleet';
+import { ensureRetentionSchedule, ensureSearchAttributes } from './retention';
 
 export interface WorkerHandle {
   /** Resolves when every worker has stopped. */
@@ -28,6 +28,9 @@ export interface WorkerHandle {
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** How often a node sweeps its own leftovers (it also does at boot). */
+const NODE_SWEEP_EVERY_MS = 5 * 60 * 1000;
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -66,7 +69,7 @@ function slotsFrom(pool: SlotPool): CustomSlotSupplier<ActivitySlotInfo> {
 
 /** Starts an engine's two Temporal workers: its workflow queue and its container queue. */
 function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSourceMap, activities: Activities, logger: Logger) {
-  const { runEngine, ...shortActivities } = activities;
+  const { runEngine, runJob, ...shortActivities } = activities;
   return async (engine: Engine): Promise<EngineWorkers> => {
     const name = engine.config.name;
     // `workers` bounds this engine's concurrent containers in this process. Temporal allows one
@@ -77,7 +80,7 @@ function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSou
       Worker.create({
         ...common,
         taskQueue: containerQueueFor(name),
-        activities: { runEngine },
+        activities: { runEngine, runJob },
         tuner: {
           activityTaskSlotSupplier: slotsFrom(containers),
           // Unused: this worker runs no workflows, local activities or Nexus tasks.
@@ -114,13 +117,22 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const dataSource = createDataSource(settings.database, 5);
   await dataSource.initialize();
   await runMigrations(dataSource);
-  const store = new JobStore(config.storageDir, { filesystem: settings.storage.jobDirFilesystem, limitBytes: settings.jobDirLimitBytes });
-  await store.init();
+  const node = config.node.name;
+  const blobs = createBlobStore({ ...settings.storage, dir: config.storageDir });
+  await blobs.init();
+  const scratch = new Scratch(config.node.scratchDir, { filesystem: settings.storage.jobDirFilesystem, limitBytes: settings.jobDirLimitBytes });
+  await scratch.init();
   if (settings.storage.jobDirFilesystem === 'plain') {
     logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');
   }
-  const runtime = new DockerRuntime({ docker: settings.docker, deployment: deploymentLabel(settings.deployment, settings.temporal.namespace) });
+  const runtime = new DockerRuntime({
+    docker: settings.docker,
+    deployment: deploymentLabel(settings.deployment, settings.temporal.namespace),
+    node,
+  });
   const jobs = new JobRepository(dataSource);
+  const nodes = new NodeRepository(dataSource);
+  const running: RunningJobs = new Map();
   const connection = await NativeConnection.connect({ address: settings.temporal.address });
   const common: Common = {
     connection,
@@ -137,7 +149,10 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   rememberEnv(config.engines);
 
   const activities = createActivities({
-    store,
+    blobs,
+    scratch,
+    node,
+    running,
     runtime,
     jobs,
     allowRunflags: settings.allowRunflags,
@@ -158,27 +173,60 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     countActive: (engine) => jobs.countByStatus(engine, ['queued', 'running']),
     logger,
   });
-  await fleet.apply(config.engines);
+
+  // What this node leaves behind when it dies: swept at boot, before it takes a job, and then periodically.
+  const sweepLog: SweepLog = {
+    info: (message, meta) => logger.info({ ...meta, node }, message),
+    warn: (message, meta) => logger.warn({ ...meta, node }, message),
+  };
+  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs, running });
+  await sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node at boot; the next sweep tries again'));
+
+  let engines = config.engines;
+  const bootedAt = new Date();
+  const reporter = new NodeReporter<Engine>({
+    name: node,
+    scratchDir: config.node.scratchDir,
+    configured: () => engines,
+    only: settings.node.engines,
+    inspectImage: (ref) => runtime.inspectImage(ref),
+    canPull: settings.registry.enabled,
+    running: () => running,
+    serve: (served) => fleet.apply(served),
+    publish: (report) => nodes.report(report, bootedAt),
+  });
+  await ensureSearchAttributes(connection, settings.temporal.namespace, logger);
+  const facts = await reporter.tick();
+  for (const missing of facts.filter((e) => !e.available)) logger.warn({ engine: missing.name, reason: missing.reason }, 'not serving an engine');
 
   const maintenance = await Worker.create({
     ...common,
     taskQueue: MAINTENANCE_QUEUE,
     workflowBundle: bundleCode,
-    activities: createMaintenanceActivities({ store, runtime, jobs }),
+    activities: createMaintenanceActivities({ blobs, jobs, sweepNode: sweep }),
   });
   const maintenanceRun = maintenance.run();
   await ensureRetentionSchedule(connection, settings, logger);
 
   const watcher = watchEngines(
     config,
-    async (engines) => {
-      logger.info({ engines: engines.map((e) => e.config.name) }, 'engines.json changed');
-      rememberEnv(engines);
-      await fleet.apply(engines);
+    async (reloaded) => {
+      logger.info({ engines: reloaded.map((e) => e.config.name) }, 'engines.json changed');
+      rememberEnv(reloaded);
+      engines = reloaded;
+      await reporter.tick();
     },
     (err) => logger.error({ err: err instanceof Error ? err.message : err }, 'engines.json reload failed; keeping the previous engines'),
   );
   const retire = setInterval(() => void fleet.retireIdle().catch((err) => logger.warn({ err }, 'could not check retiring engines')), 5000);
+  const report = setInterval(
+    () => void reporter.tick().catch((err) => logger.warn({ err: String(err) }, 'could not report this node; trying again at the next report')),
+    settings.node.reportSeconds * 1000,
+  );
+  const sweeping = setInterval(
+    () => void sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node; the next sweep tries again')),
+    NODE_SWEEP_EVERY_MS,
+  );
 
   // Runtime.install's signal handlers shut every worker down; follow them. Failed engine workers stop the rest.
   const done = (async () => {
@@ -191,6 +239,9 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     } finally {
       watcher.stop();
       clearInterval(retire);
+      clearInterval(report);
+      clearInterval(sweeping);
+      await blobs.close();
       await connection.close();
       await dataSource.destroy();
     }

@@ -1,20 +1,33 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Readable } from 'node:stream';
 import {
   FAILURE_TYPES,
+  MenagerieError,
   type EngineJobInput,
   type EngineRun,
+  type EngineSpec,
   type FailureDetails,
   type FinalizeJobInput,
+  type JobRun,
   type StoredResult,
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
-import { parseRunflags, RunflagError } from '@menagerie/engines';
+import { parseRunflags, RunflagError, type ContainerPolicy } from '@menagerie/engines';
 import { RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
-import type { JobDirUsage, JobStore } from '@menagerie/storage';
+import { describeResult, type BlobStore, type JobDirUsage, type Scratch } from '@menagerie/storage';
+
+/** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
+export type RunningJobs = Map<string, string>;
 
 export interface ActivityDeps {
-  store: JobStore;
+  /** Where inputs, results and logs last: shared by every node. */
+  blobs: BlobStore;
+  /** This node's job directories. */
+  scratch: Scratch;
+  /** This node's name, recorded on the jobs it runs. */
+  node: string;
+  running: RunningJobs;
   runtime: ContainerRuntime;
   jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'finalize'>;
   allowRunflags: readonly string[];
@@ -24,6 +37,8 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** How long each cleanup after the final status may take before it is left to the retention sweep (10 s). */
   cleanupTimeoutMs?: number;
+  /** How long a run waits for the store to answer again before its attempt fails and is retried (2 minutes). */
+  storeRetryMs?: number;
   /** Set when missing images may be pulled. */
   registry?: { auth: RegistryAuth | null } | null;
   /**
@@ -74,6 +89,7 @@ export function resolveEnv(engine: string, env: readonly string[], configured: r
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 1000;
   const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
+  const storeRetryMs = deps.storeRetryMs ?? 120_000;
 
   /** A missing image is pulled when a registry is configured; otherwise the job fails once, without retries. */
   async function pull(ref: string, ctx: Context): Promise<ImageInfo> {
@@ -94,8 +110,8 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * A cleanup after the final status: bounded, so that a stalled dockerd or
-   * umount can't keep the workflow open, and never failing the activity.
+   * A cleanup: bounded, so that a stalled dockerd or umount can't keep the
+   * workflow open, and never failing the activity.
    */
   async function cleanup(what: string, step: () => Promise<unknown>, jobId: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -111,6 +127,27 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /**
+   * A step that needs the store, retried while the store is unavailable (an
+   * S3 outage) for up to storeRetryMs: the job waits rather than fails, and
+   * its container need not run again. Past that, the attempt fails and
+   * Temporal retries it. A cancellation stops the waiting.
+   */
+  async function withStore<T>(what: string, ctx: Context, step: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + storeRetryMs;
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        return await step();
+      } catch (err) {
+        const unavailable = err instanceof MenagerieError && err.code === 'STORAGE_UNAVAILABLE';
+        if (!unavailable || Date.now() + delay > giveUpAt || ctx.cancellationSignal.aborted) throw err;
+        log.warn(`the store is unavailable; waiting to ${what}`, { error: err.message, retryInMs: delay });
+        await ctx.sleep(delay).catch(() => undefined);
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('job cancelled while waiting for the store');
+      }
+    }
+  }
+
   /** The final status, once; a value PostgreSQL refuses is recorded without the engine's output. */
   async function recordFinal(input: FinalizeJobInput): Promise<void> {
     try {
@@ -123,12 +160,216 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  return {
-    async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {
-      if (!(await deps.store.hasInput(jobId))) {
-        fail(`the stored input of job ${jobId} is missing`, FAILURE_TYPES.inputMissing);
+  /** Copies the stored input into a fresh job directory on this node. */
+  async function stage(ctx: Context, jobId: string, engine: EngineSpec): Promise<void> {
+    await withStore('fetch the input', ctx, async () => {
+      const input = await deps.blobs.open(jobId, 'input');
+      if (!input) fail(`the stored input of job ${jobId} is missing`, FAILURE_TYPES.inputMissing);
+      await deps.scratch.stage(jobId, engine.inputfilename, engine.user, input.stream);
+    });
+  }
+
+  /** The worker re-checks the flags itself: it is the side that runs containers. */
+  function policyOf(engine: EngineSpec): { policy: ContainerPolicy; env: string[] } {
+    let policy: ContainerPolicy;
+    try {
+      policy = parseRunflags(engine.runflags, deps.allowRunflags, { user: engine.user });
+    } catch (err) {
+      if (err instanceof RunflagError) fail(`engine ${engine.name}: ${err.message}`, FAILURE_TYPES.engineFailed);
+      throw err;
+    }
+    return { policy, env: resolveEnv(engine.name, policy.env, deps.engineEnv(engine.name)) };
+  }
+
+  /**
+   * Runs the engine's container on the staged job directory and keeps its
+   * log; resolves only when it exited 0, and fails naming why otherwise.
+   */
+  async function execute(ctx: Context, jobId: string, engine: EngineSpec): Promise<EngineRun> {
+    const { policy, env } = policyOf(engine);
+    const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
+
+    // "running" is informative; the final status is what must be recorded. So the run
+    // neither waits for this write nor fails with it: a database that is down or stalled
+    // is the final step's to wait for. (The write never overwrites a final status.)
+    void deps.jobs.markRunning(jobId, engine.image, image.digest, deps.node).catch((err: unknown) => {
+      log.warn('could not mark the job running; continuing', { jobId, error: String(err) });
+    });
+    // Stops the container on cancellation, or when it fills its job directory past the limit.
+    const stopper = new AbortController();
+    const onCancel = () => stopper.abort('cancelled');
+    ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    // A cancel may have arrived already, while the input was fetched or the image pulled: 'abort' fires only once.
+    if (ctx.cancellationSignal.aborted) onCancel();
+    let watching = false;
+    let filled: JobDirUsage | null = null;
+    let fullSamples = 0;
+    const watchdog = setInterval(() => {
+      if (watching || stopper.signal.aborted) return;
+      watching = true;
+      void deps.scratch
+        .usage(jobId)
+        .then((usage) => {
+          // The kernel already refuses what does not fit; stopping an engine that stays
+          // against the limit ends a run that can only fail. (Briefly near it is no fault.)
+          fullSamples = usage.full ? fullSamples + 1 : 0;
+          if (fullSamples >= FULL_SAMPLES_TO_STOP) {
+            filled = usage;
+            stopper.abort('disk');
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => (watching = false));
+    }, heartbeatEvery);
+    let outcome;
+    try {
+      outcome = await deps.runtime.run(
+        {
+          jobId,
+          engine: engine.name,
+          image,
+          cmd: engine.cmd,
+          user: engine.user,
+          env: [...env, `MENAGERIE_INPUT=${engine.inputfilename}`],
+          mountpoint: engine.mountpoint,
+          hostDir: deps.scratch.dir(jobId),
+          policy,
+          timeoutMs: engine.timeout * 1000,
+          logLimitBytes: deps.logLimitBytes,
+        },
+        stopper.signal,
+      );
+    } finally {
+      clearInterval(watchdog);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    }
+    const engineLog = outcome.log;
+    await withStore('store the engine log', ctx, () => deps.blobs.put(jobId, 'log', Readable.from([engineLog]), Number.MAX_SAFE_INTEGER));
+    // Whatever the outcome, the final status records what ran, when and where (markRunning is best-effort).
+    const facts = { imageDigest: image.digest, startedAt: outcome.startedAt?.toISOString() ?? null, node: deps.node };
+    const logTail = outcome.logTail(deps.logTailBytes);
+
+    // A run that filled its job directory failed, whatever the engine exited with: a write of
+    // its was refused (ENOSPC), and what it handed back can't be trusted to be whole. (So a
+    // limit set too tight for an engine shows up as this, by name, never as a silent cut.)
+    const killedForDisk = outcome.cancelled && stopper.signal.reason === 'disk';
+    const full: JobDirUsage | null = killedForDisk
+      ? filled
+      : outcome.cancelled
+        ? null
+        : await deps.scratch.usage(jobId).then(
+            (usage) => (usage.full ? usage : null),
+            () => null,
+          );
+    if (full) {
+      fail(jobDirFullMessage(full, killedForDisk), FAILURE_TYPES.engineFailed, {
+        ...facts,
+        ...(killedForDisk ? {} : { exitCode: outcome.exitCode }),
+        logTail,
+      });
+    }
+    if (outcome.cancelled) throw new CancelledFailure('job cancelled; its container was killed and removed');
+    if (outcome.timedOut) {
+      fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { ...facts, logTail });
+    }
+    if (outcome.oomKilled) {
+      fail(`engine was killed for exceeding its memory limit of ${policy.memoryBytes} bytes`, FAILURE_TYPES.engineFailed, {
+        ...facts,
+        exitCode: outcome.exitCode,
+        logTail,
+      });
+    }
+    if (outcome.exitCode !== 0) {
+      fail(`engine exited with code ${outcome.exitCode}`, FAILURE_TYPES.engineFailed, { ...facts, exitCode: outcome.exitCode, logTail });
+    }
+    return { exitCode: 0, ...facts, logTail };
+  }
+
+  /**
+   * Puts `<jobdir>/result` into the store, named after the input and engine,
+   * waiting out a store outage (each try reads the file from the start). A
+   * symlink, device or directory is refused, never followed; so is a result
+   * over resultLimitBytes. Null when there is no result file.
+   */
+  function storeResult(ctx: Context, jobId: string, engine: EngineSpec, originalName: string, facts: FailureDetails = {}): Promise<StoredResult | null> {
+    return withStore('store the result', ctx, async () => {
+      const opened = await deps.scratch.openResult(jobId, deps.resultLimitBytes);
+      switch (opened) {
+        case 'missing':
+          return null;
+        case 'not-a-regular-file':
+          return fail(
+            `engine's ${engine.mountpoint}/result is not a regular file (a symlink, directory or device); it was not followed`,
+            FAILURE_TYPES.noResult,
+            facts,
+          );
+        case 'too-large':
+          return fail(`engine's result is larger than the limit of ${deps.resultLimitBytes} bytes`, FAILURE_TYPES.noResult, facts);
       }
-      await deps.store.stage(jobId, engine.inputfilename, engine.user);
+      try {
+        await deps.blobs.put(jobId, 'result', opened.stream, deps.resultLimitBytes);
+      } catch (err) {
+        await opened.close().catch(() => undefined);
+        throw err;
+      }
+      return describeResult(opened.head, opened.size, originalName, engine.name);
+    });
+  }
+
+  function noResult(engine: EngineSpec, facts: FailureDetails = {}): never {
+    return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult, facts);
+  }
+
+  async function nameOf(jobId: string, originalName: string | undefined): Promise<string> {
+    return originalName ?? (await deps.jobs.findById(jobId))?.originalName ?? 'input';
+  }
+
+  return {
+    /**
+     * The whole run on this node (workflow version 4): fetch the input from
+     * the store into a fresh scratch directory, run the container, put the
+     * result and the log into the store, and clear the scratch and the
+     * container whatever happened. A retry (after this node died, say) may run
+     * on any node, from the start.
+     */
+    async runJob({ jobId, engine, originalName }: EngineJobInput): Promise<JobRun> {
+      const ctx = Context.current();
+      deps.running.set(jobId, engine.name);
+      // Fetching and storing a large file takes time too: the heartbeat covers the whole run.
+      const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatEvery);
+      let ranClean = false;
+      try {
+        if (ctx.info.attempt > 1) {
+          // A previous attempt whose node died may have left its container running (on a shared daemon).
+          const removed = await deps.runtime.removeJobContainers(jobId);
+          if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
+        }
+        policyOf(engine); // a refused flag fails the job before anything is fetched
+        await stage(ctx, jobId, engine);
+        const run = await execute(ctx, jobId, engine);
+        ranClean = true;
+        // A refused result still leaves a row that says what ran, when and where.
+        const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
+        const result = (await storeResult(ctx, jobId, engine, await nameOf(jobId, originalName), facts)) ?? noResult(engine, facts);
+        return { ...run, node: deps.node, result };
+      } finally {
+        clearInterval(heartbeat);
+        // The runtime removes the container it ran; only a run that broke off may have left one.
+        if (!ranClean) await cleanup('the job containers', () => deps.runtime.removeJobContainers(jobId), jobId);
+        await cleanup('the job directory', () => deps.scratch.remove(jobId), jobId);
+        deps.running.delete(jobId);
+      }
+    },
+
+    /** Records the final status (version 4 on): the database only, on whatever worker runs the workflow. */
+    async recordJobStatus(input: FinalizeJobInput): Promise<void> {
+      await recordFinal(input);
+    },
+
+    // Workflows started before version 4 run these three steps, which meet through the job directory on a shared disk.
+
+    async stageInput({ jobId, engine }: EngineJobInput): Promise<void> {
+      await stage(Context.current(), jobId, engine);
     },
 
     async runEngine({ jobId, engine }: EngineJobInput): Promise<EngineRun> {
@@ -138,145 +379,48 @@ export function createActivities(deps: ActivityDeps) {
         // and whatever it wrote: the retry starts from a freshly staged job directory.
         const removed = await deps.runtime.removeJobContainers(jobId);
         if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
-        await deps.store.stage(jobId, engine.inputfilename, engine.user);
+        await stage(ctx, jobId, engine);
       }
-
-      let policy;
+      deps.running.set(jobId, engine.name);
+      const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatEvery);
       try {
-        // The worker re-checks the flags itself: it is the side that runs containers.
-        policy = parseRunflags(engine.runflags, deps.allowRunflags, { user: engine.user });
-      } catch (err) {
-        if (err instanceof RunflagError) fail(`engine ${engine.name}: ${err.message}`, FAILURE_TYPES.engineFailed);
-        throw err;
-      }
-      const env = resolveEnv(engine.name, policy.env, deps.engineEnv(engine.name));
-      const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
-
-      // "running" is informative; the final status is what must be recorded. So the run
-      // neither waits for this write nor fails with it: a database that is down or stalled
-      // is finalizeJob's to wait for. (The write never overwrites a final status.)
-      void deps.jobs.markRunning(jobId, engine.image, image.digest).catch((err: unknown) => {
-        log.warn('could not mark the job running; continuing', { jobId, error: String(err) });
-      });
-      // Stops the container on cancellation, or when it fills its job directory past the limit.
-      const stopper = new AbortController();
-      const onCancel = () => stopper.abort('cancelled');
-      ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-      // A cancel may have arrived already, while the image was pulled: 'abort' fires only once.
-      if (ctx.cancellationSignal.aborted) onCancel();
-      let watching = false;
-      let filled: JobDirUsage | null = null;
-      let fullSamples = 0;
-      const heartbeat = setInterval(() => {
-        ctx.heartbeat();
-        if (watching || stopper.signal.aborted) return;
-        watching = true;
-        void deps.store
-          .jobDirUsage(jobId)
-          .then((usage) => {
-            // The kernel already refuses what does not fit; stopping an engine that stays
-            // against the limit ends a run that can only fail. (Briefly near it is no fault.)
-            fullSamples = usage.full ? fullSamples + 1 : 0;
-            if (fullSamples >= FULL_SAMPLES_TO_STOP) {
-              filled = usage;
-              stopper.abort('disk');
-            }
-          })
-          .catch(() => undefined)
-          .finally(() => (watching = false));
-      }, heartbeatEvery);
-      let outcome;
-      try {
-        outcome = await deps.runtime.run(
-          {
-            jobId,
-            engine: engine.name,
-            image,
-            cmd: engine.cmd,
-            user: engine.user,
-            env: [...env, `MENAGERIE_INPUT=${engine.inputfilename}`],
-            mountpoint: engine.mountpoint,
-            hostDir: deps.store.jobDir(jobId),
-            policy,
-            timeoutMs: engine.timeout * 1000,
-            logLimitBytes: deps.logLimitBytes,
-          },
-          stopper.signal,
-        );
+        return await execute(ctx, jobId, engine);
       } finally {
         clearInterval(heartbeat);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
+        deps.running.delete(jobId);
       }
-      await deps.store.writeLog(jobId, outcome.log);
-      // Whatever the outcome, the final status records what ran and when (markRunning is best-effort).
-      const facts = { imageDigest: image.digest, startedAt: outcome.startedAt?.toISOString() ?? null };
-      const logTail = outcome.logTail(deps.logTailBytes);
-
-      // A run that filled its job directory failed, whatever the engine exited with: a write of
-      // its was refused (ENOSPC), and what it handed back can't be trusted to be whole. (So a
-      // limit set too tight for an engine shows up as this, by name, never as a silent cut.)
-      const killedForDisk = outcome.cancelled && stopper.signal.reason === 'disk';
-      const full: JobDirUsage | null = killedForDisk
-        ? filled
-        : outcome.cancelled
-          ? null
-          : await deps.store.jobDirUsage(jobId).then(
-              (usage) => (usage.full ? usage : null),
-              () => null,
-            );
-      if (full) {
-        fail(jobDirFullMessage(full, killedForDisk), FAILURE_TYPES.engineFailed, {
-          ...facts,
-          ...(killedForDisk ? {} : { exitCode: outcome.exitCode }),
-          logTail,
-        });
-      }
-      if (outcome.cancelled) throw new CancelledFailure('job cancelled; its container was killed and removed');
-      if (outcome.timedOut) {
-        fail(`engine exceeded its timeout of ${engine.timeout}s and was killed`, FAILURE_TYPES.engineTimeout, { ...facts, logTail });
-      }
-      if (outcome.oomKilled) {
-        fail(`engine was killed for exceeding its memory limit of ${policy.memoryBytes} bytes`, FAILURE_TYPES.engineFailed, {
-          ...facts,
-          exitCode: outcome.exitCode,
-          logTail,
-        });
-      }
-      if (outcome.exitCode !== 0) {
-        fail(`engine exited with code ${outcome.exitCode}`, FAILURE_TYPES.engineFailed, { ...facts, exitCode: outcome.exitCode, logTail });
-      }
-      return { exitCode: 0, ...facts, logTail };
     },
 
     async storeResult({ jobId, engine, originalName }: EngineJobInput): Promise<StoredResult> {
-      const name = originalName ?? (await deps.jobs.findById(jobId))?.originalName ?? 'input';
-      const stored = await deps.store.collectResult(jobId, name, engine.name, deps.resultLimitBytes);
-      switch (stored) {
-        case 'missing':
-          return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult);
-        case 'not-a-regular-file':
-          return fail(
-            `engine's ${engine.mountpoint}/result is not a regular file (a symlink, directory or device); it was not followed`,
-            FAILURE_TYPES.noResult,
-          );
-        case 'too-large':
-          return fail(`engine's result is larger than the limit of ${deps.resultLimitBytes} bytes`, FAILURE_TYPES.noResult);
-        default:
-          return stored;
-      }
+      const ctx = Context.current();
+      const name = await nameOf(jobId, originalName);
+      const stored = await storeResult(ctx, jobId, engine, name);
+      if (stored) return stored;
+      // Stored already, by an attempt whose completion was never recorded (its worker died).
+      const earlier = await deps.blobs.open(jobId, 'result', { start: 0, end: 4095 });
+      if (!earlier) return noResult(engine);
+      const head = await readAll(earlier.stream);
+      return describeResult(head, earlier.size, name, engine.name);
     },
 
     /**
      * Records the final status, then clears the job's containers and scratch
-     * space. Retried until the database takes the status; a cleanup that fails
-     * is logged and left to the retention sweep, never holding the status back.
+     * space (workflows from before version 4). Retried until the database
+     * takes the status; a cleanup that fails is logged and left to the
+     * node's sweep, never holding the status back.
      */
     async finalizeJob(input: FinalizeJobInput): Promise<void> {
       await recordFinal(input);
       await cleanup('the job containers', () => deps.runtime.removeJobContainers(input.jobId), input.jobId);
-      await cleanup('the job directory', () => deps.store.removeJobDir(input.jobId), input.jobId);
+      await cleanup('the job directory', () => deps.scratch.remove(input.jobId), input.jobId);
     },
   };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

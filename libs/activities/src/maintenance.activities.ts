@@ -2,12 +2,74 @@ import { log } from '@temporalio/activity';
 import { isFinalStatus } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
-import type { JobStore } from '@menagerie/storage';
+import type { BlobStore, Scratch } from '@menagerie/storage';
+import type { RunningJobs } from './activities';
 
 export interface MaintenanceDeps {
-  store: JobStore;
-  runtime: ContainerRuntime;
+  blobs: BlobStore;
   jobs: Pick<JobRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
+  /** This node's sweep, for the retention workflows from before each node swept itself. */
+  sweepNode(): Promise<NodeSweepReport>;
+}
+
+/** The activity logger's shape; a node's sweep also runs outside any activity, at boot and on a timer. */
+export interface SweepLog {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface NodeSweepDeps {
+  node: string;
+  log: SweepLog;
+  runtime: ContainerRuntime;
+  scratch: Scratch;
+  jobs: Pick<JobRepository, 'statuses'>;
+  /** The jobs this process runs now: read after listing, so that a run that starts meanwhile is never taken for a leftover. */
+  running: RunningJobs;
+}
+
+export interface NodeSweepReport {
+  removedContainers: string[];
+  removedJobDirs: number;
+  failed: number;
+}
+
+/**
+ * What a node leaves behind when it dies mid-run, or a cleanup fails: its
+ * job containers and scratch directories. Each node sweeps its own (at boot,
+ * and then periodically), never another node's:
+ * - a container it made (or an unlabelled one from before nodes) that no run
+ *   of this process owns is an orphan;
+ * - a scratch directory that no run of this process owns is left once its job
+ *   has ended, or has no row (a workflow from before version 4 stages the
+ *   directory in one step and runs it in the next).
+ */
+export async function sweepNode(deps: NodeSweepDeps): Promise<NodeSweepReport> {
+  let failed = 0;
+  const containers = (await deps.runtime.listJobContainers()).filter((c) => c.node === deps.node || c.node === null);
+  const removedContainers: string[] = [];
+  for (const c of containers.filter((c) => !deps.running.has(c.jobId))) {
+    try {
+      await deps.runtime.removeContainer(c.id);
+      removedContainers.push(c.id);
+      deps.log.warn('removed an orphaned job container', { containerId: c.id, jobId: c.jobId, node: deps.node });
+    } catch (err) {
+      failed++;
+      deps.log.warn('could not remove an orphaned job container; the next sweep tries again', { containerId: c.id, jobId: c.jobId, error: String(err) });
+    }
+  }
+  const dirs = await deps.scratch.list();
+  const statuses = await deps.jobs.statuses(dirs);
+  const leftovers = dirs.filter((id) => {
+    if (deps.running.has(id)) return false;
+    const status = statuses.get(id);
+    return status === undefined || isFinalStatus(status);
+  });
+  const removed = await eachId(leftovers, 'a leftover job directory', (id) => deps.scratch.remove(id), deps.log);
+  failed += removed.failed;
+  const report = { removedContainers, removedJobDirs: removed.done, failed };
+  if (removedContainers.length || removed.done || failed) deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
+  return report;
 }
 
 export interface ExpireInput {
@@ -16,9 +78,10 @@ export interface ExpireInput {
 
 export interface ExpireReport {
   expiredJobs: number;
+  /** Stored uploads with no row: left by an API that died between storing a file and recording its job. */
   orphanDirs: number;
-  /** Job directories (and their volumes) of jobs that had ended: left by a worker that died, or a cleanup that failed. */
-  leftoverJobDirs: number;
+  /** Multipart uploads never finished, aborted (an API that died mid-upload to S3). */
+  abortedUploads: number;
   /** Removals that failed this time; each is logged and tried again by the next sweep. */
   failed: number;
 }
@@ -32,7 +95,7 @@ const BATCH = 500;
  * Runs `step` for each id; one that fails (a mount that won't let go, say) is
  * logged and left for the next sweep instead of stopping this one.
  */
-async function eachId(ids: string[], what: string, step: (id: string) => Promise<void>): Promise<{ done: number; failed: number }> {
+async function eachId(ids: string[], what: string, step: (id: string) => Promise<void>, logger: SweepLog = log): Promise<{ done: number; failed: number }> {
   let done = 0;
   let failed = 0;
   for (const id of ids) {
@@ -41,7 +104,7 @@ async function eachId(ids: string[], what: string, step: (id: string) => Promise
       done++;
     } catch (err) {
       failed++;
-      log.warn(`retention could not remove ${what}; the next sweep tries again`, { jobId: id, error: String(err) });
+      logger.warn(`could not remove ${what}; the next sweep tries again`, { jobId: id, error: String(err) });
     }
   }
   return { done, failed };
@@ -62,7 +125,7 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
       for (;;) {
         const ids = await deps.jobs.findExpirable(before, BATCH);
         const batch = await eachId(ids, 'the files of an expired job', async (id) => {
-          await deps.store.remove(id);
+          await deps.blobs.remove(id);
           await deps.jobs.markExpired(id);
         });
         expiredJobs += batch.done;
@@ -70,42 +133,20 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         // Ids that failed would come back in the next batch: they wait for the next sweep.
         if (ids.length < BATCH || batch.failed) break;
       }
-      const candidates = await deps.store.listAbandoned(new Date(Date.now() - ABANDONED_UPLOAD_MS));
+      const abandonedBefore = new Date(Date.now() - ABANDONED_UPLOAD_MS);
+      const candidates = await deps.blobs.listAbandoned(abandonedBefore);
       const known = await deps.jobs.statuses(candidates);
       const orphans = candidates.filter((id) => !known.has(id));
-      failed += (await eachId(orphans, 'an abandoned upload', (id) => deps.store.remove(id))).failed;
-      // A job directory outlives its job only when a worker died or a cleanup failed; a mounted volume is unmounted first.
-      const withDirs = await deps.store.listJobDirs();
-      const statuses = await deps.jobs.statuses(withDirs);
-      const leftovers = withDirs.filter((id) => {
-        const status = statuses.get(id);
-        return status !== undefined && isFinalStatus(status);
-      });
-      failed += (await eachId(leftovers, 'the job directory of an ended job', (id) => deps.store.removeJobDir(id))).failed;
-      const report = { expiredJobs, orphanDirs: orphans.length, leftoverJobDirs: leftovers.length, failed };
-      if (expiredJobs || orphans.length || leftovers.length || failed) log.info('retention removed files', { ...report, before });
+      failed += (await eachId(orphans, 'an abandoned upload', (id) => deps.blobs.remove(id))).failed;
+      const abortedUploads = await deps.blobs.abortStaleUploads(abandonedBefore);
+      const report = { expiredJobs, orphanDirs: orphans.length, abortedUploads, failed };
+      if (expiredJobs || orphans.length || abortedUploads || failed) log.info('retention removed files', { ...report, before });
       return report;
     },
 
-    /** Removes job containers whose job has ended or is unknown: what a crashed worker leaves behind. */
+    /** The retention workflows from before each node swept itself ran this: it sweeps the node that takes it. */
     async removeOrphanContainers(): Promise<{ removed: string[] }> {
-      const containers = await deps.runtime.listJobContainers();
-      const statuses = await deps.jobs.statuses([...new Set(containers.map((c) => c.jobId))]);
-      const removed: string[] = [];
-      for (const c of containers) {
-        const status = statuses.get(c.jobId);
-        if (status === undefined || isFinalStatus(status)) {
-          try {
-            await deps.runtime.removeContainer(c.id);
-          } catch (err) {
-            log.warn('could not remove an orphaned job container; the next sweep tries again', { containerId: c.id, jobId: c.jobId, error: String(err) });
-            continue;
-          }
-          removed.push(c.id);
-          log.warn('removed an orphaned job container', { containerId: c.id, jobId: c.jobId, jobStatus: status ?? 'unknown' });
-        }
-      }
-      return { removed };
+      return { removed: (await deps.sweepNode()).removedContainers };
     },
   };
 }

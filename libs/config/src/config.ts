@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '@menagerie/core';
 import { loadEngines, type Engine } from '@menagerie/engines';
@@ -11,6 +12,8 @@ export interface MenagerieConfig {
   files: { defaults: string; engines: string };
   /** Absolute storage directory. */
   storageDir: string;
+  /** This process as a worker node: its name (default: the host name) and absolute scratch root (default: storageDir). */
+  node: { name: string; scratchDir: string };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -68,6 +71,10 @@ export function loadConfig(env: EnvOverrides = readEnv()): MenagerieConfig {
     engines,
     files: { defaults: defaultsFile, engines: enginesFile },
     storageDir: resolve(dirname(defaultsFile), settings.storage.dir),
+    node: {
+      name: settings.node.name ?? hostname(),
+      scratchDir: resolve(dirname(defaultsFile), settings.node.scratchDir ?? settings.storage.dir),
+    },
   };
 }
 

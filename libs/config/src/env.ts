@@ -9,7 +9,7 @@ export interface EnvOverrides {
   patch: Record<string, unknown>;
 }
 
-type Kind = 'string' | 'int' | 'list';
+type Kind = 'string' | 'int' | 'list' | 'bool';
 const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_API_HOST', ['api', 'host'], 'string'],
   ['MENAGERIE_API_PORT', ['api', 'port'], 'int'],
@@ -22,7 +22,17 @@ const VARS: Array<[string, string[], Kind]> = [
   ['MENAGERIE_DB_USER', ['database', 'user'], 'string'],
   ['MENAGERIE_DB_PASSWORD', ['database', 'password'], 'string'],
   ['MENAGERIE_DB_NAME', ['database', 'database'], 'string'],
+  ['MENAGERIE_STORAGE_KIND', ['storage', 'kind'], 'string'],
   ['MENAGERIE_STORAGE_DIR', ['storage', 'dir'], 'string'],
+  ['MENAGERIE_S3_ENDPOINT', ['storage', 's3', 'endpoint'], 'string'],
+  ['MENAGERIE_S3_REGION', ['storage', 's3', 'region'], 'string'],
+  ['MENAGERIE_S3_BUCKET', ['storage', 's3', 'bucket'], 'string'],
+  ['MENAGERIE_S3_ACCESS_KEY', ['storage', 's3', 'accessKeyId'], 'string'],
+  ['MENAGERIE_S3_SECRET_KEY', ['storage', 's3', 'secretAccessKey'], 'string'],
+  ['MENAGERIE_S3_FORCE_PATH_STYLE', ['storage', 's3', 'forcePathStyle'], 'bool'],
+  ['MENAGERIE_NODE_NAME', ['node', 'name'], 'string'],
+  ['MENAGERIE_SCRATCH_DIR', ['node', 'scratchDir'], 'string'],
+  ['MENAGERIE_NODE_ENGINES', ['node', 'engines'], 'list'],
   ['DOCKER_SOCKET', ['docker', 'socketPath'], 'string'],
   ['MENAGERIE_DEPLOYMENT', ['deployment'], 'string'],
   ['MENAGERIE_REGSERVER', ['regserver'], 'string'],
@@ -45,7 +55,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
         ? raw.split(',').map((v) => v.trim()).filter(Boolean)
         : kind === 'int' && /^\d+$/.test(raw)
           ? Number(raw)
-          : raw;
+          : kind === 'bool' && (raw === 'true' || raw === 'false')
+            ? raw === 'true'
+            : raw;
     let node = patch;
     for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[path[path.length - 1]] = value;

@@ -37,8 +37,26 @@ export const settingsSchema = z
       .prefault({}),
     storage: z
       .object({
+        /**
+         * Where inputs, results and engine logs are kept. "fs": under `dir`, on
+         * this machine (or a shared filesystem). "s3": in an S3-compatible
+         * service (`s3`), which any number of API and worker nodes share.
+         */
+        kind: z.enum(['fs', 's3']).default('fs'),
         /** Relative paths are resolved against the directory of default.json. */
         dir: z.string().min(1).default('../data'),
+        s3: z
+          .object({
+            endpoint: z.string().default(''),
+            region: z.string().min(1).default('us-east-1'),
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('menagerie'),
+            accessKeyId: z.string().default(''),
+            secretAccessKey: z.string().default(''),
+            /** Bucket-in-path addressing, which most S3-compatible services (SeaweedFS among them) want. */
+            forcePathStyle: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
         /**
          * "loop": each job directory is a filesystem of its own, jobDirLimitBytes big
          * (a sparse ext4 image, loop-mounted), so the kernel enforces the limit; the
@@ -47,6 +65,26 @@ export const settingsSchema = z
          * past (a file it unlinked but keeps open, empty files and directories).
          */
         jobDirFilesystem: z.enum(['loop', 'plain']).default('loop'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * This worker process as a node: the name its jobs record, where it makes
+     * their scratch directories, and which engines it serves.
+     */
+    node: z
+      .object({
+        /** Default: the host name. Unique per node: a node sweeps what carries its name. */
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, ".", "_" or "-" (at most 63)')
+          .optional(),
+        /** Job scratch directories (and their volumes). Default: storage.dir. Relative to default.json's directory. */
+        scratchDir: z.string().min(1).optional(),
+        /** The engines this node serves. Default: every engine whose image its Docker daemon has, or can pull. */
+        engines: z.array(z.string()).optional(),
+        /** How often the node reports itself (its engines, image digests, running jobs) to the database. */
+        reportSeconds: z.number().positive().default(10),
       })
       .strict()
       .prefault({}),

@@ -33,6 +33,8 @@ export interface RunFacts {
   imageDigest?: string | null;
   /** ISO 8601; when the container was started. */
   startedAt?: string | null;
+  /** The worker node that ran it (from workflow version 4 on). */
+  node?: string | null;
 }
 
 export interface EngineRun extends RunFacts {
@@ -47,6 +49,15 @@ export interface StoredResult {
   mime: string;
 }
 
+/** What the node-local run (fetch, run, store, clear) hands back: the run and its stored result. */
+export interface JobRun extends EngineRun {
+  node: string;
+  result: StoredResult;
+}
+
+/** The Temporal search attribute (Keyword) that names the node a job ran on. */
+export const NODE_SEARCH_ATTRIBUTE = 'MenagerieNode';
+
 /** Carried as ApplicationFailure details so the final status keeps what the engine said. */
 export interface FailureDetails extends RunFacts {
   exitCode?: number | null;
@@ -60,6 +71,24 @@ export interface FinalizeJobInput extends RunFacts {
   error?: string | null;
   logTail?: string | null;
   result?: StoredResult | null;
+}
+
+/** What a node reports of one engine: whether it can run it, and the digest its image resolves to there. */
+export interface NodeEngine {
+  name: string;
+  image: string;
+  digest: string | null;
+  /** True when the image is present, or a registry is configured to pull it from. */
+  available: boolean;
+  reason: string | null;
+}
+
+/** A worker node as it reports itself. */
+export interface NodeReport {
+  name: string;
+  engines: NodeEngine[];
+  running: Array<{ jobId: string; engine: string }>;
+  scratchDir: string;
 }
 
 /** Failure types an activity raises on purpose; the workflow maps them to a final status. */

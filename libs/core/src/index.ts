@@ -3,3 +3,4 @@ export * from './contract';
 export * from './errors';
 export * from './config-error';
 export * from './job-query';
+export * from './nodes';

@@ -2,6 +2,8 @@ import { DataSource } from 'typeorm';
 import { JobEntity } from './job.entity';
 import { CreateJobs1764200000000 } from './migrations/1764200000000-create-jobs';
 import { JobExpiry1764300000000 } from './migrations/1764300000000-job-expiry';
+import { Nodes1764400000000 } from './migrations/1764400000000-nodes';
+import { NodeEntity } from './node.entity';
 
 export interface DatabaseOptions {
   host: string;
@@ -11,7 +13,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({
@@ -21,7 +23,7 @@ export function createDataSource(options: DatabaseOptions, poolSize = 10): DataS
     username: options.user,
     password: options.password,
     database: options.database,
-    entities: [JobEntity],
+    entities: [JobEntity, NodeEntity],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -2,3 +2,5 @@ import 'reflect-metadata';
 export * from './data-source';
 export * from './job.entity';
 export * from './job.repository';
+export * from './node.entity';
+export * from './node.repository';

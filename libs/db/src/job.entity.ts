@@ -69,6 +69,10 @@ export class JobEntity {
   @Column('text', { name: 'result_mime', nullable: true })
   resultMime!: string | null;
 
+  /** The worker node that ran the job (its last attempt); null until one did, and for jobs from before nodes. */
+  @Column('varchar', { length: 63, nullable: true })
+  node!: string | null;
+
   /** When retention removed the job's files; the row stays. */
   @Column('timestamptz', { name: 'expired_at', nullable: true })
   expiredAt!: Date | null;

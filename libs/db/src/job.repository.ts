@@ -64,11 +64,11 @@ export class JobRepository {
   }
 
   /** Moves a job to running unless it already reached a final status. */
-  async markRunning(id: string, image: string, imageDigest: string | null): Promise<void> {
+  async markRunning(id: string, image: string, imageDigest: string | null, node: string | null = null): Promise<void> {
     await this.repo
       .createQueryBuilder()
       .update()
-      .set({ status: 'running', image, imageDigest, startedAt: () => 'COALESCE(started_at, now())' })
+      .set({ status: 'running', image, imageDigest, startedAt: () => 'COALESCE(started_at, now())', ...(node ? { node } : {}) })
       .where('id = :id AND status NOT IN (:...final)', { id, final: FINAL_STATUSES })
       .execute();
   }
@@ -93,10 +93,11 @@ export class JobRepository {
         resultMime: input.result?.mime ?? null,
         // What ran and when, also when the best-effort "running" write never landed.
         imageDigest: () => 'COALESCE(:imageDigest, image_digest)',
+        node: () => 'COALESCE(:node, node)',
         startedAt: () => 'COALESCE(started_at, CAST(:startedAt AS timestamptz))',
       })
       .where('id = :id AND status NOT IN (:...final)', { id: input.jobId, final: FINAL_STATUSES })
-      .setParameters({ imageDigest: input.imageDigest ?? null, startedAt: input.startedAt ?? null })
+      .setParameters({ imageDigest: input.imageDigest ?? null, startedAt: input.startedAt ?? null, node: input.node ?? null })
       .execute();
   }
 

@@ -1,2 +1,3 @@
 export * from './engine-fleet';
 export * from './slot-pool';
+export * from './node-reporter';

@@ -2,6 +2,8 @@ import type { ContainerPolicy } from '@menagerie/engines';
 
 export const JOB_LABEL = 'menagerie.job';
 export const ENGINE_LABEL = 'menagerie.engine';
+/** The worker node that made the container: each node sweeps only its own. */
+export const NODE_LABEL = 'menagerie.node';
 /**
  * Which deployment a container belongs to (its deployment name and Temporal
  * namespace): several deployments may share one Docker daemon, and each
@@ -58,6 +60,8 @@ export interface JobContainer {
   id: string;
   jobId: string;
   state: string;
+  /** The node that made it; null for containers made before nodes were labelled. */
+  node: string | null;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   DEPLOYMENT_LABEL,
   ENGINE_LABEL,
   JOB_LABEL,
+  NODE_LABEL,
   RuntimeError,
   type ContainerRuntime,
   type ImageInfo,
@@ -38,13 +39,17 @@ export interface DockerRuntimeOptions {
   docker: { socketPath: string } | Docker;
   /** The value of the deployment label (see deploymentLabel) this runtime creates, lists and removes. */
   deployment: string;
+  /** The node label this runtime puts on what it creates. */
+  node?: string;
 }
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly deployment: string;
+  private readonly node: string | null;
 
   constructor(options: DockerRuntimeOptions) {
+    this.node = options.node ?? null;
     this.docker = options.docker instanceof Docker ? options.docker : new Docker({ socketPath: options.docker.socketPath });
     this.deployment = options.deployment;
   }
@@ -94,7 +99,12 @@ export class DockerRuntime implements ContainerRuntime {
       User: req.user,
       Env: [...req.env, `MENAGERIE_MOUNTPOINT=${req.mountpoint}`, `MENAGERIE_JOB_ID=${req.jobId}`],
       WorkingDir: p.workdir ?? undefined,
-      Labels: { [JOB_LABEL]: req.jobId, [ENGINE_LABEL]: req.engine, [DEPLOYMENT_LABEL]: this.deployment },
+      Labels: {
+        [JOB_LABEL]: req.jobId,
+        [ENGINE_LABEL]: req.engine,
+        [DEPLOYMENT_LABEL]: this.deployment,
+        ...(this.node ? { [NODE_LABEL]: this.node } : {}),
+      },
       NetworkDisabled: p.network === 'none',
       AttachStdout: true,
       AttachStderr: true,
@@ -226,7 +236,7 @@ export class DockerRuntime implements ContainerRuntime {
       // The daemon already filtered; checked again because removing another deployment's container is not recoverable.
       return list
         .filter((c) => c.Labels[DEPLOYMENT_LABEL] === this.deployment)
-        .map((c) => ({ id: c.Id, jobId: c.Labels[JOB_LABEL], state: c.State }));
+        .map((c) => ({ id: c.Id, jobId: c.Labels[JOB_LABEL], state: c.State, node: c.Labels[NODE_LABEL] ?? null }));
     } catch (err) {
       throw new RuntimeError('list', reason(err), err);
     }

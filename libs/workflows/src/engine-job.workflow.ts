@@ -1,3 +1,4 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -7,6 +8,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import {
   containerQueueFor,
@@ -16,7 +18,9 @@ import {
   type EngineRun,
   type FailureDetails,
   type FinalizeJobInput,
+  type JobRun,
   type RunFacts,
+  NODE_SEARCH_ATTRIBUTE,
 } from '@menagerie/core';
 import type { Activities } from '@menagerie/activities';
 
@@ -38,6 +42,18 @@ const LOCAL_STEPS = 'short-steps-as-local-activities';
  */
 const RUN_FACTS_AND_ENV_NAMES = 'run-facts-and-env-names';
 
+/*
+ * From this version on, the whole run happens on the node that takes it, in
+ * one activity on the engine's container queue (runJob): fetch the input from
+ * the store, run the container, put the result and log back, clear the
+ * scratch. The only other step records the final status in the database
+ * (recordJobStatus), so no two steps need to share a disk, and a retry may
+ * land on any node. The node is recorded on the job and as a search attribute.
+ */
+const NODE_LOCAL_RUN = 'node-local-run';
+
+const nodeKey = defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+
 const shortStepOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '1 second' },
@@ -47,27 +63,32 @@ const localSteps = proxyLocalActivities<Activities>({ ...shortStepOptions, local
 const regularSteps = proxyActivities<Activities>(shortStepOptions);
 
 /** A database outage of up to a minute is ridden out locally... */
-const { finalizeJob: finalizeLocally } = proxyLocalActivities<Activities>({
+const finalLocally = proxyLocalActivities<Activities>({
   scheduleToCloseTimeout: '1 minute',
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', backoffCoefficient: 2 },
   localRetryThreshold: '3 seconds',
 });
 /** ...a longer one as a regular activity retried without limit, whose retries add nothing to the history. */
-const { finalizeJob: finalizeDurably } = proxyActivities<Activities>({
+const finalDurably = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-async function recordFinalStatus(outcome: FinalizeJobInput, local: boolean): Promise<void> {
+/**
+ * Before version 4, finalizeJob also cleared the job's containers and scratch
+ * directory on the workflow's worker; from it on, runJob clears its own node,
+ * and recordJobStatus only writes the row.
+ */
+async function recordFinalStatus(outcome: FinalizeJobInput, local: boolean, step: 'finalizeJob' | 'recordJobStatus'): Promise<void> {
   if (local) {
     try {
-      return await finalizeLocally(outcome);
+      return await finalLocally[step](outcome);
     } catch (err) {
       log.warn('final status not recorded yet; retrying it as a regular activity', { jobId: outcome.jobId, error: String(err) });
     }
   }
-  await finalizeDurably(outcome);
+  await finalDurably[step](outcome);
 }
 
 /** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
@@ -83,6 +104,22 @@ function runEngineFor(input: EngineJobInput) {
   }).runEngine;
 }
 
+/**
+ * The node-local run. Temporal's timeout is a safety net over the engine's
+ * own (enforced inside the activity), with room to move the input and result.
+ */
+function runJobFor(input: EngineJobInput) {
+  return proxyActivities<Activities>({
+    taskQueue: containerQueueFor(input.engine.name),
+    startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 600} seconds`,
+    // A node killed mid-run is noticed this long after its last heartbeat (sent every second); the retry may run elsewhere.
+    heartbeatTimeout: '20 seconds',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    // Infrastructure errors only (engine failures are not retried).
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
+  }).runJob;
+}
+
 /** Turns how a job ended into the row the database will keep. */
 export function describeFailure(jobId: string, err: unknown, withFacts = false): FinalizeJobInput {
   if (isCancellation(err)) return { jobId, status: 'cancelled', error: 'cancelled by request' };
@@ -96,6 +133,7 @@ export function describeFailure(jobId: string, err: unknown, withFacts = false):
       exitCode: details.exitCode ?? null,
       logTail: details.logTail ?? null,
       ...(withFacts ? runFacts(details) : {}),
+      ...(details.node ? { node: details.node } : {}),
     };
   }
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -111,6 +149,7 @@ function runFacts(facts: RunFacts): RunFacts {
  * final status. Every path, including cancellation, ends in finalizeJob.
  */
 export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInput> {
+  if (patched(NODE_LOCAL_RUN)) return nodeLocalJob(started);
   const { jobId } = started;
   const local = patched(LOCAL_STEPS);
   const v3 = patched(RUN_FACTS_AND_ENV_NAMES);
@@ -131,7 +170,38 @@ export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInp
     if (outcome.status === 'cancelled') cancellation = err;
     log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
   }
-  await CancellationScope.nonCancellable(() => recordFinalStatus(outcome, local));
+  await CancellationScope.nonCancellable(() => recordFinalStatus(outcome, local, 'finalizeJob'));
+  return ended(outcome, cancellation);
+}
+
+/** Version 4: one node-local activity, then the final status. */
+async function nodeLocalJob(started: EngineJobInput): Promise<FinalizeJobInput> {
+  const { jobId } = started;
+  const input = { ...started, engine: { ...started.engine, runflags: withoutEnvValues(started.engine.runflags) } };
+  let outcome: FinalizeJobInput;
+  let cancellation: unknown;
+  try {
+    const run: JobRun = await runJobFor(input)(input);
+    outcome = {
+      jobId,
+      status: 'completed',
+      exitCode: run.exitCode,
+      logTail: run.logTail,
+      result: run.result,
+      ...runFacts(run),
+      node: run.node,
+    };
+  } catch (err) {
+    outcome = describeFailure(jobId, err, true);
+    if (outcome.status === 'cancelled') cancellation = err;
+    log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
+  }
+  if (outcome.node) upsertSearchAttributes([{ key: nodeKey, value: outcome.node }]);
+  await CancellationScope.nonCancellable(() => recordFinalStatus(outcome, true, 'recordJobStatus'));
+  return ended(outcome, cancellation);
+}
+
+function ended(outcome: FinalizeJobInput, cancellation: unknown): FinalizeJobInput {
   // Rethrowing the cancellation marks the workflow itself cancelled.
   if (cancellation) throw cancellation;
   if (outcome.status !== 'completed') {

@@ -1,4 +1,4 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log, patched, proxyActivities } from '@temporalio/workflow';
 import type { ExpireInput, MaintenanceActivities } from '@menagerie/activities';
 
 const { expireOldJobs, removeOrphanContainers } = proxyActivities<MaintenanceActivities>({
@@ -6,9 +6,16 @@ const { expireOldJobs, removeOrphanContainers } = proxyActivities<MaintenanceAct
   retry: { maximumAttempts: 3 },
 });
 
-/** Run by the retention Schedule: clears orphaned containers, then old files. */
+/*
+ * From this version on, each worker node sweeps its own containers and
+ * scratch directories (at boot and on a timer): a sweep run by whichever
+ * node took this workflow's activity would see only that node's.
+ */
+const NODES_SWEEP_THEMSELVES = 'nodes-sweep-themselves';
+
+/** Run by the retention Schedule: removes old files, abandoned uploads and unfinished multipart uploads. */
 export async function retentionSweep(input: ExpireInput): Promise<{ removedContainers: number; expiredJobs: number; orphanDirs: number }> {
-  const { removed } = await removeOrphanContainers();
+  const removed = patched(NODES_SWEEP_THEMSELVES) ? [] : (await removeOrphanContainers()).removed;
   const expired = await expireOldJobs(input);
   const report = { removedContainers: removed.length, ...expired };
   log.info('retention sweep done', report);

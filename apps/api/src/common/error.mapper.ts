@@ -36,6 +36,8 @@ export function statusFor(code: ErrorCode): HttpStatus {
       return HttpStatus.CONFLICT;
     case 'SCHEDULER_UNAVAILABLE':
     case 'DATABASE_UNAVAILABLE':
+    case 'STORAGE_UNAVAILABLE':
+    case 'ENGINE_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
     case 'STORAGE_FULL':
       return HttpStatus.INSUFFICIENT_STORAGE;

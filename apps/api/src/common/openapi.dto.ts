@@ -41,6 +41,7 @@ export class JobDto {
   @ApiProperty() statusUrl!: string;
   @ApiProperty({ description: "this job's workflow in the Temporal Web UI" }) temporalUrl!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the worker node that ran the job' }) node!: string | null;
 }
 
 export class JobPageDto {
@@ -56,12 +57,19 @@ class EngineJobsDto {
   @ApiProperty() running!: number;
 }
 
+class EngineNodeDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ nullable: true, type: String, description: "the digest the engine's image resolves to on that node" }) digest!: string | null;
+  @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
+}
+
 class EngineDto {
   @ApiProperty() name!: string;
   @ApiProperty() image!: string;
-  @ApiProperty({ nullable: true, type: String }) imageDigest!: string | null;
-  @ApiProperty() available!: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'the digest on the most recently seen node that serves it' }) imageDigest!: string | null;
+  @ApiProperty({ description: 'a live worker node serves it' }) available!: boolean;
   @ApiProperty({ nullable: true, type: String }) unavailableReason!: string | null;
+  @ApiProperty({ type: [EngineNodeDto], description: 'the live worker nodes that serve it' }) nodes!: EngineNodeDto[];
   @ApiProperty() workers!: number;
   @ApiProperty() sizelimit!: number;
   @ApiProperty() timeout!: number;
@@ -88,7 +96,33 @@ class CheckDto {
 class ChecksDto {
   @ApiProperty({ type: CheckDto }) database!: CheckDto;
   @ApiProperty({ type: CheckDto }) temporal!: CheckDto;
-  @ApiProperty({ type: CheckDto }) docker!: CheckDto;
+  @ApiProperty({ type: CheckDto, description: 'the store of inputs, results and logs (a directory, or S3)' }) storage!: CheckDto;
+}
+
+class NodeEngineDto {
+  @ApiProperty() name!: string;
+  @ApiProperty() image!: string;
+  @ApiProperty({ nullable: true, type: String }) digest!: string | null;
+  @ApiProperty() available!: boolean;
+  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+}
+
+class NodeRunningDto {
+  @ApiProperty({ format: 'uuid' }) jobId!: string;
+  @ApiProperty() engine!: string;
+}
+
+class NodeDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'reported within the last three report intervals' }) live!: boolean;
+  @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiProperty({ type: [NodeEngineDto] }) engines!: NodeEngineDto[];
+  @ApiProperty({ type: [NodeRunningDto] }) running!: NodeRunningDto[];
+}
+
+export class NodesDto {
+  @ApiProperty({ type: [NodeDto] }) nodes!: NodeDto[];
 }
 
 export class HealthDto {

@@ -1,6 +1,7 @@
 /** Injection tokens for the plain (non-Nest) objects the API shares with the worker. */
 export const CONFIG = Symbol('MenagerieConfig');
 export const JOB_REPOSITORY = Symbol('JobRepository');
-export const JOB_STORE = Symbol('JobStore');
-export const CONTAINER_RUNTIME = Symbol('ContainerRuntime');
+export const NODE_REPOSITORY = Symbol('NodeRepository');
+/** Where uploads, results and logs are kept (BlobStore): the API's only storage. */
+export const BLOB_STORE = Symbol('BlobStore');
 export const DATA_SOURCE = Symbol('DataSource');

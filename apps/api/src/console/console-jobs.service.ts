@@ -2,8 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
 import type { JobPage, JobRepository } from '@menagerie/db';
-import type { JobStore } from '@menagerie/storage';
-import { JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
+import type { BlobStore } from '@menagerie/storage';
+import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
+import { blobReader } from './blob-reader';
 import { previewFile, type Preview } from './result-preview';
 
 export interface StoredLog {
@@ -25,7 +26,7 @@ export const LOG_SERVE_LIMIT = 8 * 1024 * 1024;
 export class ConsoleJobsService {
   constructor(
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
-    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
   /** Like GET /jobs, with `q` matching a part of the file name or a sha256 prefix. */
@@ -39,19 +40,20 @@ export class ConsoleJobsService {
     if (job.expiredAt) {
       throw new MenagerieError('RESULT_EXPIRED', `the files of job ${id} were removed by retention on ${job.expiredAt.toISOString()}`);
     }
-    return this.store.openLog(id, LOG_SERVE_LIMIT);
+    const log = await this.store.open(id, 'log');
+    if (!log || log.size <= LOG_SERVE_LIMIT) return log && { ...log, length: log.size };
+    // Only the first LOG_SERVE_LIMIT bytes are served.
+    log.stream.destroy();
+    const head = await this.store.open(id, 'log', { start: 0, end: LOG_SERVE_LIMIT - 1 });
+    return head && { stream: head.stream, size: head.size, length: LOG_SERVE_LIMIT };
   }
 
   async preview(id: string): Promise<Preview> {
     const job = await this.jobs.get(id);
     const availability = resultAvailability(job);
     if (!availability.available) return { kind: 'none', reason: availability.reason };
-    const file = await this.store.openResultFile(id);
-    if (!file) return { kind: 'none', reason: 'the result is no longer stored as a regular file' };
-    try {
-      return await previewFile(file);
-    } finally {
-      await file.handle.close();
-    }
+    const file = await blobReader(this.store, id, 'result');
+    if (!file) return { kind: 'none', reason: 'the result is no longer stored' };
+    return previewFile(file);
   }
 }

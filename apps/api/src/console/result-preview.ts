@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
@@ -65,9 +64,14 @@ export type Preview =
     }
   | { kind: 'binary'; size: number; bytes: number; hex: string; note: string | null };
 
-/** A regular file opened for reading, as the store hands it out; the caller closes it. */
+/** Positioned reads, as a FileHandle gives them (and blobReader, from ranged reads of the store). */
+export interface PositionalReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** A stored file opened for reading; the caller closes it. */
 export interface OpenFile {
-  handle: FileHandle;
+  handle: PositionalReader;
   size: number;
 }
 
@@ -183,7 +187,7 @@ export function prettyJson(value: unknown, limits: Pick<PreviewLimits, 'jsonChar
   return { text: out.join(''), truncated: cut, note: notes.length > 0 ? notes.join('; ') : null };
 }
 
-async function* chunksOf(handle: FileHandle, length: number, chunk = 64 * 1024): AsyncGenerator<Buffer> {
+async function* chunksOf(handle: PositionalReader, length: number, chunk = 64 * 1024): AsyncGenerator<Buffer> {
   for (let position = 0; position < length; ) {
     const bytes = await readAt(handle, position, Math.min(chunk, length - position));
     if (bytes.length === 0) return;
@@ -192,7 +196,7 @@ async function* chunksOf(handle: FileHandle, length: number, chunk = 64 * 1024):
   }
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+async function readAt(handle: PositionalReader, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let read = 0;
   while (read < length) {
@@ -217,7 +221,7 @@ export function decodeText(bytes: Buffer, truncated: boolean): string | null {
   }
 }
 
-async function binary(handle: FileHandle, size: number, limits: PreviewLimits, note: string | null, head?: Buffer): Promise<Preview> {
+async function binary(handle: PositionalReader, size: number, limits: PreviewLimits, note: string | null, head?: Buffer): Promise<Preview> {
   const bytes = head && head.length >= Math.min(size, limits.hexBytes) ? head.subarray(0, limits.hexBytes) : await readAt(handle, 0, Math.min(size, limits.hexBytes));
   return { kind: 'binary', size, bytes: bytes.length, hex: hexDump(bytes), note };
 }
@@ -293,7 +297,7 @@ function capped(max: number, onCap: () => void): Transform {
  * `archiveInflateBytes`; an archive cut by either limit is listed as far as
  * it was read. Throws when the data isn't a tar archive at all.
  */
-export async function listTar(handle: FileHandle, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+export async function listTar(handle: PositionalReader, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
   const entries: ArchiveEntry[] = [];
   let note: string | null = null;
   let namesCut = false;
@@ -344,7 +348,7 @@ export async function listTar(handle: FileHandle, size: number, gzip: boolean, l
 }
 
 /** Lists a zip archive from its central directory (zip64 included). Throws when there is none. */
-export async function listZip(handle: FileHandle, size: number, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+export async function listZip(handle: PositionalReader, size: number, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
   const tailLength = Math.min(size, 22 + 0xffff);
   const tail = await readAt(handle, size - tailLength, tailLength);
   let eocd = -1;

@@ -4,8 +4,9 @@ import { EnginesDto } from '../common/openapi.dto';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobRepository } from '@menagerie/db';
 import { envNames } from '@menagerie/engines';
-import type { ContainerRuntime } from '@menagerie/runtime';
-import { CONFIG, CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
+import { servingOf } from '@menagerie/core';
+import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { NodesService } from '../nodes/nodes.service';
 
 @ApiTags('engines')
 @Controller('engines')
@@ -13,19 +14,17 @@ export class EnginesController {
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
-    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly nodes: NodesService,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'The configured engines, their images and their queues' })
+  @ApiOperation({ summary: 'The configured engines, the worker nodes that serve each (with its image digest there), and their queues' })
   @ApiResponse({ status: 200, type: EnginesDto })
   async list(): Promise<EnginesDto> {
+    const nodes = await this.nodes.list();
     const engines = await Promise.all(
       this.config.engines.map(async ({ config, policy, spec }) => {
-        const image = await this.runtime.inspectImage(config.image).then(
-          (info) => ({ available: info !== null, digest: info?.digest ?? null, reason: info ? null : `image not found: ${config.image}` }),
-          (err: Error) => ({ available: false, digest: null, reason: err.message }),
-        );
+        const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
         const [queued, running] = await Promise.all([
           this.jobs.countByStatus(config.name, ['queued']),
           this.jobs.countByStatus(config.name, ['running']),
@@ -33,9 +32,10 @@ export class EnginesController {
         return {
           name: config.name,
           image: config.image,
-          imageDigest: image.digest,
-          available: image.available,
-          unavailableReason: image.reason,
+          imageDigest: serving.nodes[0]?.digest ?? null,
+          available: serving.available,
+          unavailableReason: serving.reason,
+          nodes: serving.nodes,
           workers: config.workers,
           sizelimit: config.sizelimit,
           timeout: config.timeout,

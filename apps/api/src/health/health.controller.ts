@@ -4,8 +4,8 @@ import type { Response } from 'express';
 import { Public } from '../common/access';
 import { HealthDto } from '../common/openapi.dto';
 import type { JobRepository } from '@menagerie/db';
-import type { ContainerRuntime } from '@menagerie/runtime';
-import { CONTAINER_RUNTIME, JOB_REPOSITORY } from '../common/tokens';
+import type { BlobStore } from '@menagerie/storage';
+import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 
 interface Check {
@@ -36,23 +36,27 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Chec
 export class HealthController {
   constructor(
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
-    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
     private readonly temporal: TemporalService,
   ) {}
 
-  /** 200 when the database, Temporal and Docker all answer; 503 naming what doesn't. */
+  /**
+   * 200 when the database, Temporal and the store all answer; 503 naming
+   * what doesn't. (Docker is the worker nodes' business: GET /engines says
+   * which nodes can run what.)
+   */
   @Get()
-  @ApiOperation({ summary: 'Checks the database, Temporal and Docker' })
+  @ApiOperation({ summary: 'Checks the database, Temporal and the store' })
   @ApiResponse({ status: 200, type: HealthDto, description: 'all answer' })
   @ApiResponse({ status: 503, type: HealthDto, description: 'something does not; its check says why' })
   async health(@Res({ passthrough: true }) res: Response) {
-    const [database, temporal, docker] = await Promise.all([
+    const [database, temporal, storage] = await Promise.all([
       check(() => this.jobs.ping()),
       check(() => this.temporal.ping()),
-      check(() => this.runtime.ping()),
+      check(() => this.blobs.check()),
     ]);
-    const ok = database.ok && temporal.ok && docker.ok;
+    const ok = database.ok && temporal.ok && storage.ok;
     res.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'degraded', checks: { database, temporal, docker } };
+    return { status: ok ? 'ok' : 'degraded', checks: { database, temporal, storage } };
   }
 }

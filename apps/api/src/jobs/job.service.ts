@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobPage, JobRepository } from '@menagerie/db';
-import type { JobStore } from '@menagerie/storage';
-import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
+import type { BlobStore } from '@menagerie/storage';
+import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 
 export interface ResultFile {
@@ -25,7 +25,7 @@ export class JobService {
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
-    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
     private readonly temporal: TemporalService,
   ) {}
 
@@ -81,7 +81,7 @@ export class JobService {
     if (!availability.available) {
       throw new MenagerieError(availability.code, `no result for job ${id}: ${availability.reason}; see /result/${id}`, { status: job.status });
     }
-    const file = await this.store.openResult(id);
+    const file = await this.store.open(id, 'result');
     if (!file) throw new MenagerieError('RESULT_MISSING', `the result of job ${id} is no longer stored`);
     return { ...file, name: job.resultName!, mime: job.resultMime ?? 'application/octet-stream' };
   }

@@ -22,6 +22,8 @@ export interface JobView {
   temporalUrl: string;
   /** Set once retention removed the job's files. */
   expiredAt: string | null;
+  /** The worker node that ran it. */
+  node: string | null;
 }
 
 export function temporalUrl(settings: Settings, workflowId: string, runId: string | null): string {
@@ -49,5 +51,6 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
     temporalUrl: temporalUrl(settings, job.workflowId, job.runId),
     expiredAt: job.expiredAt?.toISOString() ?? null,
+    node: job.node,
   };
 }

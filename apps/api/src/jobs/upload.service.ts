@@ -7,16 +7,17 @@ import { MenagerieError, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobRepository } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
-import type { JobStore, StoredInput } from '@menagerie/storage';
-import { CONFIG, JOB_REPOSITORY, JOB_STORE } from '../common/tokens';
+import type { BlobStore, StoredBlob } from '@menagerie/storage';
+import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
+import { NodesService } from '../nodes/nodes.service';
 import { cleanOriginalName } from './original-name';
 
 /** Room for multipart boundaries and headers on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const FIELD = 'upload';
 
-interface ReceivedFile extends StoredInput {
+interface ReceivedFile extends StoredBlob {
   originalName: string;
 }
 
@@ -26,9 +27,10 @@ export class UploadService {
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
-    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly temporal: TemporalService,
+    private readonly nodes: NodesService,
   ) {}
 
   /**
@@ -41,6 +43,15 @@ export class UploadService {
     if (!engine) {
       throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${engineName}"; GET /engines lists them`, {
         engines: this.config.engines.map((e) => e.config.name),
+      });
+    }
+    // Refused before a byte is stored when the live nodes say none can run it; with no live
+    // node at all, the job is queued for when one is back. (A database that doesn't answer is
+    // the job row's to report.)
+    const serving = await this.nodes.serving(engine.config.name).catch(() => null);
+    if (serving?.refused) {
+      throw new MenagerieError('ENGINE_UNAVAILABLE', `engine ${engine.config.name} cannot run on any worker node now: ${serving.reason}`, {
+        engine: engine.config.name,
       });
     }
     const id = randomUUID();
@@ -104,7 +115,7 @@ export class UploadService {
     const idleSeconds = this.config.settings.api.uploadIdleSeconds;
 
     return new Promise<ReceivedFile>((resolve, reject) => {
-      let writing: Promise<StoredInput> | undefined;
+      let writing: Promise<StoredBlob> | undefined;
       let originalName = '';
       let problem: MenagerieError | undefined;
       let settled = false;
@@ -149,7 +160,7 @@ export class UploadService {
           return;
         }
         originalName = cleanOriginalName(info.filename);
-        writing = this.store.writeInput(id, stream, limit);
+        writing = this.store.put(id, 'input', stream, limit);
         writing.catch((err) => void fail(err));
       });
       parser.on('filesLimit', () => {

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { servingOf, type EngineServing, type SeenNode } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import type { NodeRepository, NodeView } from '@menagerie/db';
+import { CONFIG, NODE_REPOSITORY } from '../common/tokens';
+
+/** How long an upload may rely on the nodes last read (one read a second, whatever the upload rate). */
+const FRESH_MS = 1000;
+
+/**
+ * What the worker nodes reported of themselves (the nodes table): the API
+ * has no Docker daemon of its own, so this is how it knows which engines can
+ * run, where, and on which image digest.
+ */
+@Injectable()
+export class NodesService {
+  private cached: { at: number; nodes: Promise<SeenNode[]> } | null = null;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
+    @Inject(NODE_REPOSITORY) private readonly repo: NodeRepository,
+  ) {}
+
+  /** Every node that reported, most recently seen first. */
+  list(): Promise<NodeView[]> {
+    return this.repo.list();
+  }
+
+  /** The nodes as read within the last second. */
+  private recent(): Promise<SeenNode[]> {
+    if (!this.cached || Date.now() - this.cached.at > FRESH_MS) {
+      const nodes = this.repo.list();
+      this.cached = { at: Date.now(), nodes };
+      nodes.catch(() => (this.cached = null));
+    }
+    return this.cached.nodes;
+  }
+
+  async serving(engine: string, fresh = false): Promise<EngineServing> {
+    const nodes = fresh ? await this.list() : await this.recent();
+    return servingOf(engine, nodes, this.config.settings.node.reportSeconds);
+  }
+
+  get reportSeconds(): number {
+    return this.config.settings.node.reportSeconds;
+  }
+}

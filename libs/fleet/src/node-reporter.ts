@@ -1,0 +1,109 @@
+import type { NodeEngine, NodeReport } from '@menagerie/core';
+
+/** What the reporter needs to know of an engine. */
+export interface ReportedEngine {
+  readonly config: { readonly name: string; readonly image: string };
+}
+
+/** What looking an image up on this node's Docker daemon gave: its digest, absent (null), or an error. */
+export type ImageLookup = { digest: string | null } | null;
+
+export interface NodeReporterDeps<E extends ReportedEngine> {
+  name: string;
+  scratchDir: string;
+  /** The engines of engines.json, as last loaded. */
+  configured(): readonly E[];
+  /** node.engines: serve only these (by name). Undefined: every engine this node can run. */
+  only?: readonly string[];
+  /** Looks an image up on this node's daemon; throws when the daemon does not answer. */
+  inspectImage(ref: string): Promise<ImageLookup>;
+  /** Whether a missing image is pulled from a registry (then the engine is served, and pulled at its first job). */
+  canPull: boolean;
+  /** The jobs this process runs now, by id, with their engine. */
+  running(): ReadonlyMap<string, string>;
+  /** Serves exactly these engines (the fleet); called when the set changes. */
+  serve(engines: readonly E[]): Promise<void>;
+  /** Records the report (the nodes table). */
+  publish(report: NodeReport): Promise<void>;
+}
+
+/**
+ * A worker process as a node: which engines it can run (their images are on
+ * its Docker daemon, or a registry will give them), with the digest each
+ * resolves to there; it serves those, and reports them, with its running
+ * jobs, to the database, where the API reads them.
+ *
+ * An engine whose image is missing here (and can't be pulled) is not served,
+ * so its jobs go to nodes that have it. While the daemon does not answer, the
+ * engines served stay as they were (a dockerd restart must not stop them).
+ */
+export class NodeReporter<E extends ReportedEngine> {
+  private served = new Map<string, E>();
+  private last: NodeEngine[] = [];
+
+  constructor(private readonly deps: NodeReporterDeps<E>) {}
+
+  /** The engines this node considers, from engines.json and node.engines. */
+  private candidates(): readonly E[] {
+    const only = this.deps.only;
+    return only ? this.deps.configured().filter((e) => only.includes(e.config.name)) : this.deps.configured();
+  }
+
+  /** What this node can say of each engine, and which of them to serve. */
+  async facts(): Promise<{ engines: NodeEngine[]; serve: E[] }> {
+    const engines: NodeEngine[] = [];
+    const serve: E[] = [];
+    for (const engine of this.candidates()) {
+      const { name, image } = engine.config;
+      let found: ImageLookup;
+      try {
+        found = await this.deps.inspectImage(image);
+      } catch (err) {
+        const reason = `this node's Docker daemon does not answer: ${err instanceof Error ? err.message : String(err)}`;
+        engines.push({ name, image, digest: null, available: false, reason });
+        if (this.served.has(name)) serve.push(engine);
+        continue;
+      }
+      if (found) {
+        engines.push({ name, image, digest: found.digest, available: true, reason: null });
+        serve.push(engine);
+      } else if (this.deps.canPull) {
+        engines.push({ name, image, digest: null, available: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` });
+        serve.push(engine);
+      } else {
+        engines.push({ name, image, digest: null, available: false, reason: `image not found: ${image}` });
+      }
+    }
+    return { engines, serve };
+  }
+
+  /** Serves what this node can run, then reports it. The report goes out even if serving failed. */
+  async tick(): Promise<NodeEngine[]> {
+    const { engines, serve } = await this.facts();
+    this.last = engines;
+    try {
+      if (changed(this.served, serve)) {
+        await this.deps.serve(serve);
+        this.served = new Map(serve.map((e) => [e.config.name, e]));
+      }
+    } finally {
+      await this.publish();
+    }
+    return engines;
+  }
+
+  /** Reports what the last tick found, with the running jobs as they are now. */
+  async publish(): Promise<void> {
+    await this.deps.publish({
+      name: this.deps.name,
+      engines: this.last,
+      running: [...this.deps.running()].map(([jobId, engine]) => ({ jobId, engine })),
+      scratchDir: this.deps.scratchDir,
+    });
+  }
+}
+
+/** Whether `next` differs from what is served: another engine, or another configuration of one (a reload). */
+function changed<E extends ReportedEngine>(served: ReadonlyMap<string, E>, next: readonly E[]): boolean {
+  return served.size !== next.length || next.some((e) => served.get(e.config.name) !== e);
+}
