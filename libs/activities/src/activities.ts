@@ -140,7 +140,9 @@ export function createActivities(deps: ActivityDeps) {
         return await step();
       } catch (err) {
         const unavailable = err instanceof MenagerieError && err.code === 'STORAGE_UNAVAILABLE';
-        if (!unavailable || Date.now() + delay > giveUpAt || ctx.cancellationSignal.aborted) throw err;
+        // A cancel that came while the store call was in flight ends the run as cancelled, not as a store failure to retry.
+        if (unavailable && ctx.cancellationSignal.aborted) throw new CancelledFailure('job cancelled while waiting for the store');
+        if (!unavailable || Date.now() + delay > giveUpAt) throw err;
         log.warn(`the store is unavailable; waiting to ${what}`, { error: err.message, retryInMs: delay });
         await ctx.sleep(delay).catch(() => undefined);
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('job cancelled while waiting for the store');

@@ -1,0 +1,390 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
+import { FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput } from '@menagerie/core';
+import type { ContainerRuntime, RunOutcome, RunRequest } from '@menagerie/runtime';
+import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
+
+const ENGINE: EngineSpec = {
+  name: 'filemeta',
+  image: 'menagerie/filemeta:1',
+  cmd: ['analyse'],
+  mountpoint: '/job',
+  inputfilename: 'sample',
+  user: '1000',
+  timeout: 60,
+  runflags: [],
+};
+const DIGEST = 'sha256:' + 'd'.repeat(64);
+const STARTED = new Date('2026-12-01T10:00:00.000Z');
+const ENGINE_LOG = 'reading sample\nwrote result\n';
+const unavailable = () => new MenagerieError('STORAGE_UNAVAILABLE', 'S3 storage at http://s3 failed: connect ECONNREFUSED');
+
+/** A BlobStore in memory; `failPut`/`failOpen` may throw instead, to play an outage. */
+class MemoryBlobs implements BlobStore {
+  readonly blobs = new Map<string, Buffer>();
+  failPut: (kind: BlobKind) => Error | null = () => null;
+  /** May hold the answer back, as a store call in flight during an outage does. */
+  failOpen: (kind: BlobKind) => Error | null | Promise<Error | null> = () => null;
+  readonly puts: BlobKind[] = [];
+  readonly opens: BlobKind[] = [];
+
+  get(jobId: string, kind: BlobKind): Buffer | undefined {
+    return this.blobs.get(`${jobId}/${kind}`);
+  }
+  async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
+    this.puts.push(kind);
+    const refused = this.failPut(kind);
+    if (refused) {
+      source.destroy();
+      throw refused;
+    }
+    const bytes = Buffer.concat(await source.toArray());
+    if (bytes.length > limit) throw new MenagerieError('UPLOAD_TOO_LARGE', `over ${limit} bytes`);
+    this.blobs.set(`${jobId}/${kind}`, bytes);
+    return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  async open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null> {
+    this.opens.push(kind);
+    const refused = await this.failOpen(kind);
+    if (refused) throw refused;
+    const bytes = this.get(jobId, kind);
+    if (!bytes) return null;
+    return { stream: Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]), size: bytes.length };
+  }
+  async remove(jobId: string): Promise<void> {
+    for (const key of [...this.blobs.keys()]) if (key.startsWith(`${jobId}/`)) this.blobs.delete(key);
+  }
+  async abortStaleUploads(): Promise<number> {
+    return 0;
+  }
+  async listAbandoned(): Promise<string[]> {
+    return [];
+  }
+  async init(): Promise<void> {}
+  async check(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** What the fake engine does in its job directory, and how it ends. */
+type Engine = (dir: string) => Partial<RunOutcome>;
+
+/** A ContainerRuntime whose run() calls `engine` on the job directory, recording what it was asked and what it saw. */
+function fakeRuntime(engine: Engine, onRun: () => void) {
+  const runs: Array<{ request: RunRequest; input: string }> = [];
+  const runtime: jest.Mocked<ContainerRuntime> = {
+    ping: jest.fn(async () => undefined),
+    inspectImage: jest.fn(async () => ({ id: 'sha256:local', digest: DIGEST })),
+    pullImage: jest.fn(async () => undefined),
+    run: jest.fn(async (request: RunRequest) => {
+      onRun();
+      runs.push({ request, input: readFileSync(join(request.hostDir, ENGINE.inputfilename), 'utf8') });
+      const log = Buffer.from(ENGINE_LOG);
+      return {
+        exitCode: 0,
+        timedOut: false,
+        cancelled: false,
+        oomKilled: false,
+        log,
+        logTail: (bytes: number) => log.subarray(Math.max(0, log.length - bytes)).toString(),
+        startedAt: STARTED,
+        ...engine(request.hostDir),
+      };
+    }),
+    listJobContainers: jest.fn(async () => []),
+    removeContainer: jest.fn(async () => undefined),
+    removeJobContainers: jest.fn(async () => []),
+  };
+  return { runtime, runs };
+}
+
+const writesResult =
+  (bytes: string | Buffer): Engine =>
+  (dir) => {
+    writeFileSync(join(dir, 'result'), bytes);
+    return {};
+  };
+
+async function setup(engine: Engine, options: Partial<ActivityDeps> = {}) {
+  const jobId = randomUUID();
+  const blobs = new MemoryBlobs();
+  blobs.blobs.set(`${jobId}/input`, Buffer.from('the sample bytes'));
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-runjob-')), { filesystem: 'plain', limitBytes: 10_000_000 });
+  await scratch.init();
+  const running: RunningJobs = new Map();
+  const runningDuringRun: string[][] = [];
+  const { runtime, runs } = fakeRuntime(engine, () => runningDuringRun.push([...running.keys()]));
+  const jobs = {
+    findById: jest.fn(async () => ({ originalName: 'from-the-row.bin' })),
+    markRunning: jest.fn(async () => undefined),
+    finalize: jest.fn(async (_input: FinalizeJobInput) => undefined),
+  };
+  const deps = {
+    blobs,
+    scratch,
+    node: 'node-a',
+    running,
+    runtime,
+    jobs,
+    allowRunflags: [],
+    logLimitBytes: 1024 * 1024,
+    logTailBytes: 1024,
+    resultLimitBytes: 1024 * 1024,
+    heartbeatIntervalMs: 50,
+    storeRetryMs: 3000,
+    engineEnv: () => [],
+    ...options,
+  } as unknown as ActivityDeps;
+  const activities = createActivities(deps);
+  const input: EngineJobInput = { jobId, engine: ENGINE, originalName: 'sample.apk' };
+  const stored = (kind: BlobKind) => blobs.get(jobId, kind)?.toString();
+  return { jobId, blobs, scratch, runtime, runs, running, runningDuringRun, jobs, activities, input, stored };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+const facts = (exitCode: number) => ({ imageDigest: DIGEST, startedAt: STARTED.toISOString(), node: 'node-a', exitCode, logTail: ENGINE_LOG });
+
+describe('runJob (workflow version 4: the whole run on one node)', () => {
+  it('fetches the input, runs the engine on it, stores the result and the log, and leaves nothing behind', async () => {
+    const t = await setup(writesResult('{"verdict": "clean"}'));
+
+    const run = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+
+    expect(run).toEqual({
+      exitCode: 0,
+      imageDigest: DIGEST,
+      startedAt: STARTED.toISOString(),
+      node: 'node-a',
+      logTail: ENGINE_LOG,
+      result: { name: 'sample.filemeta.json', size: 20, mime: 'application/json' },
+    });
+    expect(t.stored('result')).toBe('{"verdict": "clean"}');
+    expect(t.stored('log')).toBe(ENGINE_LOG);
+    // The engine ran once, on the fetched input, in this node's scratch directory for the job.
+    expect(t.runs.map((r) => [r.input, r.request.hostDir])).toEqual([['the sample bytes', t.scratch.dir(t.jobId)]]);
+    expect(t.runs[0]!.request.env).toContain('MENAGERIE_INPUT=sample');
+    expect(t.runningDuringRun).toEqual([[t.jobId]]);
+    expect(t.jobs.markRunning).toHaveBeenCalledWith(t.jobId, ENGINE.image, DIGEST, 'node-a');
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(await t.scratch.list()).toEqual([]);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('fails EngineFailed on a non-zero exit, with what ran, when and where; the log is kept and the node is cleared', async () => {
+    const t = await setup(() => ({ exitCode: 3 }));
+
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
+
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.engineFailed, nonRetryable: true, message: 'engine exited with code 3' });
+    expect(failure.details).toEqual([facts(3)]);
+    expect(t.stored('log')).toBe(ENGINE_LOG);
+    expect(t.stored('result')).toBeUndefined();
+    // A run that did not end clean may have left a container: it is removed by job id.
+    expect(t.runtime.removeJobContainers).toHaveBeenCalledWith(t.jobId);
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('fails NoResult, with the facts of the run, when the engine wrote no result file', async () => {
+    const t = await setup(() => ({}));
+
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
+
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: 'engine finished but wrote no result file at /job/result' });
+    expect(failure.details).toEqual([facts(0)]);
+    expect(t.stored('log')).toBe(ENGINE_LOG);
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('fails NoResult, with the facts of the run, for a result over resultLimitBytes, and stores none of it', async () => {
+    const t = await setup(writesResult(Buffer.alloc(2000, 'r')), { resultLimitBytes: 1000 });
+
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
+
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: "engine's result is larger than the limit of 1000 bytes" });
+    expect(failure.details).toEqual([facts(0)]);
+    expect(t.stored('result')).toBeUndefined();
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+  });
+
+  it('waits out a store that is unavailable for a while when storing the result, without running the engine again', async () => {
+    // Two refusals are waited out with 1 s, then 2 s of backoff: well within storeRetryMs.
+    const t = await setup(writesResult('{"verdict": "clean"}'), { storeRetryMs: 10_000 });
+    let refusals = 2;
+    t.blobs.failPut = (kind) => (kind === 'result' && refusals-- > 0 ? unavailable() : null);
+
+    const run = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+
+    expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 20, mime: 'application/json' });
+    expect(t.blobs.puts.filter((k) => k === 'result')).toHaveLength(3);
+    // Each try read the result from its start.
+    expect(t.stored('result')).toBe('{"verdict": "clean"}');
+    expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('fails the attempt with STORAGE_UNAVAILABLE (to be retried) when the store stays away past storeRetryMs, and clears the node', async () => {
+    const t = await setup(writesResult('{"verdict": "clean"}'), { storeRetryMs: 1500 });
+    t.blobs.failPut = (kind) => (kind === 'result' ? unavailable() : null);
+
+    const err = await new MockActivityEnvironment().run(t.activities.runJob, t.input).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(MenagerieError);
+    expect(err).not.toBeInstanceOf(ApplicationFailure); // a plain error: Temporal retries it
+    expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    // One wait of 1 s fits in 1.5 s, a second of 2 s would not.
+    expect(t.blobs.puts.filter((k) => k === 'result')).toHaveLength(2);
+    expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('fails InputMissing, without retries and without running anything, when the stored input is gone', async () => {
+    const t = await setup(writesResult('x'));
+    await t.blobs.remove(t.jobId);
+
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
+
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.inputMissing, nonRetryable: true, message: `the stored input of job ${t.jobId} is missing` });
+    expect(t.runtime.run).not.toHaveBeenCalled();
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('stops waiting for the store when the job is cancelled during the backoff', async () => {
+    const t = await setup(writesResult('x'), { storeRetryMs: 600_000 });
+    let waiting!: () => void;
+    const backingOff = new Promise<void>((resolve) => (waiting = resolve));
+    const logger = new DefaultLogger('WARN', (entry) => {
+      if (entry.message.startsWith('the store is unavailable; waiting to fetch the input')) waiting();
+    });
+    const env = new MockActivityEnvironment(undefined, { logger });
+    t.blobs.failOpen = () => unavailable();
+
+    const run = env.run(t.activities.runJob, t.input).catch((e: unknown) => e);
+    await backingOff;
+    env.cancel();
+    const err = await run;
+
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(t.blobs.opens).toEqual(['input']);
+    expect(t.runtime.run).not.toHaveBeenCalled();
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('ends as cancelled, not as a store failure to retry, when the cancel comes while a store call is in flight', async () => {
+    const t = await setup(writesResult('x'), { storeRetryMs: 600_000 });
+    const env = new MockActivityEnvironment();
+    let inFlight!: () => void;
+    const asked = new Promise<void>((resolve) => (inFlight = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    t.blobs.failOpen = async () => {
+      inFlight();
+      await answered; // the store times out only after the cancel arrived
+      return unavailable();
+    };
+
+    const run = env.run(t.activities.runJob, t.input).catch((e: unknown) => e);
+    await asked;
+    env.cancel();
+    answer();
+    const err = await run;
+
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(t.runtime.run).not.toHaveBeenCalled();
+    expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
+    expect(t.running.size).toBe(0);
+  });
+
+  it('on a retry, first removes the containers an earlier attempt left, then runs afresh', async () => {
+    const t = await setup(writesResult('{"verdict": "clean"}'));
+    t.runtime.removeJobContainers.mockResolvedValueOnce(['c0ffee']);
+
+    await new MockActivityEnvironment({ attempt: 2 }).run(t.activities.runJob, t.input);
+
+    expect(t.runtime.removeJobContainers).toHaveBeenCalledWith(t.jobId);
+    expect(t.runtime.removeJobContainers.mock.invocationCallOrder[0]).toBeLessThan(t.runtime.run.mock.invocationCallOrder[0]!);
+    expect(t.stored('result')).toBe('{"verdict": "clean"}');
+  });
+
+  it('fails a refused runflag before fetching anything', async () => {
+    const t = await setup(writesResult('x'));
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, runflags: ['--privileged'] } }));
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.engineFailed, nonRetryable: true });
+    expect(t.blobs.opens).toEqual([]);
+    expect(t.runtime.run).not.toHaveBeenCalled();
+    expect(t.running.size).toBe(0);
+  });
+});
+
+describe('storeResult (workflows from before version 4)', () => {
+  it("stores the job directory's result, named after the job's row when the input carries no name", async () => {
+    const t = await setup(writesResult('%PDF-1.7 ...'));
+    await t.scratch.stage(t.jobId, ENGINE.inputfilename, ENGINE.user, Readable.from([Buffer.from('in')]));
+    writeFileSync(join(t.scratch.dir(t.jobId), 'result'), '{"a": 1}');
+
+    const stored = await new MockActivityEnvironment().run(t.activities.storeResult, { jobId: t.jobId, engine: ENGINE });
+
+    expect(stored).toEqual({ name: 'from-the-row.filemeta.json', size: 8, mime: 'application/json' });
+    expect(t.stored('result')).toBe('{"a": 1}');
+  });
+
+  it('describes the result an earlier attempt already stored when the job directory has none', async () => {
+    const t = await setup(writesResult('x'));
+    t.blobs.blobs.set(`${t.jobId}/result`, Buffer.from('{"stored": "earlier"}'));
+
+    const stored = await new MockActivityEnvironment().run(t.activities.storeResult, t.input);
+
+    expect(stored).toEqual({ name: 'sample.filemeta.json', size: 21, mime: 'application/json' });
+    expect(t.stored('result')).toBe('{"stored": "earlier"}');
+  });
+
+  it('fails NoResult when neither the job directory nor the store has a result', async () => {
+    const t = await setup(writesResult('x'));
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.storeResult, t.input));
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true });
+  });
+});
+
+describe('recordJobStatus', () => {
+  it('records the final status', async () => {
+    const t = await setup(writesResult('x'));
+    const outcome: FinalizeJobInput = { jobId: t.jobId, status: 'completed', exitCode: 0, node: 'node-a' };
+    await new MockActivityEnvironment().run(t.activities.recordJobStatus, outcome);
+    expect(t.jobs.finalize.mock.calls).toEqual([[outcome]]);
+  });
+
+  it('records a status PostgreSQL refuses for its text without the engine output', async () => {
+    const t = await setup(writesResult('x'));
+    t.jobs.finalize.mockRejectedValueOnce(Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }));
+    const outcome: FinalizeJobInput = { jobId: t.jobId, status: 'failed', error: 'engine said \u0000', logTail: 'bad \u0000 bytes' };
+
+    await new MockActivityEnvironment().run(t.activities.recordJobStatus, outcome);
+
+    expect(t.jobs.finalize.mock.calls[1]).toEqual([{ ...outcome, logTail: null, error: 'engine said ?' }]);
+  });
+
+  it('fails, to be retried, while the database is down', async () => {
+    const t = await setup(writesResult('x'));
+    t.jobs.finalize.mockRejectedValue(new Error('connect ECONNREFUSED'));
+    await expect(new MockActivityEnvironment().run(t.activities.recordJobStatus, { jobId: t.jobId, status: 'completed' })).rejects.toThrow('ECONNREFUSED');
+  });
+});
