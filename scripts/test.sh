@@ -14,17 +14,30 @@ log "type-checking the tests"
 log "linting (eslint.config.js: workflow code stays deterministic)"
 (cd "$ROOT" && npx eslint .)
 
-report="$RUN_DIR/jest-report.json"
-rm -f "$report"
+# Every project on the embedded default store (a directory), then the end-to-end
+# suite again on S3 (the local SeaweedFS, a bucket per test system).
+reports=("$RUN_DIR/jest-report.json" "$RUN_DIR/jest-report-s3.json")
+rm -f "${reports[@]}"
 set +e
 # --forceExit: the Temporal SDK's native runtime outlives the last worker by design.
-(cd "$ROOT" && npx jest --runInBand --ci --forceExit --json --outputFile="$report" "$@")
+(cd "$ROOT" && npx jest --runInBand --ci --forceExit --json --outputFile="${reports[0]}" "$@")
 status=$?
-set -e
-if [[ -f "$report" ]]; then
-  node -e '
-    const r = require(process.argv[1]);
-    console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
-  ' "$report"
+if [[ $# -eq 0 || "${MENAGERIE_TEST_S3:-}" == 1 ]]; then
+  log "the end-to-end suite again, on the S3 store"
+  (cd "$ROOT" && MENAGERIE_TEST_STORAGE=s3 npx jest --runInBand --ci --forceExit --json --outputFile="${reports[1]}" --selectProjects e2e "$@")
+  s3_status=$?
+  (( status == 0 )) && status=$s3_status
 fi
+set -e
+node -e '
+  const fs = require("node:fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const [file, label] of [[process.argv[1], "fs"], [process.argv[2], "s3 (e2e)"]]) {
+    if (!fs.existsSync(file)) continue;
+    const r = require(file);
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests;
+    console.log(`  ${label}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  }
+  console.log(`\ntests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "${reports[@]}"
 exit $status

@@ -17,7 +17,7 @@ describe('API docs', () => {
   it('documents every route, including upload, result and link with their error answers', async () => {
     const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
     const paths = doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    expect(Object.keys(paths).sort()).toEqual(['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/result/{id}', '/{engine}/upload']);
+    expect(Object.keys(paths).sort()).toEqual(['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/nodes', '/result/{id}', '/{engine}/upload']);
     expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '503', '507']);
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);

@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
 import { DEPLOYMENT_LABEL, JOB_LABEL } from '@menagerie/runtime';
-import { JobStore } from '@menagerie/storage';
+import { Scratch } from '@menagerie/storage';
 import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
@@ -14,7 +13,7 @@ jest.setTimeout(300_000);
 
 /**
  * Two deployments on one Docker daemon, each with its own database, store and
- * Temporal: one's orphan sweep must remove its own orphans and never the
+ * Temporal: one's node sweep must remove its own orphans and never the
  * other's live job, which its database has never heard of.
  */
 describe('two deployments on one Docker daemon', () => {
@@ -27,7 +26,8 @@ describe('two deployments on one Docker daemon', () => {
       // Runs until the test puts `release` in its job directory.
       { name: 'gated', timeout: 120, cmd: ['sh', '-c', 'while [ ! -e /var/data/release ]; do sleep 0.1; done; cat /var/data/input > /var/data/result'] },
     ]);
-    [a, b] = await Promise.all([startSystem({ enginesFile }), startSystem({ enginesFile })]);
+    // A's node sweeps its leftovers every 2 s; b's only at boot, within this test.
+    [a, b] = await Promise.all([startSystem({ enginesFile, settings: { node: { sweepSeconds: 2 } } }), startSystem({ enginesFile })]);
   });
   afterAll(async () => {
     for (const id of strays) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
@@ -58,12 +58,11 @@ describe('two deployments on one Docker daemon', () => {
     expect(running.Labels[DEPLOYMENT_LABEL]).toBe(b.deployment);
     const ownOrphan = orphanOf(a);
 
-    // A's sweep runs; its own orphan going shows it ran to the end.
-    await a.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
+    // A's sweep runs; its own orphan going shows it ran.
     await until('a\'s orphan removed by a\'s sweep', async () => !exists(ownOrphan));
 
     expect(exists(running.Id)).toBe(true);
-    writeFileSync(join(new JobStore(b.config.storageDir).jobDir(job.jobid), 'release'), '');
+    writeFileSync(join(new Scratch(b.config.node.scratchDir, { filesystem: 'plain', limitBytes: 0 }).dir(job.jobid), 'release'), '');
     const done = await waitForJob(b.baseUrl, job.jobid, 120_000);
     expect({ status: done.status, exitCode: done.exitCode, error: done.error }).toEqual({ status: 'completed', exitCode: 0, error: null });
     expect(await (await fetch(`${b.baseUrl}/link/${job.jobid}`)).text()).toBe('belongs to b');
@@ -72,7 +71,6 @@ describe('two deployments on one Docker daemon', () => {
   it("never removes another deployment's orphan either", async () => {
     const othersOrphan = orphanOf(b);
     const ownOrphan = orphanOf(a);
-    await a.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
     await until('a\'s orphan removed by a\'s sweep', async () => !exists(ownOrphan));
     // b's sweep is b's business: a left it alone.
     expect(exists(othersOrphan)).toBe(true);

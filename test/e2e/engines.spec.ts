@@ -7,6 +7,7 @@ import { DEPLOYMENT_LABEL, JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
 import { activityAttempts } from '../support/temporal';
+import { storedOf } from '../support/stored';
 import { jobContainers, startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
@@ -51,17 +52,21 @@ describe('engines and retention', () => {
     v1 = buildVariant(`${MOVING}:one`, 'one');
     v2 = buildVariant(`${MOVING}:two`, 'two');
     execFileSync('docker', ['tag', `${MOVING}:one`, `${MOVING}:latest`]);
+    execFileSync('docker', ['tag', `${MOVING}:one`, `${MOVING}:vanishing`]);
     enginesFile = writeEnginesFile([
       { name: 'alpha', cmd: WRITE_RESULT },
       { name: 'moving', cmd: WRITE_RESULT, image: `${MOVING}:latest` },
       { name: 'ghost', cmd: WRITE_RESULT, image: 'menagerie/does-not-exist:1' },
+      { name: 'vanishing', cmd: WRITE_RESULT, image: `${MOVING}:vanishing` },
       { name: 'secretive', cmd: WRITE_SECRET, runflags: ['-e', `MENAGERIE_TEST_SECRET=${SECRET}`, '--env=OTHER=x'] },
     ]);
-    sys = await startSystem({ enginesFile });
+    // The node reports what it serves at boot and on each reload, and on no timer here: what it
+    // serves stays as the test left it. It sweeps its leftovers every 2 s.
+    sys = await startSystem({ enginesFile, settings: { node: { reportSeconds: 3600, sweepSeconds: 2 } } });
   });
   afterAll(async () => {
     await sys?.stop();
-    execFileSync('docker', ['image', 'rm', '-f', `${MOVING}:one`, `${MOVING}:two`, `${MOVING}:latest`]);
+    execFileSync('docker', ['image', 'rm', '-f', `${MOVING}:one`, `${MOVING}:two`, `${MOVING}:latest`, `${MOVING}:vanishing`]);
   });
 
   async function run(engine: string): Promise<Job> {
@@ -80,16 +85,39 @@ describe('engines and retention', () => {
     expect(listed.items.map((j: Job) => j.imageDigest)).toEqual([v2, v1]);
   });
 
-  it('fails a job whose image is missing once, without retries, and shows the engine unavailable', async () => {
-    const job = await run('ghost');
-    expect(job).toMatchObject({ status: 'failed', error: 'image not found: menagerie/does-not-exist:1' });
-    const attempts = await activityAttempts(sys.env.client, job.jobid);
-    expect(attempts.every((a) => a === 1)).toBe(true);
+  it('refuses an upload for an engine whose image no node has, leaving nothing, and shows it unavailable', async () => {
+    const before = Number((await sys.db.query('SELECT count(*)::int AS n FROM jobs'))[0].n);
+    const res = await uploadBytes(sys.baseUrl, 'ghost', 'nobody can run this');
+    expect(res.status).toBe(503);
+    expect(await body(res)).toEqual({
+      error: 'ENGINE_UNAVAILABLE',
+      message: 'engine ghost cannot run on any worker node now: image not found: menagerie/does-not-exist:1',
+      engine: 'ghost',
+    });
+    expect(Number((await sys.db.query('SELECT count(*)::int AS n FROM jobs'))[0].n)).toBe(before);
     const { engines } = await body(await fetch(`${sys.baseUrl}/engines`));
     expect(engines.find((e: { name: string }) => e.name === 'ghost')).toMatchObject({
       available: false,
       unavailableReason: 'image not found: menagerie/does-not-exist:1',
+      nodes: [],
     });
+    // An engine a node runs names the node and the digest its image resolves to there.
+    expect(engines.find((e: { name: string }) => e.name === 'moving')).toMatchObject({
+      available: true,
+      nodes: [{ name: sys.config.node.name, digest: expect.stringMatching(/^sha256:/), lastSeenAt: expect.any(String) }],
+    });
+  });
+
+  it('fails a job whose image went missing after its upload once, without retries', async () => {
+    // The node last reported the image (and serves the engine); it is gone by the time the job runs.
+    execFileSync('docker', ['image', 'rm', `${MOVING}:vanishing`]);
+    const res = await uploadBytes(sys.baseUrl, 'vanishing', 'here today');
+    expect(res.status).toBe(201);
+    const id = (await body<Job>(res)).jobid;
+    const job = await waitForJob(sys.baseUrl, id, 60_000);
+    expect(job).toMatchObject({ status: 'failed', error: `image not found: ${MOVING}:vanishing` });
+    const attempts = await activityAttempts(sys.env.client, job.jobid);
+    expect(attempts.every((a) => a === 1)).toBe(true);
   });
 
   it('shows environment names, never values: not in GET /engines, not in the workflow history; the engine still gets them', async () => {
@@ -133,7 +161,7 @@ describe('engines and retention', () => {
     expect((await run('beta')).status).toBe('completed');
   });
 
-  it('retention removes old files, keeps the rows marked expired, and removes orphaned containers', async () => {
+  it("retention removes old files and keeps the rows marked expired; the node's sweep removes orphaned containers", async () => {
     const old = await run('beta');
     const recent = await run('beta');
     await sys.db.query(`UPDATE jobs SET finished_at = now() - interval '40 days' WHERE id = $1`, [old.jobid]);
@@ -151,7 +179,7 @@ describe('engines and retention', () => {
       return job.expiredAt ? job : undefined;
     });
     expect(expired).toMatchObject({ status: 'completed', result: null, resultUrl: null });
-    expect(existsSync(join(sys.config.storageDir, 'store', old.jobid))).toBe(false);
+    expect(await storedOf(sys.config).names(old.jobid)).toEqual([]);
     const link = await fetch(`${sys.baseUrl}/link/${old.jobid}`);
     expect(link.status).toBe(410);
     expect((await body(link)).message).toMatch(/removed by retention/);
@@ -160,6 +188,7 @@ describe('engines and retention', () => {
     expect(kept.expiredAt).toBeNull();
     expect((await fetch(`${sys.baseUrl}/link/${recent.jobid}`)).status).toBe(200);
 
+    // Unlabelled by node, as a worker from before nodes made it: this node's to sweep.
     await until('the orphaned container to go', async () => ((await jobContainers(sys.docker, [orphanJob])).length === 0 ? true : undefined));
     expect(execFileSync('docker', ['ps', '-aq', '--filter', `id=${orphan}`]).toString().trim()).toBe('');
   });

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'nod
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
+import { storedOf } from '../support/stored';
 import { jobContainers, startSystem, type System } from '../support/system';
 import { sleep, until } from '../support/until';
 
@@ -234,7 +235,7 @@ describe('hostile engines', () => {
     return job;
   }
 
-  const storeDir = (id: string) => join(sys.config.storageDir, 'store', id);
+  const storedLog = async (id: string) => (await storedOf(sys.config).read(id, 'engine.log')) ?? Buffer.alloc(0);
   const tookMs = (j: Job) => new Date(j.finishedAt!).getTime() - new Date(j.startedAt!).getTime();
 
   /** A finished job has no container left. */
@@ -280,7 +281,7 @@ describe('hostile engines', () => {
     expect(['failed', 'timed_out']).toContain(done.status);
     expect(new Date(normal.finishedAt!).getTime()).toBeLessThan(new Date(done.finishedAt!).getTime());
     expect(tookMs(done)).toBeLessThan(60_000);
-    expect(readFileSync(join(storeDir(done.jobid), 'engine.log'), 'utf8')).toContain('bombing');
+    expect((await storedLog(done.jobid)).toString('utf8')).toContain('bombing');
     await expectGone(done);
     await expectGone(normal);
   });
@@ -332,7 +333,7 @@ describe('hostile engines', () => {
       expect(job.error).toMatch(/timeout of 3s/);
       expect(tookMs(job)).toBeLessThan(20_000);
       expect(job.logTail).toContain('looping now');
-      expect(readFileSync(join(storeDir(job.jobid), 'engine.log'), 'utf8')).toContain('looping now');
+      expect((await storedLog(job.jobid)).toString('utf8')).toContain('looping now');
       await expectGone(job);
     });
 
@@ -342,7 +343,7 @@ describe('hostile engines', () => {
       expect(job.logTail).toContain('before');
       expect(job.logTail).toContain('bad input');
       // stdout and stderr are separate pipes, so their order may vary; the bytes are kept as they were.
-      const log = readFileSync(join(storeDir(job.jobid), 'engine.log'));
+      const log = await storedLog(job.jobid);
       const [out, err] = [Buffer.from('before\0after\xff\xfe\n', 'latin1'), Buffer.from('bad input\n')];
       expect(log.length).toBe(out.length + err.length);
       expect(log.includes(out)).toBe(true);
@@ -358,7 +359,7 @@ describe('hostile engines', () => {
       const link = await fetch(`${sys.baseUrl}/link/${job.jobid}`);
       expect(link.status).toBe(404);
       expect(await link.text()).not.toContain('root:');
-      expect(readdirSync(storeDir(job.jobid)).filter((f) => f.startsWith('result'))).toEqual([]);
+      expect((await storedOf(sys.config).names(job.jobid)).filter((f) => f.startsWith('result'))).toEqual([]);
       await expectGone(job);
     });
 
@@ -402,9 +403,8 @@ describe('hostile engines', () => {
       const job = await waitForJob(sys.baseUrl, flood.jobid, 150_000);
       expect(job.status).toBe('completed');
       const limit = sys.config.settings.logLimitBytes;
-      const logFile = join(storeDir(job.jobid), 'engine.log');
-      expect(statSync(logFile).size).toBeLessThanOrEqual(limit + 100);
-      const log = readFileSync(logFile, 'utf8');
+      const log = (await storedLog(job.jobid)).toString('utf8');
+      expect(Buffer.byteLength(log)).toBeLessThanOrEqual(limit + 100);
       expect(log).toMatch(/\[\.\.\. \d+ bytes of output omitted \.\.\.\]/);
       const omitted = Number(/(\d+) bytes of output omitted/.exec(log)![1]);
       expect(omitted).toBeGreaterThan(FLOOD_BYTES - limit);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, uploadBytes, type Job } from '../support/http';
 import { engineJobWorkflows } from '../support/temporal';
+import { storedOf } from '../support/stored';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(900_000);
@@ -56,7 +57,9 @@ describe('load', () => {
     }
     expect(workflows).toEqual(new Set(ids.map((id) => `job-${id}`)));
 
-    const stored = readdirSync(join(sys.config.storageDir, 'store')).filter((id) => existsSync(join(sys.config.storageDir, 'store', id, 'result')));
+    const view = storedOf(sys.config);
+    const stored = [];
+    for (const id of await view.ids()) if ((await view.names(id)).includes('result')) stored.push(id);
     expect(new Set(stored)).toEqual(new Set(ids));
 
     // Spot-check that each result is its own input's.

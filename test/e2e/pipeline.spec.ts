@@ -140,11 +140,12 @@ describe('core pipeline', () => {
     expect(apktool.imageDigest).toMatch(/^sha256:/);
   });
 
-  it('reports healthy database, Temporal and Docker', async () => {
+  it('reports healthy database, Temporal and store', async () => {
     const res = await fetch(`${sys.baseUrl}/health`);
     expect(res.status).toBe(200);
     const answer = await body(res);
-    expect(answer.checks.database.ok && answer.checks.temporal.ok && answer.checks.docker.ok).toBe(true);
+    expect(answer.checks.database.ok && answer.checks.temporal.ok && answer.checks.storage.ok).toBe(true);
+    expect(answer.checks.docker).toBeUndefined();
   });
 
   it('leaves no job container behind', async () => {

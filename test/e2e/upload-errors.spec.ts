@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes } from '../support/http';
+import { storedOf } from '../support/stored';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
@@ -36,7 +37,7 @@ describe('upload errors', () => {
     client.once('close', () => open.delete(client));
     return client;
   }
-  const storeDir = () => join(sys.config.storageDir, 'store');
+  const stored = () => storedOf(sys.config);
 
   afterEach(async () => {
     for (const client of open) client.destroy();
@@ -49,7 +50,7 @@ describe('upload errors', () => {
       await sys.env.client.workflow.getHandle(`job-${id}`).terminate('test cleanup').catch(() => undefined);
     }
     await sys.db.query('DELETE FROM jobs');
-    for (const entry of readdirSync(storeDir())) rmSync(join(storeDir(), entry), { recursive: true, force: true });
+    await stored().clear();
     for (const id of await workflowIds().catch(() => [])) earlier.add(id);
   });
 
@@ -64,7 +65,7 @@ describe('upload errors', () => {
   async function expectNothingStored(): Promise<void> {
     const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
     expect(rows[0].n).toBe(0);
-    expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([]);
+    expect(await stored().ids()).toEqual([]);
     expect((await workflowIds()).filter((id) => !earlier.has(id))).toEqual([]);
   }
 
@@ -218,8 +219,15 @@ describe('upload errors', () => {
       return { socket, answer };
     }
 
-    /** Resolves once the API has started writing the upload to the store. */
-    const uploadStored = () => until('the upload reaches the store', async () => readdirSync(storeDir()).length > 0, 10_000, 20);
+    /**
+     * Resolves once the API has started writing the upload to the store: a
+     * partial file shows at once in a directory; an S3 multipart upload shows
+     * only past its first part, so there, once the bytes are all on the wire.
+     */
+    const uploadStored = (raw: Raw) =>
+      sys.config.settings.storage.kind === 'fs'
+        ? until('the upload reaches the store', async () => (await stored().ids()).length > 0, 10_000, 20)
+        : until('the upload is on the wire', async () => raw.socket.writableLength === 0, 10_000, 20);
 
     /** Resolves once the API has closed the connection, with what it answered. */
     async function closedByApi(raw: Raw): Promise<string> {
@@ -238,7 +246,7 @@ describe('upload errors', () => {
     });
 
     async function expectReleased(): Promise<void> {
-      await until('the partial file is removed', async () => readdirSync(storeDir()).length === 0, 10_000, 50);
+      await until('the partial upload is removed', async () => (await stored().ids()).length === 0, 10_000, 50);
       await until(`the API's descriptors are back to ${baseline}`, async () => fds() <= baseline, 10_000, 50);
       const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
       expect(rows[0].n).toBe(0);
@@ -248,7 +256,7 @@ describe('upload errors', () => {
       const raw = await rawUpload({ 'Transfer-Encoding': 'chunked' });
       const chunk = Buffer.concat([HEAD, MB]);
       raw.socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
-      await uploadStored();
+      await uploadStored(raw);
       raw.socket.end();
       await expectReleased();
     });
@@ -256,7 +264,7 @@ describe('upload errors', () => {
     it('the connection is reset mid-body', async () => {
       const raw = await rawUpload({ 'Content-Length': 10_000_000 });
       raw.socket.write(Buffer.concat([HEAD, MB]));
-      await uploadStored();
+      await uploadStored(raw);
       raw.socket.resetAndDestroy();
       await expectReleased();
     });
@@ -273,7 +281,7 @@ describe('upload errors', () => {
       // The whole form is there, closing boundary included: only the length says it is not all.
       const raw = await rawUpload({ 'Content-Length': 10_000_000 });
       raw.socket.write(Buffer.concat([HEAD, MB, TAIL]));
-      await uploadStored();
+      await uploadStored(raw);
       raw.socket.end();
       await expectReleased();
     });
@@ -293,7 +301,7 @@ describe('upload errors', () => {
     it(`a client that stalls mid-body is answered 408 UPLOAD_TIMEOUT after ${IDLE_SECONDS} s idle`, async () => {
       const raw = await rawUpload({ 'Content-Length': 10_000_000 });
       raw.socket.write(Buffer.concat([HEAD, MB]));
-      await uploadStored();
+      await uploadStored(raw);
       const answer = parseAnswer(await closedByApi(raw));
       expect(answer.status).toBe(408);
       expect(answer.head).toMatch(/content-type: application\/json/i);
@@ -325,8 +333,8 @@ describe('upload errors', () => {
     expect(res.status).toBe(201);
     const job = await body(res);
     expect(job.input.name).toBe(kept);
-    expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([job.jobid]);
-    expect(readdirSync(join(sys.config.storageDir, 'store', job.jobid))).toEqual(['input']);
+    expect(await stored().ids()).toEqual([job.jobid]);
+    expect(await stored().names(job.jobid)).toEqual(['input']);
     const link = await fetch(`${sys.baseUrl}/result/${job.jobid}`);
     expect((await body(link)).input.name).toBe(kept);
   });
@@ -343,9 +351,8 @@ describe('upload errors', () => {
     expect(res.status).toBe(201);
     const job = await body(res);
     expect(job.input.name).toBe('passwd<script>.apk'); // the base name, without its right-to-left override
-    const dirs = readdirSync(join(sys.config.storageDir, 'store'));
-    expect(dirs).toEqual([job.jobid]);
-    expect(readdirSync(join(sys.config.storageDir, 'store', job.jobid))).toEqual(['input']);
+    expect(await stored().ids()).toEqual([job.jobid]);
+    expect(await stored().names(job.jobid)).toEqual(['input']);
   });
 
   it('503 when Temporal is down, with no row, file or workflow left', async () => {
@@ -354,6 +361,6 @@ describe('upload errors', () => {
     await expectError(res, 503, 'SCHEDULER_UNAVAILABLE');
     const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
     expect(rows[0].n).toBe(0);
-    expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([]);
+    expect(await stored().ids()).toEqual([]);
   });
 });

@@ -16,6 +16,9 @@ import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
 import { createTestDatabase } from './database';
 import { DB, ROOT, TEMPORAL_BIN } from './env';
 import { quietTemporalLogs } from './temporal';
+import { testBucket, testStorageKind } from './test-bucket';
+import { NODE_SEARCH_ATTRIBUTE } from '@menagerie/core';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export interface System {
   baseUrl: string;
@@ -66,12 +69,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           ip: '127.0.0.1',
           ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
           log: { format: 'pretty', level: 'error' },
+          searchAttributes: [defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD)],
         },
       });
   const address = options.temporalAddress ?? env.connection.options.address;
   const database = options.database ? await migrated(options.database) : await createTestDatabase();
   const dbSettings = options.database ?? { ...DB, database: database.name };
   const storage = mkdtempSync(join(tmpdir(), 'menagerie-e2e-'));
+  // On S3, each system has a bucket of its own; the directory still holds the node's scratch.
+  const bucket = testStorageKind() === 's3' ? testBucket() : null;
   const base = readEnv({});
   const config = loadConfig({
     confDir: join(ROOT, 'confs'),
@@ -80,7 +86,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       api: { port: 0, host: '127.0.0.1' },
       temporal: { address, namespace: 'default', ...(options.uiPort ? { uiUrl: `http://127.0.0.1:${options.uiPort}` } : {}) },
       database: dbSettings,
-      storage: { dir: storage },
+      storage: { dir: storage, ...(bucket ? { kind: 's3', s3: bucket.settings } : {}) },
       // Each system is a deployment of its own: tests beside each other, or beside a
       // Menagerie already running on this host, never sweep each other's containers.
       // Random: test runs in containers of their own can share a pid and a Docker daemon.
@@ -125,6 +131,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await db.destroy();
       await env.teardown().catch(() => undefined); // a test may have stopped Temporal on purpose
       await database.drop();
+      await bucket?.drop();
       unmountUnder(storage);
       rmSync(storage, { recursive: true, force: true });
     },

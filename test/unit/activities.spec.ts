@@ -5,11 +5,11 @@ import type { FinalizeJobInput } from '@menagerie/core';
 
 const JOB = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
 
-/** Activity deps whose store and runtime refuse every cleanup, and a database that records what it gets. */
+/** Activity deps whose scratch and runtime refuse every cleanup, and a database that records what it gets. */
 function failingCleanup() {
   const written: FinalizeJobInput[] = [];
   const deps = {
-    store: { removeJobDir: jest.fn(async () => Promise.reject(new Error('EBUSY: device or resource busy'))) },
+    scratch: { remove: jest.fn(async () => Promise.reject(new Error('EBUSY: device or resource busy'))) },
     runtime: { removeJobContainers: jest.fn(async () => Promise.reject(new Error('docker remove: daemon gone'))) },
     jobs: {
       findById: jest.fn(),
@@ -25,7 +25,7 @@ function failingCleanup() {
   return { deps, written };
 }
 
-describe('finalizeJob', () => {
+describe('finalizeJob (workflows from before version 4)', () => {
   it('records the final status first; a cleanup that fails is logged, not retried', async () => {
     const { deps, written } = failingCleanup();
     const activities = createActivities(deps);
@@ -37,12 +37,12 @@ describe('finalizeJob', () => {
     // Both cleanups were still attempted, after the status was recorded.
     const recorded = (deps.jobs.finalize as jest.Mock).mock.invocationCallOrder[0];
     expect((deps.runtime.removeJobContainers as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
-    expect((deps.store.removeJobDir as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
+    expect((deps.scratch.remove as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
   });
 
   it('gives up on a cleanup that hangs, once the status is recorded', async () => {
     const { deps, written } = failingCleanup();
-    (deps.store.removeJobDir as jest.Mock).mockReturnValue(new Promise(() => undefined)); // a umount that never returns
+    (deps.scratch.remove as jest.Mock).mockReturnValue(new Promise(() => undefined)); // a umount that never returns
     const activities = createActivities({ ...deps, cleanupTimeoutMs: 50 });
     const outcome: FinalizeJobInput = { jobId: JOB, status: 'completed' };
     await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
@@ -96,20 +96,19 @@ describe('expireOldJobs', () => {
         markExpired: jest.fn(async (id: string) => void expired.add(id)),
         statuses: jest.fn(async () => new Map()),
       },
-      store: {
+      blobs: {
         remove: jest.fn(async (id: string) => {
-          if (id === stuck) throw new Error('umount: target is busy');
+          if (id === stuck) throw new Error('S3 storage at http://s3 failed: SlowDown');
         }),
         listAbandoned: jest.fn(async () => []),
-        listJobDirs: jest.fn(async () => []),
-        removeJobDir: jest.fn(),
+        abortStaleUploads: jest.fn(async () => 0),
       },
-      runtime: {},
+      sweepNode: jest.fn(),
     } as unknown as MaintenanceDeps;
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
 
-    expect(report).toEqual({ expiredJobs: 499, orphanDirs: 0, leftoverJobDirs: 0, failed: 1 });
+    expect(report).toEqual({ expiredJobs: 499, orphanDirs: 0, abortedUploads: 0, failed: 1 });
     expect(expired.has(stuck)).toBe(false);
     expect(deps.jobs.findExpirable).toHaveBeenCalledTimes(1);
   });

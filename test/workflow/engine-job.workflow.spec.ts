@@ -1,20 +1,28 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput } from '@menagerie/core';
+import { containerQueueFor, FAILURE_TYPES, NODE_SEARCH_ATTRIBUTE, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 import { quietTemporalLogs } from '../support/temporal';
 
 /**
  * The real workflow code on the real Temporal dev server, with stub
- * activities: every path must end in exactly one finalizeJob.
+ * activities: every path must end in exactly one recordJobStatus. (Earlier
+ * versions, with their own steps, are covered by replay.spec.ts.)
  */
 jest.setTimeout(120_000);
+
+const nodeKey = defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+const RESULT = { name: 'x.stub.json', size: 2, mime: 'application/json' };
+
+function ran(overrides: Partial<JobRun> = {}): JobRun {
+  return { exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z', logTail: 'ok', node: 'node-a', result: RESULT, ...overrides };
+}
 
 describe('engineJob workflow', () => {
   let env: TestWorkflowEnvironment;
@@ -22,7 +30,12 @@ describe('engineJob workflow', () => {
   beforeAll(async () => {
     quietTemporalLogs();
     env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: TEMPORAL_BIN }, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' } },
+      server: {
+        executable: { type: 'existing-path', path: TEMPORAL_BIN },
+        ip: '127.0.0.1',
+        log: { format: 'pretty', level: 'error' },
+        searchAttributes: [nodeKey],
+      },
     });
   });
   afterAll(async () => {
@@ -45,15 +58,13 @@ describe('engineJob workflow', () => {
     };
   }
 
-  /** Runs one workflow against the given activities; returns what finalizeJob received. */
+  /** Runs one workflow against the given activities; returns what recordJobStatus received, and the workflow's node attribute. */
   async function run(activities: Partial<Activities>, job = input(), during?: (workflowId: string) => Promise<void>) {
     const finalized: FinalizeJobInput[] = [];
     const taskQueue = job.engine.name;
-    const { runEngine, ...short } = {
-      stageInput: async () => undefined,
-      runEngine: async () => ({ exitCode: 0, imageDigest: 'sha256:abc', logTail: 'ok' }),
-      storeResult: async () => ({ name: 'x.stub.json', size: 2, mime: 'application/json' }),
-      finalizeJob: async (f: FinalizeJobInput) => void finalized.push(f),
+    const { runJob, ...short } = {
+      runJob: async () => ran(),
+      recordJobStatus: async (f: FinalizeJobInput) => void finalized.push(f),
       ...activities,
     };
     const worker = await Worker.create({
@@ -66,125 +77,123 @@ describe('engineJob workflow', () => {
       connection: env.nativeConnection,
       taskQueue: containerQueueFor(taskQueue),
       maxHeartbeatThrottleInterval: '1 second',
-      activities: { runEngine },
+      activities: { runJob },
     });
     const outcome = await containers.runUntil(() => worker.runUntil(async () => {
       const handle = await env.client.workflow.start(engineJob, { taskQueue, workflowId: `job-${job.jobId}`, args: [job] });
       if (during) await during(handle.workflowId);
-      return handle.result().then(
+      const ended = await handle.result().then(
         (value) => ({ value, error: undefined }),
         (error: unknown) => ({ value: undefined, error }),
       );
+      const node = (await handle.describe()).typedSearchAttributes.get(nodeKey) ?? null;
+      return { ...ended, node };
     }));
     return { ...outcome, finalized, job };
   }
 
-  it('stages, runs, stores and records completion', async () => {
-    const order: string[] = [];
-    const { value, finalized, job } = await run({
-      stageInput: async () => void order.push('stage'),
-      runEngine: async () => (order.push('run'), { exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z', logTail: 'engine said hi' }),
-      storeResult: async () => (order.push('store'), { name: 'x.stub.json', size: 2, mime: 'application/json' }),
+  it('runs the job in one node-local activity, records completion with where it ran, and sets the node attribute', async () => {
+    let calls = 0;
+    const { value, finalized, job, node } = await run({
+      runJob: async () => (calls++, ran({ logTail: 'engine said hi', node: 'node-b' })),
     });
-    expect(order).toEqual(['stage', 'run', 'store']);
+    expect(calls).toBe(1);
     expect(finalized).toEqual([
       {
         jobId: job.jobId,
         status: 'completed',
         exitCode: 0,
         logTail: 'engine said hi',
-        result: { name: 'x.stub.json', size: 2, mime: 'application/json' },
-        // The final write carries what ran and when, whether or not "running" was ever recorded.
+        result: RESULT,
+        // The final write carries what ran, when and where, whether or not "running" was ever recorded.
         imageDigest: 'sha256:abc',
         startedAt: '2026-12-01T10:00:00.000Z',
+        node: 'node-b',
       },
     ]);
     expect(value?.status).toBe('completed');
+    expect(node).toBe('node-b');
   });
 
-  it('records an engine failure with its exit code and log, and fails the workflow', async () => {
+  it('records an engine failure with its exit code, log and node, and fails the workflow', async () => {
     let attempts = 0;
-    const { error, finalized } = await run({
-      runEngine: async () => {
+    const { error, finalized, node } = await run({
+      runJob: async () => {
         attempts++;
         throw ApplicationFailure.create({
           message: 'engine exited with code 3',
           type: FAILURE_TYPES.engineFailed,
           nonRetryable: true,
-          details: [{ exitCode: 3, logTail: 'boom', imageDigest: 'sha256:def', startedAt: '2026-12-01T10:00:01.000Z' }],
+          details: [{ exitCode: 3, logTail: 'boom', imageDigest: 'sha256:def', startedAt: '2026-12-01T10:00:01.000Z', node: 'node-a' }],
         });
       },
     });
     expect(attempts).toBe(1);
-    expect(finalized).toHaveLength(1);
-    expect(finalized[0]).toMatchObject({
-      status: 'failed',
-      exitCode: 3,
-      logTail: 'boom',
-      error: 'engine exited with code 3',
-      imageDigest: 'sha256:def',
-      startedAt: '2026-12-01T10:00:01.000Z',
-    });
+    expect(finalized).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        exitCode: 3,
+        logTail: 'boom',
+        error: 'engine exited with code 3',
+        imageDigest: 'sha256:def',
+        startedAt: '2026-12-01T10:00:01.000Z',
+        node: 'node-a',
+      }),
+    ]);
+    expect(node).toBe('node-a');
     expect(error).toBeInstanceOf(WorkflowFailedError);
   });
 
-  it("hands the activities the engine's environment names, never their values", async () => {
+  it("hands the run the engine's environment names, never their values", async () => {
     const job = input();
-    // As an API from before this version would have started it.
+    // As an API from before version 3 would have started it.
     job.engine.runflags = ['--memory', '512m', '-e', 'TOKEN=s3cret', '--env=OTHER=x=y', '--env', 'PLAIN'];
     const seen: string[][] = [];
-    const record = async (i: EngineJobInput) => void seen.push(i.engine.runflags);
-    await run(
-      {
-        stageInput: record,
-        runEngine: async (i: EngineJobInput) => (await record(i), { exitCode: 0, imageDigest: 'sha256:abc', logTail: '' }),
-        storeResult: async (i: EngineJobInput) => (await record(i), { name: 'x', size: 1, mime: 'text/plain' }),
-      },
-      job,
-    );
-    expect(seen).toEqual(Array(3).fill(['--memory', '512m', '-e', 'TOKEN', '--env=OTHER', '--env', 'PLAIN']));
-  });
-
-  it('records what ran when the engine exited 0 but its result was refused', async () => {
-    const { finalized } = await run({
-      runEngine: async () => ({ exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:02.000Z', logTail: 'done' }),
-      storeResult: async () => {
-        throw ApplicationFailure.create({ message: 'engine finished but wrote no result file', type: FAILURE_TYPES.noResult, nonRetryable: true });
-      },
-    });
-    expect(finalized).toEqual([
-      expect.objectContaining({ status: 'failed', error: 'engine finished but wrote no result file', imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:02.000Z' }),
-    ]);
+    await run({ runJob: async (i: EngineJobInput) => (seen.push(i.engine.runflags), ran()) }, job);
+    expect(seen).toEqual([['--memory', '512m', '-e', 'TOKEN', '--env=OTHER', '--env', 'PLAIN']]);
   });
 
   it('records timed_out when the engine outlives its timeout', async () => {
     const { finalized } = await run({
-      runEngine: async () => {
+      runJob: async () => {
         throw ApplicationFailure.create({ message: 'engine exceeded its timeout of 1s', type: FAILURE_TYPES.engineTimeout, nonRetryable: true, details: [{ logTail: 'partial' }] });
       },
     });
     expect(finalized).toEqual([expect.objectContaining({ status: 'timed_out', logTail: 'partial' })]);
   });
 
-  it('retries infrastructure errors, then records the failure', async () => {
+  it('retries infrastructure errors (on any node), then records the failure', async () => {
     let attempts = 0;
-    const { finalized } = await run({
-      stageInput: async () => {
+    const { finalized, node } = await run({
+      runJob: async () => {
         attempts++;
         throw new Error('disk unplugged');
       },
     });
     expect(attempts).toBe(5);
     expect(finalized).toEqual([expect.objectContaining({ status: 'failed', error: 'disk unplugged' })]);
+    expect(node).toBeNull();
   });
 
-  it('on cancellation waits for the engine to stop, then records cancelled', async () => {
+  it('completes on a retry after an attempt failed', async () => {
+    let attempts = 0;
+    const { finalized } = await run({
+      runJob: async () => {
+        if (++attempts === 1) throw new Error('node lost its store connection');
+        return ran({ node: 'node-b' });
+      },
+    });
+    expect(attempts).toBe(2);
+    expect(finalized).toEqual([expect.objectContaining({ status: 'completed', node: 'node-b' })]);
+  });
+
+  it('on cancellation waits for the run to stop, then records cancelled', async () => {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     let sawCancel = false;
     const { error, finalized } = await run(
       {
-        runEngine: async () => {
+        runJob: async () => {
           const ctx = Context.current();
           started();
           try {
@@ -213,7 +222,7 @@ describe('engineJob workflow', () => {
     let calls = 0;
     const finalized: FinalizeJobInput[] = [];
     await run({
-      finalizeJob: async (f: FinalizeJobInput) => {
+      recordJobStatus: async (f: FinalizeJobInput) => {
         if (++calls < 3) throw new Error('connection refused');
         finalized.push(f);
       },

@@ -29,9 +29,6 @@ export interface WorkerHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** How often a node sweeps its own leftovers (it also does at boot). */
-const NODE_SWEEP_EVERY_MS = 5 * 60 * 1000;
-
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundled once per process and shared by every engine's worker. */
@@ -225,7 +222,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   );
   const sweeping = setInterval(
     () => void sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node; the next sweep tries again')),
-    NODE_SWEEP_EVERY_MS,
+    settings.node.sweepSeconds * 1000,
   );
 
   // Runtime.install's signal handlers shut every worker down; follow them. Failed engine workers stop the rest.

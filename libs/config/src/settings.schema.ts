@@ -85,6 +85,8 @@ export const settingsSchema = z
         engines: z.array(z.string()).optional(),
         /** How often the node reports itself (its engines, image digests, running jobs) to the database. */
         reportSeconds: z.number().positive().default(10),
+        /** How often the node sweeps its own leftovers (containers and scratch directories no run of it owns); it also does at boot. */
+        sweepSeconds: z.number().positive().default(300),
       })
       .strict()
       .prefault({}),

@@ -80,6 +80,12 @@ export interface NodeEngine {
   digest: string | null;
   /** True when the image is present, or a registry is configured to pull it from. */
   available: boolean;
+  /**
+   * Whether the node takes the engine's jobs (polls its queue). An engine
+   * whose image is missing is not served; one whose daemon does not answer
+   * for a while still is (its jobs retry, and a restarted dockerd serves them).
+   */
+  serving: boolean;
   reason: string | null;
 }
 

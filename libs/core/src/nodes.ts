@@ -11,16 +11,18 @@ export interface SeenNode extends Pick<NodeReport, 'name' | 'engines' | 'running
 export const MISSED_REPORTS_BEFORE_GONE = 3;
 
 export interface EngineServing {
-  /** Some live node serves the engine. */
+  /** Some live node serves the engine and can run it now. */
   available: boolean;
   /** Why not, when it isn't. */
   reason: string | null;
-  /** The live nodes that serve it, with the digest its image resolves to on each. */
+  /** The live nodes that take its jobs, with the digest its image resolves to on each. */
   nodes: Array<{ name: string; digest: string | null; lastSeenAt: string }>;
   /**
-   * Whether the engine is known to be unrunnable right now: live nodes have
-   * reported and none can run it. With no live node at all, nothing is known
-   * (they may be restarting), and its jobs wait in the queue.
+   * Whether its uploads are refused: live nodes have reported and none takes
+   * its jobs (its image is on none of them). With no live node at all, nothing
+   * is known (they may be restarting) and jobs wait in the queue; with a node
+   * that takes them but can't run them now (its Docker daemon does not
+   * answer), jobs are taken and retried.
    */
   refused: boolean;
 }
@@ -32,18 +34,26 @@ export function isLive(node: SeenNode, reportSeconds: number): boolean {
 /** Which live nodes serve `engine`, from what the nodes reported; the one rule the API's /engines, uploads and console follow. */
 export function servingOf(engine: string, nodes: readonly SeenNode[], reportSeconds: number): EngineServing {
   const live = nodes.filter((n) => isLive(n, reportSeconds));
-  const serving = live.flatMap((n) => {
+  const facts = live.flatMap((n) => {
     const fact = n.engines.find((e: NodeEngine) => e.name === engine);
-    return fact?.available ? [{ name: n.name, digest: fact.digest, lastSeenAt: n.lastSeenAt.toISOString() }] : [];
+    return fact ? [{ node: n, fact }] : [];
   });
-  if (serving.length) return { available: true, reason: null, nodes: serving, refused: false };
+  const serving = facts
+    .filter(({ fact }) => fact.serving)
+    .map(({ node, fact }) => ({ name: node.name, digest: fact.digest, lastSeenAt: node.lastSeenAt.toISOString() }));
+  const reasonsOf = (wanted: typeof facts) => [...new Set(wanted.flatMap(({ fact }) => (fact.reason ? [fact.reason] : [])))];
+  if (facts.some(({ fact }) => fact.serving && fact.available)) return { available: true, reason: null, nodes: serving, refused: false };
+  if (serving.length) {
+    const reasons = reasonsOf(facts.filter(({ fact }) => fact.serving));
+    return { available: false, reason: reasons.join('; ') || `engine ${engine} cannot run now`, nodes: serving, refused: false };
+  }
   if (!live.length) {
     const reason = nodes.length
       ? `no worker node has reported in the last ${reportSeconds * MISSED_REPORTS_BEFORE_GONE} s; jobs wait until one does`
       : 'no worker node has reported yet; jobs wait until one does';
     return { available: false, reason, nodes: [], refused: false };
   }
-  const reasons = [...new Set(live.flatMap((n) => n.engines.filter((e) => e.name === engine && e.reason).map((e) => e.reason as string)))];
+  const reasons = reasonsOf(facts);
   const reason = reasons.length ? reasons.join('; ') : `no live worker node serves engine ${engine} (see node.engines)`;
   return { available: false, reason, nodes: [], refused: true };
 }

@@ -60,18 +60,19 @@ export class NodeReporter<E extends ReportedEngine> {
         found = await this.deps.inspectImage(image);
       } catch (err) {
         const reason = `this node's Docker daemon does not answer: ${err instanceof Error ? err.message : String(err)}`;
-        engines.push({ name, image, digest: null, available: false, reason });
-        if (this.served.has(name)) serve.push(engine);
+        const serving = this.served.has(name);
+        engines.push({ name, image, digest: null, available: false, serving, reason });
+        if (serving) serve.push(engine);
         continue;
       }
       if (found) {
-        engines.push({ name, image, digest: found.digest, available: true, reason: null });
+        engines.push({ name, image, digest: found.digest, available: true, serving: true, reason: null });
         serve.push(engine);
       } else if (this.deps.canPull) {
-        engines.push({ name, image, digest: null, available: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` });
+        engines.push({ name, image, digest: null, available: true, serving: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` });
         serve.push(engine);
       } else {
-        engines.push({ name, image, digest: null, available: false, reason: `image not found: ${image}` });
+        engines.push({ name, image, digest: null, available: false, serving: false, reason: `image not found: ${image}` });
       }
     }
     return { engines, serve };
