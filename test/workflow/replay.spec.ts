@@ -20,7 +20,7 @@ import { quietTemporalLogs } from '../support/temporal';
  */
 const HISTORIES = join(__dirname, '../fixtures/histories');
 
-describe('engineJob replays the histories of earlier versions', () => {
+describe('engineJob and retentionSweep replay the histories of earlier versions', () => {
   beforeAll(() => quietTemporalLogs());
 
   const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
@@ -35,6 +35,12 @@ describe('engineJob replays the histories of earlier versions', () => {
       'engine-job-v3-running.json',
       'engine-job-v4-completed.json',
       'engine-job-v4-running.json',
+      // v1 swept the containers of whichever worker took its activity; from v2 each node sweeps its own
+      // (patched('nodes-sweep-themselves')). Recorded with record-retention.js.
+      'retention-v1-completed.json',
+      'retention-v1-running.json',
+      'retention-v2-completed.json',
+      'retention-v2-running.json',
     ]);
   });
 
