@@ -29,6 +29,8 @@
 #   MENAGERIE_CLUSTER_BUCKET     S3 bucket (the API creates it)
 #   MENAGERIE_CLUSTER_STORAGE    s3 (default), or fs: one directory, DIR/data,
 #                                which every process on this machine shares
+#   MENAGERIE_CLUSTER_S3_ENDPOINT  the S3 endpoint the cluster uses instead of
+#                                the one in .run/s3.env (a test's relay to it)
 #   MENAGERIE_CLUSTER_OWN_DOCKERD  nodes that get a Docker daemon of their own
 #                                (e.g. "node-b"): its own --data-root, --exec-root
 #                                and socket, no network (engines run with none),
@@ -79,6 +81,7 @@ app_env() {
     source "$RUN_DIR/s3.env"
     set +a
     export MENAGERIE_S3_BUCKET="$BUCKET" MENAGERIE_S3_FORCE_PATH_STYLE=true
+    [[ -z "${MENAGERIE_CLUSTER_S3_ENDPOINT:-}" ]] || export MENAGERIE_S3_ENDPOINT="$MENAGERIE_CLUSTER_S3_ENDPOINT"
   fi
 }
 
