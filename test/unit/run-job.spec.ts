@@ -7,8 +7,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
-import { FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput } from '@menagerie/core';
-import type { ContainerRuntime, RunOutcome, RunRequest } from '@menagerie/runtime';
+import { FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
 import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
 
 const ENGINE: EngineSpec = {
@@ -80,9 +80,9 @@ function fakeRuntime(engine: Engine, onRun: () => void) {
   const runs: Array<{ request: RunRequest; input: string }> = [];
   const runtime: jest.Mocked<ContainerRuntime> = {
     ping: jest.fn(async () => undefined),
-    inspectImage: jest.fn(async () => ({ id: 'sha256:local', digest: DIGEST })),
-    pullImage: jest.fn(async () => undefined),
-    run: jest.fn(async (request: RunRequest) => {
+    inspectImage: jest.fn(async (_ref: string): Promise<ImageInfo | null> => ({ id: 'sha256:local', digest: DIGEST })),
+    pullImage: jest.fn(async (_ref: string, _auth: RegistryAuth | null, _onProgress: (line: string) => void) => undefined),
+    run: jest.fn(async (request: RunRequest, _signal: AbortSignal): Promise<RunOutcome> => {
       onRun();
       runs.push({ request, input: readFileSync(join(request.hostDir, ENGINE.inputfilename), 'utf8') });
       const log = Buffer.from(ENGINE_LOG);
@@ -98,8 +98,8 @@ function fakeRuntime(engine: Engine, onRun: () => void) {
       };
     }),
     listJobContainers: jest.fn(async () => []),
-    removeContainer: jest.fn(async () => undefined),
-    removeJobContainers: jest.fn(async () => []),
+    removeContainer: jest.fn(async (_id: string) => undefined),
+    removeJobContainers: jest.fn(async (_jobId: string): Promise<string[]> => []),
   };
   return { runtime, runs };
 }
@@ -228,7 +228,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     let refusals = 2;
     t.blobs.failPut = (kind) => (kind === 'result' && refusals-- > 0 ? unavailable() : null);
 
-    const run = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
 
     expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 20, mime: 'application/json' });
     expect(t.blobs.puts.filter((k) => k === 'result')).toHaveLength(3);
@@ -385,6 +385,6 @@ describe('recordJobStatus', () => {
   it('fails, to be retried, while the database is down', async () => {
     const t = await setup(writesResult('x'));
     t.jobs.finalize.mockRejectedValue(new Error('connect ECONNREFUSED'));
-    await expect(new MockActivityEnvironment().run(t.activities.recordJobStatus, { jobId: t.jobId, status: 'completed' })).rejects.toThrow('ECONNREFUSED');
+    await expect(new MockActivityEnvironment().run(t.activities.recordJobStatus, { jobId: t.jobId, status: 'completed' } as FinalizeJobInput)).rejects.toThrow('ECONNREFUSED');
   });
 });
