@@ -16,6 +16,13 @@ PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -t
 "$TEMPORAL_BIN" operator namespace describe -n menagerie-bench --address 127.0.0.1:7233 >/dev/null 2>&1 ||
   "$TEMPORAL_BIN" operator namespace create -n menagerie-bench --address 127.0.0.1:7233 >/dev/null
 export MENAGERIE_CONF_DIR="$ROOT/bench/confs"
+# MENAGERIE_BENCH_STORE=s3: the same run with the S3 store (the local SeaweedFS, bucket menagerie-bench).
+out=bench/results.json
+if [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]]; then
+  set -a; source "$RUN_DIR/s3.env"; set +a
+  export MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench
+  out=bench/results-s3.json
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -25,4 +32,4 @@ health() { curl -fsS http://localhost:8199/health >/dev/null; }
 wait_for "bench API" 90 health
 sleep 2 # the worker polls its queues once it has bundled the workflows
 
-node bench/bench.js --api http://localhost:8199 --api-pid "$api" --worker-pid "$worker" --out bench/results.json "$@"
+node bench/bench.js --api http://localhost:8199 --api-pid "$api" --worker-pid "$worker" --out "$out" "$@"
