@@ -79,7 +79,8 @@ describe('admin console', () => {
   const started = Date.now();
 
   beforeAll(async () => {
-    [sys, browser] = await Promise.all([startSystem({ enginesFile: enginesFile() }), launchBrowser()]);
+    // Reports every 3 s (not 10): a job shows on the nodes page soon after it starts.
+    [sys, browser] = await Promise.all([startSystem({ enginesFile: enginesFile(), settings: { node: { reportSeconds: 3 } } }), launchBrowser()]);
     page = await browser.newPage();
   });
   afterAll(async () => {
@@ -125,7 +126,7 @@ describe('admin console', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
     expect(html).not.toMatch(/\sstyle=|\son[a-z]+=/i); // no inline style or handler
 
-    for (const asset of ['console.css', 'console.js', 'engines.js', 'jobs.js', 'job.js', 'upload.js', 'icon.svg', 'upload.svg', 'chevron.svg']) {
+    for (const asset of ['console.css', 'console.js', 'engines.js', 'nodes.js', 'jobs.js', 'job.js', 'upload.js', 'icon.svg', 'upload.svg', 'chevron.svg']) {
       const a = await fetch(url(`/console/assets/${asset}`));
       expect([asset, a.status]).toEqual([asset, 200]);
     }
@@ -163,8 +164,17 @@ describe('admin console', () => {
     const card = page.locator('article.engine[data-engine="filemeta"]');
     await card.waitFor();
     await expect(card.locator('.badge').textContent()).resolves.toBe('Available');
-    await page.waitForSelector('.pill[data-check="docker"].ok');
+    await page.waitForSelector('.pill[data-check="storage"].ok');
+    expect(await page.locator('.pill[data-check="storage"]').textContent()).toBe('Storage up');
+    expect(await page.locator('.pill[data-check="docker"]').count()).toBe(0);
     expect(await page.locator('article.engine').count()).toBe(4);
+    // The node that serves it, with the digest its image has there (in full in the title).
+    const engines = await body<{ engines: Array<{ name: string; nodes: Array<{ name: string; digest: string }> }> }>(await fetch(url('/engines')));
+    const served = engines.engines.find((e) => e.name === 'filemeta')!.nodes;
+    expect(served.map((n) => n.name)).toEqual([sys.config.node.name]);
+    const chip = card.locator(`.node-chip[data-node="${sys.config.node.name}"]`);
+    expect(await chip.getAttribute('title')).toBe(served[0].digest);
+    expect(await chip.textContent()).toBe(`${sys.config.node.name}${served[0].digest.replace(/^sha256:/, '').slice(0, 12)}…`);
     expect(await page.locator('article.engine[data-engine="apktool"] .mono').first().textContent()).toBe('menagerie/apktool:stable');
     await screenshots(page, 'engines');
 
@@ -198,6 +208,10 @@ describe('admin console', () => {
     expect(await page.locator('#job-name').textContent()).toBe('notes.txt');
     expect(await page.locator('[data-field="sha256"] dd').textContent()).toContain(createHash('sha256').update(content).digest('hex'));
     expect(await page.locator('[data-field="digest"] dd').textContent()).toBe(job.imageDigest);
+    // The node that ran it, linked to its card on the nodes page.
+    expect(job.node).toBe(sys.config.node.name);
+    expect(await page.locator('[data-field="node"] dd').textContent()).toBe(sys.config.node.name);
+    expect(await page.locator('[data-field="node"] a').getAttribute('href')).toBe(`/console/nodes#node-${sys.config.node.name}`);
     expect(await page.locator('[data-field="exit"] dd').textContent()).toBe('0');
     // The timeline: queued → running → completed, with durations.
     expect(await page.locator('.timeline .step').count()).toBe(3);
@@ -269,6 +283,8 @@ describe('admin console', () => {
     // Shown as text: the name is the link's text, and no <img> was made of it.
     expect(await row.locator('a.job-link').textContent()).toBe(HOSTILE);
     expect(await page.locator('main img').count()).toBe(0);
+    // Every job shows the node that ran it.
+    expect(await page.locator('#rows td[data-label="Node"]').allTextContents()).toEqual(Array(3).fill(sys.config.node.name));
     await screenshots(page, 'jobs');
 
     // Filters.
@@ -376,10 +392,33 @@ describe('admin console', () => {
     expect(await page.locator('#preview-text').textContent()).toBe(text);
     expect(await page.locator('#preview b').count()).toBe(0);
 
-    // Cancel a running job from its page.
+    // A running job, on the nodes page under the node that runs it; from there to its page, to cancel it.
     const sleepy = await body<Job>(await uploadBytes(sys.baseUrl, 'sleepy', 'zzz', 'slow.bin'));
-    await page.goto(url(`/console/jobs/${sleepy.jobid}`));
+    await page.goto(url('/console/nodes'));
+    const node = page.locator(`article.node[data-node="${sys.config.node.name}"]`);
+    await node.waitFor();
+    expect(await node.getAttribute('data-live')).toBe('true');
+    expect(await node.locator('.card-head .badge').textContent()).toBe('Live');
+    expect(await node.locator('[data-field="last-seen"] time').getAttribute('title')).toMatch(/\d/);
+    expect(await node.locator('[data-field="started"] time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await node.locator('tr[data-engine]').evaluateAll((rows) => rows.map((r: any) => r.dataset.engine))).sort()).toEqual(['apktool', 'echo', 'filemeta', 'sleepy']);
+    const filemetaRow = node.locator('tr[data-engine="filemeta"]');
+    expect(await filemetaRow.getAttribute('data-serving')).toBe('true');
+    expect(await filemetaRow.locator('td[data-label="Digest"]').getAttribute('title')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await filemetaRow.locator('.badge').textContent()).toBe('Available');
+    const runningJob = node.locator(`ul.running li[data-jobid="${sleepy.jobid}"]`);
+    await runningJob.waitFor({ timeout: 30_000 }); // at the node's next report
+    expect(await runningJob.textContent()).toBe(`${sleepy.jobid} · sleepy`);
+    await screenshots(page, 'nodes');
+    for (const size of [WIDE, NARROW]) {
+      await page.setViewportSize(size);
+      expect([size.width, await overflowsHorizontally(page)]).toEqual([size.width, false]);
+    }
+    await page.setViewportSize(WIDE);
+    await runningJob.locator('a').click();
+    await page.waitForURL(url(`/console/jobs/${sleepy.jobid}`));
     await page.waitForSelector('body[data-status="running"]', { timeout: 60_000 });
+    expect(await page.locator('[data-field="node"] dd').textContent()).toBe(sys.config.node.name);
     expect(await page.locator('.step[data-step="running"]').getAttribute('class')).toContain('current');
     await screenshots(page, 'job-running');
     await page.click('#cancel');

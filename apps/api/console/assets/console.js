@@ -273,3 +273,8 @@ export function liveIndicator(el) {
 export function jobPath(id) {
   return `/console/jobs/${encodeURIComponent(id)}`;
 }
+
+/** A node's card on the nodes page. */
+export function nodePath(name) {
+  return `/console/nodes#node-${encodeURIComponent(name)}`;
+}

@@ -1,5 +1,6 @@
-// Engines page: every engine from GET /engines (refreshed every 2 s) and service health from GET /health (every 10 s).
-import { api, errorText, formatBytes, formatCount, formatDuration, h, liveIndicator, notice, poll } from './console.js';
+// Engines page: every engine from GET /engines with the live nodes that serve it (refreshed every 2 s),
+// and service health from GET /health (every 10 s).
+import { api, errorText, formatBytes, formatCount, formatDuration, h, liveIndicator, nodePath, notice, poll, shortHash } from './console.js';
 
 const list = document.getElementById('engines');
 const health = document.getElementById('health');
@@ -8,6 +9,31 @@ const live = liveIndicator(document.getElementById('live'));
 
 function fact(label, value, opts = {}) {
   return h('div', { class: `fact${opts.wide ? ' wide' : ''}` }, h('dt', { text: label }), h('dd', { class: opts.mono ? 'mono breakable' : undefined, title: opts.title }, value));
+}
+
+/** The image digest, when every node that serves the engine resolves its image to the same one. */
+function digestOf(engine) {
+  const digests = new Set((engine.nodes ?? []).map((n) => n.digest));
+  if (digests.size > 1) return 'differs by node (below)';
+  return engine.imageDigest ?? 'not resolved';
+}
+
+/** The live nodes serving the engine: name and short digest (the full one in a title). */
+function nodeChips(engine) {
+  const nodes = engine.nodes ?? [];
+  if (!nodes.length) return h('span', { class: 'muted', text: 'no live node serves it' });
+  return h(
+    'span',
+    { class: 'node-chips' },
+    nodes.map((n) =>
+      h(
+        'a',
+        { class: 'node-chip', href: nodePath(n.name), dataset: { node: n.name }, title: n.digest ?? 'image not resolved on this node' },
+        h('span', { text: n.name }),
+        h('span', { class: 'mono', text: n.digest ? shortHash(n.digest) : 'not resolved' }),
+      ),
+    ),
+  );
 }
 
 function engineCard(engine) {
@@ -33,7 +59,8 @@ function engineCard(engine) {
       'dl',
       { class: 'facts' },
       fact('Image', engine.image, { mono: true, wide: true }),
-      fact('Digest', engine.imageDigest ?? 'not resolved', { mono: true, wide: true }),
+      fact('Digest', digestOf(engine), { mono: true, wide: true }),
+      fact('Nodes', nodeChips(engine), { wide: true }),
       fact('Size limit', formatBytes(engine.sizelimit), { title: `${engine.sizelimit} bytes` }),
       fact('Timeout', formatDuration(engine.timeout * 1000)),
     ),
@@ -47,7 +74,7 @@ function engineCard(engine) {
 }
 
 function renderHealth(answer) {
-  const names = { database: 'Database', temporal: 'Temporal', docker: 'Docker' };
+  const names = { database: 'Database', temporal: 'Temporal', storage: 'Storage' };
   health.replaceChildren(
     ...Object.entries(answer.checks ?? {}).map(([key, check]) =>
       h(
@@ -63,7 +90,7 @@ function renderHealth(answer) {
 let ticks = 0;
 
 async function refresh() {
-  // /health pings the database, Temporal and Docker: every 10 s is plenty.
+  // /health pings the database, Temporal and the store: every 10 s is plenty.
   const checkHealth = ticks++ % 5 === 0;
   const [engines, healthAnswer] = await Promise.allSettled([
     api('/engines'),

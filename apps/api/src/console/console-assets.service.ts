@@ -18,12 +18,14 @@ const TYPES: Record<string, string> = {
 /** The pages: each `<name>.html` holds only its `<main>`; layout.html gives them one head and one top bar. */
 const PAGES: Record<string, { title: string; section: string }> = {
   engines: { title: 'Engines', section: '/console' },
+  nodes: { title: 'Nodes', section: '/console/nodes' },
   jobs: { title: 'Jobs', section: '/console/jobs' },
   job: { title: 'Job', section: '/console/jobs' },
   upload: { title: 'Upload', section: '/console/upload' },
 };
 const NAV: Array<[string, string]> = [
   ['/console', 'Engines'],
+  ['/console/nodes', 'Nodes'],
   ['/console/jobs', 'Jobs'],
   ['/console/upload', 'Upload'],
 ];

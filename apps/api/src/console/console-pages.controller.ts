@@ -6,7 +6,7 @@ import { ConsoleAssets } from './console-assets.service';
 
 /**
  * The console's pages: static HTML shells whose scripts fetch the data from
- * the API (GET /engines, /jobs/<id>, /console/api/...). Nothing user-supplied
+ * the API (GET /engines, /nodes, /jobs/<id>, /console/api/...). Nothing user-supplied
  * is ever written into a page by the server.
  */
 @ApiExcludeController() // the console's own plumbing, not part of the documented API (/docs)
@@ -18,6 +18,11 @@ export class ConsolePagesController {
   @Get(['', 'engines'])
   engines(@Res() res: Response): void {
     this.assets.send(res, 'engines.html');
+  }
+
+  @Get('nodes')
+  nodes(@Res() res: Response): void {
+    this.assets.send(res, 'nodes.html');
   }
 
   @Get('jobs')
