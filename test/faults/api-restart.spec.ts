@@ -56,9 +56,12 @@ describe('API restarted', () => {
     const ids = accepted.map((j) => j.jobid);
 
     stalledUpload();
+    // An unfinished put is `input.<random>.partial` beside where the input will be.
+    const partialOf = (id: string) => readdirSync(join(storeDir(), id)).find((name) => /^input\..+\.partial$/.test(name));
     const cut = await until('the stalled upload to be on disk', async () =>
-      readdirSync(storeDir()).find((id) => !ids.includes(id) && existsSync(join(storeDir(), id, 'input.partial'))),
+      readdirSync(storeDir()).find((id) => !ids.includes(id) && existsSync(join(storeDir(), id)) && partialOf(id) !== undefined),
     );
+    const partial = partialOf(cut)!;
 
     await api.stop('SIGKILL');
     // The API is gone, the worker is not: jobs go on being run meanwhile.
@@ -77,9 +80,9 @@ describe('API restarted', () => {
 
     // What the cut upload left on disk is removed by the retention sweep once it has been untouched for an hour.
     const cutDir = join(storeDir(), cut);
-    expect(statSync(join(cutDir, 'input.partial')).size).toBeGreaterThan(0);
+    expect(statSync(join(cutDir, partial)).size).toBeGreaterThan(0);
     const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
-    for (const path of [cutDir, join(cutDir, 'input.partial')]) utimesSync(path, twoHoursAgo, twoHoursAgo);
+    for (const path of [cutDir, join(cutDir, partial)]) utimesSync(path, twoHoursAgo, twoHoursAgo);
     await sys.env.client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
     await until('the sweep to remove the cut upload', async () => !existsSync(cutDir));
     expect(new Set(readdirSync(storeDir()))).toEqual(new Set(ids));

@@ -60,7 +60,7 @@ describe('store disk full', () => {
     const job = await queueBytes(sys.baseUrl, 'bulky', 'anything');
     const done = await waitForJob(sys.baseUrl, job.jobid, 120_000);
     expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/result store is out of space/);
+    expect(done.error).toMatch(/the file store at .* is out of space/);
     expect(done.result).toBeNull();
     expect(readdirSync(join(mount, 'store', job.jobid)).sort()).toEqual(['engine.log', 'input']);
     // The job directory goes right after the final status is recorded (cleanup never holds the status back).

@@ -1,10 +1,9 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
 import { PostgresCluster } from '../support/processes';
 import { until } from '../support/until';
 import { engineJobWorkflows } from '../support/temporal';
+import { storedOf } from '../support/stored';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);
@@ -39,7 +38,7 @@ describe('PostgreSQL stopped', () => {
     expect(error.error).toBe('DATABASE_UNAVAILABLE');
     expect(error.message).toMatch(/database is unavailable.*try again/);
     // Nothing half-written: no stored file, no workflow for the refused upload.
-    expect(readdirSync(join(sys.config.storageDir, 'store'))).toEqual([job.jobid]);
+    expect(await storedOf(sys.config).ids()).toEqual([job.jobid]);
     expect((await engineJobWorkflows(sys.env.client)).map((wf) => wf.workflowId)).toEqual([`job-${job.jobid}`]);
 
     const health = await fetch(`${sys.baseUrl}/health`);
@@ -51,8 +50,8 @@ describe('PostgreSQL stopped', () => {
     await until('engine container gone', async () => (await jobContainers(sys.docker, [job.jobid])).length === 0, 60_000);
     const handle = sys.env.client.workflow.getHandle(`job-${job.jobid}`);
     await until(
-      'finalizeJob handed to a regular activity',
-      async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finalizeJob'),
+      'recordJobStatus handed to a regular activity',
+      async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJobStatus'),
       120_000,
       1000,
     );
