@@ -1,21 +1,12 @@
 import type { BlobStore } from './blob-store';
 import { FsBlobStore } from './fs.blob-store';
-import { S3BlobStore } from './s3.blob-store';
+import { S3BlobStore, type S3BlobStoreOptions } from './s3.blob-store';
 
 export interface BlobStoreSettings {
   kind: 'fs' | 's3';
   /** The file store's root (absolute); `store/` under it holds the blobs. */
   dir: string;
-  s3: {
-    /** Empty: AWS itself. */
-    endpoint: string;
-    region: string;
-    bucket: string;
-    /** Empty: the SDK's default credential chain. */
-    accessKeyId: string;
-    secretAccessKey: string;
-    forcePathStyle: boolean;
-  };
+  s3: Omit<S3BlobStoreOptions, 'partSizeBytes'>;
 }
 
 /** The BlobStore the settings name; the only place that chooses one. */

@@ -91,34 +91,28 @@ async function recordFinalStatus(outcome: FinalizeJobInput, local: boolean, step
   await finalDurably[step](outcome);
 }
 
-/** The run's own timeout is enforced inside the activity; Temporal's is the safety net. */
-function runEngineFor(input: EngineJobInput) {
+/**
+ * The activities on the engine's container queue. The run's own timeout is
+ * enforced inside the activity; Temporal's, the engine's plus `roomSeconds`,
+ * is the safety net. A worker killed mid-run is noticed this long after its
+ * last heartbeat (sent every second), and the retry may run on another node.
+ * Only infrastructure errors are retried (engine failures are not): about
+ * 30 s of grace for a restarting dockerd.
+ */
+function onContainerQueue(input: EngineJobInput, roomSeconds: number) {
   return proxyActivities<Activities>({
     taskQueue: containerQueueFor(input.engine.name),
-    startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 120} seconds`,
-    // A worker killed mid-run is noticed this long after its last heartbeat (sent every second).
+    startToCloseTimeout: `${Math.ceil(input.engine.timeout) + roomSeconds} seconds`,
     heartbeatTimeout: '20 seconds',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    // Infrastructure errors only (engine failures are not retried): about 30 s of grace for a restarting dockerd.
     retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
-  }).runEngine;
+  });
 }
 
-/**
- * The node-local run. Temporal's timeout is a safety net over the engine's
- * own (enforced inside the activity), with room to move the input and result.
- */
-function runJobFor(input: EngineJobInput) {
-  return proxyActivities<Activities>({
-    taskQueue: containerQueueFor(input.engine.name),
-    startToCloseTimeout: `${Math.ceil(input.engine.timeout) + 600} seconds`,
-    // A node killed mid-run is noticed this long after its last heartbeat (sent every second); the retry may run elsewhere.
-    heartbeatTimeout: '20 seconds',
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    // Infrastructure errors only (engine failures are not retried).
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds', backoffCoefficient: 2 },
-  }).runJob;
-}
+/** Before version 4: the container step alone. */
+const runEngineFor = (input: EngineJobInput) => onContainerQueue(input, 120).runEngine;
+/** Version 4: the whole node-local run, with room to move the input and result. */
+const runJobFor = (input: EngineJobInput) => onContainerQueue(input, 600).runJob;
 
 /** Turns how a job ended into the row the database will keep. */
 export function describeFailure(jobId: string, err: unknown, withFacts = false): FinalizeJobInput {
