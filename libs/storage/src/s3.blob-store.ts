@@ -10,12 +10,12 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
 import { metered } from './metered';
+import { S3PartWriter } from './s3-part-writer';
 
 export interface S3BlobStoreOptions {
   /** Empty: AWS itself, found from the region. */
@@ -116,7 +116,7 @@ export class S3BlobStore implements BlobStore {
     };
     this.client = client ?? new S3Client(config);
     this.bucket = options.bucket;
-    this.partSize = Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 8 * 1024 * 1024);
+    this.partSize = Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 5 * 1024 * 1024);
     this.where = options.endpoint || `AWS region ${options.region}`;
   }
 
@@ -129,32 +129,26 @@ export class S3BlobStore implements BlobStore {
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
     const key = keyOf(jobId, kind);
     const { meter, result } = metered(limit);
-    const body = new PassThrough();
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body },
-      partSize: this.partSize,
-      queueSize: 2,
-      // A failed multipart upload is aborted, so no parts are left to pay for.
-      leavePartsOnError: false,
-    });
-    const sent = upload.done();
-    const piped = pipeline(source, meter, body);
+    const writer = new S3PartWriter(this.client, this.bucket, key, this.partSize);
+    // The source is piped, not pipelined: a failure of the service or the limit must not destroy it, so that
+    // the request it comes from can be read to its end and answered.
+    const onSourceError = (err: Error) => meter.destroy(err);
+    source.once('error', onSourceError);
+    source.pipe(meter);
     try {
-      // Both at once: a service that fails mid-upload stops reading `body`, and must not leave the source waiting on it.
-      await Promise.all([piped, sent]);
+      await pipeline(meter, writer);
       return result();
-    } catch (first) {
-      source.resume(); // keep the request draining so that it can be answered
-      // Not upload.abort(): that would answer "aborted" at once, hiding a failure of the service. The pipeline
-      // destroys `body` with the source's error or our limit, the upload fails on it, and aborts its multipart itself.
-      const [stored] = await Promise.allSettled([sent, piped]);
-      // A single-part put may have landed just before the failure.
+    } catch (err) {
+      source.unpipe(meter);
+      // Past the limit, reading stops (as the file store's does); after a failure of the service, the
+      // request is read to its end, so that it can be answered.
+      if (err instanceof MenagerieError && err.code === 'UPLOAD_TOO_LARGE') source.destroy();
+      else source.resume();
+      await writer.abort().catch(() => undefined);
       await this.deleteKeys([key]).catch(() => undefined);
-      // The upload failing tears the pipeline down too, so which settled first does not say who failed:
-      // the service's failure is the cause when there is one; otherwise the source's, or our limit.
-      if (stored.status === 'rejected' && unreachable(stored.reason)) throw this.translate(stored.reason, `storing the ${kind} of job ${jobId}`);
-      throw first;
+      throw this.translate(err, `storing the ${kind} of job ${jobId}`);
+    } finally {
+      source.off('error', onSourceError);
     }
   }
 
