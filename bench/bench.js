@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * Menagerie benchmark: latency and throughput against plain `docker run` of
- * the same image, command and containment flags, and the API's memory while
- * large uploads stream. Prints the figures and writes them as JSON.
+ * Menagerie benchmark: latency and throughput against the floor, the Docker
+ * Engine API alone (create, attach, start, wait, remove through dockerode,
+ * with the same image, command, containment flags, bind-mounted job
+ * directory and input), with plain `docker run` as a second column; CPU per
+ * job per process; and the API's memory while large uploads stream. Prints
+ * the figures with their targets and writes them as JSON.
  * Run through bench/run.sh, which starts a dedicated API and worker.
  */
 'use strict';
 const { spawn } = require('node:child_process');
-const { chownSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, writeFileSync, createWriteStream } = require('node:fs');
+const { chownSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -33,6 +36,52 @@ const DOCKER_FLAGS = [
   // Pinned by Menagerie's default policy (libs/engines/src/policy.ts).
   '--ulimit', 'memlock=8388608', '--ulimit', 'nice=0', '--ulimit', 'rtprio=0',
 ];
+
+// The floor: the Engine API alone. Its create options come from Menagerie's own builders (the built libs), so
+// the flags are the very ones a job gets; what it leaves out is everything of Menagerie's but the container.
+const Docker = require('dockerode');
+const { DockerRuntime } = require('@menagerie/runtime');
+const { parseRunflags } = require('@menagerie/engines');
+const BENCH_ENGINE = JSON.parse(readFileSync(join(__dirname, 'confs/engines.json'), 'utf8').replace(/{{uid}}/g, UID).replace(/{{regserver}}/g, 'menagerie')).engines[0];
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+let floorOptions; // set in main: needs the image id
+
+async function floorSetup() {
+  const image = await docker.getImage(IMAGE).inspect();
+  const runtime = new DockerRuntime({ docker, deployment: 'menagerie-bench-floor' });
+  const policy = parseRunflags(BENCH_ENGINE.runflags, [], { user: String(BENCH_ENGINE.user) });
+  floorOptions = (hostDir) =>
+    runtime.createOptions({
+      jobId: 'floor', engine: ENGINE, image: { id: image.Id, digest: image.Id }, cmd: [BENCH_ENGINE.cmd], user: String(BENCH_ENGINE.user),
+      env: [`MENAGERIE_INPUT=${BENCH_ENGINE.inputfilename}`], mountpoint: BENCH_ENGINE.mountpoint, hostDir, policy, timeoutMs: 0, logLimitBytes: 0,
+    });
+}
+
+/** A job directory with the input in it, owned by the engine's user, as both baselines get it. */
+function jobDir(file, prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'input'), readFileSync(file));
+  chownSync(dir, Number(UID), Number(UID));
+  chownSync(join(dir, 'input'), Number(UID), Number(UID));
+  return dir;
+}
+
+/** One run on the Engine API alone: create, attach (the output read to its end), start, wait, remove. */
+async function floorRun(file) {
+  const dir = jobDir(file, 'menagerie-bench-floor-');
+  const started = performance.now();
+  const container = await docker.createContainer(floorOptions(dir));
+  const output = await container.attach({ stream: true, stdout: true, stderr: true });
+  const drained = new Promise((resolve) => output.on('end', resolve).on('close', resolve).resume());
+  await container.start();
+  const { StatusCode } = await container.wait();
+  await drained;
+  await container.remove({ force: true, v: true });
+  if (StatusCode !== 0) throw new Error(`floor run exited ${StatusCode}`);
+  const ms = performance.now() - started;
+  rmSync(dir, { recursive: true, force: true });
+  return { ms };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {
@@ -66,14 +115,15 @@ async function job(file) {
 }
 
 function dockerRun(file) {
-  const dir = mkdtempSync(join(tmpdir(), 'menagerie-bench-run-'));
-  writeFileSync(join(dir, 'input'), readFileSync(file));
-  chownSync(dir, Number(UID), Number(UID));
-  chownSync(join(dir, 'input'), Number(UID), Number(UID));
+  const dir = jobDir(file, 'menagerie-bench-run-');
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const p = spawn('docker', ['run', '--rm', ...DOCKER_FLAGS, '-v', `${dir}:/var/data`, '-e', 'MENAGERIE_MOUNTPOINT=/var/data', '-e', 'MENAGERIE_INPUT=input', IMAGE, '/engine/run.sh'], { stdio: 'ignore' });
-    p.on('exit', (code) => (code === 0 ? resolve({ ms: performance.now() - started }) : reject(new Error(`docker run exited ${code}`))));
+    p.on('exit', (code) => {
+      const ms = performance.now() - started;
+      rmSync(dir, { recursive: true, force: true });
+      code === 0 ? resolve({ ms }) : reject(new Error(`docker run exited ${code}`));
+    });
   });
 }
 
@@ -140,55 +190,69 @@ async function bigFile() {
   return file;
 }
 
+function target(measure, value, wanted, met) {
+  return { measure, value, target: wanted, met };
+}
+
 async function main() {
   const file = sampleInput();
   const results = { when: new Date().toISOString(), machine: { cpus: require('node:os').cpus().length, memGiB: Math.round(require('node:os').totalmem() / 1024 ** 3) } };
 
+  await floorSetup();
   process.stderr.write('warming up\n');
   for (let i = 0; i < 3; i++) {
     await job(file);
     await dockerRun(file);
+    await floorRun(file);
   }
 
-  process.stderr.write(`latency: ${LATENCY_RUNS} sequential jobs and docker runs\n`);
+  process.stderr.write(`latency: ${LATENCY_RUNS} sequential jobs, Engine API runs and docker runs, interleaved\n`);
   const jobs = [];
   const runs = [];
+  const floors = [];
   for (let i = 0; i < LATENCY_RUNS; i++) {
     jobs.push(await job(file));
+    floors.push(await floorRun(file));
     runs.push(await dockerRun(file));
   }
   const m = jobs.map((j) => j.ms);
   const d = runs.map((r) => r.ms);
+  const f = floors.map((r) => r.ms);
   results.latency = {
     runs: LATENCY_RUNS,
     menagerie: { p50: round(pct(m, 50)), p95: round(pct(m, 95)) },
     menagerieServerSide: { p50: round(pct(jobs.map((j) => j.platformMs), 50)), p95: round(pct(jobs.map((j) => j.platformMs), 95)) },
     engineRunning: { p50: round(pct(jobs.map((j) => j.runMs), 50)) },
+    floor: { p50: round(pct(f, 50)), p95: round(pct(f, 95)) },
     dockerRun: { p50: round(pct(d, 50)), p95: round(pct(d, 95)) },
   };
-  results.latency.addedP50Ms = round(results.latency.menagerie.p50 - results.latency.dockerRun.p50);
-  results.latency.ratioP50 = round((results.latency.menagerie.p50 / results.latency.dockerRun.p50) * 100) / 100;
+  results.latency.overFloorP50Ms = round(results.latency.menagerie.p50 - results.latency.floor.p50);
+  results.latency.overDockerRunP50Ms = round(results.latency.menagerie.p50 - results.latency.dockerRun.p50);
 
   results.throughput = [];
   for (const c of LEVELS) {
     const total = Math.max(16, 8 * c);
-    process.stderr.write(`throughput: concurrency ${c}, ${total} jobs\n`);
+    process.stderr.write(`throughput: concurrency ${c}, ${total} jobs, then as many Engine API runs and docker runs\n`);
     const c0 = cpuSnapshot();
     const tm = await parallel(c, total / c, () => job(file));
     const c1 = cpuSnapshot();
-    const td = await parallel(c, total / c, () => dockerRun(file));
+    const tf = await parallel(c, total / c, () => floorRun(file));
     const c2 = cpuSnapshot();
+    const td = await parallel(c, total / c, () => dockerRun(file));
+    const c3 = cpuSnapshot();
     results.throughput.push({
       concurrency: c,
       jobs: total,
       menageriePerSec: round(total / tm),
+      floorPerSec: round(total / tf),
       dockerPerSec: round(total / td),
-      ratio: Math.round((td / tm) * 100) / 100,
-      cpuPerJob: { menagerie: cpuPerJob(c0, c1, total), dockerRun: cpuPerJob(c1, c2, total) },
+      ofFloor: Math.round((tf / tm) * 100) / 100,
+      ofDockerRun: Math.round((td / tm) * 100) / 100,
+      cpuPerJob: { menagerie: cpuPerJob(c0, c1, total), floor: cpuPerJob(c1, c2, total), dockerRun: cpuPerJob(c2, c3, total) },
     });
   }
 
-  if (API_PID) {
+  if (API_PID && BIG_UPLOADS > 0) {
     process.stderr.write(`memory: ${BIG_UPLOADS} clients uploading ${BIG_SIZE / 1024 ** 2} MB each\n`);
     const big = await bigFile();
     const baseline = rssMb(API_PID);
@@ -214,13 +278,22 @@ async function main() {
     }
   }
 
-  results.targets = {
-    addedLatencyP50UnderMs100: results.latency.addedP50Ms <= 100,
-    throughputAtLeast80Percent: results.throughput.every((t) => t.ratio >= 0.8),
-    apiRssGrowthUnder100MB: results.memory ? results.memory.growthMB < 100 : null,
-  };
+  // Platform CPU: what Menagerie's own processes spend per job (the daemon's share is the floor's too).
+  const platformMs = (t) => t.cpuPerJob.menagerie.apiMs + t.cpuPerJob.menagerie.workerMs + t.cpuPerJob.menagerie.temporalMs + t.cpuPerJob.menagerie.postgresMs;
+  results.platformCpuPerJobMs = Object.fromEntries(results.throughput.map((t) => [`c${t.concurrency}`, platformMs(t)]));
+  results.targets = [
+    target('latency p50 over the floor', `${results.latency.overFloorP50Ms} ms`, '<= 50 ms', results.latency.overFloorP50Ms <= 50),
+    ...results.throughput.map((t) =>
+      target(`throughput at concurrency ${t.concurrency}, of the floor`, `${Math.round(t.ofFloor * 100)}%`, '>= 85%', t.ofFloor >= 0.85),
+    ),
+    ...results.throughput.map((t) =>
+      target(`platform CPU per job at concurrency ${t.concurrency} (API + worker + Temporal + PostgreSQL)`, `${platformMs(t)} ms`, '<= 60 ms', platformMs(t) <= 60),
+    ),
+    ...(results.memory ? [target(`API RSS growth, ${BIG_UPLOADS} x ${BIG_SIZE / 1024 ** 2} MB uploads`, `${results.memory.growthMB} MB`, '< 100 MB', results.memory.growthMB < 100)] : []),
+  ];
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   console.log(JSON.stringify(results, null, 2));
+  console.log('\n' + results.targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n'));
 }
 
 main().catch((err) => {
