@@ -22,6 +22,11 @@ describe('API docs', () => {
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
     expect(Object.keys(paths['/jobs/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);
+    const listing = (paths['/jobs'] as unknown as { get: { parameters: Array<{ name: string }> } }).get;
+    expect(listing.parameters.map((p) => p.name).sort()).toEqual(['cursor', 'engine', 'limit', 'page', 'sha256', 'status']);
+    expect(Object.keys(doc.components.schemas.JobPageDto.properties).sort()).toEqual(
+      ['items', 'limit', 'next', 'nextUrl', 'page', 'pages', 'prev', 'prevUrl', 'total', 'totalExact'],
+    );
     expect(doc.components.schemas.JobDto.properties.status.enum).toEqual(['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled']);
   });
 

@@ -58,7 +58,12 @@ describe('HTTP edges', () => {
 
   it.each([
     ['/jobs?page=99999999999999999999', /page must be a whole number from 1 to/],
-    ['/jobs?page=100001', /page must be a whole number from 1 to 100000/],
+    ['/jobs?page=101', /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/],
+    ['/jobs?cursor=bm9wZQ', /cursor is not one this API gave: pass the `next` or `prev` of an answer from GET \/jobs unchanged/],
+    ['/jobs?cursor=%21', /cursor is not one this API gave/],
+    [`/jobs?cursor=${Buffer.from(`o|2026-02-30T00:00:00.000000Z|${randomUUID()}`).toString('base64url')}`, /cursor is not one this API gave/],
+    ['/jobs?cursor=x&page=2', /give page or cursor, not both/],
+    ['/console/api/jobs?q=ab', /q must be at least 3 characters/],
     ['/jobs?page=1e3', /page must be a whole number/],
     ['/jobs?limit=101', /limit must be a whole number from 1 to 100/],
     ['/jobs?engine=%00', /control characters/],
@@ -91,10 +96,20 @@ describe('HTTP edges', () => {
     const console = await body(await get('/console/api/jobs?engine=tied&q=tied'));
     expect(api.items.map((j: Job) => j.jobid)).toEqual(expected);
     expect(console.items.map((j: Job) => j.jobid)).toEqual(expected);
-    // Paging splits the same order.
+    // Paging splits the same order, by number and by cursor.
     const pages = [await body(await get('/jobs?engine=tied&limit=2&page=1')), await body(await get('/jobs?engine=tied&limit=2&page=2'))];
     expect(pages.flatMap((p) => p.items.map((j: Job) => j.jobid))).toEqual(expected);
-    expect(pages[0]).toMatchObject({ total: 3, page: 1, limit: 2, pages: 2 });
+    expect(pages[0]).toMatchObject({ total: 3, totalExact: true, page: 1, limit: 2, pages: 2, prev: null, prevUrl: null });
+    // nextUrl keeps the filters and the limit; the tie inside one instant is no obstacle to the cursor.
+    expect(pages[0].nextUrl).toBe(`${sys.baseUrl}/jobs?engine=tied&limit=2&cursor=${pages[0].next}`);
+    const second = await body(await fetch(pages[0].nextUrl));
+    expect(second).toMatchObject({ page: null, total: 3, next: null, nextUrl: null });
+    expect(second.items.map((j: Job) => j.jobid)).toEqual(expected.slice(2));
+    const back = await body(await fetch(second.prevUrl));
+    expect(back.items.map((j: Job) => j.jobid)).toEqual(expected.slice(0, 2));
+    const consolePage = await body(await get('/console/api/jobs?engine=tied&q=tied&limit=2'));
+    expect(consolePage.nextUrl).toBe(`${sys.baseUrl}/console/api/jobs?q=tied&engine=tied&limit=2&cursor=${consolePage.next}`);
+    expect((await body(await fetch(consolePage.nextUrl))).items.map((j: Job) => j.jobid)).toEqual(expected.slice(2));
   });
 
   /**

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createDataSource, JobRepository } from '@menagerie/db';
-import { workflowIdFor } from '@menagerie/core';
+import { createDataSource, EXACT_TOTAL_LIMIT, JobRepository, type JobPage } from '@menagerie/db';
+import { decodeJobCursor, workflowIdFor, type JobSearch, type JobStatus } from '@menagerie/core';
 import { createTestDatabase } from '../support/database';
 import { DB } from '../support/env';
 
@@ -57,5 +57,169 @@ describe('JobRepository', () => {
     const after = (await jobs.findById(id))!;
     expect(after).toMatchObject({ status: 'cancelled', imageDigest: 'sha256:' + 'c'.repeat(64) });
     expect(after.startedAt).toEqual(running.startedAt);
+  });
+});
+
+/**
+ * The history's pages on a real PostgreSQL: keyset cursors, the first pages
+ * by number, totals exact or estimated, and the searches the indexes serve.
+ */
+describe('JobRepository.search', () => {
+  let database: { name: string; drop(): Promise<void> };
+  let ds: DataSource;
+  let jobs: JobRepository;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    ds = createDataSource({ ...DB, database: database.name }, 4);
+    await ds.initialize();
+    jobs = new JobRepository(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await database?.drop();
+  });
+
+  interface Row {
+    id: string;
+    engine: string;
+    status: JobStatus;
+    name: string;
+    sha256: string;
+    /** PostgreSQL timestamptz text, with microseconds. */
+    at: string;
+  }
+
+  async function insert(rows: Row[]): Promise<void> {
+    for (const r of rows) {
+      await ds.query(
+        `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id, created_at)
+         VALUES ($1, $2, $3, $4, 1, $5, 'x', $6, $7)`,
+        [r.id, r.engine, r.status, r.name, r.sha256, workflowIdFor(r.id), r.at],
+      );
+    }
+  }
+
+  /** Rows of `engine`; several share a microsecond, several share a millisecond, so only the tie-break and the microseconds order them. */
+  function rowsOf(engine: string, count: number, base = '2020-01-01T00:00:00'): Row[] {
+    return Array.from({ length: count }, (_, i) => ({
+      id: randomUUID(),
+      engine,
+      status: (['completed', 'failed', 'queued'] as const)[i % 3],
+      name: `${engine}-file-${i}.bin`,
+      sha256: createHash('sha256').update(`${engine}-${i}`).digest('hex'),
+      at: `${base}.${String(Math.floor(i / 3) * 7).padStart(6, '0')}Z`,
+    }));
+  }
+
+  /** The history's order: newest first, ties by id, descending (uuid order is that of the hex text). */
+  const ordered = (rows: Row[]) => [...rows].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1)).map((r) => r.id);
+
+  async function walk(search: Omit<JobSearch, 'page'>, direction: 'next' | 'prev' = 'next', from?: JobPage): Promise<{ ids: string[]; pages: JobPage[] }> {
+    const pages: JobPage[] = [];
+    let page = from ?? (await jobs.search({ ...search, page: 1 }));
+    pages.push(page);
+    for (let cursor = page[direction]; cursor; cursor = page[direction]) {
+      page = await jobs.search({ ...search, page: 1, cursor: decodeJobCursor(cursor) });
+      pages.push(page);
+      expect(pages.length).toBeLessThan(1000);
+    }
+    return { ids: pages.flatMap((p) => p.items.map((j) => j.id)), pages };
+  }
+
+  it('walks every row exactly once, in order, by cursor, also with filters; and back again by prev', async () => {
+    const rows = rowsOf('walk', 53);
+    await insert(rows);
+    const forward = await walk({ engine: 'walk', limit: 7 });
+    expect(forward.ids).toEqual(ordered(rows));
+    expect(forward.pages).toHaveLength(8);
+    expect(forward.pages.map((p) => p.page)).toEqual([1, ...Array(7).fill(null)]);
+    expect(forward.pages.at(-1)!.next).toBeNull();
+
+    const failed = await walk({ engine: 'walk', status: 'failed', limit: 4 });
+    expect(failed.ids).toEqual(ordered(rows.filter((r) => r.status === 'failed')));
+
+    // From the last page back to the first, by prev: the same pages, in reverse.
+    const back = await walk({ engine: 'walk', limit: 7 }, 'prev', forward.pages.at(-1));
+    expect(back.pages.map((p) => p.items.map((j) => j.id))).toEqual(forward.pages.map((p) => p.items.map((j) => j.id)).reverse());
+    expect(back.pages.at(-1)!.prev).toBeNull();
+  });
+
+  it('stays stable while new jobs arrive during the walk: none seen twice, none missed', async () => {
+    const rows = rowsOf('moving', 30);
+    await insert(rows);
+    const first = await jobs.search({ engine: 'moving', page: 1, limit: 10 });
+    // Newer jobs arrive, some in the very microsecond of the newest row.
+    await insert([...rowsOf('moving', 12, '2030-01-01T00:00:00'), { ...rowsOf('moving', 1)[0], id: randomUUID(), at: rows.at(-1)!.at }]);
+    const rest = await walk({ engine: 'moving', limit: 10 }, 'next', first);
+    const seen = rest.ids.filter((id) => rows.some((r) => r.id === id));
+    expect(seen).toEqual(ordered(rows));
+    expect(new Set(rest.ids).size).toBe(rest.ids.length);
+  });
+
+  it('still serves pages by number, with the cursors to go on from them', async () => {
+    const rows = rowsOf('numbered', 25);
+    await insert(rows);
+    const order = ordered(rows);
+    const page2 = await jobs.search({ engine: 'numbered', page: 2, limit: 10 });
+    expect(page2).toMatchObject({ page: 2, limit: 10, total: 25, totalExact: true, pages: 3 });
+    expect(page2.items.map((j) => j.id)).toEqual(order.slice(10, 20));
+    const page3 = await jobs.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.next!) });
+    expect(page3.items.map((j) => j.id)).toEqual(order.slice(20));
+    expect(page3.next).toBeNull();
+    const page1 = await jobs.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.prev!) });
+    expect(page1.items.map((j) => j.id)).toEqual(order.slice(0, 10));
+    expect(page1.prev).toBeNull();
+    expect((await jobs.search({ engine: 'numbered', page: 1, limit: 10 })).prev).toBeNull();
+  });
+
+  it(`counts totals exactly up to ${EXACT_TOTAL_LIMIT} and says when it gives the planner's estimate instead`, async () => {
+    expect(await jobs.search({ engine: 'nothing-here', page: 1, limit: 5 })).toMatchObject({ total: 0, totalExact: true, pages: 0, items: [], next: null, prev: null });
+    const many = EXACT_TOTAL_LIMIT + 500;
+    await ds.query(
+      `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id)
+       SELECT id, 'bulk', 'completed', 'bulk-' || g, 1, repeat('b', 64), 'x', 'job-' || id FROM (SELECT g, gen_random_uuid() AS id FROM generate_series(1, ${many}) g) s`,
+    );
+    await ds.query('ANALYZE jobs');
+    const exact = await jobs.search({ engine: 'bulk', q: 'bulk-12', page: 1, limit: 5 }); // bulk-12, bulk-120..129, bulk-1200..1299
+    expect(exact).toMatchObject({ total: 111, totalExact: true, pages: 23 });
+    const estimated = await jobs.search({ engine: 'bulk', page: 1, limit: 100 });
+    expect(estimated.totalExact).toBe(false);
+    expect(estimated.total).toBeGreaterThan(EXACT_TOTAL_LIMIT);
+    // Just analysed, the estimate is close.
+    expect(Math.abs(estimated.total - many)).toBeLessThan(many * 0.2);
+    expect(estimated.pages).toBe(Math.ceil(estimated.total / 100));
+  });
+
+  it('finds by a part of the name in any case and by a sha256 prefix; LIKE wildcards match literally', async () => {
+    const rows: Row[] = [
+      { ...rowsOf('search', 1)[0], name: 'Quarterly REPORT 2024.pdf' },
+      { ...rowsOf('search', 2)[1], name: 'holiday_photo.jpg' },
+      { ...rowsOf('search', 3)[2], name: '100%_done.txt' },
+      { ...rowsOf('search', 4)[3], name: 'cafe1234.bin' },
+    ];
+    await insert(rows);
+    const found = async (q: string) => (await jobs.search({ engine: 'search', q, page: 1, limit: 20 })).items.map((j) => j.originalName).sort();
+    expect(await found('report')).toEqual(['Quarterly REPORT 2024.pdf']);
+    expect(await found('rt 20')).toEqual(['Quarterly REPORT 2024.pdf']);
+    expect(await found(rows[1].sha256.slice(0, 6))).toEqual(['holiday_photo.jpg']);
+    expect(await found(rows[1].sha256.slice(0, 6).toUpperCase())).toEqual(['holiday_photo.jpg']);
+    expect(await found(rows[1].sha256)).toEqual(['holiday_photo.jpg']);
+    // Hex that is also a part of a name finds both ways.
+    expect(await found('cafe1234')).toEqual(['cafe1234.bin']);
+    expect(await found('0%_')).toEqual(['100%_done.txt']);
+    expect(await found('y_p')).toEqual(['holiday_photo.jpg']);
+    expect(await found('y%p')).toEqual([]);
+    expect(await found('a_e')).toEqual([]);
+    expect((await jobs.search({ sha256: rows[2].sha256, page: 1, limit: 20 })).items.map((j) => j.id)).toEqual([rows[2].id]);
+  });
+
+  it('counts queued and running jobs by engine in one query', async () => {
+    await insert(rowsOf('busy', 6).map((r, i) => ({ ...r, status: (['queued', 'running', 'queued', 'completed', 'queued', 'failed'] as const)[i] })));
+    await insert(rowsOf('idle', 2).map((r) => ({ ...r, status: 'completed' })));
+    const active = await jobs.countActive();
+    expect(active.get('busy')).toEqual({ queued: 3, running: 1 });
+    expect(active.has('idle')).toBe(false);
+    expect(await jobs.countByStatus('busy', ['queued', 'running'])).toBe(4);
   });
 });

@@ -1,4 +1,4 @@
-import { canonicalJobId, MAX_PAGE, parseJobSearch, resultAvailability, type ResultFacts } from '@menagerie/core';
+import { canonicalJobId, decodeJobCursor, encodeJobCursor, MAX_PAGE, parseJobSearch, resultAvailability, type JobCursor, type ResultFacts } from '@menagerie/core';
 
 describe('canonicalJobId', () => {
   it('lower-cases a UUID in any case, and refuses anything else', () => {
@@ -33,8 +33,47 @@ describe('parseJobSearch', () => {
 
   it('bounds page and limit, as whole numbers written in digits', () => {
     expect(parseJobSearch({ page: String(MAX_PAGE) }, all).page).toBe(MAX_PAGE);
-    for (const page of ['0', '-1', '1.5', '1e3', ' 2', '0x10', String(MAX_PAGE + 1), '99999999999999999999']) invalid({ page }, /page must be a whole number from 1 to/);
+    for (const page of ['0', '-1', '1.5', '1e3', ' 2', '0x10', '99999999999999999999']) invalid({ page }, /page must be a whole number from 1 to/);
     for (const limit of ['0', '101', 'ten']) invalid({ limit }, /limit must be a whole number from 1 to 100/);
+  });
+
+  it('refuses a page past MAX_PAGE, pointing to the cursor', () => {
+    expect(MAX_PAGE).toBe(100);
+    for (const page of [String(MAX_PAGE + 1), '5000']) invalid({ page }, /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/);
+  });
+
+  it('takes a cursor it made, and not together with page', () => {
+    const cursor: JobCursor = { direction: 'older', createdAt: '2026-01-02T03:04:05.123456Z', id: '3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90' };
+    expect(parseJobSearch({ cursor: encodeJobCursor(cursor), limit: '5' }, all)).toEqual({ page: 1, limit: 5, cursor });
+    const newer = { ...cursor, direction: 'newer' as const };
+    expect(decodeJobCursor(encodeJobCursor(newer))).toEqual(newer);
+    invalid({ cursor: encodeJobCursor(cursor), page: '2' }, /give page or cursor, not both/);
+  });
+
+  it('refuses a cursor it did not make, saying where cursors come from', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const id = '3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90';
+    for (const cursor of [
+      'nonsense',
+      '!!!!',
+      'a'.repeat(201),
+      b64(`o|2026-01-02T03:04:05.123456Z`),
+      b64(`x|2026-01-02T03:04:05.123456Z|${id}`),
+      b64(`o|2026-01-02T03:04:05.123Z|${id}`), // milliseconds only: rows in the same millisecond would be skipped
+      b64(`o|2026-13-45T03:04:05.123456Z|${id}`),
+      b64(`o|2026-02-30T03:04:05.123456Z|${id}`),
+      b64(`o|2026-01-02T03:04:05.123456Z|${id.toUpperCase()}`),
+      b64(`o|2026-01-02T03:04:05.123456Z|${id}|extra`),
+      b64(`o|2026-01-02T03:04:05.123456Z|1; DROP TABLE jobs`),
+    ]) {
+      invalid({ cursor }, /cursor is not one this API gave: pass the `next` or `prev` of an answer from GET \/jobs unchanged/);
+    }
+  });
+
+  it('searches by parts of at least three characters', () => {
+    for (const q of ['a', 'ab', ' ab ']) invalid({ q }, /q must be at least 3 characters: a part of the file name, or the start of a sha256/);
+    expect(parseJobSearch({ q: 'abc' }, all).q).toBe('abc');
+    expect(parseJobSearch({ q: '   ' }, all).q).toBeUndefined();
   });
 
   it('refuses repeated parameters, unknown statuses, bad hashes and long values', () => {

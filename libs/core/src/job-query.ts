@@ -15,9 +15,31 @@ export function canonicalJobId(value: unknown): string {
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
-/** Deeper pages are refused: an OFFSET reads and throws away every row before it. */
-export const MAX_PAGE = 100_000;
+/**
+ * `page` serves the first pages only: an OFFSET reads and throws away every
+ * row before it, so page 100 of 100 rows already walks 9,900. Deeper reads
+ * follow the answer's `next` cursor, which costs the same at any depth.
+ */
+export const MAX_PAGE = 100;
 export const MAX_SEARCH_LENGTH = 255;
+/**
+ * A name search matches any part of the name through trigrams (pg_trgm):
+ * a shorter part has no trigram to look up and would scan the whole history.
+ */
+export const MIN_SEARCH_LENGTH = 3;
+
+/**
+ * Where a keyset page starts: strictly after (`older`) or before (`newer`)
+ * the row with this createdAt and id, in the history's order (newest first,
+ * ties by id). createdAt keeps PostgreSQL's microseconds, which a JS Date
+ * would round away.
+ */
+export interface JobCursor {
+  direction: 'older' | 'newer';
+  /** ISO 8601 in UTC with microseconds: 2026-01-02T03:04:05.123456Z. */
+  createdAt: string;
+  id: string;
+}
 
 /** A validated search of the job history; `q` matches a part of the file name or a sha256 prefix. */
 export interface JobSearch {
@@ -25,13 +47,40 @@ export interface JobSearch {
   engine?: string;
   status?: JobStatus;
   sha256?: string;
+  /** From 1; only read when there is no cursor. */
   page: number;
   limit: number;
+  cursor?: JobCursor;
 }
 
 export type JobSearchField = 'q' | 'engine' | 'status' | 'sha256';
 
 const invalid = (message: string) => new MenagerieError('INVALID_QUERY', message);
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const DIRECTIONS = { o: 'older', n: 'newer' } as const;
+
+/** A real instant, spelled as encodeJobCursor spells it (JS would read 2026-02-30 as March 2nd; PostgreSQL refuses it). */
+function isCursorTime(value: string | undefined): value is string {
+  if (value === undefined || !CURSOR_TIME.test(value)) return false;
+  const ms = Date.parse(value);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === value.slice(0, 23);
+}
+
+/** The opaque `cursor` a client passes back: base64url of `o|<createdAt>|<id>`. */
+export function encodeJobCursor(cursor: JobCursor): string {
+  return Buffer.from(`${cursor.direction === 'older' ? 'o' : 'n'}|${cursor.createdAt}|${cursor.id}`).toString('base64url');
+}
+
+/** Reads a `cursor` this API made; INVALID_QUERY for anything else. */
+export function decodeJobCursor(value: string): JobCursor {
+  const parts = /^[A-Za-z0-9_-]{1,200}$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8').split('|') : [];
+  const [direction, createdAt, id] = parts;
+  if (parts.length !== 3 || !(direction in DIRECTIONS) || !isCursorTime(createdAt) || !isJobId(id)) {
+    throw invalid('cursor is not one this API gave: pass the `next` or `prev` of an answer from GET /jobs unchanged, or leave it out for the newest jobs');
+  }
+  return { direction: DIRECTIONS[direction as keyof typeof DIRECTIONS], createdAt, id };
+}
 
 /** One value of a query parameter; an empty one counts as absent. */
 function single(query: Record<string, unknown>, key: string): string | undefined {
@@ -49,16 +98,29 @@ function wholeNumber(value: string | undefined, key: string, fallback: number, m
   return n;
 }
 
+function pageNumber(value: string | undefined): number {
+  if (value !== undefined && /^\d{1,9}$/.test(value) && Number(value) > MAX_PAGE) {
+    throw invalid(
+      `page goes up to ${MAX_PAGE}; to read further, follow the \`next\` cursor of the previous answer (GET /jobs?cursor=<next>), which costs the same at any depth`,
+    );
+  }
+  return wholeNumber(value, 'page', 1, MAX_PAGE);
+}
+
 /**
  * Parses a search from a request's query, taking only `fields` (and `page`,
- * `limit`); anything else in the query is ignored. Throws INVALID_QUERY
- * naming the parameter and what it must be.
+ * `limit`, `cursor`); anything else in the query is ignored. Throws
+ * INVALID_QUERY naming the parameter and what it must be.
  */
 export function parseJobSearch(query: Record<string, unknown>, fields: readonly JobSearchField[]): JobSearch {
+  const page = single(query, 'page');
+  const cursor = single(query, 'cursor');
+  if (page !== undefined && cursor !== undefined) throw invalid('give page or cursor, not both: a cursor already says where the page starts');
   const search: JobSearch = {
-    page: wholeNumber(single(query, 'page'), 'page', 1, MAX_PAGE),
+    page: pageNumber(page),
     limit: wholeNumber(single(query, 'limit'), 'limit', DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT),
   };
+  if (cursor !== undefined) search.cursor = decodeJobCursor(cursor);
   for (const field of fields) {
     const value = single(query, field);
     if (value === undefined) continue;
@@ -66,6 +128,9 @@ export function parseJobSearch(query: Record<string, unknown>, fields: readonly 
     switch (field) {
       case 'q': {
         const q = value.trim();
+        if (q && q.length < MIN_SEARCH_LENGTH) {
+          throw invalid(`q must be at least ${MIN_SEARCH_LENGTH} characters: a part of the file name, or the start of a sha256`);
+        }
         if (q) search.q = q;
         break;
       }

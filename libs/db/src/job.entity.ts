@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import type { JobStatus } from '@menagerie/core';
 
 /** bigint comes back from pg as a string; sizes fit comfortably in a double. */
@@ -7,10 +7,8 @@ const bigintAsNumber = {
   from: (v: string | null) => (v === null ? null : Number(v)),
 };
 
+/** Its indexes are in the migrations (1764500000000-history-indexes): operator classes and GIN are beyond the decorators. */
 @Entity({ name: 'jobs' })
-@Index('jobs_created_at_idx', ['createdAt'])
-@Index('jobs_engine_status_idx', ['engine', 'status'])
-@Index('jobs_sha256_idx', ['sha256'])
 export class JobEntity {
   @PrimaryColumn('uuid')
   id!: string;

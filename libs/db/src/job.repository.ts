@@ -1,5 +1,5 @@
-import { Brackets, In, Not, type DataSource, type Repository } from 'typeorm';
-import { FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobSearch, type JobStatus } from '@menagerie/core';
+import { Brackets, In, Not, type DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
+import { encodeJobCursor, FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobCursor, type JobSearch, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
 const STATUS_CHUNK = 1000;
@@ -16,11 +16,29 @@ export interface NewJob {
 
 export interface JobPage {
   items: JobEntity[];
+  /** Exact when `totalExact`; otherwise PostgreSQL's planner estimate, and then above EXACT_TOTAL_LIMIT. */
   total: number;
-  page: number;
+  totalExact: boolean;
+  /** The page number asked for; null for a page asked by cursor. */
+  page: number | null;
   limit: number;
+  /** From `total`, so an estimate too when it is. */
   pages: number;
+  /** The cursor of the next (older) page; null on the last. */
+  next: string | null;
+  /** The cursor of the previous (newer) page; null on the first. */
+  prev: string | null;
 }
+
+/**
+ * Totals up to this are counted exactly (a count that stops one row past
+ * it); above, the planner's estimate is given instead, flagged as such: an
+ * exact count reads every matching row, seconds at 10 M.
+ */
+export const EXACT_TOTAL_LIMIT = 1_000;
+
+/** The cursor's createdAt in microseconds, which a JS Date would round away. */
+const CURSOR_AT = `to_char(job.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** `%`, `_` and `\\` match literally. */
 function escapeLike(value: string): string {
@@ -106,35 +124,114 @@ export class JobRepository {
    * searched by `q`: a part of the file name (case-insensitive) or, when `q`
    * is hex, a prefix of the sha256. Ties on createdAt go by id, so pages are
    * stable and every caller sees the same order.
+   *
+   * A page starts at a cursor (keyset: rows after the cursor's row, which
+   * costs the same at any depth and does not shift when new jobs arrive) or
+   * at `page` (an OFFSET, for the first pages). It ends one row short of what
+   * was read, so whether there is a next page is known without counting.
    */
   async search(search: JobSearch): Promise<JobPage> {
+    const cursor = search.cursor;
+    const newer = cursor?.direction === 'newer';
+    const rows = this.filtered(search).addSelect(CURSOR_AT, 'cursor_at');
+    if (cursor) {
+      rows.andWhere(`(job.created_at, job.id) ${newer ? '>' : '<'} (CAST(:cursorAt AS timestamptz), CAST(:cursorId AS uuid))`, {
+        cursorAt: cursor.createdAt,
+        cursorId: cursor.id,
+      });
+    } else {
+      rows.offset((search.page - 1) * search.limit);
+    }
+    const order = newer ? 'ASC' : 'DESC';
+    rows.orderBy('job.created_at', order).addOrderBy('job.id', order).limit(search.limit + 1);
+
+    const [{ entities, raw }, total] = await Promise.all([rows.getRawAndEntities<{ cursor_at: string }>(), this.total(search)]);
+    const more = entities.length > search.limit;
+    const at = (i: number, direction: JobCursor['direction']) => encodeJobCursor({ direction, createdAt: raw[i].cursor_at, id: entities[i].id });
+    const n = Math.min(entities.length, search.limit);
+    let next: string | null;
+    let prev: string | null;
+    let items = entities.slice(0, n);
+    if (newer) {
+      // Read upwards from the cursor; shown newest first like every page.
+      items = items.reverse();
+      prev = more ? at(n - 1, 'newer') : null;
+      next = n > 0 ? at(0, 'older') : null;
+    } else {
+      next = more ? at(n - 1, 'older') : null;
+      prev = n > 0 && (cursor || search.page > 1) ? at(0, 'newer') : null;
+    }
+    return {
+      items,
+      total: total.total,
+      totalExact: total.exact,
+      page: cursor ? null : search.page,
+      limit: search.limit,
+      pages: Math.ceil(total.total / search.limit),
+      next,
+      prev,
+    };
+  }
+
+  /** The rows a search matches, in no order and without its page. */
+  private filtered(search: JobSearch): SelectQueryBuilder<JobEntity> {
     const qb = this.repo.createQueryBuilder('job');
     if (search.engine) qb.andWhere('job.engine = :engine', { engine: search.engine });
     if (search.status) qb.andWhere('job.status = :status', { status: search.status });
     if (search.sha256) qb.andWhere('job.sha256 = :sha256', { sha256: search.sha256 });
     const q = search.q;
     if (q) {
+      // Served by the trigram index (jobs_name_trgm_idx) and, for the prefix, by jobs_sha256_history_idx.
       const name = `%${escapeLike(q)}%`;
       if (/^[0-9a-f]{1,64}$/i.test(q)) {
         qb.andWhere(
           new Brackets((w) => {
-            w.where('job.originalName ILIKE :name', { name }).orWhere('job.sha256 LIKE :prefix', { prefix: `${q.toLowerCase()}%` });
+            w.where('job.original_name ILIKE :name', { name }).orWhere('job.sha256 LIKE :prefix', { prefix: `${q.toLowerCase()}%` });
           }),
         );
       } else {
-        qb.andWhere('job.originalName ILIKE :name', { name });
+        qb.andWhere('job.original_name ILIKE :name', { name });
       }
     }
-    qb.orderBy('job.createdAt', 'DESC')
-      .addOrderBy('job.id', 'DESC')
-      .skip((search.page - 1) * search.limit)
-      .take(search.limit);
-    const [items, total] = await qb.getManyAndCount();
-    return { items, total, page: search.page, limit: search.limit, pages: Math.ceil(total / search.limit) };
+    return qb;
+  }
+
+  /** Exact up to EXACT_TOTAL_LIMIT, else the planner's estimate (see JobPage.total). */
+  private async total(search: JobSearch): Promise<{ total: number; exact: boolean }> {
+    const [sql, params] = this.filtered(search).select('1').getQueryAndParameters();
+    const [{ n }] = await this.repo.query(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_TOTAL_LIMIT + 1}) capped`, params);
+    if (n <= EXACT_TOTAL_LIMIT) return { total: n, exact: true };
+    const [plan] = await this.repo.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    const estimate = Math.round(Number(plan['QUERY PLAN'][0].Plan['Plan Rows']));
+    // At least what the capped count saw: the planner can underestimate.
+    return { total: Math.max(estimate, EXACT_TOTAL_LIMIT + 1), exact: false };
   }
 
   async countByStatus(engine: string, statuses: JobStatus[]): Promise<number> {
     return this.repo.countBy({ engine, status: In(statuses) });
+  }
+
+  /**
+   * Queued and running jobs by engine, in one query (jobs_status_history_idx):
+   * engines without any are absent.
+   */
+  async countActive(): Promise<Map<string, { queued: number; running: number }>> {
+    const rows = await this.repo
+      .createQueryBuilder('job')
+      .select('job.engine', 'engine')
+      .addSelect('job.status', 'status')
+      .addSelect('count(*)::int', 'n')
+      .where('job.status IN (:...active)', { active: ['queued', 'running'] })
+      .groupBy('job.engine')
+      .addGroupBy('job.status')
+      .getRawMany<{ engine: string; status: 'queued' | 'running'; n: number }>();
+    const counts = new Map<string, { queued: number; running: number }>();
+    for (const r of rows) {
+      const c = counts.get(r.engine) ?? { queued: 0, running: 0 };
+      c[r.status] = r.n;
+      counts.set(r.engine, c);
+    }
+    return counts;
   }
 
   /** Final jobs that finished before `before` and still have their files. */

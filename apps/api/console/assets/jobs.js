@@ -1,5 +1,8 @@
 // Jobs page: the history, newest first, from GET /console/api/jobs; filters and
-// search live in the URL; the page refreshes itself every 2 s.
+// search live in the URL; the page refreshes itself every 2 s. Older and Newer
+// follow the answer's cursors (`next`, `prev`), so a page deep in the history
+// costs what the first does and does not shift while new jobs arrive; the
+// page number is only shown.
 import {
   api,
   between,
@@ -38,9 +41,12 @@ const state = {
   engine: params.get('engine') ?? '',
   status: params.get('status') ?? '',
   page: Math.max(1, Number.parseInt(params.get('page') ?? '1', 10) || 1),
+  cursor: params.get('cursor') ?? '',
   limit: Math.min(100, Math.max(1, Number.parseInt(params.get('limit') ?? '20', 10) || 20)),
 };
-let pages = 1;
+/** The API searches names by parts of at least this many characters (MIN_SEARCH_LENGTH). */
+const MIN_SEARCH = 3;
+let cursors = { next: null, prev: null };
 let seq = 0;
 
 q.value = state.q;
@@ -66,6 +72,7 @@ function syncUrl() {
   if (state.engine) p.set('engine', state.engine);
   if (state.status) p.set('status', state.status);
   if (state.page > 1) p.set('page', String(state.page));
+  if (state.cursor) p.set('cursor', state.cursor);
   if (state.limit !== 20) p.set('limit', String(state.limit));
   const search = p.toString();
   history.replaceState(null, '', search ? `?${search}` : location.pathname);
@@ -98,8 +105,11 @@ function row(job) {
 
 async function load() {
   const mine = ++seq;
-  const p = new URLSearchParams({ page: String(state.page), limit: String(state.limit) });
-  if (state.q) p.set('q', state.q);
+  // With a cursor, the page number is only ours to show.
+  const p = new URLSearchParams(state.cursor ? { cursor: state.cursor } : { page: String(state.page) });
+  p.set('limit', String(state.limit));
+  const short = state.q.length > 0 && state.q.length < MIN_SEARCH;
+  if (state.q && !short) p.set('q', state.q);
   if (state.engine) p.set('engine', state.engine);
   if (state.status) p.set('status', state.status);
   let answer;
@@ -114,15 +124,19 @@ async function load() {
   if (mine !== seq) return; // a newer request (filters changed) wins
   live.ok();
   notice(error, null);
-  pages = Math.max(1, answer.pages);
+  cursors = { next: answer.next, prev: answer.prev };
+  // An estimate (totalExact false) is said as one.
+  const about = answer.totalExact ? '' : 'about ';
+  const pages = Math.max(1, answer.pages, state.page);
   rows.replaceChildren(...answer.items.map(row));
   empty.hidden = answer.items.length > 0;
-  const filtered = state.q || state.engine || state.status;
-  summary.textContent = `${formatCount(answer.total)} ${answer.total === 1 ? 'job' : 'jobs'}${filtered ? ' match' : ''}, newest first.`;
-  pageInfo.textContent = `Page ${answer.page} of ${pages}`;
+  const filtered = (state.q && !short) || state.engine || state.status;
+  const count = `${about}${formatCount(answer.total)} ${answer.total === 1 ? 'job' : 'jobs'}${filtered ? ' match' : ''}, newest first.`;
+  summary.textContent = short ? `Type at least ${MIN_SEARCH} characters to search. ${count}` : count.charAt(0).toUpperCase() + count.slice(1);
+  pageInfo.textContent = `Page ${state.page} of ${about}${formatCount(pages)}`;
   prev.disabled = state.page <= 1;
-  next.disabled = state.page >= pages;
-  document.getElementById('pager').hidden = pages <= 1 && state.page <= 1;
+  next.disabled = !answer.next;
+  document.getElementById('pager').hidden = !answer.next && state.page <= 1;
   document.body.dataset.loaded = 'true';
   // Show whether anything on screen is still moving.
   document.body.dataset.active = String(answer.items.some((j) => !isFinal(j.status)));
@@ -130,6 +144,7 @@ async function load() {
 
 function changed() {
   state.page = 1;
+  state.cursor = '';
   syncUrl();
   load();
 }
@@ -165,18 +180,20 @@ form.addEventListener('reset', (e) => {
   changed();
 });
 prev.addEventListener('click', () => {
-  if (state.page > 1) {
-    state.page--;
-    syncUrl();
-    load();
-  }
+  if (state.page <= 1) return;
+  state.page--;
+  // Page 1 is the newest jobs, asked without a cursor, so it shows jobs that arrived meanwhile.
+  state.cursor = state.page === 1 ? '' : (cursors.prev ?? '');
+  if (!state.cursor) state.page = 1;
+  syncUrl();
+  load();
 });
 next.addEventListener('click', () => {
-  if (state.page < pages) {
-    state.page++;
-    syncUrl();
-    load();
-  }
+  if (!cursors.next) return;
+  state.page++;
+  state.cursor = cursors.next;
+  syncUrl();
+  load();
 });
 
 poll(load, 2000);

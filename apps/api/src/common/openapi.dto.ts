@@ -46,10 +46,15 @@ export class JobDto {
 
 export class JobPageDto {
   @ApiProperty({ type: [JobDto] }) items!: JobDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() page!: number;
+  @ApiProperty({ description: 'how many jobs match: exact when totalExact, else an estimate (PostgreSQL planner) above 10,000' }) total!: number;
+  @ApiProperty({ description: 'false when total is an estimate' }) totalExact!: boolean;
+  @ApiProperty({ nullable: true, type: Number, description: 'the page asked for; null for a page asked by cursor' }) page!: number | null;
   @ApiProperty() limit!: number;
-  @ApiProperty() pages!: number;
+  @ApiProperty({ description: 'from total, so an estimate when total is' }) pages!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the next page (older jobs); null on the last page' }) next!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'next as a URL, with the same filters and limit' }) nextUrl!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the previous page (newer jobs); null on the first page' }) prev!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'prev as a URL, with the same filters and limit' }) prevUrl!: string | null;
 }
 
 class EngineJobsDto {

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import type { MenagerieConfig } from '@menagerie/config';
 import { streamTo } from '../common/stream-to';
 import { CONFIG } from '../common/tokens';
-import { toJobView } from '../jobs/job.view';
+import { toJobPageView, type JobPageView } from '../jobs/job-page.view';
 import { ConsoleJobsService } from './console-jobs.service';
 import type { Preview } from './result-preview';
 
@@ -19,12 +19,11 @@ export class ConsoleApiController {
     private readonly jobs: ConsoleJobsService,
   ) {}
 
-  /** `GET /console/api/jobs?q=&engine=&status=&page=&limit=`: like GET /jobs, with `q` matching the file name or a sha256 prefix. */
+  /** `GET /console/api/jobs?q=&engine=&status=&page=|cursor=&limit=`: like GET /jobs, with `q` matching the file name or a sha256 prefix. */
   @Get('jobs')
-  async search(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
+  async search(@Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response): Promise<JobPageView> {
     res.setHeader('Cache-Control', 'no-store');
-    const page = await this.jobs.search(query);
-    return { ...page, items: page.items.map((j) => toJobView(j, this.config.settings)) };
+    return toJobPageView(await this.jobs.search(query), '/console/api/jobs', query, this.config.settings);
   }
 
   /** The engine's full stored log as text; 204 while the job has none yet. */

@@ -21,36 +21,32 @@ export class EnginesController {
   @ApiOperation({ summary: 'The configured engines, the worker nodes that serve each (with its image digest there), and their queues' })
   @ApiResponse({ status: 200, type: EnginesDto })
   async list(): Promise<EnginesDto> {
-    const nodes = await this.nodes.list();
-    const engines = await Promise.all(
-      this.config.engines.map(async ({ config, policy, spec }) => {
-        const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
-        const [queued, running] = await Promise.all([
-          this.jobs.countByStatus(config.name, ['queued']),
-          this.jobs.countByStatus(config.name, ['running']),
-        ]);
-        return {
-          name: config.name,
-          image: config.image,
-          imageDigest: serving.nodes[0]?.digest ?? null,
-          available: serving.available,
-          unavailableReason: serving.reason,
-          nodes: serving.nodes,
-          workers: config.workers,
-          sizelimit: config.sizelimit,
-          timeout: config.timeout,
-          inputfilename: config.inputfilename,
-          mountpoint: config.mountpoint,
-          cmd: config.cmd,
-          user: config.user,
-          // Environment values are often secrets: only their names leave the process.
-          runflags: spec.runflags,
-          env: envNames(policy.env),
-          jobs: { queued, running },
-          uploadUrl: `${this.config.settings.api.publicUrl}/${config.name}/upload`,
-        };
-      }),
-    );
+    // One query for every engine's queue: the console polls this.
+    const [nodes, active] = await Promise.all([this.nodes.list(), this.jobs.countActive()]);
+    const engines = this.config.engines.map(({ config, policy, spec }) => {
+      const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
+      const { queued, running } = active.get(config.name) ?? { queued: 0, running: 0 };
+      return {
+        name: config.name,
+        image: config.image,
+        imageDigest: serving.nodes[0]?.digest ?? null,
+        available: serving.available,
+        unavailableReason: serving.reason,
+        nodes: serving.nodes,
+        workers: config.workers,
+        sizelimit: config.sizelimit,
+        timeout: config.timeout,
+        inputfilename: config.inputfilename,
+        mountpoint: config.mountpoint,
+        cmd: config.cmd,
+        user: config.user,
+        // Environment values are often secrets: only their names leave the process.
+        runflags: spec.runflags,
+        env: envNames(policy.env),
+        jobs: { queued, running },
+        uploadUrl: `${this.config.settings.api.publicUrl}/${config.name}/upload`,
+      };
+    });
     return { engines };
   }
 }

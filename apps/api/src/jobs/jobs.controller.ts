@@ -8,6 +8,7 @@ import type { MenagerieConfig } from '@menagerie/config';
 import { streamTo } from '../common/stream-to';
 import { CONFIG } from '../common/tokens';
 import { JobService } from './job.service';
+import { toJobPageView, type JobPageView } from './job-page.view';
 import { toJobView, type JobView } from './job.view';
 import { UploadService } from './upload.service';
 
@@ -85,17 +86,22 @@ export class JobsController {
   }
 
   @Get('jobs')
-  @ApiOperation({ summary: 'Job history, newest first' })
+  @ApiOperation({
+    summary: 'Job history, newest first',
+    description:
+      'Pages by cursor: follow `next` (or `nextUrl`) for older jobs and `prev` for newer ones; a cursor page costs the same at any depth and does not shift when new jobs arrive. ' +
+      '`page` serves the first 100 pages only. `total` is exact when `totalExact` is true (up to 10,000 matches), else an estimate.',
+  })
   @ApiQuery({ name: 'engine', required: false })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'sha256', required: false })
-  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1' })
+  @ApiQuery({ name: 'cursor', required: false, description: "the `next` or `prev` of an earlier answer, as given; not with `page`" })
+  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1 to 100; deeper, use `cursor`' })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1 to 100, default 20' })
   @ApiResponse({ status: 200, type: JobPageDto })
-  @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY' })
-  async list(@Query() query: Record<string, unknown>) {
-    const page = await this.jobs.list(query);
-    return { ...page, items: page.items.map((j) => toJobView(j, this.config.settings)) };
+  @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY (also a cursor this API did not give, or a page past 100)' })
+  async list(@Query() query: Record<string, unknown>): Promise<JobPageView> {
+    return toJobPageView(await this.jobs.list(query), '/jobs', query, this.config.settings);
   }
 
   @Get('jobs/:id')
