@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, open, readFile, realpath, rm, rmdir, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { ToolRunner } from './tool-runner';
 
 /**
  * A job directory as a filesystem of its own: a sparse ext4 image, loop-mounted
@@ -35,13 +32,14 @@ export class VolumeError extends Error {
   override readonly name = 'VolumeError';
 }
 
+/** One shell for the process's tools: a worker is too big to fork cheaply three times a job (see ToolRunner). */
+const tools = new ToolRunner({ env: TOOL_ENV, timeoutMs: 60_000 });
+
 async function tool(file: string, args: string[]): Promise<void> {
   try {
-    await run(file, args, { env: TOOL_ENV, timeout: 60_000 });
+    await tools.run(file, args);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    const why = (e.stderr ?? '').trim() || e.message;
-    throw new VolumeError(`${file} ${args.join(' ')}: ${why}`);
+    throw new VolumeError((err as Error).message);
   }
 }
 

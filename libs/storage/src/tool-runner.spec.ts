@@ -1,0 +1,75 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../../../test/support/until';
+import { ToolError, ToolRunner, shellQuote } from './tool-runner';
+
+const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
+describe('ToolRunner', () => {
+  let dir: string;
+  let runner: ToolRunner;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tool-runner-'));
+    runner = new ToolRunner({ env, timeoutMs: 2000 });
+  });
+  afterEach(() => {
+    runner.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a tool with its arguments taken literally, never as shell syntax', async () => {
+    // Expanded by a shell, the name would hold a user name and lose its quotes, and `;` would end the command.
+    const name = `it's $(id -un) ; "a b" \`id\` \\ $HOME *`;
+    await runner.run('touch', [join(dir, name)]);
+    expect(readdirSync(dir)).toEqual([name]);
+  });
+
+  it('answers each command in turn, also when many are asked at once', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => runner.run('sh', ['-c', `echo ${i} >> "$0"`, join(dir, 'log')])));
+    expect(readFileSync(join(dir, 'log'), 'utf8').trim().split('\n')).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+  });
+
+  it('fails a tool that exits non-zero with what it printed, and goes on with the next', async () => {
+    await expect(runner.run('sh', ['-c', 'echo "mount: /x: target is busy" >&2; exit 32'])).rejects.toThrow(
+      /^sh -c .*: mount: \/x: target is busy$/,
+    );
+    await expect(runner.run('sh', ['-c', 'exit 3'])).rejects.toThrow(/exited with status 3/);
+    await runner.run('true', []);
+  });
+
+  it('kills a tool that outlives its timeout, with the shell, and starts a new shell for the next', async () => {
+    const group = () => (runner as unknown as { shell: { pid: number } }).shell.pid;
+    await runner.run('true', []);
+    const first = group();
+    await expect(runner.run('sleep', ['30'])).rejects.toThrow(/^sleep 30: still running after 2000 ms; killed$/);
+    // No process of the old group is left: not the shell, not its sleep.
+    await until('the killed process group is gone', async () => {
+      try {
+        process.kill(-first, 0);
+        return false;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    }, 5000, 50);
+    await runner.run('touch', [join(dir, 'next')]);
+    expect(existsSync(join(dir, 'next'))).toBe(true);
+    expect(group()).not.toBe(first);
+  }, 15_000);
+
+  it('recovers when its shell dies between commands', async () => {
+    await runner.run('true', []);
+    const pid = (runner as unknown as { shell: { pid: number } }).shell.pid;
+    const gone = new Promise((r) => (runner as unknown as { shell: NodeJS.EventEmitter }).shell.once('exit', r));
+    process.kill(pid, 'SIGKILL');
+    await gone;
+    await runner.run('touch', [join(dir, 'after')]);
+    expect(existsSync(join(dir, 'after'))).toBe(true);
+  });
+
+  it('refuses an argument that would break the line protocol', () => {
+    expect(() => shellQuote('a\nb')).toThrow(ToolError);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+});
