@@ -167,47 +167,33 @@ export class DockerRuntime implements ContainerRuntime {
       });
 
       if (signal.aborted) return this.outcome(null, false, true, false, log, null);
-      // 'next-exit': the default condition answers at once for a container that hasn't started.
-      const waited = container.wait({ condition: 'next-exit' });
       const startedAt = new Date();
       try {
         await container.start();
       } catch (err) {
-        waited.catch(() => undefined);
         throw new RuntimeError('start', reason(err), err);
       }
-      // The wait request races the start; polling covers an exit it missed.
-      let polling = true;
-      const polled = (async () => {
-        while (polling) {
-          await new Promise((r) => setTimeout(r, 1000));
-          const state = await container.inspect().then((i) => i.State, () => null);
-          if (state && !state.Running && !state.Restarting) return;
-        }
-      })();
-      const exited = Promise.race([waited, polled]).finally(() => (polling = false));
+      // One wait, asked once the container has started: "not-running" answers at once for a container
+      // that already exited, so nothing is missed and nothing need be polled.
+      const exited = container.wait({ condition: 'not-running' }) as Promise<{ StatusCode?: number }>;
+      exited.catch(() => undefined); // awaited below, whichever comes first
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), req.timeoutMs);
       });
       const first = await Promise.race([exited.then(() => 'exited' as const), timedOut, cancelled]);
       if (first !== 'exited') await container.kill().catch(() => undefined);
 
-      let state: { ExitCode?: number; OOMKilled?: boolean } = {};
+      let exitCode: number | null = null;
+      let oomKilled = false;
       try {
-        await exited;
-        state = (await container.inspect()).State;
+        exitCode = (await exited).StatusCode ?? null;
+        // A clean exit was no OOM kill; any other end is asked about it (a killed child may have made the engine exit 1).
+        if (exitCode !== 0) oomKilled = (await container.inspect()).State.OOMKilled === true;
       } catch (err) {
         throw new RuntimeError('wait', reason(err), err);
       }
       await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000))]);
-      return this.outcome(
-        first === 'exited' ? (state.ExitCode ?? null) : null,
-        first === 'timeout',
-        first === 'cancelled',
-        state.OOMKilled === true,
-        log,
-        startedAt,
-      );
+      return this.outcome(first === 'exited' ? exitCode : null, first === 'timeout', first === 'cancelled', oomKilled, log, startedAt);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort!);
