@@ -23,11 +23,17 @@ if [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]]; then
   export MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench
   out=bench/results-s3.json
 fi
+# MENAGERIE_BENCH_PROFILE=<dir>: the API and the worker write V8 CPU profiles there (read them with bench/profile.js).
+node_args=()
+if [[ -n "${MENAGERIE_BENCH_PROFILE:-}" ]]; then
+  mkdir -p "$MENAGERIE_BENCH_PROFILE"
+  node_args=(--cpu-prof --cpu-prof-dir="$MENAGERIE_BENCH_PROFILE")
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-node apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
-node apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & worker=$!; pids+=("$worker")
+node "${node_args[@]}" apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
+node "${node_args[@]}" apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & worker=$!; pids+=("$worker")
 health() { curl -fsS http://localhost:8199/health >/dev/null; }
 wait_for "bench API" 90 health
 sleep 2 # the worker polls its queues once it has bundled the workflows

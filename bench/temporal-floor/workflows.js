@@ -1,0 +1,20 @@
+'use strict';
+// The least a job could ask of Temporal: one workflow, one activity (the run), one local activity (the status).
+const { proxyActivities, proxyLocalActivities, upsertSearchAttributes } = require('@temporalio/workflow');
+
+const { run } = proxyActivities({ startToCloseTimeout: '1 minute' });
+const { record } = proxyLocalActivities({ startToCloseTimeout: '1 minute' });
+
+async function oneActivity(input) {
+  const out = await run(input);
+  if (input.upsert) upsertSearchAttributes({ [input.upsert]: ['node-a'] });
+  await record(input);
+  return out;
+}
+
+async function empty(input) {
+  await record(input);
+  return null;
+}
+
+module.exports = { oneActivity, empty };
