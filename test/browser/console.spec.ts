@@ -310,8 +310,11 @@ describe('admin console', () => {
     await search('NOTES', ['notes.txt']);
     await search(apkSha.slice(0, 10), ['sample.apk']);
     await search('<img src=x', [HOSTILE]);
-    await search('%', []);
+    await search('n%s', []); // would match notes.txt if `%` were a wildcard
     await search('not_s', []); // `_` is no wildcard either
+    // Names are searched by parts of 3 characters or more: a shorter one filters nothing, and says so.
+    await search('no', [HOSTILE, 'sample.apk', 'notes.txt']);
+    expect(await page.locator('#summary').textContent()).toMatch(/^Type at least 3 characters to search\. 3 jobs, newest first\.$/);
     await search('', [HOSTILE, 'sample.apk', 'notes.txt']);
 
     // Pages of two.
@@ -322,7 +325,13 @@ describe('admin console', () => {
     await page.click('#next');
     await page.waitForFunction(() => document.getElementById('page-info')?.textContent === 'Page 2 of 2');
     expect(await page.locator('#rows a.job-link').allTextContents()).toEqual(['notes.txt']);
-    expect(page.url()).toContain('page=2');
+    // Older pages go by the answer's cursor; the page number is only shown.
+    expect(page.url()).toMatch(/page=2&cursor=[A-Za-z0-9_-]+/);
+    expect(await page.locator('#next').isDisabled()).toBe(true);
+    await page.click('#prev');
+    await page.waitForFunction(() => document.getElementById('page-info')?.textContent === 'Page 1 of 2');
+    expect(await page.locator('#rows a.job-link').allTextContents()).toEqual([HOSTILE, 'sample.apk']);
+    expect(page.url()).not.toContain('cursor=');
 
     // The hostile job's own page shows the name as its title, literally.
     await page.goto(url(`/console/jobs/${hostile.jobid}`));
