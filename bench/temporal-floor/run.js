@@ -20,6 +20,7 @@ const CONCURRENCY = Number(args.concurrency ?? 8);
 const NAMESPACE = args.namespace ?? 'menagerie-bench';
 const ADDRESS = args.address ?? '127.0.0.1:7233';
 const QUEUE = `temporal-floor-${process.pid}`;
+const only = args.only?.split('|');
 
 const PORT = ADDRESS.split(':').pop();
 const SERVER = new RegExp(`temporal server start-dev .*--port ${PORT}( |$)`);
@@ -60,7 +61,13 @@ async function main() {
     workflowBundle: bundle,
     activities: { run: async (x) => x, record: async (x) => recordEnd(x) },
   });
-  const running = worker.run();
+  const other = await Worker.create({
+    connection: nativeConnection,
+    namespace: NAMESPACE,
+    taskQueue: `${QUEUE}.other`,
+    activities: { run: async (x) => x },
+  });
+  const running = Promise.all([worker.run(), other.run()]);
   const client = new Client({ connection: await Connection.connect({ address: ADDRESS }), namespace: NAMESPACE });
   // Ended workflows are seen here, through the local activity, without asking Temporal.
   const ended = new Map();
@@ -70,6 +77,7 @@ async function main() {
     'empty, result awaited': { workflow: 'empty', awaitResult: true },
     'one activity, result awaited': { workflow: 'oneActivity', awaitResult: true },
     'one activity': { workflow: 'oneActivity', awaitResult: false },
+    'one activity, on a queue of its own': { workflow: 'activityOnOtherQueue', awaitResult: false },
     'one activity, 2 search attributes at start and 1 upserted': { workflow: 'oneActivity', awaitResult: false, searchAttributes: true },
   };
   const results = {};
@@ -81,7 +89,7 @@ async function main() {
       const options = {
         taskQueue: QUEUE,
         workflowId: id,
-        args: [{ id, upsert: v.searchAttributes ? SEARCH_ATTRIBUTES[2] : null }],
+        args: [{ id, upsert: v.searchAttributes ? SEARCH_ATTRIBUTES[2] : null, otherQueue: `${QUEUE}.other` }],
         ...(v.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES[0]]: ['engine'], [SEARCH_ATTRIBUTES[1]]: ['0'.repeat(64)] } } : {}),
       };
       if (v.awaitResult) await client.workflow.execute(v.workflow, options);
@@ -92,6 +100,7 @@ async function main() {
       ended.delete(id);
     };
     for (let i = 0; i < 10; i++) await go();
+    if (only && !only.includes(name)) continue;
     const before = cpu();
     const started = performance.now();
     let next = 0;
@@ -108,6 +117,7 @@ async function main() {
     process.stderr.write(`${name}: ${JSON.stringify(results[name])}\n`);
   }
   worker.shutdown();
+  other.shutdown();
   await running;
   await nativeConnection.close();
   console.log(JSON.stringify({ workflows: WORKFLOWS, concurrency: CONCURRENCY, variants: results }, null, 2));

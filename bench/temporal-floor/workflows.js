@@ -12,9 +12,17 @@ async function oneActivity(input) {
   return out;
 }
 
+// The activity on a queue of its own, as Menagerie's container queue was before version 5 (no eager dispatch).
+async function activityOnOtherQueue(input) {
+  const { run: runThere } = proxyActivities({ startToCloseTimeout: '1 minute', taskQueue: input.otherQueue });
+  const out = await runThere(input);
+  await record(input);
+  return out;
+}
+
 async function empty(input) {
   await record(input);
   return null;
 }
 
-module.exports = { oneActivity, empty };
+module.exports = { oneActivity, activityOnOtherQueue, empty };

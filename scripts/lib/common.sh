@@ -131,12 +131,10 @@ ensure_temporal() {
   log "starting Temporal dev server (SQLite: $RUN_DIR/temporal.db, Web UI on :8233)"
   # SQLite in WAL mode, synced at checkpoints: a crash of the server loses nothing, a crash of the
   # machine may lose its last transactions; with the default (a rollback journal, synced at every
-  # commit) the server spent a third more CPU per job. Eager activity dispatch hands a worker the
-  # activity its workflow task just scheduled, saving a round trip through the task queue.
+  # commit) the server spent a third more CPU per job.
   nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
     --db-filename "$RUN_DIR/temporal.db" --log-level warn \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
-    --dynamic-config-value system.enableActivityEagerExecution=true \
     --search-attribute MenagerieEngine=Keyword --search-attribute MenagerieSha256=Keyword \
     >"$RUN_DIR/temporal.log" 2>&1 &
   echo $! >"$RUN_DIR/temporal.pid"
