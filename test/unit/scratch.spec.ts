@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { describeResult, safeStem, Scratch, sniff, type JobDirOptions, type ResultProblem, type ScratchResult } from '@menagerie/storage';
+import { describeResult, safeStem, Scratch, SPARE_VOLUMES, sniff, type JobDirOptions, type ResultProblem, type ScratchResult } from '@menagerie/storage';
 
 async function newScratch(options: JobDirOptions = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<Scratch> {
   const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), options);
@@ -245,6 +245,31 @@ describe('Scratch with loop-mounted job directories', () => {
     expect(statSync(image).size).toBe(LIMIT);
     expect(statSync(image).blocks * 512).toBeLessThan(LIMIT / 4);
     expect(await scratch.usage(id)).toMatchObject({ limitBytes: LIMIT, full: null });
+  });
+
+  loopIt('gives a job a spare image formatted ahead, formats another in its place, and a restarted node formats its own', async () => {
+    const scratch = await loopScratch();
+    await scratch.settled();
+    const spareDir = join(scratch.root, 'spare');
+    const inodes = () => new Map(readdirSync(spareDir).map((name) => [statSync(join(spareDir, name)).ino, name]));
+    const before = inodes();
+    expect(before.size).toBe(SPARE_VOLUMES);
+    const id = await staged(scratch, 'apk');
+    // The job's image is one of the spares, renamed (same inode), mounted, holding only the input.
+    expect(before.has(statSync(join(scratch.root, 'volumes', `${id}.img`)).ino)).toBe(true);
+    expect(readdirSync(scratch.dir(id))).toEqual(['in']);
+    expect(mountsUnder(join(scratch.root, 'spare'))).toEqual([]);
+    await scratch.settled();
+    const after = inodes();
+    expect(after.size).toBe(SPARE_VOLUMES);
+    expect([...after.values()].filter((name) => ![...before.values()].includes(name))).toHaveLength(1);
+    // A new process on the same root: what it finds in spare/ was formatted for a limit it cannot know.
+    const restarted = new Scratch(scratch.root, { filesystem: 'loop', limitBytes: LIMIT });
+    await restarted.init();
+    await restarted.settled();
+    const renewed = [...inodes().values()];
+    expect(renewed).toHaveLength(SPARE_VOLUMES);
+    expect(renewed.filter((name) => [...after.values()].includes(name))).toEqual([]);
   });
 
   loopIt('refuses an input larger than the job directory, naming the limit, and leaves no directory or volume', async () => {

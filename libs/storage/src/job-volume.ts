@@ -33,7 +33,7 @@ export class VolumeError extends Error {
 }
 
 /** One shell for the process's tools: a worker is too big to fork cheaply three times a job (see ToolRunner). */
-const tools = new ToolRunner({ env: TOOL_ENV, timeoutMs: 60_000 });
+const tools = new ToolRunner({ env: TOOL_ENV, timeoutMs: 60_000, shells: 4 });
 
 async function tool(file: string, args: string[]): Promise<void> {
   try {
@@ -50,11 +50,11 @@ export interface VolumeSpec {
 }
 
 /**
- * Makes a fresh image and mounts it on `mountpoint` (an empty directory that
- * must exist). The image is created new (never an existing file, never through
- * a symlink) and is sparse: the host's disk gives only what the engine writes.
+ * Makes a fresh, empty ext4 image of `sizeBytes`. It is created new (never an
+ * existing file, never through a symlink) and is sparse: the host's disk
+ * gives only what the engine writes.
  */
-export async function createVolume({ image, mountpoint, sizeBytes }: VolumeSpec): Promise<void> {
+export async function formatVolume(image: string, sizeBytes: number): Promise<void> {
   if (sizeBytes < MIN_VOLUME_BYTES) throw new VolumeError(`a job volume must be at least ${MIN_VOLUME_BYTES} bytes, not ${sizeBytes}`);
   const handle = await open(image, 'wx', 0o600);
   try {
@@ -65,9 +65,19 @@ export async function createVolume({ image, mountpoint, sizeBytes }: VolumeSpec)
   const inodes = Math.max(128, Math.floor(sizeBytes / BYTES_PER_INODE));
   // No journal and lazy tables: a job's scratch space need not survive a crash, and so mkfs takes milliseconds.
   await tool('mkfs.ext4', ['-q', '-F', '-m', '0', '-N', String(inodes), '-O', '^has_journal', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image]);
+}
+
+/** Mounts a formatted image on `mountpoint` (an empty directory that must exist). */
+export async function mountVolume(image: string, mountpoint: string): Promise<void> {
   await tool('mount', ['-t', 'ext4', '-o', MOUNT_OPTIONS, image, mountpoint]);
   // An engine lists its job directory: it should find its input there and nothing of ours.
   await rm(join(mountpoint, 'lost+found'), { recursive: true, force: true });
+}
+
+/** A fresh image, mounted on `mountpoint`. */
+export async function createVolume({ image, mountpoint, sizeBytes }: VolumeSpec): Promise<void> {
+  await formatVolume(image, sizeBytes);
+  await mountVolume(image, mountpoint);
 }
 
 /** How many mounts sit on `path` (stacked mounts count each), from the kernel's own table. */

@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, realpath, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isJobId } from '@menagerie/core';
 import { RESULT_HEAD_BYTES } from './describe-result';
 import { isOutOfSpace, translateFsError } from './fs-files';
-import { createVolume, MIN_VOLUME_BYTES, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
+import { formatVolume, MIN_VOLUME_BYTES, mountVolume, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
 
 export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
+
+/** Images kept formatted ahead: enough for a burst of jobs on a node to find one each. */
+export const SPARE_VOLUMES = 4;
 
 /**
  * How job directories are bounded. `loop`: each is an ext4 image of
@@ -45,12 +49,24 @@ export interface ScratchResult {
  * mounted into the engine, and nothing else of the host is. With `loop`
  * job directories, `<root>/volumes/<id>.img` is the image mounted on it.
  * Scratch holds only what one run needs; what must last is in the BlobStore.
+ *
+ * `<root>/spare` holds a few images formatted ahead (SPARE_VOLUMES): a job
+ * takes one and mounts it, so mkfs is not on its way. They are never
+ * mounted before, and a new process formats its own (it removes what it
+ * finds there at init).
  */
 export class Scratch {
+  private readonly spares: string[] = [];
+  private refilling: Promise<void> | null = null;
+
   constructor(
     readonly root: string,
     private readonly options: JobDirOptions,
   ) {}
+
+  private get spareArea(): string {
+    return join(this.root, 'spare');
+  }
 
   private get jobsArea(): string {
     return join(this.root, 'jobs');
@@ -79,6 +95,10 @@ export class Scratch {
     await mkdir(this.volumesArea, { recursive: true, mode: 0o700 });
     try {
       await probeVolumes(this.volumesArea);
+      // Formatted by an earlier process, for what may have been another limit: made anew.
+      await rm(this.spareArea, { recursive: true, force: true });
+      await mkdir(this.spareArea, { mode: 0o700 });
+      this.refill();
     } catch (err) {
       throw new Error(
         `storage.jobDirFilesystem is "loop", but this process cannot mount a job directory of its own (${err instanceof Error ? err.message : String(err)}). ` +
@@ -104,7 +124,8 @@ export class Scratch {
       await this.remove(id);
       await mkdir(dir, { mode: 0o700 });
       if (this.options.filesystem === 'loop') {
-        await createVolume({ image: this.imagePath(id), mountpoint: dir, sizeBytes: this.options.limitBytes });
+        await this.takeVolume(id);
+        await mountVolume(this.imagePath(id), dir);
         await chmod(dir, 0o700);
       }
       const target = join(dir, inputfilename);
@@ -123,6 +144,35 @@ export class Scratch {
     } finally {
       input.off('error', onError);
     }
+  }
+
+  /** Gives the job its image: a spare when there is one (then another is formatted in the background), else a new one. */
+  private async takeVolume(id: string): Promise<void> {
+    const spare = this.spares.pop();
+    if (spare) await rename(spare, this.imagePath(id));
+    else await formatVolume(this.imagePath(id), this.options.limitBytes);
+    this.refill();
+  }
+
+  /** Formats spares up to SPARE_VOLUMES, one at a time; a failure only leaves fewer (a job then formats its own). */
+  private refill(): void {
+    this.refilling ??= (async () => {
+      while (this.spares.length < SPARE_VOLUMES) {
+        const image = join(this.spareArea, `${randomUUID()}.img`);
+        try {
+          await formatVolume(image, this.options.limitBytes);
+        } catch {
+          await rm(image, { force: true }).catch(() => undefined);
+          return;
+        }
+        this.spares.push(image);
+      }
+    })().finally(() => (this.refilling = null));
+  }
+
+  /** Resolves once no spare is being formatted (for tests and an orderly exit). */
+  async settled(): Promise<void> {
+    await this.refilling;
   }
 
   /**

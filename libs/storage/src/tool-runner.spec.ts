@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../../../test/support/until';
@@ -40,7 +40,7 @@ describe('ToolRunner', () => {
   });
 
   it('kills a tool that outlives its timeout, with the shell, and starts a new shell for the next', async () => {
-    const group = () => (runner as unknown as { shell: { pid: number } }).shell.pid;
+    const group = () => runner.pids[0];
     await runner.run('true', []);
     const first = group();
     await expect(runner.run('sleep', ['30'])).rejects.toThrow(/^sleep 30: still running after 2000 ms; killed$/);
@@ -60,12 +60,28 @@ describe('ToolRunner', () => {
 
   it('recovers when its shell dies between commands', async () => {
     await runner.run('true', []);
-    const pid = (runner as unknown as { shell: { pid: number } }).shell.pid;
-    const gone = new Promise((r) => (runner as unknown as { shell: NodeJS.EventEmitter }).shell.once('exit', r));
+    const [pid] = runner.pids;
     process.kill(pid, 'SIGKILL');
-    await gone;
+    await until('the shell is gone', async () => runner.pids.length === 0, 5000, 20);
     await runner.run('touch', [join(dir, 'after')]);
     expect(existsSync(join(dir, 'after'))).toBe(true);
+  });
+
+  it('runs as many commands at once as it has shells, and no more', async () => {
+    const three = new ToolRunner({ env, timeoutMs: 5000, shells: 3 });
+    try {
+      // Each command holds its shell until the file it waits for exists; the fourth waits for a free shell.
+      const gate = join(dir, 'gate');
+      const started = (i: number) => join(dir, `started-${i}`);
+      const runs = [0, 1, 2, 3].map((i) => three.run('sh', ['-c', `touch "$0"; while [ ! -e "$1" ]; do sleep 0.02; done`, started(i), gate]));
+      await until('three commands under way', async () => [0, 1, 2, 3].filter((i) => existsSync(started(i))).length === 3, 5000, 20);
+      expect([0, 1, 2, 3].filter((i) => existsSync(started(i)))).toEqual([0, 1, 2]);
+      writeFileSync(gate, '');
+      await Promise.all(runs);
+      expect(existsSync(started(3))).toBe(true);
+    } finally {
+      three.close();
+    }
   });
 
   it('refuses an argument that would break the line protocol', () => {

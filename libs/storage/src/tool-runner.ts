@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
  * Forking costs a process in proportion to its memory: a worker of 350 MB
  * spends about 6 ms of CPU and up to 30 ms of wall time in each spawn, and a
  * job used three. The shell is a few hundred kilobytes, so it forks the tools
- * for a fraction of that. Commands go one at a time; each argument is quoted
+ * for a fraction of that. Each shell runs one command at a time; each argument is quoted
  * for the shell, so none is ever parsed as shell syntax. A command that
  * outlives its timeout has the whole shell (its process group) killed, and
  * the next command starts a new one.
@@ -29,6 +29,8 @@ done
 export interface ToolRunnerOptions {
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** How many shells, so how many commands at once (default 1). */
+  shells?: number;
 }
 
 export class ToolError extends Error {
@@ -47,31 +49,22 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-type Shell = ChildProcessByStdio<Writable, Readable, null>;
+type Process = ChildProcessByStdio<Writable, Readable, null>;
 
-export class ToolRunner {
-  private shell: Shell | null = null;
+/** One shell, one command at a time. */
+class ToolShell {
+  private shell: Process | null = null;
   private outDir: string | null = null;
   private pending: Pending | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
 
   constructor(private readonly options: ToolRunnerOptions) {}
 
-  /** Runs `file args…`; resolves when it exits 0, throws a ToolError with its output otherwise. */
-  run(file: string, args: string[]): Promise<void> {
-    const command = [file, ...args].map(shellQuote).join(' ');
-    const turn = this.queue.then(() => this.send(file, args, command));
-    this.queue = turn.catch(() => undefined);
-    return turn;
+  get pid(): number | undefined {
+    return this.shell?.pid;
   }
 
-  /** Stops the shell; a later run starts a new one. */
-  close(): void {
-    this.stop(new ToolError('the tool runner was closed'));
-  }
-
-  private async send(file: string, args: string[], command: string): Promise<void> {
+  async send(file: string, args: string[], command: string): Promise<void> {
     const shell = this.start();
     const id = this.nextId++;
     const pipe = shell.stdout as unknown as { ref(): void; unref(): void };
@@ -99,7 +92,7 @@ export class ToolRunner {
     }
   }
 
-  private start(): Shell {
+  private start(): Process {
     if (this.shell) return this.shell;
     this.outDir = mkdtempSync(join(tmpdir(), 'menagerie-tools-'));
     // Its own process group, so that a timeout can kill the shell and whatever it runs at once.
@@ -127,7 +120,7 @@ export class ToolRunner {
     return shell;
   }
 
-  private stop(reason: Error): void {
+  stop(reason: Error): void {
     const shell = this.shell;
     this.shell = null;
     if (shell?.pid) {
@@ -142,5 +135,43 @@ export class ToolRunner {
     const pending = this.pending;
     this.pending = null;
     pending?.reject(reason);
+  }
+}
+
+/**
+ * Up to `shells` commands at once (mkfs of one job's volume need not wait for
+ * another's umount); more wait their turn.
+ */
+export class ToolRunner {
+  private readonly idle: ToolShell[];
+  private readonly all: ToolShell[];
+  private readonly waiting: Array<(shell: ToolShell) => void> = [];
+
+  constructor(private readonly options: ToolRunnerOptions) {
+    this.all = Array.from({ length: Math.max(1, options.shells ?? 1) }, () => new ToolShell(options));
+    this.idle = [...this.all];
+  }
+
+  /** Runs `file args…`; resolves when it exits 0, throws a ToolError with its output otherwise. */
+  async run(file: string, args: string[]): Promise<void> {
+    const command = [file, ...args].map(shellQuote).join(' ');
+    const shell = this.idle.pop() ?? (await new Promise<ToolShell>((resolve) => this.waiting.push(resolve)));
+    try {
+      await shell.send(file, args, command);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(shell);
+      else this.idle.push(shell);
+    }
+  }
+
+  /** The shells' process ids (those running now). */
+  get pids(): number[] {
+    return this.all.flatMap((s) => (s.pid ? [s.pid] : []));
+  }
+
+  /** Stops the shells; a later run starts new ones. */
+  close(): void {
+    for (const shell of this.all) shell.stop(new ToolError('the tool runner was closed'));
   }
 }
