@@ -15,6 +15,7 @@ import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
 import { TemporalService } from './infra/temporal.service';
+import { JobDispatcher } from './jobs/job-dispatcher.service';
 import { JobService } from './jobs/job.service';
 import { JobsController } from './jobs/jobs.controller';
 import { UploadService } from './jobs/upload.service';
@@ -100,6 +101,7 @@ export class AppModule {
         EnginesReloadService,
         TemporalService,
         UploadService,
+        JobDispatcher,
         JobService,
       ],
     };

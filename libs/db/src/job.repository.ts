@@ -14,6 +14,13 @@ export interface NewJob {
   workflowId: string;
 }
 
+/** What starting a job's workflow needs from its row. */
+export interface UnstartedJob {
+  id: string;
+  sha256: string;
+  originalName: string;
+}
+
 export interface JobPage {
   items: JobEntity[];
   /** Exact when `totalExact`; otherwise PostgreSQL's planner estimate, and then above EXACT_TOTAL_LIMIT. */
@@ -58,8 +65,25 @@ export class JobRepository {
     this.repo = dataSource.getRepository(JobEntity);
   }
 
+  /**
+   * One INSERT, one round trip (`save` would SELECT the id first and wrap the
+   * INSERT in a transaction of its own). The row is the outbox: queued with no
+   * run id, its workflow is started by the API's dispatcher (see `unstarted`).
+   */
   async create(job: NewJob): Promise<JobEntity> {
-    return this.repo.save(this.repo.create({ ...job, status: 'queued', runId: null }));
+    const rows: Array<{ created_at: Date }> = await this.repo.query(
+      `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING created_at`,
+      [job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId],
+    );
+    return this.repo.create({
+      ...job,
+      status: 'queued',
+      runId: null,
+      createdAt: rows[0].created_at,
+      ...{ imageDigest: null, startedAt: null, finishedAt: null, exitCode: null, error: null, logTail: null },
+      ...{ resultName: null, resultSize: null, resultMime: null, node: null, expiredAt: null },
+    });
   }
 
   async findById(id: string): Promise<JobEntity | null> {
@@ -77,8 +101,51 @@ export class JobRepository {
     await this.repo.delete({ id });
   }
 
-  async setRunId(id: string, runId: string): Promise<void> {
-    await this.repo.update({ id }, { runId });
+  /**
+   * Accepted jobs of `engine` whose workflow was not started yet, oldest
+   * first: queued with no run id. (The history's (engine, status, created_at)
+   * index walks them in order; the started ones ahead of them are few.)
+   */
+  async unstarted(engine: string, limit: number): Promise<UnstartedJob[]> {
+    const rows: Array<{ id: string; sha256: string; original_name: string }> = await this.repo.query(
+      `SELECT id, sha256, original_name FROM jobs WHERE engine = $1 AND status = 'queued' AND run_id IS NULL ORDER BY created_at, id LIMIT $2`,
+      [engine, limit],
+    );
+    return rows.map((r) => ({ id: r.id, sha256: r.sha256, originalName: r.original_name }));
+  }
+
+  /** Jobs of `engine` whose workflow was started that no node has taken yet. */
+  async countStartedQueued(engine: string): Promise<number> {
+    const rows: Array<{ n: number }> = await this.repo.query(
+      `SELECT count(*)::int AS n FROM jobs WHERE engine = $1 AND status = 'queued' AND run_id IS NOT NULL`,
+      [engine],
+    );
+    return rows[0].n;
+  }
+
+  /**
+   * Records the runs of started workflows, in one UPDATE. Answers the ids
+   * among them whose job had meanwhile ended (cancelled before its start),
+   * whose workflows must then be cancelled too.
+   */
+  async markStarted(started: Array<{ id: string; runId: string }>): Promise<string[]> {
+    if (!started.length) return [];
+    const [rows]: [Array<{ id: string; status: JobStatus }>, number] = await this.repo.query(
+      `UPDATE jobs AS j SET run_id = s.run_id FROM unnest($1::uuid[], $2::text[]) AS s(id, run_id)
+       WHERE j.id = s.id AND j.run_id IS NULL RETURNING j.id, j.status`,
+      [started.map((s) => s.id), started.map((s) => s.runId)],
+    );
+    return rows.filter((r) => FINAL_STATUSES.includes(r.status)).map((r) => r.id);
+  }
+
+  /** Cancels a job whose workflow was not started yet; false when it was (or the job ended). */
+  async cancelUnstarted(id: string): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.repo.query(
+      `UPDATE jobs SET status = 'cancelled', finished_at = now(), error = 'cancelled before it started'
+       WHERE id = $1 AND status = 'queued' AND run_id IS NULL RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
   }
 
   /** Moves a job to running unless it already reached a final status. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
@@ -23,6 +23,8 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   private readonly connection: Connection;
   private readonly client: Client;
   private searchAttributesReady = false;
+  private checking: Promise<void> | null = null;
+  private nextCheck: Promise<void> | null = null;
   private readonly closing = new AbortController();
   /** Aborted when the API begins to shut down. */
   readonly stopping: AbortSignal = this.closing.signal;
@@ -68,17 +70,49 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
     // Bounded, so a client whose upload can't be scheduled hears so promptly.
     const deadline = Date.now() + START_TIMEOUT_MS;
     await this.connection.withDeadline(deadline, () => this.ensureSearchAttributes());
-    const handle = await this.connection.withDeadline(deadline, () => this.client.workflow.start(WORKFLOW_TYPE, {
-      workflowId: workflowIdFor(input.jobId),
-      taskQueue: input.engine.name,
-      args: [{ ...input, originalName }],
-      typedSearchAttributes: [
-        { key: ENGINE_KEY, value: input.engine.name },
-        { key: SHA256_KEY, value: sha256 },
-      ],
-      memo: { engine: input.engine.name, sha256, originalName },
-    }));
-    return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    const workflowId = workflowIdFor(input.jobId);
+    try {
+      const handle = await this.connection.withDeadline(deadline, () => this.client.workflow.start(WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: input.engine.name,
+        args: [{ ...input, originalName }],
+        typedSearchAttributes: [
+          { key: ENGINE_KEY, value: input.engine.name },
+          { key: SHA256_KEY, value: sha256 },
+        ],
+        memo: { engine: input.engine.name, sha256, originalName },
+        // Started at most once: a start repeated after a crash (its run id never recorded) must not run the job again, even once it ended.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      }));
+      return { workflowId, runId: handle.firstExecutionRunId };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const described = await this.connection.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).describe());
+      return { workflowId, runId: described.runId };
+    }
+  }
+
+  /**
+   * Resolves once Temporal has answered a call made after this one was
+   * asked, or rejects: callers at the same moment share one call, so the
+   * check costs one round trip per burst, not one per upload.
+   */
+  reachable(timeoutMs = 3000): Promise<void> {
+    if (!this.checking) {
+      this.checking = this.connection
+        .withDeadline(Date.now() + timeoutMs, () => this.connection.workflowService.getSystemInfo({}))
+        .then(() => undefined)
+        .finally(() => (this.checking = null));
+      return this.checking;
+    }
+    // The call under way began before this caller asked, so it can't vouch for now: share the next one.
+    this.nextCheck ??= this.checking
+      .catch(() => undefined)
+      .then(() => {
+        this.nextCheck = null;
+        return this.reachable(timeoutMs);
+      });
+    return this.nextCheck;
   }
 
   /**

@@ -95,6 +95,8 @@ export class JobService {
     if (isFinalStatus(job.status)) {
       throw new MenagerieError('JOB_NOT_CANCELLABLE', `job ${id} already ended ${job.status}`, { status: job.status });
     }
+    // Not started yet (the dispatcher's backlog): the row alone says so. Started meanwhile: its workflow is cancelled.
+    if (job.runId === null && (await this.jobs.cancelUnstarted(id))) return (await this.jobs.findById(id)) ?? job;
     await this.temporal.cancel(job.workflowId);
     const deadline = Date.now() + waitMs;
     let current = job;

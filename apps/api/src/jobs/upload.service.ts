@@ -11,6 +11,7 @@ import type { BlobStore, StoredBlob } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
+import { JobDispatcher } from './job-dispatcher.service';
 import { cleanOriginalName } from './original-name';
 
 /** Room for multipart boundaries and headers on top of the file itself. */
@@ -31,11 +32,14 @@ export class UploadService {
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly temporal: TemporalService,
     private readonly nodes: NodesService,
+    private readonly dispatcher: JobDispatcher,
   ) {}
 
   /**
-   * Streams the upload to storage, then records the job and starts its
-   * workflow. Any failure on the way removes what was written.
+   * Streams the upload to storage, then records the job. Its workflow is
+   * started by the JobDispatcher, from the row: an upload waits neither for
+   * Temporal nor for the engines. Any failure on the way removes what was
+   * written; an upload answered 201 is a job that will run.
    */
   async upload(engineName: string, req: Request): Promise<JobEntity> {
     // Looked up per request: engines.json is reloaded while the API runs.
@@ -54,10 +58,21 @@ export class UploadService {
         engine: engine.config.name,
       });
     }
+    // Asked while the body arrives: a job is accepted only while the scheduler answers, though started later.
+    const scheduler = this.temporal.reachable().then(
+      () => null,
+      (err: unknown) => err,
+    );
     const id = randomUUID();
     const file = await this.receive(id, engine, req);
     const log = { jobId: id, engine: engine.config.name };
 
+    const unreachable = await scheduler;
+    if (unreachable) {
+      await this.store.remove(id);
+      this.logger.error({ ...log, err: unreachable }, 'the job scheduler is unreachable');
+      throw new MenagerieError('SCHEDULER_UNAVAILABLE', 'the job scheduler (Temporal) is unavailable; the upload was discarded, try again shortly');
+    }
     let job: JobEntity;
     try {
       job = await this.jobs.create({
@@ -74,19 +89,7 @@ export class UploadService {
       this.logger.error({ ...log, err }, 'could not record the job');
       throw new MenagerieError('DATABASE_UNAVAILABLE', 'the job database is unavailable; the upload was discarded, try again shortly');
     }
-
-    try {
-      const started = await this.temporal.startJob({ jobId: id, engine: engine.spec }, file.sha256, file.originalName);
-      await this.jobs.setRunId(id, started.runId);
-      job.runId = started.runId;
-    } catch (err) {
-      // No row may stay "queued" with no workflow behind it.
-      await this.temporal.terminate(workflowIdFor(id), 'upload could not be completed');
-      await this.jobs.delete(id).catch((e) => this.logger.error({ ...log, err: e }, 'could not delete the job row'));
-      await this.store.remove(id);
-      this.logger.error({ ...log, err }, 'could not start the job workflow');
-      throw new MenagerieError('SCHEDULER_UNAVAILABLE', 'the job scheduler (Temporal) is unavailable; the upload was discarded, try again shortly');
-    }
+    this.dispatcher.wake();
     this.logger.log({ ...log, size: file.size, sha256: file.sha256 }, 'job queued');
     return job;
   }

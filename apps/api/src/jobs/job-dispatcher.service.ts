@@ -1,0 +1,151 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { workflowIdFor } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import type { JobRepository, UnstartedJob } from '@menagerie/db';
+import type { Engine } from '@menagerie/engines';
+import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { TemporalService } from '../infra/temporal.service';
+import { NodesService } from '../nodes/nodes.service';
+
+/** Started jobs that may wait per engine slot (engine workers x live nodes), and at least: enough that no slot waits for a start. */
+const AHEAD_PER_SLOT = 4;
+const MIN_AHEAD = 32;
+/** Rows read, and workflows started, per round and engine. */
+const BATCH = 64;
+const PARALLEL_STARTS = 8;
+/** With nothing to start: how often rows another replica (or a crashed run of this one) accepted are looked for. */
+const IDLE_MS = 5000;
+/** With a backlog but every engine's window full: how often it is checked for room. */
+const FULL_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * Starts the workflows of accepted jobs. An upload only records its row
+ * (queued, no run id: the outbox) and wakes this loop, so an upload never
+ * waits for Temporal. The backlog waits in PostgreSQL; Temporal gets, per
+ * engine, only as many started-but-queued workflows as its slots can soon
+ * take, so the dev server's CPU goes to the jobs that run rather than to a
+ * burst of starts. A row is marked started after its workflow is; a crash in
+ * between leaves it unstarted, and the start repeated on the next round is
+ * refused by the workflow id (job-<id>, never reused), so no job runs twice.
+ * Every replica runs one; they race harmlessly for the same rows.
+ */
+@Injectable()
+export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobDispatcher.name);
+  private readonly stop = new AbortController();
+  private loop: Promise<void> | null = null;
+  private woken = false;
+  private wakeUp: (() => void) | null = null;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly temporal: TemporalService,
+    private readonly nodes: NodesService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stop.abort();
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  /** A job was accepted: start it now rather than at the next idle check. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stop.signal.aborted) {
+      let pause: number;
+      let wakeable = false;
+      try {
+        const { started, backlog } = await this.round();
+        if (failures) this.logger.log(`starting workflows again after ${failures} failed rounds`);
+        failures = 0;
+        pause = started ? 0 : backlog ? FULL_MS : IDLE_MS;
+        // A new upload matters only when nothing waits: while windows are full, only the engines make room.
+        wakeable = !backlog;
+      } catch (err) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0) {
+          this.logger.warn(`could not start queued workflows (${failures} rounds): ${(err as Error).message}; the jobs stay queued`);
+        }
+        pause = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 6));
+      }
+      if (pause) await this.sleep(pause, wakeable);
+    }
+  }
+
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (wakeable && this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = () => {
+        if (wakeable || this.stop.signal.aborted) done();
+      };
+    });
+  }
+
+  /** One pass over the engines: fills each one's window with the oldest unstarted jobs. */
+  private async round(): Promise<{ started: number; backlog: boolean }> {
+    let started = 0;
+    let backlog = false;
+    this.woken = false;
+    for (const engine of this.config.engines) {
+      const name = engine.config.name;
+      const serving = await this.nodes.serving(name).catch(() => null);
+      const ahead = Math.max(MIN_AHEAD, AHEAD_PER_SLOT * engine.config.workers * Math.max(1, serving?.nodes.length ?? 0));
+      const room = ahead - (await this.jobs.countStartedQueued(name));
+      if (room <= 0) {
+        backlog = true; // possibly: the next check finds out
+        continue;
+      }
+      const want = Math.min(room, BATCH);
+      const jobs = await this.jobs.unstarted(name, want);
+      if (jobs.length === want) backlog = true;
+      started += await this.startAll(engine, jobs);
+    }
+    return { started, backlog };
+  }
+
+  private async startAll(engine: Engine, jobs: UnstartedJob[]): Promise<number> {
+    const started: Array<{ id: string; runId: string }> = [];
+    let failure: unknown;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL_STARTS, jobs.length) }, async () => {
+        while (next < jobs.length && failure === undefined) {
+          const job = jobs[next++];
+          try {
+            const { runId } = await this.temporal.startJob({ jobId: job.id, engine: engine.spec }, job.sha256, job.originalName);
+            started.push({ id: job.id, runId });
+          } catch (err) {
+            failure ??= err;
+          }
+        }
+      }),
+    );
+    // Recorded even when a later start failed: those stay unstarted for the next round.
+    const cancelled = await this.jobs.markStarted(started);
+    for (const id of cancelled) await this.temporal.cancel(workflowIdFor(id)).catch(() => undefined);
+    if (failure !== undefined) throw failure;
+    return started.length;
+  }
+}

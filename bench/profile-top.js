@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * Summarises a V8 .cpuprofile: where the samples were (self time) by package
+ * and by function, and for each package the share of samples that had it
+ * anywhere on the stack (inclusive). `node bench/profile-top.js api.cpuprofile [uploads]`
+ * With the number of uploads the profile covered, times are also given per upload.
+ */
+'use strict';
+const { readFileSync } = require('node:fs');
+
+const [file, uploadsArg] = process.argv.slice(2);
+const uploads = Number(uploadsArg) || 0;
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+/** Which part of the program a frame belongs to: a package, one of ours, Node itself, or V8's bookkeeping. */
+function partOf(frame) {
+  const url = frame.url ?? '';
+  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1];
+  const ours = /\/(apps\/[^/]+|libs\/[^/]+)\//.exec(url);
+  if (ours) return ours[1];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  return url;
+}
+
+// Sample durations: timeDeltas[i] is the time before sample i.
+const dt = new Map();
+const deltas = profile.timeDeltas ?? [];
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
+  dt.set(id, (dt.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0) / 1000);
+}
+const selfPart = new Map();
+const selfFn = new Map();
+const inclusive = new Map();
+let total = 0;
+let idle = 0;
+for (const [id, ms] of dt) {
+  const node = nodes.get(id);
+  const part = partOf(node.callFrame);
+  if (part === '(idle)') {
+    idle += ms;
+    continue;
+  }
+  total += ms;
+  selfPart.set(part, (selfPart.get(part) ?? 0) + ms);
+  const fn = `${node.callFrame.functionName || '(anonymous)'} ${part}:${node.callFrame.lineNumber + 1}`;
+  selfFn.set(fn, (selfFn.get(fn) ?? 0) + ms);
+  const seen = new Set();
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+    const p = partOf(nodes.get(cur).callFrame);
+    if (!seen.has(p)) {
+      seen.add(p);
+      inclusive.set(p, (inclusive.get(p) ?? 0) + ms);
+    }
+  }
+}
+const per = (ms) => (uploads ? ` ${((ms / uploads) * 1000).toFixed(0).padStart(6)} µs/upload` : '');
+const show = (title, map, n) => {
+  console.log(`\n${title}`);
+  for (const [k, ms] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {
+    console.log(`${((ms / total) * 100).toFixed(1).padStart(5)}% ${ms.toFixed(0).padStart(7)} ms${per(ms)}  ${k}`);
+  }
+};
+const wall = (profile.endTime - profile.startTime) / 1000;
+console.log(`profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms busy (${((total / wall) * 100).toFixed(0)}% of one core), ${idle.toFixed(0)} ms idle${per(total)}`);
+show('self time by part', selfPart, 25);
+show('inclusive time by part (on the stack anywhere)', inclusive, 25);
+show('self time by function', selfFn, 40);
