@@ -117,7 +117,11 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const node = config.node.name;
   const blobs = createBlobStore({ ...settings.storage, dir: config.storageDir });
   await blobs.init();
-  const scratch = new Scratch(config.node.scratchDir, { filesystem: settings.storage.jobDirFilesystem, limitBytes: settings.jobDirLimitBytes });
+  const scratch = new Scratch(config.node.scratchDir, {
+    filesystem: settings.storage.jobDirFilesystem,
+    limitBytes: settings.jobDirLimitBytes,
+    spares: settings.storage.spareJobDirs,
+  });
   await scratch.init();
   if (settings.storage.jobDirFilesystem === 'plain') {
     logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');

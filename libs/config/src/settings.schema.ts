@@ -65,6 +65,12 @@ export const settingsSchema = z
          * past (a file it unlinked but keeps open, empty files and directories).
          */
         jobDirFilesystem: z.enum(['loop', 'plain']).default('loop'),
+        /**
+         * With "loop": how many job directory images a node keeps formatted ahead, so that
+         * a job only mounts one. Each holds the filesystem's metadata, about 0.06% of
+         * jobDirLimitBytes on disk; 0 formats each job's own.
+         */
+        spareJobDirs: z.number().int().min(0).max(64).default(4),
       })
       .strict()
       .prefault({}),

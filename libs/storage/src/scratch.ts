@@ -11,7 +11,7 @@ import { formatVolume, MIN_VOLUME_BYTES, mountVolume, mountsAt, probeVolumes, un
 
 export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
 
-/** Images kept formatted ahead: enough for a burst of jobs on a node to find one each. */
+/** Images kept formatted ahead, unless told otherwise: enough for a burst of jobs on a node to find one each. */
 export const SPARE_VOLUMES = 4;
 
 /**
@@ -24,6 +24,8 @@ export const SPARE_VOLUMES = 4;
 export interface JobDirOptions {
   filesystem: 'loop' | 'plain';
   limitBytes: number;
+  /** With `loop`: images kept formatted ahead (default SPARE_VOLUMES). */
+  spares?: number;
 }
 
 export interface JobDirUsage {
@@ -50,7 +52,7 @@ export interface ScratchResult {
  * job directories, `<root>/volumes/<id>.img` is the image mounted on it.
  * Scratch holds only what one run needs; what must last is in the BlobStore.
  *
- * `<root>/spare` holds a few images formatted ahead (SPARE_VOLUMES): a job
+ * `<root>/spare` holds a few images formatted ahead (`spares`): a job
  * takes one and mounts it, so mkfs is not on its way. They are never
  * mounted before, and a new process formats its own (it removes what it
  * finds there at init).
@@ -154,10 +156,10 @@ export class Scratch {
     this.refill();
   }
 
-  /** Formats spares up to SPARE_VOLUMES, one at a time; a failure only leaves fewer (a job then formats its own). */
+  /** Formats spares up to `spares`, one at a time; a failure only leaves fewer (a job then formats its own). */
   private refill(): void {
     this.refilling ??= (async () => {
-      while (this.spares.length < SPARE_VOLUMES) {
+      while (this.spares.length < (this.options.spares ?? SPARE_VOLUMES)) {
         const image = join(this.spareArea, `${randomUUID()}.img`);
         try {
           await formatVolume(image, this.options.limitBytes);
