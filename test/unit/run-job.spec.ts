@@ -179,6 +179,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(t.runs[0]!.request.env).toContain('MENAGERIE_INPUT=sample');
     expect(t.runningDuringRun).toEqual([[t.jobId]]);
     expect(t.jobs.markRunning).toHaveBeenCalledWith(t.jobId, ENGINE.image, DIGEST, 'node-a');
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(await t.scratch.list()).toEqual([]);
     expect(t.running.size).toBe(0);
@@ -195,6 +196,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(t.stored('result')).toBeUndefined();
     // A run that did not end clean may have left a container: it is removed by job id.
     expect(t.runtime.removeJobContainers).toHaveBeenCalledWith(t.jobId);
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -207,6 +209,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: 'engine finished but wrote no result file at /job/result' });
     expect(failure.details).toEqual([facts(0)]);
     expect(t.stored('log')).toBe(ENGINE_LOG);
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -219,6 +222,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: "engine's result is larger than the limit of 1000 bytes" });
     expect(failure.details).toEqual([facts(0)]);
     expect(t.stored('result')).toBeUndefined();
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
   });
 
@@ -235,6 +239,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     // Each try read the result from its start.
     expect(t.stored('result')).toBe('{"verdict": "clean"}');
     expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -251,6 +256,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     // One wait of 1 s fits in 1.5 s, a second of 2 s would not.
     expect(t.blobs.puts.filter((k) => k === 'result')).toHaveLength(2);
     expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -263,6 +269,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     expect(failure).toMatchObject({ type: FAILURE_TYPES.inputMissing, nonRetryable: true, message: `the stored input of job ${t.jobId} is missing` });
     expect(t.runtime.run).not.toHaveBeenCalled();
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -285,6 +292,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(t.blobs.opens).toEqual(['input']);
     expect(t.runtime.run).not.toHaveBeenCalled();
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });
@@ -310,6 +318,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(t.runtime.run).not.toHaveBeenCalled();
+    await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(t.running.size).toBe(0);
   });

@@ -242,6 +242,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
       clearInterval(retire);
       clearInterval(report);
       clearInterval(sweeping);
+      await scratch.settled(); // job directories still being removed
       await blobs.close();
       await connection.close();
       await dataSource.destroy();

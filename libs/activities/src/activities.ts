@@ -358,7 +358,9 @@ export function createActivities(deps: ActivityDeps) {
         clearInterval(heartbeat);
         // The runtime removes the container it ran; only a run that broke off may have left one.
         if (!ranClean) await cleanup('the job containers', () => deps.runtime.removeJobContainers(jobId), jobId);
-        await cleanup('the job directory', () => deps.scratch.remove(jobId), jobId);
+        // Not waited for: the result is stored, and unmounting (10-20 ms) is no part of the job. A retry's stage
+        // and the node's sweep wait for a removal under way; the worker waits for them all before it exits.
+        void cleanup('the job directory', () => deps.scratch.remove(jobId), jobId);
         deps.running.delete(jobId);
       }
     },

@@ -60,6 +60,7 @@ export interface ScratchResult {
 export class Scratch {
   private readonly spares: string[] = [];
   private refilling: Promise<void> | null = null;
+  private readonly removing = new Map<string, Promise<void>>();
 
   constructor(
     readonly root: string,
@@ -172,9 +173,9 @@ export class Scratch {
     })().finally(() => (this.refilling = null));
   }
 
-  /** Resolves once no spare is being formatted (for tests and an orderly exit). */
+  /** Resolves once no spare is being formatted and no job directory removed (for tests and an orderly exit). */
   async settled(): Promise<void> {
-    await this.refilling;
+    await Promise.all([this.refilling, ...this.removing.values()].map((p) => p?.catch(() => undefined)));
   }
 
   /**
@@ -231,11 +232,18 @@ export class Scratch {
    * worker left), then the directory and the image go. A symlink in its place
    * is removed, never followed. Idempotent.
    */
-  async remove(id: string): Promise<void> {
-    const dir = this.dir(id);
-    await unmountVolume(this.jobsArea, dir);
-    await rm(dir, { recursive: true, force: true });
-    await rm(this.imagePath(id), { force: true });
+  remove(id: string): Promise<void> {
+    // One removal of a job's directory at a time: the run's own, a sweep's and a retry's stage may meet.
+    const under = this.removing.get(id);
+    if (under) return under;
+    const removal = (async () => {
+      const dir = this.dir(id);
+      await unmountVolume(this.jobsArea, dir);
+      await rm(dir, { recursive: true, force: true });
+      await rm(this.imagePath(id), { force: true });
+    })().finally(() => this.removing.delete(id));
+    this.removing.set(id, removal);
+    return removal;
   }
 
   /** Ids that have a job directory (or a volume image): what the node's sweep checks against the jobs that still run. */
