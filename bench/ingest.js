@@ -274,16 +274,16 @@ async function main() {
   process.stderr.write(`drain: waiting for ${ids.length} jobs to end\n`);
   const deadline = Date.now() + DRAIN_TIMEOUT_S * 1000;
   let counts = {};
+  let polls = 0;
   for (;;) {
     const r = await db.query('SELECT status, count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status', [ids]);
     counts = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
     const ended = FINAL.reduce((a, s) => a + (counts[s] ?? 0), 0);
     const rows = Object.values(counts).reduce((a, b) => a + b, 0);
     if (ended === rows || Date.now() > deadline) break;
-    process.stderr.write(`  ${ended}/${ids.length} ended\r`);
+    if (++polls % 15 === 0) process.stderr.write(`  ${ended}/${ids.length} ended\n`);
     await sleep(2000);
   }
-  process.stderr.write('\n');
 
   // The pace from the rows themselves: completions while uploads arrived, and after.
   const pace = (await db.query(

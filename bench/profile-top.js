@@ -37,7 +37,10 @@ for (let i = 0; i < profile.samples.length; i++) {
 const selfPart = new Map();
 const selfFn = new Map();
 const inclusive = new Map();
+const owner = new Map();
 let total = 0;
+/** Node's own code and natives count against the nearest package or module of ours that called them. */
+const isRuntime = (p) => p === '(native)' || p.startsWith('node:');
 let idle = 0;
 for (const [id, ms] of dt) {
   const node = nodes.get(id);
@@ -50,6 +53,10 @@ for (const [id, ms] of dt) {
   selfPart.set(part, (selfPart.get(part) ?? 0) + ms);
   const fn = `${node.callFrame.functionName || '(anonymous)'} ${part}:${node.callFrame.lineNumber + 1}`;
   selfFn.set(fn, (selfFn.get(fn) ?? 0) + ms);
+  let by = part;
+  for (let cur = id; cur !== undefined && isRuntime(by); cur = parent.get(cur)) by = partOf(nodes.get(cur).callFrame);
+  if (isRuntime(by)) by = `${part} (no caller)`;
+  owner.set(by, (owner.get(by) ?? 0) + ms);
   const seen = new Set();
   for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
     const p = partOf(nodes.get(cur).callFrame);
@@ -69,5 +76,6 @@ const show = (title, map, n) => {
 const wall = (profile.endTime - profile.startTime) / 1000;
 console.log(`profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms busy (${((total / wall) * 100).toFixed(0)}% of one core), ${idle.toFixed(0)} ms idle${per(total)}`);
 show('self time by part', selfPart, 25);
+show('self time by owner (Node internals and natives counted against their caller)', owner, 25);
 show('inclusive time by part (on the stack anywhere)', inclusive, 25);
 show('self time by function', selfFn, 40);

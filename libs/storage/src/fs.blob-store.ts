@@ -13,6 +13,24 @@ const FILE_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result',
 const PARTIAL = '.partial';
 
 /**
+ * Makes a job's directory; true when this call made it. One mkdir in the
+ * common case (the store's area exists once init ran), rather than the
+ * recursive form's walk up the path on every upload.
+ */
+async function makeDir(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return true;
+  }
+}
+
+/**
  * A BlobStore in a directory: `<root>/store/<id>/{input,result,engine.log}`,
  * directories 0700 and files 0600, the layout JobStore kept, so what it
  * stored is still served. A put is written beside its target under a name
@@ -39,9 +57,10 @@ export class FsBlobStore implements BlobStore {
     // Taken at once: a source that fails while the directory is being made is an error of this put, not an unhandled one.
     const metering = pipeline(source, meter);
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const made = await makeDir(dir);
       await Promise.all([metering, pipeline(meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }))]);
-      await matchOwner(partial, dir);
+      // A directory this put just made has the file's owner already: only an existing one (a result beside its input) is asked.
+      if (!made) await matchOwner(partial, dir);
       await rename(partial, target);
       return result();
     } catch (err) {
