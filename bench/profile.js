@@ -48,7 +48,19 @@ for (const [id, us] of self) {
   const place = f.url ? placeOf(f.url) : f.functionName; // (garbage collector), (program), (idle)
   places.set(place, (places.get(place) ?? 0) + us);
 }
+// Each sample charged to the nearest function of ours (apps/, libs/) on its stack: what our code asked for.
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const ours = new Map();
+for (const [id, us] of self) {
+  let at = id;
+  while (at !== undefined && !/\/(apps|libs)\//.test(byId.get(at).callFrame.url)) at = parent.get(at);
+  const frame = at === undefined ? null : byId.get(at).callFrame;
+  const key = frame ? `${frame.functionName || '(anonymous)'} ${placeOf(frame.url)}:${frame.lineNumber + 1}` : '(not under our code)';
+  if (byId.get(id).callFrame.functionName !== '(idle)') ours.set(key, (ours.get(key) ?? 0) + us);
+}
+
 const show = (map) =>
   [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
 const busy = total - (places.get('(idle)') ?? 0);
-console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy${skipUs ? ` (after the first ${skipUs / 1e6} s)` : ''}\n\nby package or file:\n${show(places)}\n\nby function (self time):\n${show(fns)}`);
+console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy${skipUs ? ` (after the first ${skipUs / 1e6} s)` : ''}\n\nby package or file:\n${show(places)}\n\nby function (self time):\n${show(fns)}\n\nby the nearest function of ours on the stack (busy time only):\n${show(ours)}`);
