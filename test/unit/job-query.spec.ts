@@ -1,4 +1,4 @@
-import { canonicalJobId, decodeJobCursor, encodeJobCursor, MAX_PAGE, parseJobSearch, resultAvailability, type JobCursor, type ResultFacts } from '@menagerie/core';
+import { canonicalJobId, decodeJobCursor, encodeJobCursor, MAX_OFFSET, MAX_PAGE, parseJobSearch, resultAvailability, type JobCursor, type ResultFacts } from '@menagerie/core';
 
 describe('canonicalJobId', () => {
   it('lower-cases a UUID in any case, and refuses anything else', () => {
@@ -40,6 +40,10 @@ describe('parseJobSearch', () => {
   it('refuses a page past MAX_PAGE, pointing to the cursor', () => {
     expect(MAX_PAGE).toBe(100);
     for (const page of [String(MAX_PAGE + 1), '5000']) invalid({ page }, /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/);
+    // And at most MAX_OFFSET rows in, whatever the limit.
+    expect(parseJobSearch({ page: '21', limit: '100' }, all)).toMatchObject({ page: 21, limit: 100 });
+    expect(MAX_OFFSET).toBe(2000);
+    invalid({ page: '22', limit: '100' }, /page 22 of 100 starts past row 2000, as deep as numbered pages go; to read further, follow the `next` cursor/);
   });
 
   it('takes a cursor it made, and not together with page', () => {

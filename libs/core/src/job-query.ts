@@ -21,6 +21,8 @@ export const MAX_PAGE_LIMIT = 100;
  * follow the answer's `next` cursor, which costs the same at any depth.
  */
 export const MAX_PAGE = 100;
+/** And a numbered page starts at most this many rows in (page 100 of 20, page 21 of 100). */
+export const MAX_OFFSET = 2_000;
 export const MAX_SEARCH_LENGTH = 255;
 /**
  * A name search matches any part of the name through trigrams (pg_trgm):
@@ -120,6 +122,11 @@ export function parseJobSearch(query: Record<string, unknown>, fields: readonly 
     page: pageNumber(page),
     limit: wholeNumber(single(query, 'limit'), 'limit', DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT),
   };
+  if ((search.page - 1) * search.limit > MAX_OFFSET) {
+    throw invalid(
+      `page ${search.page} of ${search.limit} starts past row ${MAX_OFFSET}, as deep as numbered pages go; to read further, follow the \`next\` cursor of the previous answer (GET /jobs?cursor=<next>)`,
+    );
+  }
   if (cursor !== undefined) search.cursor = decodeJobCursor(cursor);
   for (const field of fields) {
     const value = single(query, field);

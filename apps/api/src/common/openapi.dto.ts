@@ -46,7 +46,7 @@ export class JobDto {
 
 export class JobPageDto {
   @ApiProperty({ type: [JobDto] }) items!: JobDto[];
-  @ApiProperty({ description: 'how many jobs match: exact when totalExact, else an estimate (PostgreSQL planner) above 10,000' }) total!: number;
+  @ApiProperty({ description: 'how many jobs match: exact when totalExact, else an estimate (PostgreSQL planner) above 1,000' }) total!: number;
   @ApiProperty({ description: 'false when total is an estimate' }) totalExact!: boolean;
   @ApiProperty({ nullable: true, type: Number, description: 'the page asked for; null for a page asked by cursor' }) page!: number | null;
   @ApiProperty() limit!: number;

@@ -90,13 +90,13 @@ export class JobsController {
     summary: 'Job history, newest first',
     description:
       'Pages by cursor: follow `next` (or `nextUrl`) for older jobs and `prev` for newer ones; a cursor page costs the same at any depth and does not shift when new jobs arrive. ' +
-      '`page` serves the first 100 pages only. `total` is exact when `totalExact` is true (up to 10,000 matches), else an estimate.',
+      '`page` serves the first pages only (up to 100, and 2,000 rows in). `total` is exact when `totalExact` is true (up to 1,000 matches), else an estimate.',
   })
   @ApiQuery({ name: 'engine', required: false })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'sha256', required: false })
   @ApiQuery({ name: 'cursor', required: false, description: "the `next` or `prev` of an earlier answer, as given; not with `page`" })
-  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1 to 100; deeper, use `cursor`' })
+  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1 to 100, at most 2,000 rows in (page × limit); deeper, use `cursor`' })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1 to 100, default 20' })
   @ApiResponse({ status: 200, type: JobPageDto })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY (also a cursor this API did not give, or a page past 100)' })
