@@ -4,13 +4,13 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
+import { createDataSource, JobEndings, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
-import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_REPOSITORY, NODE_REPOSITORY } from './common/tokens';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_ENDINGS, JOB_REPOSITORY, NODE_REPOSITORY } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
@@ -40,8 +40,10 @@ class Closer implements OnApplicationShutdown {
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
   ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.endings.stop();
     await this.blobs.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
@@ -84,6 +86,17 @@ export class AppModule {
         },
         { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
         { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
+        {
+          provide: JOB_ENDINGS,
+          // After the migrations (the trigger that announces ends is one of them).
+          inject: [DATA_SOURCE],
+          useFactory: async () => {
+            const logger = new Logger('JobEndings');
+            const endings = new JobEndings(config.settings.database, (message) => logger.warn(message));
+            await endings.start();
+            return endings;
+          },
+        },
         {
           provide: BLOB_STORE,
           useFactory: async () => {

@@ -4,6 +4,7 @@ import { CreateJobs1764200000000 } from './migrations/1764200000000-create-jobs'
 import { JobExpiry1764300000000 } from './migrations/1764300000000-job-expiry';
 import { Nodes1764400000000 } from './migrations/1764400000000-nodes';
 import { HistoryIndexes1764500000000 } from './migrations/1764500000000-history-indexes';
+import { JobEndedNotify1764600000000 } from './migrations/1764600000000-job-ended-notify';
 import { NodeEntity } from './node.entity';
 
 export interface DatabaseOptions {
@@ -14,7 +15,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({

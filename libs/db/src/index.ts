@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 export * from './data-source';
 export * from './job.entity';
+export * from './job-endings';
 export * from './job.repository';
 export * from './node.entity';
 export * from './node.repository';

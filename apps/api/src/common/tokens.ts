@@ -5,3 +5,5 @@ export const NODE_REPOSITORY = Symbol('NodeRepository');
 /** Where uploads, results and logs are kept (BlobStore): the API's only storage. */
 export const BLOB_STORE = Symbol('BlobStore');
 export const DATA_SOURCE = Symbol('DataSource');
+/** Hears jobs reach a final status (JobEndings), for requests blocked on ?wait. */
+export const JOB_ENDINGS = Symbol('JobEndings');

@@ -122,20 +122,6 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
     return this.nextCheck;
   }
 
-  /**
-   * Resolves when the workflow ends, `timeoutMs` passes or `signal` aborts, whichever is first.
-   * It never throws: the caller reads the job's row to learn how it ended.
-   */
-  async waitForEnd(workflowId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-    if (stop.aborted) return;
-    try {
-      await this.connection.withAbortSignal(stop, () => this.client.workflow.getHandle(workflowId).result());
-    } catch {
-      // Failed, cancelled, gone, timed out, abandoned or Temporal unreachable: the row says what matters.
-    }
-  }
-
   /** Requests cancellation; false when the workflow no longer exists. */
   async cancel(workflowId: string): Promise<boolean> {
     try {

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobEntity, JobPage, JobRepository } from '@menagerie/db';
+import type { JobEndings, JobEntity, JobPage, JobRepository } from '@menagerie/db';
 import type { BlobStore } from '@menagerie/storage';
-import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 
 export interface ResultFile {
@@ -15,8 +15,10 @@ export interface ResultFile {
 }
 
 const MAX_WAIT_SECONDS = 60;
-/** Requests blocked on ?wait at once; each holds one long poll to Temporal. */
-const MAX_WAITERS = 1000;
+/** Requests blocked on ?wait at once (each holds its connection); past it, a waiter is answered at once. */
+const MAX_WAITERS = 10_000;
+/** While the database's announcements are not heard, a waiter reads its row this often. */
+const POLL_MS = 1000;
 
 @Injectable()
 export class JobService {
@@ -26,6 +28,7 @@ export class JobService {
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly temporal: TemporalService,
   ) {}
 
@@ -43,28 +46,33 @@ export class JobService {
     if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
       throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
     }
-    let job = await this.get(id);
-    // Past the cap, a waiter gets the current state at once, like a plain GET.
-    if (isFinalStatus(job.status) || seconds === 0 || this.waiting >= MAX_WAITERS) return job;
+    if (seconds === 0 || this.waiting >= MAX_WAITERS) return this.get(id); // past the cap: the current state at once, like a plain GET
     this.waiting++;
     // The client hanging up, or the API shutting down, ends the wait. (Listeners rather
     // than AbortSignal.any, which would tie every request to the long-lived signal.)
-    const ending = new AbortController();
-    const end = () => ending.abort();
+    const stop = new AbortController();
+    const end = () => stop.abort();
     const sources = [this.temporal.stopping, gone];
     for (const source of sources) source.addEventListener('abort', end, { once: true });
     if (sources.some((source) => source.aborted)) end();
-    const over = ending.signal;
+    const over = stop.signal;
+    const deadline = Date.now() + seconds * 1000;
+    // Listening before the row is read: an end committed in between is still heard.
+    const listen = () => {
+      const left = deadline - Date.now();
+      return this.endings.ended(id, this.endings.listening ? left : Math.min(POLL_MS, left), over);
+    };
+    let ending = listen();
     try {
-      const deadline = Date.now() + seconds * 1000;
+      let job = await this.get(id);
       while (!isFinalStatus(job.status) && Date.now() < deadline && !over.aborted) {
-        await this.temporal.waitForEnd(job.workflowId, deadline - Date.now(), over);
+        await ending.done;
+        ending = listen();
         job = await this.get(id);
-        // Temporal unreachable, or a workflow ended without a final row (terminated by hand): check again shortly.
-        if (!isFinalStatus(job.status) && !over.aborted) await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, deadline - Date.now()))));
       }
       return job;
     } finally {
+      ending.cancel();
       this.waiting--;
       for (const source of sources) source.removeEventListener('abort', end);
     }

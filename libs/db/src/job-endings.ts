@@ -1,0 +1,133 @@
+import { Client } from 'pg';
+import type { DatabaseOptions } from './data-source';
+
+/** The channel the jobs table announces final statuses on (migration 1764600000000). */
+export const JOB_ENDED_CHANNEL = 'menagerie_job_ended';
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
+export interface JobEnding {
+  /** Resolves when the job is announced ended, the listener breaks (read the row again), `ms` pass, or the signal aborts. */
+  readonly done: Promise<void>;
+  /** Stops waiting; `done` resolves. */
+  cancel(): void;
+}
+
+/**
+ * Hears jobs end, from PostgreSQL's LISTEN on one connection of its own: a
+ * request blocked on `?wait` costs a map entry, not a long poll to Temporal,
+ * and wakes as soon as the final status is committed. Every API replica
+ * listens; a NOTIFY reaches them all. While the connection is down (it
+ * reconnects on its own), `listening` is false and callers poll the row.
+ * (Not through a pooler in transaction mode: LISTEN needs its session.)
+ */
+export class JobEndings {
+  private client: Client | null = null;
+  private ready = false;
+  private stopped = false;
+  private retryMs = RECONNECT_MIN_MS;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly options: DatabaseOptions,
+    private readonly onProblem: (message: string) => void = () => undefined,
+  ) {}
+
+  /** Whether an end would be heard now. */
+  get listening(): boolean {
+    return this.ready;
+  }
+
+  /** Connects and listens; a failure is reported and retried in the background, never thrown. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ready = false;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+    this.wakeAll();
+  }
+
+  /** Registered at once: an end committed after this call is heard, however soon. */
+  ended(id: string, ms: number, signal: AbortSignal): JobEnding {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const set = this.waiters.get(id) ?? new Set<() => void>();
+    this.waiters.set(id, set);
+    const timer = setTimeout(() => settle(), Math.max(0, ms));
+    const settle = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', settle);
+      set.delete(settle);
+      if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+      finish();
+    };
+    set.add(settle);
+    signal.addEventListener('abort', settle, { once: true });
+    if (signal.aborted) settle();
+    return { done, cancel: settle };
+  }
+
+  /** How many requests wait now (for tests and metrics). */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
+  private wake(id: string): void {
+    for (const settle of [...(this.waiters.get(id) ?? [])]) settle();
+  }
+
+  /** The connection broke: every waiter reads its row again (an end may have been missed meanwhile). */
+  private wakeAll(): void {
+    for (const set of [...this.waiters.values()]) for (const settle of [...set]) settle();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({
+      host: this.options.host,
+      port: this.options.port,
+      user: this.options.user,
+      password: this.options.password,
+      database: this.options.database,
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+    });
+    this.client = client;
+    client.on('notification', (n) => {
+      if (n.channel === JOB_ENDED_CHANNEL && n.payload) this.wake(n.payload);
+    });
+    const broken = (why: string) => {
+      if (this.client !== client) return;
+      this.client = null;
+      this.ready = false;
+      this.wakeAll();
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.onProblem(`not listening for jobs' ends (${why}); waiting requests poll until it is back`);
+      this.timer = setTimeout(() => void this.connect(), this.retryMs);
+      this.retryMs = Math.min(RECONNECT_MAX_MS, this.retryMs * 2);
+    };
+    client.on('error', (err) => broken(err.message));
+    client.on('end', () => broken('the connection closed'));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${JOB_ENDED_CHANNEL}`);
+      if (this.client !== client) return;
+      this.ready = true;
+      this.retryMs = RECONNECT_MIN_MS;
+    } catch (err) {
+      broken((err as Error).message);
+    }
+  }
+}
