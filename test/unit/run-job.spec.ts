@@ -7,7 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
-import { FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import { completedJob, FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
 import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
 
@@ -183,6 +183,60 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
     expect(await t.scratch.list()).toEqual([]);
     expect(t.running.size).toBe(0);
+  });
+
+  it('records the completed job itself, as the workflow would, before it returns; a failed run records nothing', async () => {
+    const t = await setup(writesResult('{"verdict": "clean"}'));
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+    expect(t.jobs.finalize.mock.calls).toEqual([[completedJob(t.jobId, run)]]);
+    expect(completedJob(t.jobId, run)).toEqual({
+      jobId: t.jobId,
+      status: 'completed',
+      exitCode: 0,
+      logTail: ENGINE_LOG,
+      result: { name: 'sample.filemeta.json', size: 20, mime: 'application/json' },
+      imageDigest: DIGEST,
+      startedAt: STARTED.toISOString(),
+      node: 'node-a',
+    });
+
+    const failed = await setup(() => ({ exitCode: 3 }));
+    await failureOf(new MockActivityEnvironment().run(failed.activities.runJob, failed.input));
+    expect(failed.jobs.finalize).not.toHaveBeenCalled(); // a failure is the workflow's to record
+  });
+
+  it('still hands its run back when the database does not take that early record', async () => {
+    const t = await setup(writesResult('{}'));
+    t.jobs.finalize.mockRejectedValue(new Error('connection terminated'));
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+    expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 2, mime: 'application/json' });
+  });
+
+  it('on a retry of a job an earlier attempt already recorded completed, hands back that run without running the engine', async () => {
+    const t = await setup(writesResult('{}'));
+    t.jobs.findById.mockResolvedValue({
+      originalName: 'sample.apk',
+      status: 'completed',
+      exitCode: 0,
+      imageDigest: DIGEST,
+      startedAt: STARTED,
+      logTail: ENGINE_LOG,
+      node: 'node-b',
+      resultName: 'sample.filemeta.json',
+      resultSize: 20,
+      resultMime: 'application/json',
+    } as never);
+    const run = await new MockActivityEnvironment({ attempt: 2 }).run(t.activities.runJob, t.input);
+    expect(run).toEqual({
+      exitCode: 0,
+      imageDigest: DIGEST,
+      startedAt: STARTED.toISOString(),
+      logTail: ENGINE_LOG,
+      node: 'node-b',
+      result: { name: 'sample.filemeta.json', size: 20, mime: 'application/json' },
+    });
+    expect(t.runs).toEqual([]);
+    expect(t.jobs.finalize).not.toHaveBeenCalled();
   });
 
   it('fails EngineFailed on a non-zero exit, with what ran, when and where; the log is kept and the node is cleared', async () => {

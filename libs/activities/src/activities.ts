@@ -2,6 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import {
+  completedJob,
   FAILURE_TYPES,
   MenagerieError,
   type EngineJobInput,
@@ -19,6 +20,9 @@ import { describeResult, type BlobStore, type JobDirUsage, type Scratch } from '
 
 /** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
 export type RunningJobs = Map<string, string>;
+
+/** How long runJob waits for its early record of a completed job before it returns anyway. */
+const EARLY_RECORD_MS = 2000;
 
 export interface ActivityDeps {
   /** Where inputs, results and logs last: shared by every node. */
@@ -318,6 +322,36 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
+  /**
+   * A completed run is recorded here, at once, rather than only by the workflow's next task: the job's
+   * waiters hear of it some 20 ms sooner. Best-effort and bounded (the workflow's recordJobStatus, which
+   * records the very same row, is what guarantees it); the first final status written wins.
+   */
+  async function recordCompletedNow(run: JobRun, jobId: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, EARLY_RECORD_MS)));
+    const recorded = recordFinal(completedJob(jobId, run)).catch((err: unknown) => {
+      log.warn('could not record the completed job yet; the workflow will', { jobId, error: String(err) });
+    });
+    await Promise.race([recorded, late]);
+    clearTimeout(timer);
+  }
+
+  /** The run an earlier attempt recorded as completed, as runJob returned it; null when there is none. */
+  async function recordedRun(jobId: string): Promise<JobRun | null> {
+    const row = await deps.jobs.findById(jobId);
+    if (row?.status !== 'completed' || !row.resultName) return null;
+    log.info('an earlier attempt already completed this job; not running it again', { jobId });
+    return {
+      exitCode: row.exitCode ?? 0,
+      imageDigest: row.imageDigest,
+      startedAt: row.startedAt?.toISOString() ?? null,
+      logTail: row.logTail ?? '',
+      node: row.node ?? deps.node,
+      result: { name: row.resultName, size: row.resultSize ?? 0, mime: row.resultMime ?? 'application/octet-stream' },
+    };
+  }
+
   function noResult(engine: EngineSpec, facts: FailureDetails = {}): never {
     return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult, facts);
   }
@@ -342,6 +376,9 @@ export function createActivities(deps: ActivityDeps) {
       let ranClean = false;
       try {
         if (ctx.info.attempt > 1) {
+          // An earlier attempt ran and recorded the job, then its node died before Temporal heard: that run stands.
+          const recorded = await recordedRun(jobId);
+          if (recorded) return recorded;
           // A previous attempt whose node died may have left its container running (on a shared daemon).
           const removed = await deps.runtime.removeJobContainers(jobId);
           if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
@@ -353,7 +390,9 @@ export function createActivities(deps: ActivityDeps) {
         // A refused result still leaves a row that says what ran, when and where.
         const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
         const result = (await storeResult(ctx, jobId, engine, await nameOf(jobId, originalName), facts)) ?? noResult(engine, facts);
-        return { ...run, node: deps.node, result };
+        const done: JobRun = { ...run, node: deps.node, result };
+        await recordCompletedNow(done, jobId);
+        return done;
       } finally {
         clearInterval(heartbeat);
         // The runtime removes the container it ran; only a run that broke off may have left one.

@@ -73,6 +73,20 @@ export interface FinalizeJobInput extends RunFacts {
   result?: StoredResult | null;
 }
 
+/** The final status of a job whose run completed: what the workflow records, and what runJob records first. */
+export function completedJob(jobId: string, run: JobRun): FinalizeJobInput {
+  return {
+    jobId,
+    status: 'completed',
+    exitCode: run.exitCode,
+    logTail: run.logTail,
+    result: run.result,
+    imageDigest: run.imageDigest ?? null,
+    startedAt: run.startedAt ?? null,
+    node: run.node,
+  };
+}
+
 /** What a node reports of one engine: whether it can run it, and the digest its image resolves to there. */
 export interface NodeEngine {
   name: string;

@@ -11,6 +11,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import {
+  completedJob,
   containerQueueFor,
   FAILURE_TYPES,
   withoutEnvValues,
@@ -176,15 +177,7 @@ async function nodeLocalJob(started: EngineJobInput): Promise<FinalizeJobInput> 
   let cancellation: unknown;
   try {
     const run: JobRun = await runJobFor(input)(input);
-    outcome = {
-      jobId,
-      status: 'completed',
-      exitCode: run.exitCode,
-      logTail: run.logTail,
-      result: run.result,
-      ...runFacts(run),
-      node: run.node,
-    };
+    outcome = completedJob(jobId, run);
   } catch (err) {
     outcome = describeFailure(jobId, err, true);
     if (outcome.status === 'cancelled') cancellation = err;
