@@ -4,11 +4,16 @@
  * and by function, and for each package the share of samples that had it
  * anywhere on the stack (inclusive). `node bench/profile-top.js api.cpuprofile [uploads]`
  * With the number of uploads the profile covered, times are also given per upload.
+ * `--skip <seconds>` leaves out the profile's first seconds (a process's boot,
+ * for a whole-life profile from `node --cpu-prof`, as bench/run.sh writes).
  */
 'use strict';
 const { readFileSync } = require('node:fs');
 
-const [file, uploadsArg] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const skipAt = argv.indexOf('--skip');
+const skipMs = skipAt >= 0 ? Number(argv.splice(skipAt, 2)[1]) * 1000 : 0;
+const [file, uploadsArg] = argv;
 const uploads = Number(uploadsArg) || 0;
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -30,7 +35,10 @@ function partOf(frame) {
 // Sample durations: timeDeltas[i] is the time before sample i.
 const dt = new Map();
 const deltas = profile.timeDeltas ?? [];
+let at = 0;
 for (let i = 0; i < profile.samples.length; i++) {
+  at += (deltas[i] ?? 0) / 1000;
+  if (at < skipMs) continue;
   const id = profile.samples[i];
   dt.set(id, (dt.get(id) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0) / 1000);
 }
@@ -73,7 +81,7 @@ const show = (title, map, n) => {
     console.log(`${((ms / total) * 100).toFixed(1).padStart(5)}% ${ms.toFixed(0).padStart(7)} ms${per(ms)}  ${k}`);
   }
 };
-const wall = (profile.endTime - profile.startTime) / 1000;
+const wall = (profile.endTime - profile.startTime) / 1000 - skipMs;
 console.log(`profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms busy (${((total / wall) * 100).toFixed(0)}% of one core), ${idle.toFixed(0)} ms idle${per(total)}`);
 show('self time by part', selfPart, 25);
 show('self time by owner (Node internals and natives counted against their caller)', owner, 25);

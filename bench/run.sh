@@ -23,7 +23,7 @@ if [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]]; then
   export MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench
   out=bench/results-s3.json
 fi
-# MENAGERIE_BENCH_PROFILE=<dir>: the API and the worker write V8 CPU profiles there (read them with bench/profile.js).
+# MENAGERIE_BENCH_PROFILE=<dir>: the API and the worker write V8 CPU profiles there (read them with bench/profile-top.js <file> <jobs> --skip <boot seconds>).
 node_args=()
 if [[ -n "${MENAGERIE_BENCH_PROFILE:-}" ]]; then
   mkdir -p "$MENAGERIE_BENCH_PROFILE"

@@ -80,6 +80,17 @@ export async function createVolume({ image, mountpoint, sizeBytes }: VolumeSpec)
   await mountVolume(image, mountpoint);
 }
 
+/**
+ * Whether `dir` holds a filesystem of its own (a job volume is mounted on it): its device is not
+ * `parent`'s. Two stat calls, where the mount table is a read and a parse of every mount on the host
+ * (each container adds some); blind only to a bind mount of the parent's own filesystem, which no job
+ * volume is.
+ */
+export async function hasOwnFilesystem(dir: string, parent: string): Promise<boolean> {
+  const [inner, outer] = await Promise.all([lstat(dir), lstat(parent)]);
+  return inner.isDirectory() && inner.dev !== outer.dev;
+}
+
 /** How many mounts sit on `path` (stacked mounts count each), from the kernel's own table. */
 export async function mountsAt(path: string): Promise<number> {
   const table = await readFile('/proc/self/mountinfo', 'utf8');

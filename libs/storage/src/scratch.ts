@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, realpath, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isJobId } from '@menagerie/core';
 import { RESULT_HEAD_BYTES } from './describe-result';
 import { isOutOfSpace, translateFsError } from './fs-files';
-import { formatVolume, MIN_VOLUME_BYTES, mountVolume, mountsAt, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
+import { formatVolume, hasOwnFilesystem, MIN_VOLUME_BYTES, mountVolume, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
 
 export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
 
@@ -185,7 +185,8 @@ export class Scratch {
   async usage(id: string): Promise<JobDirUsage> {
     const { filesystem, limitBytes } = this.options;
     const dir = this.dir(id);
-    if (filesystem === 'loop' && (await mountsAt(await realpath(dir))) > 0) {
+    // Asked every second of a run: two stats, not a read of the host's mount table.
+    if (filesystem === 'loop' && (await hasOwnFilesystem(dir, this.jobsArea))) {
       const usage = await volumeUsage(dir);
       return { usedBytes: usage.usedBytes, limitBytes, full: volumeIsFull(usage, limitBytes), inodeLimit: usage.totalInodes };
     }
