@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * Gathers the parts of the benchmark into bench/results.json (the latency,
+ * throughput, CPU and memory run of bench.js, the ingest run, the history
+ * run) and prints every figure with its target, met or missed.
+ * Usage: node bench/summary.js [--out bench/results.json] [--ingest F] [--history F]
+ */
+'use strict';
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const OUT = args.out ?? 'bench/results.json';
+const read = (file) => (file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null);
+const results = read(OUT) ?? {};
+const ingest = read(args.ingest ?? 'bench/results-ingest.json');
+const history = read(args.history ?? 'bench/results-history.json');
+
+const targets = (results.targets ?? []).filter((t) => !/^(ingest|history|cached)/.test(t.measure));
+if (ingest) {
+  const i = ingest.ingest;
+  results.ingest = { when: ingest.when, uploads: ingest.uploads, clients: ingest.clients, ...i, drain: ingest.drain ?? null, lost: ingest.lost ?? null, floor: ingest.floor ?? null };
+  targets.push(
+    { measure: `ingest: uploads accepted a second (${ingest.uploads} of 1-10 KB from ${ingest.clients} clients, engines busy)`, value: `${i.acceptedPerSec}/s`, target: `>= ${i.target.acceptedPerSec}/s`, met: i.acceptedPerSec >= i.target.acceptedPerSec },
+    { measure: 'ingest: upload p99', value: `${i.latencyMs.p99} ms`, target: `<= ${i.target.p99Ms} ms`, met: i.latencyMs.p99 <= i.target.p99Ms },
+  );
+  if (ingest.lost) targets.push({ measure: `ingest: backlog drained with none lost (rows, workflows, results)`, value: ingest.lost.none ? 'none lost' : 'LOST', target: 'none lost', met: ingest.lost.none === true });
+}
+if (history) {
+  results.history = { rows: history.rows, measuredAt: history.measuredAt, loadavg: history.loadavg, shapes: history.shapes };
+  for (const [name, shape] of Object.entries(history.shapes)) {
+    if (shape.target == null) continue;
+    targets.push({ measure: `history at ${history.rows.toLocaleString('en')} rows: ${name}, p95`, value: `${shape.p95} ms`, target: `<= ${shape.target} ms`, met: shape.met === true });
+  }
+}
+// A cached result (the cache and submissions issue) is not built yet: named, so that it is not forgotten.
+targets.push({ measure: 'cached result answered without a container', value: 'not built (the cache and submissions issue)', target: '<= 20 ms', met: false });
+results.targets = targets;
+writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+console.log(`\n${targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n')}`);
+console.log(`\n${targets.filter((t) => t.met).length} of ${targets.length} targets met; all figures in ${OUT}`);
