@@ -10,7 +10,8 @@
  */
 'use strict';
 const { spawn } = require('node:child_process');
-const { chownSync, mkdtempSync, openAsBlob, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } = require('node:fs');
+const { chownSync, mkdtempSync, openAsBlob, readFileSync, rmSync, writeFileSync, createWriteStream } = require('node:fs');
+const { cpuSnapshot: snapshot, cpuPer } = require('./lib/cpu');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -140,46 +141,9 @@ function rssMb(pid) {
   return Number(m[1]) / 1024;
 }
 
-const TICK = 100; // USER_HZ on Linux
-
-/** CPU seconds used so far by the whole machine and by each long-lived part of the system. */
-function cpuSnapshot() {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3] - fields[4]; // minus idle and iowait
-  const procs = new Map(); // pid → [part, CPU seconds]
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let stat, cmd;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    const ticks = f[11] + f[12]; // utime + stime
-    const n = Number(pid);
-    const part =
-      n === API_PID ? 'api'
-      : n === WORKER_PID ? 'worker'
-      : /temporal server start-dev/.test(cmd) ? 'temporal'
-      : /^postgres/.test(cmd) ? 'postgres'
-      : /^(dockerd|containerd)( |$)/.test(cmd) ? 'docker'
-      : null;
-    if (part) procs.set(n, [part, ticks / TICK]);
-  }
-  return { busy: busy / TICK, procs };
-}
-
-/** CPU seconds per job during a phase: the machine's total and what each part used. */
-function cpuPerJob(before, after, jobs) {
-  const per = (x) => Math.round((x / jobs) * 1000); // ms per job
-  const out = { machineMs: per(after.busy - before.busy), apiMs: 0, workerMs: 0, temporalMs: 0, postgresMs: 0, dockerMs: 0 };
-  // Per process, so one that ended during the phase (a database backend) doesn't count against the rest.
-  const used = {};
-  for (const [pid, [part, seconds]] of after.procs) used[part] = (used[part] ?? 0) + seconds - (before.procs.get(pid)?.[1] ?? 0);
-  for (const [part, seconds] of Object.entries(used)) out[`${part}Ms`] = per(seconds);
-  return out;
-}
+const cpuSnapshot = () => snapshot({ api: API_PID, worker: WORKER_PID });
+/** Whole milliseconds of CPU per job during a phase: the machine's total and what each part used. */
+const cpuPerJob = (before, after, jobs) => Object.fromEntries(Object.entries(cpuPer(before, after, jobs)).map(([k, v]) => [k, Math.round(v)]));
 
 async function bigFile() {
   const file = join(mkdtempSync(join(tmpdir(), 'menagerie-bench-big-')), 'big.bin');

@@ -11,7 +11,8 @@
 const { execFileSync } = require('node:child_process');
 const { randomBytes, randomInt } = require('node:crypto');
 const http = require('node:http');
-const { readFileSync, readdirSync, writeFileSync } = require('node:fs');
+const { readFileSync, writeFileSync } = require('node:fs');
+const { cpuSnapshot: snapshot, cpuPer: cpuPerUnit } = require('./lib/cpu');
 const { Client, Pool } = require('pg');
 
 const args = Object.fromEntries(
@@ -98,39 +99,8 @@ async function pool(items, clients, fn) {
   return out;
 }
 
-const TICK = 100; // USER_HZ on Linux
-function cpuSnapshot() {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3] - fields[4];
-  const procs = new Map();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let stat, cmd;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    const n = Number(pid);
-    const part =
-      n === API_PID ? 'api'
-      : n === WORKER_PID ? 'worker'
-      : n === process.pid ? 'client'
-      : /temporal server start-dev/.test(cmd) ? 'temporal'
-      : /^postgres/.test(cmd) ? 'postgres'
-      : /^(dockerd|containerd)( |$)|containerd-shim/.test(cmd) ? 'docker'
-      : null;
-    if (part) procs.set(n, [part, (f[11] + f[12]) / TICK]);
-  }
-  return { busy: busy / TICK, procs };
-}
-function cpuPer(before, after, n) {
-  const per = (s) => round((s / n) * 1000);
-  const used = {};
-  for (const [pid, [part, s]] of after.procs) used[part] = (used[part] ?? 0) + s - (before.procs.get(pid)?.[1] ?? 0);
-  return { machineMs: per(after.busy - before.busy), ...Object.fromEntries(Object.entries(used).map(([k, s]) => [`${k}Ms`, per(s)])) };
-}
+const cpuSnapshot = () => snapshot({ api: API_PID, worker: WORKER_PID, client: process.pid });
+const cpuPer = (before, after, n) => cpuPerUnit(before, after, n, ['api', 'worker', 'client', 'temporal', 'postgres', 'docker']);
 
 /**
  * The floor of an upload's two remote writes, measured here before the uploads: bare
