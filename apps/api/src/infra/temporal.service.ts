@@ -10,8 +10,6 @@ const ENGINE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.engine, SearchAttr
 const SHA256_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha256, SearchAttributeType.KEYWORD);
 
 const START_TIMEOUT_MS = 6_000;
-/** How long Temporal's last answer vouches for it to uploads: one check per this many ms under load, not one per upload. */
-const REACHABLE_FRESH_MS = 100;
 
 export interface StartedWorkflow {
   workflowId: string;
@@ -27,8 +25,6 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   private searchAttributesReady = false;
   private checking: Promise<void> | null = null;
   private nextCheck: Promise<void> | null = null;
-  /** When the last check that Temporal answered was asked. */
-  private answeredAt = 0;
   private readonly closing = new AbortController();
   /** Aborted when the API begins to shut down. */
   readonly stopping: AbortSignal = this.closing.signal;
@@ -98,17 +94,16 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
 
   /**
    * Resolves once Temporal has answered a call made after this one was
-   * asked (or less than REACHABLE_FRESH_MS before), or rejects: callers at
-   * the same moment share one call, so the check costs a round trip per
-   * burst, not one per upload.
+   * asked, or rejects: callers at the same moment share one call, so the
+   * check costs a round trip per burst, not one per upload. (No answer is
+   * reused later, however recent: an upload taken just after Temporal went
+   * away would be accepted while it is down.)
    */
   reachable(timeoutMs = 3000): Promise<void> {
-    if (Date.now() - this.answeredAt < REACHABLE_FRESH_MS) return Promise.resolve();
     if (!this.checking) {
-      const asked = Date.now();
       this.checking = this.connection
-        .withDeadline(asked + timeoutMs, () => this.connection.workflowService.getSystemInfo({}))
-        .then(() => void (this.answeredAt = asked))
+        .withDeadline(Date.now() + timeoutMs, () => this.connection.workflowService.getSystemInfo({}))
+        .then(() => undefined)
         .finally(() => (this.checking = null));
       return this.checking;
     }
