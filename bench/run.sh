@@ -47,6 +47,8 @@ cleanup; pids=()
 # On S3, only the first part (the others keep their figures on the embedded default store).
 default_parts=latency,ingest,history; [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]] && default_parts=latency
 parts="${MENAGERIE_BENCH_PARTS:-$default_parts}"
-if [[ "$parts" == *ingest* ]]; then bash bench/ingest.sh || log "the ingest benchmark failed (see above)"; fi
-if [[ "$parts" == *history* ]]; then bash bench/history.sh || log "the history benchmark failed (see above)"; fi
-node bench/summary.js --out "$out"
+# Only the parts that ran are gathered (an earlier run's file would pass for this one's).
+ingest_file=none history_file=none
+if [[ "$parts" == *ingest* ]]; then bash bench/ingest.sh && ingest_file=bench/results-ingest.json || log "the ingest benchmark failed (see above)"; fi
+if [[ "$parts" == *history* ]]; then bash bench/history.sh && history_file=bench/results-history.json || log "the history benchmark failed (see above)"; fi
+node bench/summary.js --out "$out" --ingest "$ingest_file" --history "$history_file"
