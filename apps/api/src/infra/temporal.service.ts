@@ -128,12 +128,6 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
     }
   }
 
-  async terminate(workflowId: string, reason: string): Promise<void> {
-    await this.connection
-      .withDeadline(Date.now() + 3000, () => this.client.workflow.getHandle(workflowId).terminate(reason))
-      .catch(() => undefined);
-  }
-
   async ping(timeoutMs = 3000): Promise<void> {
     await this.connection.withDeadline(Date.now() + timeoutMs, () =>
       this.connection.workflowService.describeNamespace({ namespace: this.config.settings.temporal.namespace }),
