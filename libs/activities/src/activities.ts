@@ -5,6 +5,7 @@ import {
   completedJob,
   FAILURE_TYPES,
   MenagerieError,
+  settledWithin,
   type EngineJobInput,
   type EngineRun,
   type EngineSpec,
@@ -118,17 +119,12 @@ export function createActivities(deps: ActivityDeps) {
    * workflow open, and never failing the activity.
    */
   async function cleanup(what: string, step: () => Promise<unknown>, jobId: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still not done after ${cleanupTimeoutMs} ms`)), cleanupTimeoutMs);
-    });
-    try {
-      await Promise.race([step(), late]);
-    } catch (err) {
-      log.warn(`could not remove ${what}; the retention sweep will`, { jobId, error: String(err) });
-    } finally {
-      clearTimeout(timer);
-    }
+    let failure: unknown;
+    const done = Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => void (failure = err));
+    if (!(await settledWithin(done, cleanupTimeoutMs))) failure = new Error(`still not done after ${cleanupTimeoutMs} ms`);
+    if (failure) log.warn(`could not remove ${what}; the retention sweep will`, { jobId, error: String(failure) });
   }
 
   /**
@@ -328,13 +324,10 @@ export function createActivities(deps: ActivityDeps) {
    * records the very same row, is what guarantees it); the first final status written wins.
    */
   async function recordCompletedNow(run: JobRun, jobId: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, EARLY_RECORD_MS)));
     const recorded = recordFinal(completedJob(jobId, run)).catch((err: unknown) => {
       log.warn('could not record the completed job yet; the workflow will', { jobId, error: String(err) });
     });
-    await Promise.race([recorded, late]);
-    clearTimeout(timer);
+    await settledWithin(recorded, EARLY_RECORD_MS);
   }
 
   /** The run an earlier attempt recorded as completed, as runJob returned it; null when there is none. */

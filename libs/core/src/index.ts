@@ -4,3 +4,4 @@ export * from './errors';
 export * from './config-error';
 export * from './job-query';
 export * from './nodes';
+export * from './bounded';

@@ -3,7 +3,7 @@ import busboy from 'busboy';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { MenagerieError, workflowIdFor } from '@menagerie/core';
+import { MenagerieError, settledWithin, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobRepository } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
@@ -151,7 +151,7 @@ export class UploadService {
         parser.removeAllListeners('close');
         // Destroys the file stream too, so the writer stops and closes its descriptor.
         parser.destroy();
-        await bounded(writing?.catch(() => undefined), 5000);
+        await settledWithin(writing, 5000);
         await this.store.remove(id).catch(() => undefined);
         reject(err);
       };
@@ -188,11 +188,4 @@ export class UploadService {
       if (socket.destroyed) onGone(); // gone before we listened
     });
   }
-}
-
-/** Waits for `work`, but no longer than `ms`. */
-async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }

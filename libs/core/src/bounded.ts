@@ -1,0 +1,18 @@
+/**
+ * Waits for `work`, but no longer than `ms`: true when it settled in time
+ * (resolved or rejected), false when the bound came first. Never throws; the
+ * work goes on past the bound, unwaited.
+ */
+export async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = Promise.resolve(work).then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
