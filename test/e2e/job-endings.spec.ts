@@ -1,39 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createDataSource, JobEndings, JobRepository } from '@menagerie/db';
-import { workflowIdFor } from '@menagerie/core';
-import { createTestDatabase } from '../support/database';
-import { DB } from '../support/env';
+import { JobEndings, type JobRepository } from '@menagerie/db';
+import { useJobsDatabase } from '../support/database';
 import { until } from '../support/until';
 
 /** JobEndings on a real PostgreSQL database: the jobs table announces final statuses, whoever writes them. */
 describe('JobEndings', () => {
-  let database: { name: string; drop(): Promise<void> };
+  const db = useJobsDatabase(2);
   let ds: DataSource;
   let jobs: JobRepository;
   let endings: JobEndings;
   const problems: string[] = [];
   const never = new AbortController().signal;
+  const queued = () => db.queued();
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    ds = createDataSource({ ...DB, database: database.name }, 2);
-    await ds.initialize();
-    jobs = new JobRepository(ds);
-    endings = new JobEndings({ ...DB, database: database.name }, (message) => problems.push(message));
+    ({ ds, jobs } = db);
+    endings = new JobEndings(db.options, (message) => problems.push(message));
     await endings.start();
   });
   afterAll(async () => {
     await endings?.stop();
-    await ds?.destroy();
-    await database?.drop();
   });
-
-  async function queued(): Promise<string> {
-    const id = randomUUID();
-    await jobs.create({ id, engine: 'filemeta', originalName: 'a.bin', size: 1, sha256: 'a'.repeat(64), image: 'menagerie/filemeta:stable', workflowId: workflowIdFor(id) });
-    return id;
-  }
 
   /** Whether `done` has settled by the time the event loop has run everything already due. */
   async function settled(done: Promise<void>): Promise<boolean> {

@@ -1,32 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createDataSource, EXACT_TOTAL_LIMIT, JobRepository, type JobPage } from '@menagerie/db';
+import { EXACT_TOTAL_LIMIT, type JobPage, type JobRepository } from '@menagerie/db';
 import { decodeJobCursor, workflowIdFor, type JobSearch, type JobStatus } from '@menagerie/core';
-import { createTestDatabase } from '../support/database';
-import { DB } from '../support/env';
+import { useJobsDatabase } from '../support/database';
 
 /** JobRepository on a real PostgreSQL database, cloned from the migrated template. */
 describe('JobRepository', () => {
-  let database: { name: string; drop(): Promise<void> };
+  const db = useJobsDatabase(2);
   let ds: DataSource;
   let jobs: JobRepository;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    ds = createDataSource({ ...DB, database: database.name }, 2);
-    await ds.initialize();
-    jobs = new JobRepository(ds);
-  });
-  afterAll(async () => {
-    await ds?.destroy();
-    await database?.drop();
-  });
-
-  async function queued(): Promise<string> {
-    const id = randomUUID();
-    await jobs.create({ id, engine: 'filemeta', originalName: 'a.bin', size: 1, sha256: 'a'.repeat(64), image: 'menagerie/filemeta:stable', workflowId: workflowIdFor(id) });
-    return id;
-  }
+  beforeAll(() => ({ ds, jobs } = db));
+  const queued = () => db.queued();
 
   it('keeps the first final status: completed, then failed, stays completed with its result and finish time', async () => {
     const id = await queued();
@@ -65,20 +49,10 @@ describe('JobRepository', () => {
  * by number, totals exact or estimated, and the searches the indexes serve.
  */
 describe('JobRepository.search', () => {
-  let database: { name: string; drop(): Promise<void> };
+  const db = useJobsDatabase(4);
   let ds: DataSource;
   let jobs: JobRepository;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    ds = createDataSource({ ...DB, database: database.name }, 4);
-    await ds.initialize();
-    jobs = new JobRepository(ds);
-  });
-  afterAll(async () => {
-    await ds?.destroy();
-    await database?.drop();
-  });
+  beforeAll(() => ({ ds, jobs } = db));
 
   interface Row {
     id: string;
