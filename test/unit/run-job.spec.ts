@@ -9,6 +9,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
 import { completedJob, FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
+import type { JobEntity } from '@menagerie/db';
+import { cacheKey } from '@menagerie/engines';
 import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
 
 const ENGINE: EngineSpec = {
@@ -57,6 +59,12 @@ class MemoryBlobs implements BlobStore {
     const bytes = this.get(jobId, kind);
     if (!bytes) return null;
     return { stream: Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]), size: bytes.length };
+  }
+  async share(from: string, to: string, kind: BlobKind): Promise<boolean> {
+    const bytes = this.get(from, kind);
+    if (!bytes) return false;
+    this.blobs.set(`${to}/${kind}`, bytes);
+    return true;
   }
   async remove(jobId: string): Promise<void> {
     for (const key of [...this.blobs.keys()]) if (key.startsWith(`${jobId}/`)) this.blobs.delete(key);
@@ -124,6 +132,7 @@ async function setup(engine: Engine, options: Partial<ActivityDeps> = {}) {
     findById: jest.fn(async () => ({ originalName: 'from-the-row.bin' })),
     markRunning: jest.fn(async () => undefined),
     finalize: jest.fn(async (_input: FinalizeJobInput) => undefined),
+    findCached: jest.fn(async (_key: string, _since: Date): Promise<JobEntity | null> => null),
   };
   const deps = {
     blobs,
@@ -395,6 +404,80 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(t.blobs.opens).toEqual([]);
     expect(t.runtime.run).not.toHaveBeenCalled();
     expect(t.running.size).toBe(0);
+  });
+});
+
+describe('runJob: the cache re-check with the digest the node resolved', () => {
+  const SHA = 'a'.repeat(64);
+  const keyOf = (digest: string) => cacheKey({ spec: ENGINE, env: [], imageDigest: digest, sha256: SHA });
+  const original = (over: Partial<JobEntity> = {}) =>
+    ({
+      id: randomUUID(),
+      originalName: 'first.apk',
+      status: 'completed',
+      exitCode: 0,
+      imageDigest: DIGEST,
+      logTail: 'from the first run',
+      resultName: 'first.filemeta.json',
+      resultSize: 7,
+      resultMime: 'application/json',
+      ...over,
+    }) as JobEntity;
+
+  it('serves a completed run of the same key within the TTL: no container, its result and log shared, named after this upload', async () => {
+    const t = await setup(writesResult('not this'));
+    const first = original();
+    t.blobs.blobs.set(`${first.id}/result`, Buffer.from('{"a":1}'));
+    t.blobs.blobs.set(`${first.id}/log`, Buffer.from('first log'));
+    t.jobs.findCached.mockResolvedValue(first);
+
+    const before = Date.now();
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, sha256: SHA, cacheTtlSeconds: 3600 });
+
+    expect(t.runtime.run).not.toHaveBeenCalled();
+    expect(t.jobs.findCached).toHaveBeenCalledWith(keyOf(DIGEST), expect.any(Date));
+    const since = t.jobs.findCached.mock.calls[0][1];
+    expect(before - since.getTime()).toBeGreaterThanOrEqual(3600 * 1000 - 5);
+    expect(run).toMatchObject({ cachedFrom: first.id, cacheKey: keyOf(DIGEST), logTail: 'from the first run' });
+    expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 7, mime: 'application/json' });
+    expect(t.stored('result')).toBe('{"a":1}');
+    expect(t.stored('log')).toBe('first log');
+    expect(t.jobs.finalize).toHaveBeenCalledWith(expect.objectContaining({ status: 'completed', cachedFrom: first.id, cacheKey: keyOf(DIGEST) }));
+  });
+
+  it('runs the engine, and records the key of what ran, when the cache is not to be asked (force, or a TTL of 0)', async () => {
+    const t = await setup(writesResult('{"fresh":true}'));
+    t.jobs.findCached.mockResolvedValue(original());
+
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, sha256: SHA });
+
+    expect(t.jobs.findCached).not.toHaveBeenCalled();
+    expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    expect(run.cacheKey).toBe(keyOf(DIGEST));
+    expect(run.cachedFrom).toBeUndefined();
+    expect(t.jobs.finalize).toHaveBeenCalledWith(expect.objectContaining({ cacheKey: keyOf(DIGEST) }));
+  });
+
+  it('runs the engine when the cached result is gone from the store (retention removed it meanwhile)', async () => {
+    const t = await setup(writesResult('{"fresh":true}'));
+    t.jobs.findCached.mockResolvedValue(original());
+
+    const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, sha256: SHA, cacheTtlSeconds: 60 });
+
+    expect(t.runtime.run).toHaveBeenCalledTimes(1);
+    expect(run.cachedFrom).toBeUndefined();
+    expect(t.stored('result')).toBe('{"fresh":true}');
+  });
+
+  it("stages a submission's shared input (inputFrom), not one of its own", async () => {
+    const t = await setup(writesResult('{}'));
+    const submission = randomUUID();
+    t.blobs.blobs.set(`${submission}/input`, Buffer.from('the shared bytes'));
+    t.blobs.blobs.delete(`${t.jobId}/input`);
+
+    await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, inputFrom: submission });
+
+    expect(t.runs[0].input).toBe('the shared bytes');
   });
 });
 

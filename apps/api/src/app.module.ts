@@ -15,6 +15,8 @@ import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
 import { TemporalService } from './infra/temporal.service';
+import { FollowersService } from './jobs/followers.service';
+import { JobAdmission } from './jobs/job-admission.service';
 import { JobDispatcher } from './jobs/job-dispatcher.service';
 import { JobService } from './jobs/job.service';
 import { JobsController } from './jobs/jobs.controller';
@@ -114,7 +116,9 @@ export class AppModule {
         EnginesReloadService,
         TemporalService,
         UploadService,
+        JobAdmission,
         JobDispatcher,
+        FollowersService,
         JobService,
       ],
     };

@@ -15,9 +15,9 @@ import {
   type StoredResult,
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
-import { parseRunflags, RunflagError, type ContainerPolicy } from '@menagerie/engines';
+import { cacheKey, parseRunflags, RunflagError, type ContainerPolicy } from '@menagerie/engines';
 import { RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
-import { describeResult, type BlobStore, type JobDirUsage, type Scratch } from '@menagerie/storage';
+import { describeResult, resultNameFor, type BlobStore, type JobDirUsage, type Scratch } from '@menagerie/storage';
 
 /** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
 export type RunningJobs = Map<string, string>;
@@ -34,7 +34,7 @@ export interface ActivityDeps {
   node: string;
   running: RunningJobs;
   runtime: ContainerRuntime;
-  jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'finalize'>;
+  jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'finalize' | 'findCached'>;
   allowRunflags: readonly string[];
   logLimitBytes: number;
   logTailBytes: number;
@@ -114,6 +114,10 @@ export function createActivities(deps: ActivityDeps) {
     return image;
   }
 
+  async function resolveImage(engine: EngineSpec, ctx: Context): Promise<ImageInfo> {
+    return (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
+  }
+
   /**
    * A cleanup: bounded, so that a stalled dockerd or umount can't keep the
    * workflow open, and never failing the activity.
@@ -162,10 +166,10 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  /** Copies the stored input into a fresh job directory on this node. */
-  async function stage(ctx: Context, jobId: string, engine: EngineSpec): Promise<void> {
+  /** Copies the stored input (its own, or the submission's it reads: `inputOf`) into a fresh job directory on this node. */
+  async function stage(ctx: Context, jobId: string, engine: EngineSpec, inputOf: string = jobId): Promise<void> {
     await withStore('fetch the input', ctx, async () => {
-      const input = await deps.blobs.open(jobId, 'input');
+      const input = await deps.blobs.open(inputOf, 'input');
       if (!input) fail(`the stored input of job ${jobId} is missing`, FAILURE_TYPES.inputMissing);
       await deps.scratch.stage(jobId, engine.inputfilename, engine.user, input.stream);
     });
@@ -187,9 +191,9 @@ export function createActivities(deps: ActivityDeps) {
    * Runs the engine's container on the staged job directory and keeps its
    * log; resolves only when it exited 0, and fails naming why otherwise.
    */
-  async function execute(ctx: Context, jobId: string, engine: EngineSpec): Promise<EngineRun> {
+  async function execute(ctx: Context, jobId: string, engine: EngineSpec, resolved?: ImageInfo): Promise<EngineRun> {
     const { policy, env } = policyOf(engine);
-    const image = (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
+    const image = resolved ?? (await resolveImage(engine, ctx));
 
     // "running" is informative; the final status is what must be recorded. So the run
     // neither waits for this write nor fails with it: a database that is down or stalled
@@ -345,6 +349,35 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
+  /**
+   * The cache's re-check, with the digest this node resolved (the API's
+   * lookup used the one the nodes reported, when they agreed): a completed run
+   * of the same key within the TTL is shared to this job instead of running.
+   */
+  async function cachedRun(input: EngineJobInput, key: string, originalName: string): Promise<JobRun | null> {
+    const since = new Date(Date.now() - (input.cacheTtlSeconds ?? 0) * 1000);
+    const hit = await deps.jobs.findCached(key, since);
+    if (!hit?.resultName || !(await deps.blobs.share(hit.id, input.jobId, 'result'))) return null;
+    await deps.blobs.share(hit.id, input.jobId, 'log');
+    log.info('served from the cache; no container ran', { jobId: input.jobId, cachedFrom: hit.id });
+    return {
+      exitCode: hit.exitCode ?? 0,
+      imageDigest: hit.imageDigest,
+      startedAt: null,
+      logTail: hit.logTail ?? '',
+      node: deps.node,
+      result: { name: resultNameFor(hit, originalName, input.engine.name), size: hit.resultSize ?? 0, mime: hit.resultMime ?? 'application/octet-stream' },
+      cacheKey: key,
+      cachedFrom: hit.id,
+    };
+  }
+
+  /** The cache key of what this run would run; null without the input's sha256 (a workflow from before the cache whose row is gone). */
+  async function keyFor(input: EngineJobInput, env: readonly string[], image: ImageInfo): Promise<string | null> {
+    const sha256 = input.sha256 ?? (await deps.jobs.findById(input.jobId))?.sha256;
+    return sha256 ? cacheKey({ spec: input.engine, env, imageDigest: image.digest, sha256 }) : null;
+  }
+
   function noResult(engine: EngineSpec, facts: FailureDetails = {}): never {
     return fail(`engine finished but wrote no result file at ${engine.mountpoint}/result`, FAILURE_TYPES.noResult, facts);
   }
@@ -361,7 +394,8 @@ export function createActivities(deps: ActivityDeps) {
      * container whatever happened. A retry (after this node died, say) may run
      * on any node, from the start.
      */
-    async runJob({ jobId, engine, originalName }: EngineJobInput): Promise<JobRun> {
+    async runJob(input: EngineJobInput): Promise<JobRun> {
+      const { jobId, engine, originalName } = input;
       const ctx = Context.current();
       deps.running.set(jobId, engine.name);
       // Fetching and storing a large file takes time too: the heartbeat covers the whole run.
@@ -376,14 +410,23 @@ export function createActivities(deps: ActivityDeps) {
           const removed = await deps.runtime.removeJobContainers(jobId);
           if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
         }
-        policyOf(engine); // a refused flag fails the job before anything is fetched
-        await stage(ctx, jobId, engine);
-        const run = await execute(ctx, jobId, engine);
+        const { env } = policyOf(engine); // a refused flag fails the job before anything is fetched
+        const image = await resolveImage(engine, ctx);
+        const key = await keyFor(input, env, image);
+        const name = await nameOf(jobId, originalName);
+        const cached = key && input.cacheTtlSeconds ? await withStore('look in the cache', ctx, () => cachedRun(input, key, name)) : null;
+        if (cached) {
+          ranClean = true;
+          await recordCompletedNow(cached, jobId);
+          return cached;
+        }
+        await stage(ctx, jobId, engine, input.inputFrom ?? jobId);
+        const run = await execute(ctx, jobId, engine, image);
         ranClean = true;
         // A refused result still leaves a row that says what ran, when and where.
         const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
-        const result = (await storeResult(ctx, jobId, engine, await nameOf(jobId, originalName), facts)) ?? noResult(engine, facts);
-        const done: JobRun = { ...run, node: deps.node, result };
+        const result = (await storeResult(ctx, jobId, engine, name, facts)) ?? noResult(engine, facts);
+        const done: JobRun = { ...run, node: deps.node, result, ...(key ? { cacheKey: key } : {}) };
         await recordCompletedNow(done, jobId);
         return done;
       } finally {

@@ -42,7 +42,7 @@ export function parseSettings(file: string, text: string, patch: Record<string, 
 
 /** The engines of `file`, templated and checked with these settings (at boot and on every reload). */
 export function loadEnginesFor(settings: Settings, file: string): Engine[] {
-  const engines = loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags);
+  const engines = loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags, { cacheTtl: settings.cache.ttl });
   // The input is staged into a job directory of jobDirLimitBytes: an upload that can't fit there would fail every time.
   const problems = engines.flatMap(({ config }, index) =>
     config.sizelimit < settings.jobDirLimitBytes

@@ -126,6 +126,19 @@ export const settingsSchema = z
       .strict()
       .prefault({}),
     /**
+     * The result cache: a completed job's result is served again, without a
+     * container, to an upload of the same bytes to the same engine with the
+     * same effective specification (image digest, cmd, user, runflags,
+     * mountpoint, inputfilename, timeout), for `ttl` seconds after it ran.
+     * An engine's `cachettl` in engines.json overrides it; 0 turns it off.
+     */
+    cache: z
+      .object({
+        ttl: z.number().int().min(0).default(86_400),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * Where missing engine images are pulled from. Without a registry, a job
      * whose image is missing fails at once with "image not found".
      */

@@ -26,6 +26,16 @@ export interface EngineJobInput {
   engine: EngineSpec;
   /** The uploaded file's name, for naming the result; absent in workflows started before it was added. */
   originalName?: string;
+  /** The input's sha256 (for the cache key); absent in workflows started before the cache: the worker reads the row. */
+  sha256?: string;
+  /** Whose stored input to run on (a submission's); absent: the job's own. */
+  inputFrom?: string | null;
+  /**
+   * Set when the run may be answered from the cache: the worker computes the
+   * key from the digest it resolves, and serves a completed run younger than
+   * this many seconds instead of running. Absent: forced, or no cache.
+   */
+  cacheTtlSeconds?: number;
 }
 
 /** What is known about a run once its container has started: the final status write carries it. */
@@ -53,6 +63,10 @@ export interface StoredResult {
 export interface JobRun extends EngineRun {
   node: string;
   result: StoredResult;
+  /** The cache key of what ran (or would have). */
+  cacheKey?: string | null;
+  /** Set when the worker served the run from the cache: no container ran. */
+  cachedFrom?: string | null;
 }
 
 /** The Temporal search attribute (Keyword) that names the node a job ran on. */
@@ -66,6 +80,10 @@ export interface FailureDetails extends RunFacts {
 
 export interface FinalizeJobInput extends RunFacts {
   jobId: string;
+  /** The cache key of what ran, computed by the worker. */
+  cacheKey?: string | null;
+  /** A hit the worker found: the job whose result this one serves. */
+  cachedFrom?: string | null;
   status: FinalStatus;
   exitCode?: number | null;
   error?: string | null;
@@ -84,6 +102,8 @@ export function completedJob(jobId: string, run: JobRun): FinalizeJobInput {
     imageDigest: run.imageDigest ?? null,
     startedAt: run.startedAt ?? null,
     node: run.node,
+    ...(run.cacheKey ? { cacheKey: run.cacheKey } : {}),
+    ...(run.cachedFrom ? { cachedFrom: run.cachedFrom } : {}),
   };
 }
 

@@ -5,3 +5,4 @@ export * from './config-error';
 export * from './job-query';
 export * from './nodes';
 export * from './bounded';
+export * from './submission';

@@ -5,7 +5,9 @@ import { JobExpiry1764300000000 } from './migrations/1764300000000-job-expiry';
 import { Nodes1764400000000 } from './migrations/1764400000000-nodes';
 import { HistoryIndexes1764500000000 } from './migrations/1764500000000-history-indexes';
 import { JobEndedNotify1764600000000 } from './migrations/1764600000000-job-ended-notify';
+import { CacheAndSubmissions1764700000000 } from './migrations/1764700000000-cache-and-submissions';
 import { NodeEntity } from './node.entity';
+import { SubmissionEntity } from './submission.entity';
 
 export interface DatabaseOptions {
   host: string;
@@ -15,7 +17,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({
@@ -25,7 +27,7 @@ export function createDataSource(options: DatabaseOptions, poolSize = 10): DataS
     username: options.user,
     password: options.password,
     database: options.database,
-    entities: [JobEntity, NodeEntity],
+    entities: [JobEntity, NodeEntity, SubmissionEntity],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -29,6 +29,7 @@ export class JobEndings {
   private retryMs = RECONNECT_MIN_MS;
   private timer: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly subscribers = new Set<(id: string | null) => void>();
 
   constructor(
     private readonly options: DatabaseOptions,
@@ -76,6 +77,16 @@ export class JobEndings {
     return { done, cancel: settle };
   }
 
+  /**
+   * Hears every job end: `listener(id)` for each announced, and
+   * `listener(null)` when the connection broke (ends may have been missed).
+   * Answers the unsubscribe.
+   */
+  subscribe(listener: (id: string | null) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
   /** How many requests wait now (for tests and metrics). */
   get waiting(): number {
     let n = 0;
@@ -85,11 +96,13 @@ export class JobEndings {
 
   private wake(id: string): void {
     for (const settle of [...(this.waiters.get(id) ?? [])]) settle();
+    for (const listener of this.subscribers) listener(id);
   }
 
   /** The connection broke: every waiter reads its row again (an end may have been missed meanwhile). */
   private wakeAll(): void {
     for (const set of [...this.waiters.values()]) for (const settle of [...set]) settle();
+    for (const listener of this.subscribers) listener(null);
   }
 
   private async connect(): Promise<void> {

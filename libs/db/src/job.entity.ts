@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import type { JobStatus } from '@menagerie/core';
 
 /** bigint comes back from pg as a string; sizes fit comfortably in a double. */
-const bigintAsNumber = {
+export const bigintAsNumber = {
   to: (v: number | null) => v,
   from: (v: string | null) => (v === null ? null : Number(v)),
 };
@@ -70,6 +70,29 @@ export class JobEntity {
   /** The worker node that ran the job (its last attempt); null until one did, and for jobs from before nodes. */
   @Column('varchar', { length: 63, nullable: true })
   node!: string | null;
+
+  /** The type detected from the input's bytes; null for jobs from before it was. */
+  @Column('text', { name: 'input_mime', nullable: true })
+  inputMime!: string | null;
+
+  /** The result cache's key of what the job runs (migration 1764700000000). */
+  @Column('char', { name: 'cache_key', length: 64, nullable: true })
+  cacheKey!: string | null;
+
+  /** A completed hit: the job whose result it serves. A queued follower: the identical job it waits for. */
+  @Column('uuid', { name: 'cached_from', nullable: true })
+  cachedFrom!: string | null;
+
+  /** Uploaded with force=true: it ran whatever the cache held. */
+  @Column('boolean', { default: false })
+  forced!: boolean;
+
+  @Column('uuid', { name: 'submission_id', nullable: true })
+  submissionId!: string | null;
+
+  /** Whose stored input it reads; null: its own. */
+  @Column('uuid', { name: 'input_from', nullable: true })
+  inputFrom!: string | null;
 
   /** When retention removed the job's files; the row stays. */
   @Column('timestamptz', { name: 'expired_at', nullable: true })

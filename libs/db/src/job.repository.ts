@@ -1,4 +1,4 @@
-import { Brackets, In, Not, type DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
+import { Brackets, In, type DataSource, type EntityManager, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { encodeJobCursor, FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobCursor, type JobSearch, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
 
@@ -12,6 +12,110 @@ export interface NewJob {
   sha256: string;
   image: string;
   workflowId: string;
+  /** The type detected from the input's bytes. */
+  inputMime?: string | null;
+  /** Uploaded with force=true. */
+  forced?: boolean;
+  /**
+   * The cache key, when the upload could compute it: a job with one that is
+   * identical to a queued or running job becomes that job's follower
+   * (`cachedFrom`) instead of running too.
+   */
+  cacheKey?: string | null;
+  /** A cache hit: the completed job whose result it serves (its blobs already shared to `id`). */
+  hit?: JobEntity | null;
+  submissionId?: string | null;
+  /** Whose stored input the job reads (a submission's); absent: its own. */
+  inputFrom?: string | null;
+}
+
+/** A follower whose identical job has ended, and how that job ended. */
+export interface EndedLeader {
+  follower: string;
+  /** The follower's own upload's name (a hit's result is named after it). */
+  followerName: string;
+  leader: JobEntity;
+}
+
+const ACTIVE_LEADER = `cache_key IS NOT NULL AND cached_from IS NULL AND status IN ('queued', 'running')`;
+const JOB_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, cache_key`;
+/** How often an insert tries between "lead" and "follow" while the identical job it would follow ends under it. */
+const ADMIT_TRIES = 3;
+
+function valuesOf(job: NewJob, cacheKey: string | null): unknown[] {
+  return [job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId, job.inputMime ?? null, job.forced ?? false, job.submissionId ?? null, job.inputFrom ?? null, cacheKey];
+}
+
+/**
+ * Records a new job, in `manager`'s transaction when it has one: a cache
+ * hit as completed, at once; otherwise queued (the outbox), leading or
+ * following an identical queued or running job. One INSERT in the common
+ * case. What the repositories share; only they call it.
+ */
+export async function insertJob(manager: EntityManager, job: NewJob): Promise<JobEntity> {
+  const row = (created: Date, over: Partial<JobEntity>) =>
+    manager.create(JobEntity, {
+      ...job,
+      status: 'queued',
+      inputMime: job.inputMime ?? null,
+      forced: job.forced ?? false,
+      submissionId: job.submissionId ?? null,
+      inputFrom: job.inputFrom ?? null,
+      cacheKey: job.cacheKey ?? null,
+      cachedFrom: null,
+      runId: null,
+      createdAt: created,
+      ...{ imageDigest: null, startedAt: null, finishedAt: null, exitCode: null, error: null, logTail: null },
+      ...{ resultName: null, resultSize: null, resultMime: null, node: null, expiredAt: null },
+      ...over,
+    });
+  const hit = job.hit;
+  if (hit) {
+    const rows: Array<{ created_at: Date; finished_at: Date }> = await manager.query(
+      `INSERT INTO jobs (${JOB_COLUMNS}, cached_from, image_digest, started_at, finished_at, exit_code, log_tail, result_name, result_size, result_mime)
+       VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now(), $15, $16, $17, $18, $19)
+       RETURNING created_at, finished_at`,
+      [...valuesOf(job, hit.cacheKey), hit.id, hit.imageDigest, hit.exitCode, textOrNull(hit.logTail), hit.resultName, hit.resultSize, hit.resultMime],
+    );
+    return row(rows[0].created_at, {
+      status: 'completed',
+      cacheKey: hit.cacheKey,
+      cachedFrom: hit.id,
+      imageDigest: hit.imageDigest,
+      startedAt: rows[0].finished_at,
+      finishedAt: rows[0].finished_at,
+      exitCode: hit.exitCode,
+      logTail: hit.logTail,
+      resultName: hit.resultName,
+      resultSize: hit.resultSize,
+      resultMime: hit.resultMime,
+    });
+  }
+  const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+  if (!job.cacheKey) {
+    const rows: Array<{ created_at: Date }> = await manager.query(`${insert} RETURNING created_at`, valuesOf(job, null));
+    return row(rows[0].created_at, {});
+  }
+  for (let i = 0; i < ADMIT_TRIES; i++) {
+    // Leads, unless an identical job is queued or running (the unique index decides, also against an insert not yet committed)...
+    const led: Array<{ created_at: Date }> = await manager.query(
+      `${insert} ON CONFLICT (cache_key) WHERE ${ACTIVE_LEADER} DO NOTHING RETURNING created_at`,
+      valuesOf(job, job.cacheKey),
+    );
+    if (led.length) return row(led[0].created_at, {});
+    // ...which it then follows, unless that one ended meanwhile.
+    const followed: Array<{ created_at: Date; cached_from: string }> = await manager.query(
+      `INSERT INTO jobs (${JOB_COLUMNS}, cached_from)
+       SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, leader.id FROM jobs leader
+       WHERE leader.cache_key = $12 AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
+       RETURNING created_at, cached_from`,
+      valuesOf(job, job.cacheKey),
+    );
+    if (followed.length) return row(followed[0].created_at, { cachedFrom: followed[0].cached_from });
+  }
+  // Identical jobs keep ending as this one arrives: it runs on its own (the worker records its key when it completes).
+  const rows: Array<{ created_at: Date }> = await manager.query(`${insert} RETURNING created_at`, valuesOf(job, null));
+  return row(rows[0].created_at, { cacheKey: null });
 }
 
 /** What starting a job's workflow needs from its row. */
@@ -19,6 +123,9 @@ export interface UnstartedJob {
   id: string;
   sha256: string;
   originalName: string;
+  /** Whose stored input it reads; null: its own. */
+  inputFrom: string | null;
+  forced: boolean;
 }
 
 export interface JobPage {
@@ -69,21 +176,10 @@ export class JobRepository {
    * One INSERT, one round trip (`save` would SELECT the id first and wrap the
    * INSERT in a transaction of its own). The row is the outbox: queued with no
    * run id, its workflow is started by the API's dispatcher (see `unstarted`).
+   * A cache hit is recorded completed; an identical upload, as a follower.
    */
   async create(job: NewJob): Promise<JobEntity> {
-    const rows: Array<{ created_at: Date }> = await this.repo.query(
-      `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING created_at`,
-      [job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId],
-    );
-    return this.repo.create({
-      ...job,
-      status: 'queued',
-      runId: null,
-      createdAt: rows[0].created_at,
-      ...{ imageDigest: null, startedAt: null, finishedAt: null, exitCode: null, error: null, logTail: null },
-      ...{ resultName: null, resultSize: null, resultMime: null, node: null, expiredAt: null },
-    });
+    return insertJob(this.repo.manager, job);
   }
 
   async findById(id: string): Promise<JobEntity | null> {
@@ -107,11 +203,93 @@ export class JobRepository {
    * index walks them in order; the started ones ahead of them are few.)
    */
   async unstarted(engine: string, limit: number): Promise<UnstartedJob[]> {
-    const rows: Array<{ id: string; sha256: string; original_name: string }> = await this.repo.query(
-      `SELECT id, sha256, original_name FROM jobs WHERE engine = $1 AND status = 'queued' AND run_id IS NULL ORDER BY created_at, id LIMIT $2`,
+    // Followers wait for their identical job instead (endedLeaders).
+    const rows: Array<{ id: string; sha256: string; original_name: string; input_from: string | null; forced: boolean }> = await this.repo.query(
+      `SELECT id, sha256, original_name, input_from, forced FROM jobs
+       WHERE engine = $1 AND status = 'queued' AND run_id IS NULL AND cached_from IS NULL ORDER BY created_at, id LIMIT $2`,
       [engine, limit],
     );
-    return rows.map((r) => ({ id: r.id, sha256: r.sha256, originalName: r.original_name }));
+    return rows.map((r) => ({ id: r.id, sha256: r.sha256, originalName: r.original_name, inputFrom: r.input_from, forced: r.forced }));
+  }
+
+  /**
+   * The newest completed run (not a hit: a TTL counts from when the engine
+   * really ran) with this cache key that finished after `since` and whose
+   * files retention has not removed.
+   */
+  async findCached(cacheKey: string, since: Date): Promise<JobEntity | null> {
+    return this.repo
+      .createQueryBuilder('job')
+      .where(`job.cache_key = :cacheKey AND job.cached_from IS NULL AND job.status = 'completed' AND job.expired_at IS NULL`, { cacheKey })
+      .andWhere('job.finished_at > :since AND job.result_name IS NOT NULL', { since })
+      .orderBy('job.finished_at', 'DESC')
+      .limit(1)
+      .getOne();
+  }
+
+  /**
+   * Followers whose identical job has ended: of the leaders `ids` when given
+   * (just announced ended), else of any (the periodic check).
+   */
+  async endedLeaders(ids: string[] | null, limit = 100): Promise<EndedLeader[]> {
+    const qb = this.repo
+      .createQueryBuilder('leader')
+      .innerJoin(JobEntity, 'f', `f.cached_from = leader.id AND f.status = 'queued'`)
+      .addSelect('f.id', 'follower_id')
+      .addSelect('f.original_name', 'follower_name')
+      .where('leader.status IN (:...final)', { final: FINAL_STATUSES })
+      .orderBy('f.created_at')
+      .limit(limit);
+    if (ids) qb.andWhere('leader.id IN (:...ids)', { ids: ids.length ? ids : ['00000000-0000-0000-0000-000000000000'] });
+    const { entities, raw } = await qb.getRawAndEntities<{ follower_id: string; follower_name: string; leader_id: string }>();
+    const byId = new Map(entities.map((e) => [e.id, e]));
+    return raw.flatMap((r) => {
+      const leader = byId.get(r.leader_id);
+      return leader ? [{ follower: r.follower_id, followerName: r.follower_name, leader }] : [];
+    });
+  }
+
+  /**
+   * A follower whose leader completed becomes a hit on it (its blobs already
+   * shared; `leader.resultName` as the follower's result is to be named);
+   * false when it was no longer waiting.
+   */
+  async completeFollower(follower: string, leader: JobEntity): Promise<boolean> {
+    const [rows]: [unknown[], number] = await this.repo.query(
+      `UPDATE jobs SET status = 'completed', started_at = now(), finished_at = now(), cache_key = $3, image_digest = $4, exit_code = $5,
+         log_tail = $6, result_name = $7, result_size = $8, result_mime = $9
+       WHERE id = $1 AND cached_from = $2 AND status = 'queued' RETURNING id`,
+      [follower, leader.id, leader.cacheKey, leader.imageDigest, leader.exitCode, textOrNull(leader.logTail), leader.resultName, leader.resultSize, leader.resultMime],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * The leader ended without a result (failed, timed out, cancelled): its
+   * followers run after all, one at a time like identical uploads. They follow
+   * an identical job that is active now, if there is one; else the oldest
+   * leads and the rest follow it.
+   */
+  async releaseFollowers(leader: string): Promise<void> {
+    await this.repo.manager.transaction(async (tx) => {
+      const [self] = await tx.query(`SELECT cache_key FROM jobs WHERE id = $1`, [leader]);
+      const active = self?.cache_key
+        ? await tx.query(`SELECT id FROM jobs WHERE cache_key = $1 AND ${ACTIVE_LEADER} LIMIT 1 FOR UPDATE`, [self.cache_key])
+        : [];
+      const heir: string | undefined =
+        active[0]?.id ??
+        (await tx.query(`SELECT id FROM jobs WHERE cached_from = $1 AND status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE`, [leader]))[0]?.id;
+      if (!heir) return;
+      await tx.query(
+        `UPDATE jobs SET cached_from = CASE WHEN id = $2 THEN NULL ELSE $2::uuid END WHERE cached_from = $1 AND status = 'queued'`,
+        [leader, heir],
+      );
+    });
+  }
+
+  /** A submission's jobs, in the order their engines were asked. */
+  async bySubmission(submissionId: string): Promise<JobEntity[]> {
+    return this.repo.find({ where: { submissionId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** Jobs of `engine` whose workflow was started that no node has taken yet. */
@@ -180,9 +358,18 @@ export class JobRepository {
         imageDigest: () => 'COALESCE(:imageDigest, image_digest)',
         node: () => 'COALESCE(:node, node)',
         startedAt: () => 'COALESCE(started_at, CAST(:startedAt AS timestamptz))',
+        // The key of what really ran (the worker's digest), and for a hit the worker found, whose result it serves.
+        cacheKey: () => 'COALESCE(:cacheKey, cache_key)',
+        cachedFrom: () => 'COALESCE(CAST(:cachedFrom AS uuid), cached_from)',
       })
       .where('id = :id AND status NOT IN (:...final)', { id: input.jobId, final: FINAL_STATUSES })
-      .setParameters({ imageDigest: input.imageDigest ?? null, startedAt: input.startedAt ?? null, node: input.node ?? null })
+      .setParameters({
+        imageDigest: input.imageDigest ?? null,
+        startedAt: input.startedAt ?? null,
+        node: input.node ?? null,
+        cacheKey: input.cacheKey ?? null,
+        cachedFrom: input.cachedFrom ?? null,
+      })
       .execute();
   }
 

@@ -3,7 +3,17 @@ import { z } from 'zod';
 /** Engine names appear in URLs and are Temporal task queue names. */
 const ENGINE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Names the API's own routes use at the top level; an engine can't take them. */
-export const RESERVED_ENGINE_NAMES = ['result', 'link', 'jobs', 'engines', 'health', 'console', 'docs', 'api'];
+export const RESERVED_ENGINE_NAMES = ['result', 'link', 'jobs', 'engines', 'health', 'console', 'docs', 'api', 'submit', 'submission', 'submissions'];
+
+/** A regular expression on the detected MIME type (`accepts`, `rejects`); checked to compile when the file is read. */
+const mimePattern = z.string().min(1).max(1000).refine((source) => {
+  try {
+    new RegExp(source, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a valid regular expression (matched against the detected MIME type, such as "^application/zip$")');
 
 export const engineSchema = z
   .object({
@@ -28,6 +38,15 @@ export const engineSchema = z
       .refine((n) => n !== '.' && n !== '..' && n !== 'result', 'must be a plain file name other than "result"'),
     user: z.union([z.string().min(1), z.number().int().min(0)]).transform(String),
     timeout: z.number().positive(),
+    /**
+     * Optional, beyond the original format (which ignores them). `cachettl`: seconds a
+     * completed result may be served again for the same input and effective spec
+     * (default: `cache.ttl` in default.json; 0 turns the cache off for this engine).
+     * `accepts` / `rejects`: which detected MIME types the engine takes (case-insensitive).
+     */
+    cachettl: z.number().int().min(0).optional(),
+    accepts: mimePattern.optional(),
+    rejects: mimePattern.optional(),
   })
   .strict();
 

@@ -11,11 +11,31 @@ export interface TemplateVars {
   uid: number;
 }
 
+/** What default.json gives every engine that engines.json does not override. */
+export interface EngineDefaults {
+  /** Seconds a completed result is served again (cache.ttl); 0: no cache. */
+  cacheTtl: number;
+}
+
 /** A validated engine: its config, its parsed containment policy, and the spec a job snapshots. */
 export interface Engine {
   config: EngineConfig;
   policy: ContainerPolicy;
   spec: EngineSpec;
+  /** Its effective cache TTL in seconds: `cachettl`, else cache.ttl; 0 when off. */
+  cacheTtl: number;
+}
+
+/**
+ * Whether `engine` takes a file of the detected type `mime`: null when it
+ * does, else why not, in words for the uploader. The one rule for `accepts`
+ * and `rejects` (an explicit upload and `engines=auto` both follow it).
+ */
+export function refusesType(engine: Engine, mime: string): string | null {
+  const { accepts, rejects, name } = engine.config;
+  if (accepts && !new RegExp(accepts, 'i').test(mime)) return `engine ${name} accepts only files whose type matches /${accepts}/, and this file is ${mime}`;
+  if (rejects && new RegExp(rejects, 'i').test(mime)) return `engine ${name} rejects files whose type matches /${rejects}/, and this file is ${mime}`;
+  return null;
 }
 
 export function renderTemplate(text: string, vars: TemplateVars): string {
@@ -30,7 +50,13 @@ function splitCmd(cmd: string | string[]): string[] {
   return Array.isArray(cmd) ? cmd : cmd.trim().split(/\s+/);
 }
 
-export function parseEngines(file: string, text: string, vars: TemplateVars, allowRunflags: readonly string[] = []): Engine[] {
+export function parseEngines(
+  file: string,
+  text: string,
+  vars: TemplateVars,
+  allowRunflags: readonly string[] = [],
+  defaults: EngineDefaults = { cacheTtl: 0 },
+): Engine[] {
   let data: unknown;
   try {
     data = JSON.parse(renderTemplate(text, vars));
@@ -60,6 +86,7 @@ export function parseEngines(file: string, text: string, vars: TemplateVars, all
           timeout: config.timeout,
           runflags: withoutEnvValues(config.runflags),
         },
+        cacheTtl: config.cachettl ?? defaults.cacheTtl,
       });
     } catch (err) {
       if (!(err instanceof RunflagError)) throw err;
@@ -80,12 +107,12 @@ export function envNames(env: readonly string[]): string[] {
   return env.map(envName);
 }
 
-export function loadEngines(file: string, vars: TemplateVars, allowRunflags: readonly string[] = []): Engine[] {
+export function loadEngines(file: string, vars: TemplateVars, allowRunflags: readonly string[] = [], defaults?: EngineDefaults): Engine[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
   }
-  return parseEngines(file, text, vars, allowRunflags);
+  return parseEngines(file, text, vars, allowRunflags, defaults);
 }

@@ -3,3 +3,4 @@ export * from './engine';
 export * from './engine.schema';
 export * from './policy';
 export * from './runflags';
+export * from './cache-key';

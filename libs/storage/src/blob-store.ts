@@ -29,6 +29,13 @@ export interface BlobStore {
   put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob>;
   /** The blob, or a range of it (`end` inclusive, as HTTP ranges); null when there is none. */
   open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null>;
+  /**
+   * Gives job `to` the blob `from` keeps (a cached result, its log), without
+   * the bytes passing through this process: a hard link on a filesystem, a
+   * server-side copy in S3. Each then lasts as long as its own job does.
+   * False when `from` has no such blob (retention removed it).
+   */
+  share(from: string, to: string, kind: BlobKind): Promise<boolean>;
   /** Removes everything kept for a job; removing what isn't there is no error. */
   remove(jobId: string): Promise<void>;
   /** Aborts multipart uploads started before `before` and never finished (a process that died mid-upload); returns how many. */

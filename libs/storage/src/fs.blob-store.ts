@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { access, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { access, link, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -85,6 +85,23 @@ export class FsBlobStore implements BlobStore {
     }
     // The stream owns the handle: ending or destroying it closes the file.
     return { stream: handle.createReadStream(range ? { start: range.start, end: range.end } : { start: 0 }), size };
+  }
+
+  /** A hard link: the file's bytes are shared, and last until the last job keeping them is removed. */
+  async share(from: string, to: string, kind: BlobKind): Promise<boolean> {
+    const source = join(this.dirOf(from), FILE_NAMES[kind]);
+    const info = await lstat(source).catch(() => null);
+    if (!info?.isFile()) return false;
+    try {
+      await makeDir(this.dirOf(to));
+      await link(source, join(this.dirOf(to), FILE_NAMES[kind]));
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false; // removed meanwhile
+      if (code === 'EEXIST') return true; // shared already (a retry, or another replica settling the same job)
+      throw translateFsError(err, `the file store at ${this.area}`);
+    }
   }
 
   async remove(jobId: string): Promise<void> {

@@ -5,4 +5,4 @@ export * from './fs.blob-store';
 export * from './s3.blob-store';
 export * from './create-blob-store';
 export * from './scratch';
-export { describeResult } from './describe-result';
+export { describeResult, resultNameFor } from './describe-result';

@@ -1,5 +1,6 @@
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -176,6 +177,17 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       if (notFound(err)) return null;
       throw this.translate(err, `reading the ${kind} of job ${jobId}`);
+    }
+  }
+
+  /** A server-side copy (results are at most resultLimitBytes, well under CopyObject's 5 GB): no byte passes through here. */
+  async share(from: string, to: string, kind: BlobKind): Promise<boolean> {
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: keyOf(to, kind), CopySource: `${this.bucket}/${keyOf(from, kind)}` }));
+      return true;
+    } catch (err) {
+      if (notFound(err)) return false;
+      throw this.translate(err, `sharing the ${kind} of job ${from}`);
     }
   }
 

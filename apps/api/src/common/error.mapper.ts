@@ -7,6 +7,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
   switch (code) {
     case 'ENGINE_UNKNOWN':
     case 'JOB_NOT_FOUND':
+    case 'SUBMISSION_NOT_FOUND':
     case 'RESULT_NOT_READY':
     case 'RESULT_MISSING':
       return HttpStatus.NOT_FOUND;
@@ -18,7 +19,12 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'MALFORMED_UPLOAD':
     case 'UPLOAD_ABORTED':
     case 'MALFORMED_BODY':
+    case 'INVALID_ENGINES':
+    case 'INVALID_SUBMISSION_ID':
       return HttpStatus.BAD_REQUEST;
+    case 'ENGINE_REFUSES_TYPE':
+    case 'NO_ENGINE_ACCEPTS':
+      return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'UPLOAD_TIMEOUT':
       return HttpStatus.REQUEST_TIMEOUT;
     case 'NOT_MULTIPART':
@@ -33,6 +39,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'RATE_LIMITED':
       return HttpStatus.TOO_MANY_REQUESTS;
     case 'JOB_NOT_CANCELLABLE':
+    case 'SUBMISSION_NOT_CANCELLABLE':
       return HttpStatus.CONFLICT;
     case 'SCHEDULER_UNAVAILABLE':
     case 'DATABASE_UNAVAILABLE':

@@ -134,7 +134,14 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
         while (next < jobs.length && failure === undefined) {
           const job = jobs[next++];
           try {
-            const { runId } = await this.temporal.startJob({ jobId: job.id, engine: engine.spec }, job.sha256, job.originalName);
+            const input = {
+              jobId: job.id,
+              engine: engine.spec,
+              sha256: job.sha256,
+              ...(job.inputFrom ? { inputFrom: job.inputFrom } : {}),
+              ...(!job.forced && engine.cacheTtl > 0 ? { cacheTtlSeconds: engine.cacheTtl } : {}),
+            };
+            const { runId } = await this.temporal.startJob(input, job.sha256, job.originalName);
             started.push({ id: job.id, runId });
           } catch (err) {
             failure ??= err;

@@ -7,7 +7,8 @@ export interface JobView {
   jobid: string;
   engine: string;
   status: string;
-  input: { name: string; size: number; sha256: string };
+  /** `mime`: detected from the bytes; null for jobs from before it was. */
+  input: { name: string; size: number; sha256: string; mime: string | null };
   image: string;
   imageDigest: string | null;
   createdAt: string;
@@ -24,6 +25,15 @@ export interface JobView {
   expiredAt: string | null;
   /** The worker node that ran it. */
   node: string | null;
+  /** Served from the cache: no container ran for it, and `cachedFrom` is the job whose result it serves. */
+  cached: boolean;
+  cachedFrom: string | null;
+  /** While queued: the identical job it waits for (its result will be this one's). */
+  waitingFor: string | null;
+  /** Uploaded with force=true: run whatever the cache held. */
+  forced: boolean;
+  /** The submission it is part of (one upload, several engines). */
+  submission: { id: string; url: string } | null;
 }
 
 export function temporalUrl(settings: Settings, workflowId: string, runId: string | null): string {
@@ -37,7 +47,7 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     jobid: job.id,
     engine: job.engine,
     status: job.status,
-    input: { name: job.originalName, size: job.size, sha256: job.sha256 },
+    input: { name: job.originalName, size: job.size, sha256: job.sha256, mime: job.inputMime },
     image: job.image,
     imageDigest: job.imageDigest,
     createdAt: job.createdAt.toISOString(),
@@ -52,5 +62,10 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     temporalUrl: temporalUrl(settings, job.workflowId, job.runId),
     expiredAt: job.expiredAt?.toISOString() ?? null,
     node: job.node,
+    cached: job.status === 'completed' && job.cachedFrom !== null,
+    cachedFrom: job.status === 'completed' ? job.cachedFrom : null,
+    waitingFor: job.status === 'queued' ? job.cachedFrom : null,
+    forced: job.forced,
+    submission: job.submissionId ? { id: job.submissionId, url: `${settings.api.publicUrl}/submission/${job.submissionId}` } : null,
   };
 }

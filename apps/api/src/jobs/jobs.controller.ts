@@ -48,8 +48,13 @@ export class JobsController {
   @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })
   @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE (the store does not answer), or ENGINE_UNAVAILABLE (no live node can run the engine): nothing was kept' })
   @ApiResponse({ status: 507, type: ErrorDto, description: 'STORAGE_FULL' })
-  async upload(@Param('engine') engine: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<JobView> {
-    const job = await this.uploads.upload(engine, req);
+  async upload(
+    @Param('engine') engine: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Query('force') force?: string,
+  ): Promise<JobView> {
+    const job = await this.uploads.upload(engine, req, force);
     res.setHeader('Location', `/result/${job.id}`);
     return toJobView(job, this.config.settings);
   }

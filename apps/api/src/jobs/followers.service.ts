@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EndedLeader, JobEndings, JobRepository } from '@menagerie/db';
+import { resultNameFor, type BlobStore } from '@menagerie/storage';
+import { BLOB_STORE, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
+
+/** How long announced ends are gathered into one query. */
+const BATCH_MS = 20;
+/** How often every follower is checked, for an end no replica heard (a replica down at the time, a broken LISTEN). */
+const CHECK_MS = 5000;
+
+/**
+ * Settles the jobs that wait for an identical one (followers: an upload that
+ * arrived while the same engine, spec and input was queued or running). When
+ * that job completes, each follower becomes a hit on it: its result and log
+ * are shared and the row is completed. When it ends any other way, they run
+ * after all, the oldest leading the rest. Driven by the database's job-ended
+ * announcements, with a periodic check behind them; every replica runs one,
+ * and settling a follower twice is harmless (the row changes once).
+ */
+@Injectable()
+export class FollowersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(FollowersService.name);
+  private pending = new Set<string>();
+  private everything = false;
+  private flushing: Promise<void> | null = null;
+  private batchTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.endings.subscribe((id) => this.heard(id));
+    this.checkTimer = setInterval(() => this.heard(null), CHECK_MS);
+    this.heard(null);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    await this.flushing;
+  }
+
+  /** A job ended (`id`), or any may have (null). */
+  private heard(id: string | null): void {
+    if (this.stopped) return;
+    if (id) this.pending.add(id);
+    else this.everything = true;
+    this.batchTimer ??= setTimeout(() => {
+      this.batchTimer = null;
+      void this.flush();
+    }, BATCH_MS);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return void this.flushing.then(() => this.heard(null));
+    const ids = this.everything ? null : [...this.pending];
+    this.pending = new Set();
+    this.everything = false;
+    this.flushing = this.settleAll(ids)
+      .catch((err: unknown) => this.logger.warn(`could not settle the jobs waiting for an identical one: ${(err as Error).message}; retrying`))
+      .finally(() => (this.flushing = null));
+    await this.flushing;
+  }
+
+  private async settleAll(ids: string[] | null): Promise<void> {
+    for (;;) {
+      const ended = await this.jobs.endedLeaders(ids);
+      const released = new Set<string>();
+      for (const e of ended) await this.settle(e, released);
+      if (ended.length < 100) return;
+    }
+  }
+
+  private async settle({ follower, followerName, leader }: EndedLeader, released: Set<string>): Promise<void> {
+    if (leader.status === 'completed' && leader.resultName && (await this.store.share(leader.id, follower, 'result'))) {
+      await this.store.share(leader.id, follower, 'log');
+      if (await this.jobs.completeFollower(follower, { ...leader, resultName: resultNameFor(leader, followerName, leader.engine) })) {
+        this.logger.log({ jobId: follower, cachedFrom: leader.id }, 'served from the identical job it waited for');
+      }
+      return;
+    }
+    if (released.has(leader.id)) return;
+    released.add(leader.id);
+    await this.jobs.releaseFollowers(leader.id);
+    this.logger.log({ leader: leader.id, status: leader.status }, 'the identical job ended without a result; the jobs waiting for it run');
+  }
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { EngineSpec } from '@menagerie/core';
+
+/** Bumped whenever what goes into a key changes: every earlier key then misses. */
+const KEY_VERSION = 1;
+
+export interface CacheKeyInput {
+  /** The spec a job snapshots (environment names only). */
+  spec: EngineSpec;
+  /** The engine's environment with its values (NAME=value), as the run gets it. */
+  env: readonly string[];
+  /** The digest the image resolves to: what really runs. */
+  imageDigest: string;
+  /** The input's sha256. */
+  sha256: string;
+}
+
+/**
+ * The result cache's key: one sha256 over the engine's name, its full
+ * effective specification (image reference and digest, cmd, user, runflags,
+ * environment values, mountpoint, inputfilename, timeout) and the input's
+ * sha256. Anything that could change the output changes the key. The one
+ * rule, for the API's lookup and the worker's re-check alike. Environment
+ * values enter only through the hash, which is all the database keeps.
+ */
+export function cacheKey({ spec, env, imageDigest, sha256 }: CacheKeyInput): string {
+  const material = {
+    v: KEY_VERSION,
+    name: spec.name,
+    image: spec.image,
+    imageDigest,
+    cmd: spec.cmd,
+    user: spec.user,
+    runflags: spec.runflags,
+    env: [...env].sort(),
+    mountpoint: spec.mountpoint,
+    inputfilename: spec.inputfilename,
+    timeout: spec.timeout,
+    sha256,
+  };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
