@@ -11,6 +11,10 @@ export interface TestEngine {
   image?: string;
   runflags?: string[];
   inputfilename?: string;
+  /** The optional fields beyond the original format. */
+  cachettl?: number;
+  accepts?: string;
+  rejects?: string;
 }
 
 /** Writes an engines.json of small engines built on the filemeta image, for tests. */
@@ -28,6 +32,9 @@ export function writeEnginesFile(engines: TestEngine[]): string {
       inputfilename: e.inputfilename ?? 'input',
       user: '{{uid}}',
       timeout: e.timeout ?? 60,
+      ...(e.cachettl !== undefined ? { cachettl: e.cachettl } : {}),
+      ...(e.accepts ? { accepts: e.accepts } : {}),
+      ...(e.rejects ? { rejects: e.rejects } : {}),
     })),
   };
   writeFileSync(file, JSON.stringify(body, null, 2));
