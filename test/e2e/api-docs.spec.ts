@@ -17,7 +17,9 @@ describe('API docs', () => {
   it('documents every route, including upload, result and link with their error answers', async () => {
     const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
     const paths = doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    expect(Object.keys(paths).sort()).toEqual(['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/nodes', '/result/{id}', '/{engine}/upload']);
+    expect(Object.keys(paths).sort()).toEqual(
+      ['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/nodes', '/result/{id}', '/submission/{id}', '/submit', '/{engine}/upload'],
+    );
     expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '503', '507']);
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
@@ -28,6 +30,28 @@ describe('API docs', () => {
       ['items', 'limit', 'next', 'nextUrl', 'page', 'pages', 'prev', 'prevUrl', 'total', 'totalExact'],
     );
     expect(doc.components.schemas.JobDto.properties.status.enum).toEqual(['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled']);
+  });
+
+  it('documents submissions: POST /submit and GET and DELETE /submission/{id}, with their errors and shapes', async () => {
+    const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
+    const paths = doc.paths;
+    const submit = paths['/submit'].post;
+    expect(Object.keys(submit.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '422', '503', '507']);
+    expect(submit.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['engines', 'force']);
+    expect(Object.keys(submit.requestBody.content)).toEqual(['multipart/form-data']);
+    expect(Object.keys(paths['/submission/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
+    expect(paths['/submission/{id}'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['id', 'wait']);
+    expect(Object.keys(paths['/submission/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);
+    const schemas = doc.components.schemas;
+    expect(Object.keys(schemas.SubmissionDto.properties).sort()).toEqual(
+      ['createdAt', 'expiredAt', 'forced', 'input', 'jobs', 'requested', 'statusUrl', 'status', 'submissionId', 'summary'].sort(),
+    );
+    expect(schemas.SubmissionDto.properties.status.enum).toEqual(['running', 'completed', 'completed_with_failures', 'failed']);
+    expect(Object.keys(schemas.SubmitDto.properties).sort()).toEqual(['engines', 'force', 'upload']);
+    expect(schemas.JobDto.properties).toEqual(
+      expect.objectContaining({ cached: expect.anything(), cachedFrom: expect.anything(), waitingFor: expect.anything(), forced: expect.anything(), submission: expect.anything() }),
+    );
+    expect(Object.keys(schemas.JobInputDto.properties).sort()).toEqual(['mime', 'name', 'sha256', 'size']);
   });
 
   it('serves the docs UI from the API itself, with no outside assets', async () => {

@@ -103,12 +103,13 @@ describe('expireOldJobs', () => {
         listAbandoned: jest.fn(async () => []),
         abortStaleUploads: jest.fn(async () => 0),
       },
+      submissions: { findExpirable: jest.fn(async () => []), markExpired: jest.fn(), known: jest.fn(async () => new Set()) },
       sweepNode: jest.fn(),
     } as unknown as MaintenanceDeps;
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
 
-    expect(report).toEqual({ expiredJobs: 499, orphanDirs: 0, abortedUploads: 0, failed: 1 });
+    expect(report).toEqual({ expiredJobs: 499, expiredSubmissions: 0, orphanDirs: 0, abortedUploads: 0, failed: 1 });
     expect(expired.has(stuck)).toBe(false);
     expect(deps.jobs.findExpirable).toHaveBeenCalledTimes(1);
   });

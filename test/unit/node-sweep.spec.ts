@@ -181,6 +181,7 @@ describe('expireOldJobs', () => {
         markExpired: jest.fn(async (id: string) => void expired.push(id)),
         statuses: jest.fn(async (ids: string[]) => new Map(ids.filter((id) => options.known.includes(id)).map((id) => [id, 'queued' as JobStatus]))),
       },
+      submissions: { findExpirable: jest.fn(async () => []), markExpired: jest.fn(), known: jest.fn(async () => new Set<string>()) },
       sweepNode: jest.fn(),
     };
     return { deps, blobs, removed, expired };
@@ -193,7 +194,7 @@ describe('expireOldJobs', () => {
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(t.deps).expireOldJobs, { olderThanDays: 30 });
 
-    expect(report).toEqual({ expiredJobs: 2, orphanDirs: 1, abortedUploads: 2, failed: 0 });
+    expect(report).toEqual({ expiredJobs: 2, expiredSubmissions: 0, orphanDirs: 1, abortedUploads: 2, failed: 0 });
     expect(t.removed).toEqual([old1, old2, abandoned]);
     expect(t.expired).toEqual([old1, old2]);
     // Uploads count as abandoned only after an hour untouched.
@@ -210,7 +211,7 @@ describe('expireOldJobs', () => {
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(t.deps).expireOldJobs, { olderThanDays: 30 });
 
-    expect(report).toEqual({ expiredJobs: 1, orphanDirs: 2, abortedUploads: 0, failed: 2 });
+    expect(report).toEqual({ expiredJobs: 1, expiredSubmissions: 0, orphanDirs: 2, abortedUploads: 0, failed: 2 });
     expect(t.expired).toEqual([fine]);
     expect(t.removed).toEqual([fine, abandoned]);
     expect(t.blobs.abortStaleUploads).toHaveBeenCalledTimes(1);
@@ -220,7 +221,7 @@ describe('expireOldJobs', () => {
 describe('removeOrphanContainers (retention workflows from before nodes swept themselves)', () => {
   it("sweeps the node that takes it and answers with the containers removed", async () => {
     const sweep = jest.fn(async () => ({ removedContainers: ['c1', 'c2'], removedJobDirs: 4, failed: 0 }));
-    const deps = { blobs: {} as BlobStore, jobs: {} as MaintenanceDeps['jobs'], sweepNode: sweep };
+    const deps = { blobs: {} as BlobStore, jobs: {} as MaintenanceDeps['jobs'], submissions: {} as MaintenanceDeps['submissions'], sweepNode: sweep };
 
     const answer = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).removeOrphanContainers);
 

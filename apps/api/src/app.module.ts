@@ -4,7 +4,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobEndings, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
+import { createDataSource, JobEndings, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
 import { ApiExceptionFilter } from './common/exception.filter';
@@ -23,6 +23,8 @@ import { JobsController } from './jobs/jobs.controller';
 import { UploadService } from './jobs/upload.service';
 import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
+import { SubmissionService } from './submissions/submission.service';
+import { SubmissionsController } from './submissions/submissions.controller';
 
 /**
  * Readies the store; one that doesn't answer yet (an S3 outage) is not a
@@ -74,7 +76,7 @@ export class AppModule {
         }),
         ConsoleModule,
       ],
-      controllers: [JobsController, EnginesController, NodesController, HealthController],
+      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -88,6 +90,7 @@ export class AppModule {
         },
         { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
         { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
+        { provide: SubmissionRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new SubmissionRepository(ds) },
         {
           provide: JOB_ENDINGS,
           // After the migrations (the trigger that announces ends is one of them).
@@ -120,6 +123,7 @@ export class AppModule {
         JobDispatcher,
         FollowersService,
         JobService,
+        SubmissionService,
       ],
     };
   }

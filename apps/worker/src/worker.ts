@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { createActivities, createMaintenanceActivities, sweepNode, type Activities, type RunningJobs, type SweepLog } from '@menagerie/activities';
 import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobRepository, NodeRepository, runMigrations } from '@menagerie/db';
+import { createDataSource, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
@@ -204,7 +204,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     ...common,
     taskQueue: MAINTENANCE_QUEUE,
     workflowBundle: bundleCode,
-    activities: createMaintenanceActivities({ blobs, jobs, sweepNode: sweep }),
+    activities: createMaintenanceActivities({ blobs, jobs, submissions: new SubmissionRepository(dataSource), sweepNode: sweep }),
   });
   const maintenanceRun = maintenance.run();
   await ensureRetentionSchedule(connection, settings, logger);

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { isFinalStatus } from '@menagerie/core';
-import type { JobRepository } from '@menagerie/db';
+import type { JobRepository, SubmissionRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import type { BlobStore, Scratch } from '@menagerie/storage';
 import type { RunningJobs } from './activities';
@@ -8,6 +8,8 @@ import type { RunningJobs } from './activities';
 export interface MaintenanceDeps {
   blobs: BlobStore;
   jobs: Pick<JobRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
+  /** A submission's input is stored once, under its own id: kept while any of its jobs is, and never taken for an abandoned upload. */
+  submissions: Pick<SubmissionRepository, 'findExpirable' | 'markExpired' | 'known'>;
   /** This node's sweep, for the retention workflows from before each node swept itself. */
   sweepNode(): Promise<NodeSweepReport>;
 }
@@ -78,6 +80,8 @@ export interface ExpireInput {
 
 export interface ExpireReport {
   expiredJobs: number;
+  /** Submissions whose shared input went, once every job using it had expired. */
+  expiredSubmissions: number;
   /** Stored uploads with no row: left by an API that died between storing a file and recording its job. */
   orphanDirs: number;
   /** Multipart uploads never finished, aborted (an API that died mid-upload to S3). */
@@ -116,7 +120,8 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
      * Removes the files of jobs that ended more than `olderThanDays` ago and
      * marks their rows expired; rows are kept as history. Directories with no
      * row at all, untouched for an hour (left by an API killed mid-upload, or
-     * between write and insert), go too.
+     * between write and insert), go too. A submission's shared input goes
+     * once every job of it has expired.
      */
     async expireOldJobs({ olderThanDays }: ExpireInput): Promise<ExpireReport> {
       const before = new Date(Date.now() - olderThanDays * DAY_MS);
@@ -133,14 +138,26 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         // Ids that failed would come back in the next batch: they wait for the next sweep.
         if (ids.length < BATCH || batch.failed) break;
       }
+      let expiredSubmissions = 0;
+      for (;;) {
+        const ids = await deps.submissions.findExpirable(BATCH);
+        const batch = await eachId(ids, 'the input of an expired submission', async (id) => {
+          await deps.blobs.remove(id);
+          await deps.submissions.markExpired(id);
+        });
+        expiredSubmissions += batch.done;
+        failed += batch.failed;
+        if (ids.length < BATCH || batch.failed) break;
+      }
       const abandonedBefore = new Date(Date.now() - ABANDONED_UPLOAD_MS);
       const candidates = await deps.blobs.listAbandoned(abandonedBefore);
-      const known = await deps.jobs.statuses(candidates);
-      const orphans = candidates.filter((id) => !known.has(id));
+      // A submission's input has no job row of its own id: its submission row is what makes it known.
+      const [known, submissions] = await Promise.all([deps.jobs.statuses(candidates), deps.submissions.known(candidates)]);
+      const orphans = candidates.filter((id) => !known.has(id) && !submissions.has(id));
       failed += (await eachId(orphans, 'an abandoned upload', (id) => deps.blobs.remove(id))).failed;
       const abortedUploads = await deps.blobs.abortStaleUploads(abandonedBefore);
-      const report = { expiredJobs, orphanDirs: orphans.length, abortedUploads, failed };
-      if (expiredJobs || orphans.length || abortedUploads || failed) log.info('retention removed files', { ...report, before });
+      const report = { expiredJobs, expiredSubmissions, orphanDirs: orphans.length, abortedUploads, failed };
+      if (expiredJobs || expiredSubmissions || orphans.length || abortedUploads || failed) log.info('retention removed files', { ...report, before });
       return report;
     },
 

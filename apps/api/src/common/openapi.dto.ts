@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ERROR_CODES, JOB_STATUSES } from '@menagerie/core';
+import { ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES } from '@menagerie/core';
 
 /** Shapes for the OpenAPI document; the API builds these objects in job.view.ts and the controllers. */
 export class ErrorDto {
@@ -15,6 +15,13 @@ class JobInputDto {
   @ApiProperty({ description: 'the uploaded file name, kept as metadata only' }) name!: string;
   @ApiProperty() size!: number;
   @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
+  @ApiProperty({ nullable: true, type: String, description: "detected from the file's bytes; null for jobs from before it was", example: 'application/vnd.android.package-archive' })
+  mime!: string | null;
+}
+
+class JobSubmissionDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ description: 'GET it for the submission' }) url!: string;
 }
 
 class JobResultDto {
@@ -42,6 +49,12 @@ export class JobDto {
   @ApiProperty({ description: "this job's workflow in the Temporal Web UI" }) temporalUrl!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'the worker node that ran the job' }) node!: string | null;
+  @ApiProperty({ description: 'served from the cache: no container ran for it' }) cached!: boolean;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'for a cached job, the job whose result it serves' }) cachedFrom!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'while queued: the identical job it waits for (its result will be this one\'s)' })
+  waitingFor!: string | null;
+  @ApiProperty({ description: 'uploaded with force=true: run whatever the cache held' }) forced!: boolean;
+  @ApiProperty({ nullable: true, type: JobSubmissionDto, description: 'the submission it is part of' }) submission!: JobSubmissionDto | null;
 }
 
 export class JobPageDto {
@@ -138,4 +151,49 @@ export class HealthDto {
 export class UploadDto {
   @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
   upload!: unknown;
+}
+
+export class SubmitDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
+  upload!: unknown;
+  @ApiPropertyOptional({ description: 'engine names separated by commas, or auto (when not given on the query)', example: 'apktool,filemeta' })
+  engines?: string;
+  @ApiPropertyOptional({ description: 'true: run every engine whatever the cache holds (when not given on the query)' })
+  force?: string;
+}
+
+class SubmissionInputDto {
+  @ApiProperty({ description: 'the uploaded file name, kept as metadata only' }) name!: string;
+  @ApiProperty() size!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
+  @ApiProperty({ description: "detected from the file's bytes", example: 'application/vnd.android.package-archive' }) mime!: string;
+}
+
+class SubmissionSummaryDto {
+  @ApiProperty() total!: number;
+  @ApiProperty() queued!: number;
+  @ApiProperty() running!: number;
+  @ApiProperty() completed!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty() timed_out!: number;
+  @ApiProperty() cancelled!: number;
+  @ApiProperty({ description: 'completed from the cache' }) cached!: number;
+}
+
+export class SubmissionDto {
+  @ApiProperty({ format: 'uuid' }) submissionId!: string;
+  @ApiProperty({
+    enum: SUBMISSION_STATUSES,
+    description: 'running while any job is queued or running; completed: all completed; completed_with_failures: all ended, some completed; failed: none completed',
+  })
+  status!: string;
+  @ApiProperty({ type: SubmissionInputDto, description: 'the file, stored once for all its jobs' }) input!: SubmissionInputDto;
+  @ApiProperty({ description: 'what was asked: auto, or the engines as listed', example: 'apktool,filemeta' }) requested!: string;
+  @ApiProperty() forced!: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed the shared input (every job of it had expired)' })
+  expiredAt!: string | null;
+  @ApiProperty({ type: [JobDto], description: 'one per engine, each also at /result/<jobid>, in the order asked' }) jobs!: JobDto[];
+  @ApiProperty({ type: SubmissionSummaryDto }) summary!: SubmissionSummaryDto;
+  @ApiProperty() statusUrl!: string;
 }

@@ -1,0 +1,235 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import { isFinalStatus, MenagerieError, parseEngineChoice, submissionStatus, type EngineChoice } from '@menagerie/core';
+import type { MenagerieConfig } from '@menagerie/config';
+import { SubmissionRepository, type JobEndings, type JobEntity, type JobRepository, type NewJob, type SubmissionEntity } from '@menagerie/db';
+import { refusesType, type Engine } from '@menagerie/engines';
+import type { BlobStore } from '@menagerie/storage';
+import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
+import { TemporalService } from '../infra/temporal.service';
+import { JobAdmission } from '../jobs/job-admission.service';
+import { JobDispatcher } from '../jobs/job-dispatcher.service';
+import { JobService } from '../jobs/job.service';
+import type { ReceivedFile } from '../jobs/upload-receiver';
+import { forceAsked, UploadService } from '../jobs/upload.service';
+
+export interface SubmissionWithJobs {
+  submission: SubmissionEntity;
+  jobs: JobEntity[];
+}
+
+const MAX_WAIT_SECONDS = 60;
+/** Requests blocked on ?wait at once; past it, a waiter is answered at once. */
+const MAX_WAITERS = 10_000;
+/** While the database's announcements are not heard, a waiter reads the rows this often. */
+const POLL_MS = 1000;
+
+/**
+ * One upload, several engines. The file is stored once, under the
+ * submission's id; each engine gets a normal job that reads it. The
+ * submission row and every job row are written in one transaction: the job
+ * rows are the usual outbox (queued rows the JobDispatcher starts) or cache
+ * hits recorded completed. So a submission is whole or absent, whatever
+ * crashes when, and nothing needs undoing in Temporal.
+ */
+@Injectable()
+export class SubmissionService {
+  private readonly logger = new Logger(SubmissionService.name);
+  private waiting = 0;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
+    @Inject(SubmissionRepository) private readonly submissions: SubmissionRepository,
+    private readonly uploads: UploadService,
+    private readonly admission: JobAdmission,
+    private readonly dispatcher: JobDispatcher,
+    private readonly jobService: JobService,
+    private readonly temporal: TemporalService,
+  ) {}
+
+  /**
+   * Streams the upload to storage once, decides the engines, and records the
+   * submission with one job per engine. `engines` and `force` come from the
+   * query or, when absent there, from the form (a field may follow the file,
+   * so the form's are read once the body is in). Any refusal removes what was
+   * stored; a submission answered 201 is one whose every job will run.
+   */
+  async submit(req: Request, query: { engines?: unknown; force?: unknown }): Promise<SubmissionWithJobs> {
+    const early = query.engines === undefined ? null : parseEngineChoice(query.engines);
+    // Named on the query: refused before a byte is stored, like an upload to one engine.
+    const named = early && !early.auto ? early.names.map((name) => this.uploads.engine(name)) : null;
+    for (const engine of named ?? []) await this.uploads.assertServed(engine);
+    const scheduler = this.uploads.schedulerCheck();
+    const id = randomUUID();
+    const biggest = (named ?? this.config.engines).reduce((a, b) => (b.config.sizelimit > a.config.sizelimit ? b : a));
+    const file = await this.uploads.receiver.receive(id, req, {
+      limit: biggest.config.sizelimit,
+      limitOf: named ? `engine ${biggest.config.name}` : 'any engine',
+    });
+    // Whatever this submission stored: its input, and the blobs a cache hit shares to a job.
+    const stored = [id];
+
+    let engines: Engine[];
+    let choice: EngineChoice;
+    try {
+      choice = early ?? parseEngineChoice(file.fields.engines);
+      engines = choice.auto ? await this.accepting(file) : await this.named(choice.names, file, named !== null);
+    } catch (err) {
+      await this.removeAll(stored);
+      throw err;
+    }
+    const requested = choice.auto ? 'auto' : choice.names.join(',');
+    const log = { submissionId: id, engines: engines.map((e) => e.config.name) };
+
+    const unreachable = await scheduler;
+    if (unreachable) await this.uploads.discard(stored, 'SCHEDULER_UNAVAILABLE', unreachable, log);
+    const force = forceAsked(query.force, file.fields);
+    let created: SubmissionWithJobs;
+    try {
+      const rows: NewJob[] = [];
+      for (const engine of engines) {
+        const jobId = randomUUID();
+        stored.push(jobId);
+        rows.push(await this.admission.prepare(engine, file, { jobId, force, submissionId: id, inputFrom: id }));
+      }
+      created = await this.submissions.create(
+        { id, originalName: file.originalName, size: file.size, sha256: file.sha256, inputMime: file.mime, requested, forced: force },
+        rows,
+      );
+    } catch (err) {
+      if (err instanceof MenagerieError && err.code === 'STORAGE_UNAVAILABLE') {
+        await this.removeAll(stored);
+        throw err;
+      }
+      return this.uploads.discard(stored, 'DATABASE_UNAVAILABLE', err, log);
+    }
+    if (created.jobs.some((job) => job.status === 'queued')) this.dispatcher.wake();
+    this.logger.log(
+      { ...log, jobIds: created.jobs.map((j) => j.id), size: file.size, sha256: file.sha256, mime: file.mime, cached: created.jobs.filter((j) => j.status === 'completed').length },
+      'submission queued',
+    );
+    return created;
+  }
+
+  /** The engines named explicitly: each must take the file's size and type, or the submission is refused. */
+  private async named(names: string[], file: ReceivedFile, served: boolean): Promise<Engine[]> {
+    const engines = names.map((name) => this.uploads.engine(name));
+    for (const engine of engines) {
+      const { name, sizelimit } = engine.config;
+      if (file.size > sizelimit) {
+        throw new MenagerieError('UPLOAD_TOO_LARGE', `the file (${file.size} bytes) is larger than engine ${name}'s limit of ${sizelimit} bytes; the upload was discarded`, {
+          limit: sizelimit,
+          engine: name,
+        });
+      }
+      const refusal = refusesType(engine, file.mime);
+      if (refusal) throw new MenagerieError('ENGINE_REFUSES_TYPE', `${refusal}; the upload was discarded`, { engine: name, mime: file.mime });
+      if (!served) await this.uploads.assertServed(engine);
+    }
+    return engines;
+  }
+
+  /** `engines=auto`: every configured engine that takes the file's type and size and some live node can run. */
+  private async accepting(file: ReceivedFile): Promise<Engine[]> {
+    const chosen: Engine[] = [];
+    const reasons: string[] = [];
+    for (const engine of this.config.engines) {
+      const { name, sizelimit } = engine.config;
+      const refusal = file.size > sizelimit ? `engine ${name} takes files up to ${sizelimit} bytes` : refusesType(engine, file.mime);
+      if (refusal) {
+        reasons.push(refusal);
+        continue;
+      }
+      try {
+        await this.uploads.assertServed(engine);
+        chosen.push(engine);
+      } catch (err) {
+        if (!(err instanceof MenagerieError && err.code === 'ENGINE_UNAVAILABLE')) throw err;
+        reasons.push(err.message);
+      }
+    }
+    if (!chosen.length) {
+      throw new MenagerieError('NO_ENGINE_ACCEPTS', `no engine accepts this file (${file.mime}, ${file.size} bytes): ${reasons.join('; ')}; the upload was discarded`, {
+        mime: file.mime,
+      });
+    }
+    return chosen;
+  }
+
+  private async removeAll(ids: string[]): Promise<void> {
+    for (const id of ids) await this.store.remove(id).catch(() => undefined);
+  }
+
+  /** `id` is canonical (SubmissionId checked and lower-cased it). */
+  async get(id: string): Promise<SubmissionWithJobs> {
+    const submission = await this.submissions.get(id);
+    return { submission, jobs: await this.jobs.bySubmission(id) };
+  }
+
+  /**
+   * The submission once every job of it has ended or `wait` (seconds, as
+   * given in the query) has passed, as /result/<id>?wait=N is for one job.
+   */
+  async getWhenDone(id: string, wait: string | undefined, gone: AbortSignal): Promise<SubmissionWithJobs> {
+    const seconds = wait === undefined ? 0 : Number(wait);
+    if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
+      throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
+    }
+    let current = await this.get(id);
+    if (seconds === 0 || this.waiting >= MAX_WAITERS) return current;
+    this.waiting++;
+    const stop = new AbortController();
+    const end = () => stop.abort();
+    const sources = [this.temporal.stopping, gone];
+    for (const source of sources) source.addEventListener('abort', end, { once: true });
+    if (sources.some((source) => source.aborted)) end();
+    const over = stop.signal;
+    const deadline = Date.now() + seconds * 1000;
+    const unfinished = () => current.jobs.filter((job) => !isFinalStatus(job.status)).map((job) => job.id);
+    // Listening before the rows are read again: an end committed in between is still heard.
+    const listen = () => {
+      const left = deadline - Date.now();
+      return unfinished().map((jobId) => this.endings.ended(jobId, this.endings.listening ? left : Math.min(POLL_MS, left), over));
+    };
+    let endings = listen();
+    try {
+      current = await this.get(id);
+      while (unfinished().length && Date.now() < deadline && !over.aborted) {
+        await Promise.race(endings.map((e) => e.done));
+        for (const e of endings) e.cancel();
+        endings = listen();
+        current = await this.get(id);
+      }
+      return current;
+    } finally {
+      for (const e of endings) e.cancel();
+      this.waiting--;
+      for (const source of sources) source.removeEventListener('abort', end);
+    }
+  }
+
+  /**
+   * Cancels every job of the submission still queued or running (each as
+   * DELETE /jobs/<id> does), and answers the submission as it then stands.
+   */
+  async cancel(id: string): Promise<SubmissionWithJobs> {
+    const { submission, jobs } = await this.get(id);
+    const live = jobs.filter((job) => !isFinalStatus(job.status));
+    if (!live.length) {
+      const status = submissionStatus(jobs.map((j) => j.status));
+      throw new MenagerieError('SUBMISSION_NOT_CANCELLABLE', `every job of submission ${id} already ended (${status})`, { status });
+    }
+    const outcomes = await Promise.allSettled(live.map((job) => this.jobService.cancel(job.id)));
+    // A job that ended on its own meanwhile is no failure of the cancel.
+    const failure = outcomes.find(
+      (o): o is PromiseRejectedResult => o.status === 'rejected' && !(o.reason instanceof MenagerieError && o.reason.code === 'JOB_NOT_CANCELLABLE'),
+    );
+    if (failure) throw failure.reason;
+    this.logger.log({ submissionId: id, jobIds: live.map((j) => j.id) }, 'submission cancelled');
+    return { submission, jobs: await this.jobs.bySubmission(id) };
+  }
+}
