@@ -23,7 +23,7 @@ export class EnginesController {
   async list(): Promise<EnginesDto> {
     // One query for every engine's queue: the console polls this.
     const [nodes, active] = await Promise.all([this.nodes.list(), this.jobs.countActive()]);
-    const engines = this.config.engines.map(({ config, policy, spec }) => {
+    const engines = this.config.engines.map(({ config, policy, spec, cacheTtl }) => {
       const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
       const { queued, running } = active.get(config.name) ?? { queued: 0, running: 0 };
       return {
@@ -43,6 +43,9 @@ export class EnginesController {
         // Environment values are often secrets: only their names leave the process.
         runflags: spec.runflags,
         env: envNames(policy.env),
+        cacheTtl,
+        accepts: config.accepts ?? null,
+        rejects: config.rejects ?? null,
         jobs: { queued, running },
         uploadUrl: `${this.config.settings.api.publicUrl}/${config.name}/upload`,
       };
