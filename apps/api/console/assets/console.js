@@ -190,6 +190,7 @@ const STATUS_LABELS = {
   failed: 'Failed',
   timed_out: 'Timed out',
   cancelled: 'Cancelled',
+  completed_with_failures: 'Completed with failures', // a submission's
 };
 
 export function statusBadge(status) {
@@ -272,6 +273,16 @@ export function liveIndicator(el) {
 /** The job page's path. */
 export function jobPath(id) {
   return `/console/jobs/${encodeURIComponent(id)}`;
+}
+
+/** A submission's page (one upload, several engines). */
+export function submissionPath(id) {
+  return `/console/submissions/${encodeURIComponent(id)}`;
+}
+
+/** A small "Cached" badge: the job's result was served from an earlier identical run. */
+export function cachedBadge() {
+  return h('span', { class: 'badge cached', title: 'Served from the cache: no container ran for this job', text: 'Cached' });
 }
 
 /** A node's card on the nodes page. */

@@ -5,6 +5,7 @@ import {
   UUID,
   api,
   between,
+  cachedBadge,
   errorText,
   fill,
   formatBytes,
@@ -13,10 +14,13 @@ import {
   formatDuration,
   h,
   isFinal,
+  jobPath,
   nodePath,
   notice,
   poll,
+  shortHash,
   statusBadge,
+  submissionPath,
 } from './console.js';
 
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
@@ -32,6 +36,9 @@ const preview = document.getElementById('preview');
 const resultMeta = document.getElementById('result-meta');
 const logBox = document.getElementById('log');
 const logMeta = document.getElementById('log-meta');
+const crumbSubmission = document.getElementById('crumb-submission');
+const submissionLink = document.getElementById('submission-link');
+const cacheNote = document.getElementById('cache-note');
 
 const FINAL_LABELS = { completed: 'Completed', failed: 'Failed', timed_out: 'Timed out', cancelled: 'Cancelled' };
 
@@ -62,21 +69,25 @@ function step(state, label, iso, note) {
 function renderTimeline(j) {
   const now = new Date().toISOString();
   const final = isFinal(j.status);
-  const waited = between(j.createdAt, j.startedAt ?? (j.status === 'queued' ? now : null));
-  const ran = j.startedAt ? between(j.startedAt, j.finishedAt ?? now) : null;
+  // A cache hit never ran: it ends the moment it is stored (its startedAt is only that moment).
+  const started = j.cached ? null : j.startedAt;
+  const waited = between(j.createdAt, started ?? (j.status === 'queued' ? now : null));
+  const ran = started ? between(started, j.finishedAt ?? now) : null;
   const total = final ? between(j.createdAt, j.finishedAt) : null;
 
-  const queuedNote = j.status === 'queued' ? `waiting for ${formatDuration(waited)}` : 'upload stored, workflow started';
-  const runningNote = j.startedAt
-    ? `waited ${formatDuration(waited)} in the queue` + (j.status === 'running' ? ` · running for ${formatDuration(ran)}` : '')
-    : final
-      ? 'never started'
-      : null;
+  const queuedNote = j.status === 'queued' ? `waiting for ${formatDuration(waited)}` : j.cached ? 'upload stored' : 'upload stored, workflow started';
+  const runningNote = j.cached
+    ? 'no container ran: served from the cache'
+    : started
+      ? `waited ${formatDuration(waited)} in the queue` + (j.status === 'running' ? ` · running for ${formatDuration(ran)}` : '')
+      : final
+        ? 'never started'
+        : null;
   const finalNote = !final ? null : ran !== null ? `ran ${formatDuration(ran)} · ${formatDuration(total)} in all` : `${formatDuration(total)} in all`;
   fill(
     timeline,
     step(j.status === 'queued' ? 'current' : 'done', 'Queued', j.createdAt, queuedNote),
-    step(j.status === 'running' ? 'current' : j.startedAt ? 'done' : final ? 'skipped' : 'pending', 'Running', j.startedAt, runningNote),
+    step(j.status === 'running' ? 'current' : started ? 'done' : final ? 'skipped' : 'pending', 'Running', started, runningNote),
     step(final ? `done ${j.status === 'completed' ? 'ok' : 'bad'}` : 'pending', final ? FINAL_LABELS[j.status] : 'Finished', j.finishedAt, finalNote),
   );
 }
@@ -95,16 +106,53 @@ function renderDetails(j) {
     details,
     item('File name', j.input.name, { wide: true, field: 'name' }),
     item('Size', `${formatBytes(j.input.size)} (${formatCount(j.input.size)} bytes)`, { field: 'size' }),
+    item('Detected type', j.input.mime ?? 'not recorded', { mono: true, field: 'mime' }),
     item('Engine', j.engine, { field: 'engine' }),
-    item('Node', j.node ? h('a', { href: nodePath(j.node), text: j.node }) : isFinal(j.status) ? 'not recorded' : 'known when the job starts', { field: 'node' }),
+    item('Node', j.node ? h('a', { href: nodePath(j.node), text: j.node }) : j.cached ? 'none: no container ran' : isFinal(j.status) ? 'not recorded' : 'known when the job starts', { field: 'node' }),
     item('SHA-256', [j.input.sha256, h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(j.input.sha256)}`, text: 'All analyses of this file' })], { mono: true, wide: true, field: 'sha256' }),
     item('Job id', j.jobid, { mono: true, wide: true, field: 'jobid' }),
     item('Image', j.image, { mono: true, wide: true, field: 'image' }),
     item('Image digest', j.imageDigest ?? (isFinal(j.status) ? 'not resolved' : 'resolved when the job starts'), { mono: true, wide: true, field: 'digest' }),
     item('Exit code', j.exitCode === null ? '—' : String(j.exitCode), { field: 'exit' }),
+    item('Cache', cacheFact(j), { field: 'cache' }),
+    j.submission ? item('Submission', h('a', { href: submissionPath(j.submission.id), class: 'mono', text: j.submission.id }), { wide: true, field: 'submission' }) : null,
     item('Result', j.result ? `${j.result.name} · ${formatBytes(j.result.size)}` : j.expiredAt ? 'removed by retention' : isFinal(j.status) ? 'none' : 'not yet', { field: 'result' }),
     j.expiredAt ? item('Files removed', formatDate(j.expiredAt), { field: 'expired' }) : null,
   );
+}
+
+/** How the cache served (or did not serve) this job, for the details. */
+function cacheFact(j) {
+  if (j.cached && j.cachedFrom) return ['hit: served from job ', jobLink(j.cachedFrom)];
+  if (j.waitingFor) return ['waiting for identical job ', jobLink(j.waitingFor)];
+  if (j.forced) return 'bypassed: run again on request (force)';
+  return j.startedAt ? 'not used: the engine ran' : 'not used';
+}
+
+function jobLink(other) {
+  return h('a', { href: jobPath(other), class: 'mono', title: other, text: shortHash(other, 8) });
+}
+
+/** The links the job has to others: its submission (in the crumbs), and the job it was served from or waits for. */
+function renderRelations(j) {
+  crumbSubmission.hidden = !j.submission;
+  if (j.submission) submissionLink.setAttribute('href', submissionPath(j.submission.id));
+  if (j.cached && j.cachedFrom) {
+    fill(
+      cacheNote,
+      'Cached: served from job ',
+      h('a', { href: jobPath(j.cachedFrom), id: 'cached-from', class: 'mono', text: j.cachedFrom }),
+      ". No container ran for this job: its result and log are that job's.",
+    );
+  } else if (j.waitingFor) {
+    fill(
+      cacheNote,
+      'Queued behind an identical job, ',
+      h('a', { href: jobPath(j.waitingFor), id: 'waiting-for', class: 'mono', text: j.waitingFor }),
+      ": when it completes, its result is this one's too.",
+    );
+  }
+  cacheNote.hidden = !((j.cached && j.cachedFrom) || j.waitingFor);
 }
 
 function renderActions(j) {
@@ -124,8 +172,9 @@ function renderActions(j) {
 function render(j) {
   document.title = `${j.input.name} · Menagerie`;
   title.textContent = j.input.name;
-  fill(sub, statusBadge(j.status), h('span', { text: ` ${j.engine} · ` }), h('span', { class: 'mono', text: j.jobid }));
+  fill(sub, statusBadge(j.status), j.cached ? cachedBadge() : null, h('span', { text: ` ${j.engine} · ` }), h('span', { class: 'mono', text: j.jobid }));
   renderActions(j);
+  renderRelations(j);
   renderTimeline(j);
   notice(jobError, j.error);
   renderDetails(j);

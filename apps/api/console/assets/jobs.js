@@ -6,6 +6,7 @@
 import {
   api,
   between,
+  cachedBadge,
   errorText,
   formatBytes,
   formatCount,
@@ -91,8 +92,8 @@ function cell(label, ...children) {
 function row(job) {
   return h(
     'tr',
-    { dataset: { jobid: job.jobid, status: job.status } },
-    cell('Status', statusBadge(job.status)),
+    { dataset: { jobid: job.jobid, status: job.status, cached: String(Boolean(job.cached)) } },
+    cell('Status', statusBadge(job.status), job.cached ? cachedBadge() : null),
     h('td', { class: 'file', dataset: { label: 'File' } }, h('a', { href: jobPath(job.jobid), class: 'job-link breakable', title: job.input.name, text: job.input.name })),
     cell('Engine', job.engine),
     h('td', { class: 'node', dataset: { label: 'Node' } }, job.node ? h('a', { href: nodePath(job.node), class: 'breakable', text: job.node }) : h('span', { class: 'muted', text: '—' })),

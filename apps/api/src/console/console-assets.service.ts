@@ -21,6 +21,7 @@ const PAGES: Record<string, { title: string; section: string }> = {
   nodes: { title: 'Nodes', section: '/console/nodes' },
   jobs: { title: 'Jobs', section: '/console/jobs' },
   job: { title: 'Job', section: '/console/jobs' },
+  submission: { title: 'Submission', section: '/console/jobs' },
   upload: { title: 'Upload', section: '/console/upload' },
 };
 const NAV: Array<[string, string]> = [
