@@ -125,6 +125,8 @@ describe('admin console: submissions and the cache', () => {
     expect(await page.locator('#one-engine').isHidden()).toBe(true);
     expect(await page.locator('#engine-hint').textContent()).toBe('2 engines: apktool, filemeta; the file is sent once.');
     await screenshots(page, 'upload-several');
+    // What each engine takes shows where an engine says (GET /engines' accepts).
+    expect(await page.locator('#engine-checks label[data-engine="textonly"]').getAttribute('title')).toBe('accepts types matching /^text//');
     await page.click('#submit');
     await page.waitForURL(SUBMISSION_PATH);
     const id = SUBMISSION_PATH.exec(page.url())![1];

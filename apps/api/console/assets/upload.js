@@ -58,8 +58,13 @@ function problem() {
   return null;
 }
 
+/** Which detected types the engine takes (its `accepts` and `rejects` regexes), when it says. */
+function typeFacts(engine) {
+  return [engine.accepts ? ` · accepts types matching /${engine.accepts}/` : '', engine.rejects ? ` · rejects /${engine.rejects}/` : ''].join('');
+}
+
 function engineFacts(engine) {
-  return `${engine.image} · files up to ${formatBytes(engine.sizelimit)} · ${engine.jobs.queued} queued, ${engine.jobs.running} running${engine.available ? '' : ' · unavailable: ' + (engine.unavailableReason ?? 'image missing')}`;
+  return `${engine.image} · files up to ${formatBytes(engine.sizelimit)}${typeFacts(engine)} · ${engine.jobs.queued} queued, ${engine.jobs.running} running${engine.available ? '' : ' · unavailable: ' + (engine.unavailableReason ?? 'image missing')}`;
 }
 
 function hint() {
@@ -235,7 +240,7 @@ for (const type of ['dragover', 'drop']) window.addEventListener(type, (e) => e.
 function engineCheck(e, checked) {
   return h(
     'label',
-    { class: 'check', dataset: { engine: e.name } },
+    { class: 'check', dataset: { engine: e.name }, title: typeFacts(e).replace(/^ · /, '') || undefined },
     h('input', { type: 'checkbox', name: 'engines', value: e.name, checked }),
     h('span', { text: e.available ? e.name : `${e.name} (unavailable)` }),
   );
