@@ -98,6 +98,7 @@ describe('the result cache', () => {
     expect(hit.jobid).not.toBe(first.jobid);
     expect(hit.result).toEqual({ ...first.result, name: 'second.filemeta.json' });
     await expect(sys.env.client.workflow.getHandle(`job-${hit.jobid}`).describe()).rejects.toThrow(/not found/i);
+    expect(hit.temporalUrl).toBeNull();
     const [a, b] = await Promise.all([first, hit].map(async (j) => Buffer.from(await (await fetch(j.resultUrl!)).arrayBuffer())));
     expect(b.equals(a)).toBe(true);
     // Its own history row, and the same in /jobs.
@@ -189,6 +190,34 @@ describe('the result cache', () => {
       }
     } finally {
       execFileSync('docker', ['rmi', alias]);
+    }
+  });
+
+  it('misses for an identical upload once the node has seen its image retagged to a new digest', async () => {
+    const content = unique('retagged');
+    const stable = 'menagerie/filemeta:stable';
+    const moving = `menagerie/filemeta:cache-moving-${randomUUID().slice(0, 8)}`;
+    // A second image with another digest: the same engine with one more label.
+    execFileSync('docker', ['tag', stable, moving]);
+    try {
+      await reconfigure({ ...FILEMETA, image: moving });
+      const digestOf = async () => (await body(await fetch(`${sys.baseUrl}/engines`))).engines[0].imageDigest as string | null;
+      const tagged = (await sys.docker.getImage(moving).inspect()).Id;
+      const before = await until('the node reporting the moving tag', async () => ((await digestOf()) === tagged ? tagged : null));
+      const first = await ran(content);
+      expect((await queueBytes(sys.baseUrl, 'filemeta', content)).cached).toBe(true);
+
+      const built = execFileSync('docker', ['build', '-q', '-t', moving, '--label', `rebuilt=${randomUUID()}`, '-'], { input: `FROM ${stable}\n` }).toString().trim();
+      // The node checks its images every second (node.digestCheckSeconds) and reports a moved digest at once.
+      await until('the node reporting the new digest', async () => (await digestOf()) === built, 30_000);
+      const { value: again, containers } = await counting(() => ran(content));
+      expect(containers).toBe(1);
+      expect(again).toMatchObject({ cached: false, imageDigest: built });
+      expect(before).not.toBe(built);
+      expect(first.imageDigest).toBe(before);
+    } finally {
+      await reconfigure(FILEMETA);
+      execFileSync('docker', ['rmi', '-f', moving]);
     }
   });
 

@@ -69,8 +69,10 @@ describe('engines and retention', () => {
     execFileSync('docker', ['image', 'rm', '-f', `${MOVING}:one`, `${MOVING}:two`, `${MOVING}:latest`, `${MOVING}:vanishing`]);
   });
 
+  let runs = 0;
+  /** Each run's bytes differ: what runs here is the engine, never the result cache. */
   async function run(engine: string): Promise<Job> {
-    const res = await uploadBytes(sys.baseUrl, engine, 'payload', 'in.bin');
+    const res = await uploadBytes(sys.baseUrl, engine, `payload ${runs++}`, 'in.bin');
     expect(res.status).toBe(201);
     return waitForJob(sys.baseUrl, (await body<Job>(res)).jobid, 60_000);
   }

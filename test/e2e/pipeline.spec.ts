@@ -37,7 +37,8 @@ describe('core pipeline', () => {
     const queued = await submit('filemeta', () => uploadBytes(sys.baseUrl, 'filemeta', content, 'note.txt'));
     expect(queued.jobid).toMatch(/^[0-9a-f-]{36}$/);
     expect(queued.status).toBe('queued');
-    expect(queued.input).toEqual({ name: 'note.txt', size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex') });
+    // The type is detected from the bytes, never taken from the name: "MZ" opens a DOS executable.
+    expect(queued.input).toEqual({ name: 'note.txt', size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), mime: 'application/x-msdownload' });
 
     const job = await waitForJob(sys.baseUrl, queued.jobid, 60_000);
     expect(job).toMatchObject({ status: 'completed', exitCode: 0, error: null, image: 'menagerie/filemeta:stable' });
@@ -96,11 +97,11 @@ describe('core pipeline', () => {
   it('shows the job in the Temporal Web UI at the URL /result gives', async () => {
     const job = await getJob(sys.baseUrl, jobIds[0]);
     expect(job.temporalUrl).toMatch(new RegExp(`^${sys.uiUrl}/namespaces/default/workflows/job-${job.jobid}/[0-9a-f-]+/history$`));
-    const page = await fetch(job.temporalUrl);
+    const page = await fetch(job.temporalUrl!);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
     // The UI's own API, which the page calls, knows the workflow and its search attributes.
-    const runId = job.temporalUrl.split('/').at(-2);
+    const runId = job.temporalUrl!.split('/').at(-2);
     const api = await fetch(`${sys.uiUrl}/api/v1/namespaces/default/workflows/job-${job.jobid}?execution.runId=${runId}`);
     expect(api.status).toBe(200);
     const described = JSON.stringify(await body(api));

@@ -32,6 +32,25 @@ function reporter(options: { engines: Engine[]; images: Record<string, string>; 
 }
 
 describe('NodeReporter', () => {
+  it('notices an image that now resolves to another digest (a retag), and only that: a missing image or a silent daemon waits for the report', async () => {
+    const images: Record<string, string> = { 'menagerie/filemeta:1': 'sha256:f1', 'menagerie/yara:1': 'sha256:y1' };
+    const t = reporter({ engines: [engine('filemeta'), engine('yara')], images });
+    await t.node.tick();
+    expect(await t.node.digestsMoved()).toBe(false);
+
+    delete images['menagerie/yara:1'];
+    expect(await t.node.digestsMoved()).toBe(false);
+    t.state.daemonDown = new Error('connect ENOENT /var/run/docker.sock');
+    expect(await t.node.digestsMoved()).toBe(false);
+    t.state.daemonDown = null;
+
+    images['menagerie/filemeta:1'] = 'sha256:f2';
+    expect(await t.node.digestsMoved()).toBe(true);
+    await t.node.tick();
+    expect(t.published.at(-1)!.engines[0]).toMatchObject({ name: 'filemeta', digest: 'sha256:f2' });
+    expect(await t.node.digestsMoved()).toBe(false);
+  });
+
   it('serves the engines whose image is on this node, and reports the others unavailable, naming the image', async () => {
     const t = reporter({ engines: [engine('filemeta'), engine('yara')], images: { 'menagerie/filemeta:1': 'sha256:f1' } });
 

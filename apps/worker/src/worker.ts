@@ -224,6 +224,9 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     () => void reporter.tick().catch((err) => logger.warn({ err: String(err) }, 'could not report this node; trying again at the next report')),
     settings.node.reportSeconds * 1000,
   );
+  const stopDigestWatch = settings.node.digestCheckSeconds
+    ? reporter.watchDigests(settings.node.digestCheckSeconds * 1000, (err) => logger.warn({ err: String(err) }, 'could not report a moved image digest; the next report will'))
+    : () => undefined;
   const sweeping = setInterval(
     () => void sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node; the next sweep tries again')),
     settings.node.sweepSeconds * 1000,
@@ -241,6 +244,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
       watcher.stop();
       clearInterval(retire);
       clearInterval(report);
+      stopDigestWatch();
       clearInterval(sweeping);
       await scratch.settled(); // job directories still being removed
       await blobs.close();

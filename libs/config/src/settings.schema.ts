@@ -91,6 +91,12 @@ export const settingsSchema = z
         engines: z.array(z.string()).optional(),
         /** How often the node reports itself (its engines, image digests, running jobs) to the database. */
         reportSeconds: z.number().positive().default(10),
+        /**
+         * How often the node checks whether an engine's image now resolves to another
+         * digest (a retag or rebuild), and reports it at once if so: the API's result
+         * cache trusts the reported digest. 0 leaves it to the report.
+         */
+        digestCheckSeconds: z.number().min(0).default(1),
         /** How often the node sweeps its own leftovers (containers and scratch directories no run of it owns); it also does at boot. */
         sweepSeconds: z.number().positive().default(300),
       })

@@ -93,6 +93,36 @@ export class NodeReporter<E extends ReportedEngine> {
     return engines;
   }
 
+  /**
+   * Whether an image this node last reported present now resolves to
+   * another digest (a retag, a rebuild): cheap (one inspect per engine), so it
+   * runs far more often than the report. The API's result cache trusts the
+   * reported digest, so a change is reported at once (see `watch`). A missing
+   * image or a daemon that does not answer is the periodic report's business.
+   */
+  async digestsMoved(): Promise<boolean> {
+    for (const reported of this.last) {
+      if (!reported.available || !reported.digest) continue;
+      const found = await this.deps.inspectImage(reported.image).catch(() => null);
+      if (found?.digest && found.digest !== reported.digest) return true;
+    }
+    return false;
+  }
+
+  /** Checks the digests every `everyMs` and reports at once when one moved; answers the stop. */
+  watchDigests(everyMs: number, onError: (err: unknown) => void): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.digestsMoved()
+        .then((moved) => (moved ? this.tick() : undefined))
+        .catch(onError)
+        .finally(() => (busy = false));
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
   /** Reports what the last tick found, with the running jobs as they are now. */
   async publish(): Promise<void> {
     await this.deps.publish({

@@ -20,7 +20,8 @@ export interface JobView {
   result: { name: string; size: number; mime: string } | null;
   resultUrl: string | null;
   statusUrl: string;
-  temporalUrl: string;
+  /** Its workflow in the Temporal Web UI; null for a cache hit served without one. */
+  temporalUrl: string | null;
   /** Set once retention removed the job's files. */
   expiredAt: string | null;
   /** The worker node that ran it. */
@@ -59,7 +60,8 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     result: done ? { name: job.resultName!, size: job.resultSize ?? 0, mime: job.resultMime ?? 'application/octet-stream' } : null,
     resultUrl: done ? `${settings.api.publicUrl}/link/${job.id}` : null,
     statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
-    temporalUrl: temporalUrl(settings, job.workflowId, job.runId),
+    // A hit answered at upload, or a follower completed from its leader, never had a workflow.
+    temporalUrl: job.cachedFrom && job.runId === null && job.status === 'completed' ? null : temporalUrl(settings, job.workflowId, job.runId),
     expiredAt: job.expiredAt?.toISOString() ?? null,
     node: job.node,
     cached: job.status === 'completed' && job.cachedFrom !== null,
