@@ -1,12 +1,12 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMaintenanceActivities } from '@menagerie/activities';
 import { JobRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
+import { writeEnginesFile } from '../support/engines-file';
 import { FIXTURES } from '../support/env';
 import { body, getJob } from '../support/http';
 import { storedOf } from '../support/stored';
@@ -24,13 +24,9 @@ const BINARY = '^application/octet-stream$';
  * `auto` never picks them for an APK or a text file.
  */
 function enginesFile(): string {
-  const base = { mountpoint: '/var/data', user: '{{uid}}', runflags: ['--memory', '256m', '--pids-limit', '64'] };
-  const filemetaImage = '{{regserver}}/filemeta:stable';
-  const engines = [
+  return writeEnginesFile([
     {
-      ...base,
       name: 'apktool',
-      workers: 2,
       image: '{{regserver}}/apktool:stable',
       runflags: ['--memory', '2g', '--cpus', '1', '--pids-limit', '256'],
       cmd: '/engine/run.sh',
@@ -39,23 +35,10 @@ function enginesFile(): string {
       timeout: 240,
       accepts: `^${APK_TYPE.replace(/\./g, '\\.')}$`,
     },
-    { ...base, name: 'filemeta', workers: 4, image: filemetaImage, cmd: '/engine/run.sh', sizelimit: 50_000_000, inputfilename: 'input', timeout: 60 },
-    { ...base, name: 'broken', workers: 2, image: filemetaImage, cmd: ['/usr/bin/false'], sizelimit: 1000, inputfilename: 'input', timeout: 60, accepts: BINARY },
-    ...['slow-a', 'slow-b'].map((name) => ({
-      ...base,
-      name,
-      workers: 2,
-      image: filemetaImage,
-      cmd: ['sh', '-c', 'sleep 30; cp /var/data/input /var/data/result'],
-      sizelimit: 1_000_000,
-      inputfilename: 'input',
-      timeout: 120,
-      accepts: BINARY,
-    })),
-  ];
-  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-engines-')), 'engines.json');
-  writeFileSync(file, JSON.stringify({ engines }, null, 2));
-  return file;
+    { name: 'filemeta', workers: 4, cmd: '/engine/run.sh', sizelimit: 50_000_000 },
+    { name: 'broken', cmd: ['/usr/bin/false'], sizelimit: 1000, accepts: BINARY },
+    ...['slow-a', 'slow-b'].map((name) => ({ name, cmd: ['sh', '-c', 'sleep 30; cp /var/data/input /var/data/result'], timeout: 120, accepts: BINARY })),
+  ]);
 }
 
 /** Random bytes with a NUL: detected as application/octet-stream, and never in the cache. */

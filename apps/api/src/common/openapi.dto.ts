@@ -46,7 +46,7 @@ export class JobDto {
   @ApiProperty({ nullable: true, type: JobResultDto }) result!: JobResultDto | null;
   @ApiProperty({ nullable: true, type: String, description: 'GET it for the result bytes' }) resultUrl!: string | null;
   @ApiProperty() statusUrl!: string;
-  @ApiProperty({ description: "this job's workflow in the Temporal Web UI" }) temporalUrl!: string;
+  @ApiProperty({ nullable: true, type: String, description: "this job's workflow in the Temporal Web UI; null for a cache hit, which has none" }) temporalUrl!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!: string | null;
   @ApiProperty({ nullable: true, type: String, description: 'the worker node that ran the job' }) node!: string | null;
   @ApiProperty({ description: 'served from the cache: no container ran for it' }) cached!: boolean;

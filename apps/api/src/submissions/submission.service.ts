@@ -198,7 +198,8 @@ export class SubmissionService {
     let endings = listen();
     try {
       current = await this.get(id);
-      while (unfinished().length && Date.now() < deadline && !over.aborted) {
+      // (Jobs only ever become final, so what is unfinished now was listened for.)
+      while (unfinished().length && endings.length && Date.now() < deadline && !over.aborted) {
         await Promise.race(endings.map((e) => e.done));
         for (const e of endings) e.cancel();
         endings = listen();
