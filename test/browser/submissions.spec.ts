@@ -231,6 +231,7 @@ describe('admin console: submissions and the cache', () => {
     const first = await uploadOne();
     expect(await jobPageEnds(page)).toBe('completed');
     expect(await page.locator('#job-sub .badge.cached').count()).toBe(0);
+    expect(await page.locator('#temporal').count()).toBe(1);
     expect(await page.locator('#cache-note').isHidden()).toBe(true);
     expect(await page.locator('#crumb-submission').isHidden()).toBe(true); // a plain upload has no submission
     expect(await page.locator('[data-field="mime"] dd').textContent()).toMatch(/^text\/plain/);
@@ -243,6 +244,7 @@ describe('admin console: submissions and the cache', () => {
     expect(await page.locator('#cached-from').textContent()).toBe(first);
     expect(await page.locator('#cached-from').getAttribute('href')).toBe(`/console/jobs/${first}`);
     expect(await page.locator('.step[data-step="running"] .step-note').textContent()).toBe('no container ran: served from the cache');
+    expect(await page.locator('#temporal').count()).toBe(0); // served at upload: it never had a workflow
     await screenshots(page, 'job-cached');
     // Its result is the first job's, byte for byte.
     const [a, b] = await Promise.all([first, second].map(async (id) => Buffer.from(await (await fetch(url(`/link/${id}`))).arrayBuffer())));

@@ -165,7 +165,8 @@ function renderActions(j) {
       h('button', { type: 'button', class: 'button danger-outline', id: 'cancel', disabled: cancelling, on: { click: cancel } }, cancelling ? 'Cancelling…' : 'Cancel job'),
     );
   }
-  nodes.push(h('a', { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal ↗'));
+  // A hit served at upload (or from the identical job it waited for) never had a workflow.
+  if (j.temporalUrl) nodes.push(h('a', { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal ↗'));
   fill(actions, ...nodes);
 }
 
