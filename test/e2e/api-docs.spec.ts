@@ -20,7 +20,11 @@ describe('API docs', () => {
     expect(Object.keys(paths).sort()).toEqual(
       ['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/nodes', '/result/{id}', '/submission/{id}', '/submit', '/{engine}/upload'],
     );
-    expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '503', '507']);
+    expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '422', '503', '507']);
+    const upload = paths['/{engine}/upload'].post as unknown as { parameters: Array<{ name: string }> };
+    expect(upload.parameters.map((p) => p.name).sort()).toEqual(['engine', 'force']);
+    expect(Object.keys(doc.components.schemas.UploadDto.properties).sort()).toEqual(['force', 'upload']);
+    expect(doc.components.schemas.EngineDto.properties).toEqual(expect.objectContaining({ cacheTtl: expect.anything(), accepts: expect.anything(), rejects: expect.anything() }));
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
     expect(Object.keys(paths['/jobs/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);

@@ -97,6 +97,9 @@ class EngineDto {
   @ApiProperty() user!: string;
   @ApiProperty({ type: [String], description: 'as in engines.json, with `-e NAME` in place of `-e NAME=value`' }) runflags!: string[];
   @ApiProperty({ type: [String], description: 'names of the environment variables the engine is given; never their values' }) env!: string[];
+  @ApiProperty({ description: "seconds a completed result answers identical uploads (engines.json `cachettl`, else default.json `cache.ttl`); 0: no cache" }) cacheTtl!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine takes' }) accepts!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine turns away' }) rejects!: string | null;
   @ApiProperty({ type: EngineJobsDto }) jobs!: EngineJobsDto;
   @ApiProperty() uploadUrl!: string;
 }
@@ -151,6 +154,8 @@ export class HealthDto {
 export class UploadDto {
   @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
   upload!: unknown;
+  @ApiPropertyOptional({ description: 'true: run the engine even if the result cache has an answer (also as the query parameter force)', example: 'true' })
+  force?: string;
 }
 
 export class SubmitDto {
