@@ -42,11 +42,24 @@ export class JobService {
    * passed: a client blocks on one request instead of polling.
    */
   async getWhenDone(id: string, wait: string | undefined, gone: AbortSignal): Promise<JobEntity> {
+    return this.readWhenEnded(() => this.get(id), (job) => (isFinalStatus(job.status) ? [] : [id]), wait, gone);
+  }
+
+  /**
+   * The one rule for `?wait=N`: reads `read()` again whenever one of the jobs
+   * `unfinished` names in it is announced ended, until none is left, `wait`
+   * seconds (0 to 60, as given in the query) have passed, the client hangs
+   * up (`gone`) or the API shuts down. Past MAX_WAITERS, it answers at once.
+   * For one job (/result) and for a submission's jobs.
+   */
+  async readWhenEnded<T>(read: () => Promise<T>, unfinished: (current: T) => string[], wait: string | undefined, gone: AbortSignal): Promise<T> {
     const seconds = wait === undefined ? 0 : Number(wait);
     if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
       throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
     }
-    if (seconds === 0 || this.waiting >= MAX_WAITERS) return this.get(id); // past the cap: the current state at once, like a plain GET
+    if (seconds === 0 || this.waiting >= MAX_WAITERS) return read(); // past the cap: the current state at once, like a plain GET
+    let current = await read();
+    if (!unfinished(current).length) return current;
     this.waiting++;
     // The client hanging up, or the API shutting down, ends the wait. (Listeners rather
     // than AbortSignal.any, which would tie every request to the long-lived signal.)
@@ -57,22 +70,24 @@ export class JobService {
     if (sources.some((source) => source.aborted)) end();
     const over = stop.signal;
     const deadline = Date.now() + seconds * 1000;
-    // Listening before the row is read: an end committed in between is still heard.
-    const listen = () => {
+    // Listening before the rows are read again: an end committed in between is still heard.
+    const listen = (ids: string[]) => {
       const left = deadline - Date.now();
-      return this.endings.ended(id, this.endings.listening ? left : Math.min(POLL_MS, left), over);
+      return ids.map((jobId) => this.endings.ended(jobId, this.endings.listening ? left : Math.min(POLL_MS, left), over));
     };
-    let ending = listen();
+    let endings = listen(unfinished(current));
     try {
-      let job = await this.get(id);
-      while (!isFinalStatus(job.status) && Date.now() < deadline && !over.aborted) {
-        await ending.done;
-        ending = listen();
-        job = await this.get(id);
+      current = await read();
+      // (Jobs only ever become final, so what is unfinished now was listened for.)
+      while (unfinished(current).length && Date.now() < deadline && !over.aborted) {
+        await Promise.race(endings.map((e) => e.done));
+        for (const e of endings) e.cancel();
+        endings = listen(unfinished(current));
+        current = await read();
       }
-      return job;
+      return current;
     } finally {
-      ending.cancel();
+      for (const e of endings) e.cancel();
       this.waiting--;
       for (const source of sources) source.removeEventListener('abort', end);
     }

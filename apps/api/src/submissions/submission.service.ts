@@ -3,11 +3,10 @@ import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isFinalStatus, MenagerieError, parseEngineChoice, submissionStatus, type EngineChoice } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import { SubmissionRepository, type JobEndings, type JobEntity, type JobRepository, type NewJob, type SubmissionEntity } from '@menagerie/db';
+import { SubmissionRepository, type JobEntity, type JobRepository, type NewJob, type SubmissionEntity } from '@menagerie/db';
 import { refusesType, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
-import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
-import { TemporalService } from '../infra/temporal.service';
+import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { JobAdmission } from '../jobs/job-admission.service';
 import { JobDispatcher } from '../jobs/job-dispatcher.service';
 import { JobService } from '../jobs/job.service';
@@ -18,12 +17,6 @@ export interface SubmissionWithJobs {
   submission: SubmissionEntity;
   jobs: JobEntity[];
 }
-
-const MAX_WAIT_SECONDS = 60;
-/** Requests blocked on ?wait at once; past it, a waiter is answered at once. */
-const MAX_WAITERS = 10_000;
-/** While the database's announcements are not heard, a waiter reads the rows this often. */
-const POLL_MS = 1000;
 
 /**
  * One upload, several engines. The file is stored once, under the
@@ -36,19 +29,16 @@ const POLL_MS = 1000;
 @Injectable()
 export class SubmissionService {
   private readonly logger = new Logger(SubmissionService.name);
-  private waiting = 0;
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
-    @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     @Inject(SubmissionRepository) private readonly submissions: SubmissionRepository,
     private readonly uploads: UploadService,
     private readonly admission: JobAdmission,
     private readonly dispatcher: JobDispatcher,
     private readonly jobService: JobService,
-    private readonly temporal: TemporalService,
   ) {}
 
   /**
@@ -175,42 +165,8 @@ export class SubmissionService {
    * given in the query) has passed, as /result/<id>?wait=N is for one job.
    */
   async getWhenDone(id: string, wait: string | undefined, gone: AbortSignal): Promise<SubmissionWithJobs> {
-    const seconds = wait === undefined ? 0 : Number(wait);
-    if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
-      throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
-    }
-    let current = await this.get(id);
-    if (seconds === 0 || this.waiting >= MAX_WAITERS) return current;
-    this.waiting++;
-    const stop = new AbortController();
-    const end = () => stop.abort();
-    const sources = [this.temporal.stopping, gone];
-    for (const source of sources) source.addEventListener('abort', end, { once: true });
-    if (sources.some((source) => source.aborted)) end();
-    const over = stop.signal;
-    const deadline = Date.now() + seconds * 1000;
-    const unfinished = () => current.jobs.filter((job) => !isFinalStatus(job.status)).map((job) => job.id);
-    // Listening before the rows are read again: an end committed in between is still heard.
-    const listen = () => {
-      const left = deadline - Date.now();
-      return unfinished().map((jobId) => this.endings.ended(jobId, this.endings.listening ? left : Math.min(POLL_MS, left), over));
-    };
-    let endings = listen();
-    try {
-      current = await this.get(id);
-      // (Jobs only ever become final, so what is unfinished now was listened for.)
-      while (unfinished().length && endings.length && Date.now() < deadline && !over.aborted) {
-        await Promise.race(endings.map((e) => e.done));
-        for (const e of endings) e.cancel();
-        endings = listen();
-        current = await this.get(id);
-      }
-      return current;
-    } finally {
-      for (const e of endings) e.cancel();
-      this.waiting--;
-      for (const source of sources) source.removeEventListener('abort', end);
-    }
+    const unfinished = (current: SubmissionWithJobs) => current.jobs.filter((job) => !isFinalStatus(job.status)).map((job) => job.id);
+    return this.jobService.readWhenEnded(() => this.get(id), unfinished, wait, gone);
   }
 
   /**
