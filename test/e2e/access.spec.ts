@@ -1,3 +1,5 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../../apps/api/src/app';
 import { body, uploadBytes } from '../support/http';
 import { startSystem, type System } from '../support/system';
 
@@ -5,13 +7,14 @@ jest.setTimeout(120_000);
 
 const KEY = 'k3y-for-tests-0123456789';
 const OTHER = 'another-key-0123456789ab';
+const THIRD = 'a-third-key-0123456789ab';
 
 /** Optional API keys and the per-key rate limit. */
 describe('access control', () => {
   let sys: System;
 
   beforeAll(async () => {
-    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY, OTHER] }, rateLimit: { perMinute: 20 } } });
+    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY, OTHER, THIRD] }, rateLimit: { perMinute: 20 } } });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -49,6 +52,25 @@ describe('access control', () => {
     }
     // The console's pages still load, so the key can be entered again.
     expect((await get('/console', { cookie: 'menagerie_api_key=%' })).status).toBe(200);
+  });
+
+  it("holds a key's limit across two API replicas: what one counted, the other sees", async () => {
+    // A second replica of the same deployment: its own process state, the same database.
+    const second: NestExpressApplication = await createApp(sys.config);
+    await second.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(second.getHttpServer().address() as { port: number }).port}`;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 24; i++) {
+        const base = i % 2 ? url : sys.baseUrl;
+        statuses.push((await fetch(`${base}/jobs`, { headers: { 'x-api-key': THIRD } })).status);
+      }
+      // 20 a minute in all: each replica alone would have let 12 through.
+      expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+      expect(statuses.slice(20)).toEqual([429, 429, 429, 429]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('limits each key to its own budget of requests a minute', async () => {

@@ -4,9 +4,10 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobEndings, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
+import { createDataSource, JobEndings, JobRepository, NodeRepository, RateLimitRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
+import { RateLimitPruner } from './common/rate-limit-pruner';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
@@ -111,7 +112,8 @@ export class AppModule {
           },
         },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        { provide: ApiKeys, useValue: new ApiKeys(config.settings) },
+        { provide: ApiKeys, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new ApiKeys(config.settings, new RateLimitRepository(ds)) },
+        RateLimitPruner,
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: JobIdPipe },
         Closer,

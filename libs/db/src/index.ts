@@ -7,3 +7,4 @@ export * from './node.entity';
 export * from './node.repository';
 export * from './submission.entity';
 export * from './submission.repository';
+export * from './rate-limit.repository';

@@ -3,6 +3,7 @@ import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from
 import { Reflector } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Settings } from '@menagerie/config';
+import type { RateWindow } from '@menagerie/db';
 import { MenagerieError } from '@menagerie/core';
 import { sendError } from './error.mapper';
 
@@ -39,25 +40,38 @@ function presentedKey(req: Request): string | null {
   return null;
 }
 
+/** Where a key's requests of the current minute are counted: shared by every API replica (RateLimitRepository). */
+export interface RateCounter {
+  hit(client: string): Promise<RateWindow>;
+}
+
 /**
  * Optional API keys and a per-key rate limit. Keys are compared as SHA-256
  * digests with timingSafeEqual, against every configured key, so neither the
  * length nor the content of a near miss shows in the timing; keys are never
  * logged (the request logger records method and URL only, and keys are never
- * taken from the URL).
+ * taken from the URL). The limit is a fixed window of a minute per key,
+ * counted in PostgreSQL, so it holds across all replicas behind HAProxy.
  */
 export class ApiKeys {
   private readonly keys: Buffer[];
   private readonly perMinute: number;
-  private readonly windows = new Map<string, { start: number; count: number }>();
 
-  constructor(settings: Settings) {
+  constructor(
+    settings: Settings,
+    private readonly counter: RateCounter,
+  ) {
     this.keys = settings.auth.apiKeys.map(digest);
     this.perMinute = settings.rateLimit.perMinute;
   }
 
+  /** Whether keys are required (and so whether requests are counted). */
+  get enabled(): boolean {
+    return this.keys.length > 0;
+  }
+
   /** Throws UNAUTHORIZED or RATE_LIMITED (setting Retry-After) unless the request may go on. */
-  check(req: Request, res: Response): void {
+  async check(req: Request, res: Response): Promise<void> {
     // Without keys the API is open, and unlimited: limits are per key.
     if (!this.keys.length) return;
     const key = presentedKey(req);
@@ -65,33 +79,33 @@ export class ApiKeys {
     let match = false;
     for (const k of this.keys) match = timingSafeEqual(candidate, k) || match;
     if (!key || !match) throw new MenagerieError('UNAUTHORIZED', `an API key is required: ${HOW}`);
-    if (this.perMinute > 0) this.count(candidate.toString('hex'), res);
+    if (this.perMinute > 0) await this.count(candidate.toString('hex'), res);
   }
 
-  private count(client: string, res: Response): void {
-    const now = Date.now();
-    let window = this.windows.get(client);
-    if (!window || now - window.start >= 60_000) {
-      window = { start: now, count: 0 };
-      this.windows.set(client, window);
-      if (this.windows.size > 10_000) for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
+  private async count(client: string, res: Response): Promise<void> {
+    let window: RateWindow;
+    try {
+      window = await this.counter.hit(client);
+    } catch {
+      // A database that does not answer is the request's own to report (uploads say so): the limit is not a reason to refuse.
+      return;
     }
-    if (++window.count > this.perMinute) {
-      res.setHeader('Retry-After', String(Math.ceil((window.start + 60_000 - now) / 1000)));
-      throw new MenagerieError('RATE_LIMITED', `more than ${this.perMinute} requests in a minute; retry after the time in Retry-After`);
+    if (window.count > this.perMinute) {
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((window.resetAt.getTime() - Date.now()) / 1000))));
+      throw new MenagerieError('RATE_LIMITED', `more than ${this.perMinute} requests in a minute for this key (across every API replica); retry after the time in Retry-After`);
     }
   }
 
   /** The same check as Express middleware, for what is served outside Nest's router (the OpenAPI document and UI). */
   middleware() {
     return (req: Request, res: Response, next: NextFunction): void => {
-      try {
-        this.check(req, res);
-      } catch (err) {
-        if (!(err instanceof MenagerieError)) throw err;
-        return sendError(res, err.code, err.message);
-      }
-      next();
+      this.check(req, res).then(
+        () => next(),
+        (err: unknown) => {
+          if (!(err instanceof MenagerieError)) return next(err);
+          sendError(res, err.code, err.message);
+        },
+      );
     };
   }
 }
@@ -104,10 +118,10 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const http = context.switchToHttp();
-    this.keys.check(http.getRequest<Request>(), http.getResponse<Response>());
+    await this.keys.check(http.getRequest<Request>(), http.getResponse<Response>());
     return true;
   }
 }
