@@ -36,6 +36,9 @@ export const ERROR_CODES = [
   'SUBMISSION_NOT_FOUND',
   'INVALID_SUBMISSION_ID',
   'SUBMISSION_NOT_CANCELLABLE',
+  'JOB_NOT_ENDED',
+  'INPUT_EXPIRED',
+  'CALLBACK_NOT_ALLOWED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

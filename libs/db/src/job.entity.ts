@@ -94,6 +94,14 @@ export class JobEntity {
   @Column('uuid', { name: 'input_from', nullable: true })
   inputFrom!: string | null;
 
+  /** A retry (POST /jobs/<id>/retry): the job it runs again. */
+  @Column('uuid', { name: 'retry_of', nullable: true })
+  retryOf!: string | null;
+
+  /** The latest retry of this job. */
+  @Column('uuid', { name: 'retried_as', nullable: true })
+  retriedAs!: string | null;
+
   /** When retention removed the job's files; the row stays. */
   @Column('timestamptz', { name: 'expired_at', nullable: true })
   expiredAt!: Date | null;

@@ -27,9 +27,19 @@ export interface NewJob {
   submissionId?: string | null;
   /** Whose stored input the job reads (a submission's); absent: its own. */
   inputFrom?: string | null;
+  /** A retry: the job it runs again. */
+  retryOf?: string | null;
 }
 
 /** A follower whose identical job has ended, and how that job ended. */
+/** A job as the write of its final status ended it. */
+export interface FinalizedJob {
+  engine: string;
+  createdAt: Date;
+  /** When its container started; null when none did. */
+  startedAt: Date | null;
+}
+
 export interface EndedLeader {
   follower: string;
   /** The follower's own upload's name (a hit's result is named after it). */
@@ -38,12 +48,15 @@ export interface EndedLeader {
 }
 
 const ACTIVE_LEADER = `cache_key IS NOT NULL AND cached_from IS NULL AND status IN ('queued', 'running')`;
-const JOB_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, cache_key`;
+const JOB_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, retry_of, cache_key`;
 /** How often an insert tries between "lead" and "follow" while the identical job it would follow ends under it. */
 const ADMIT_TRIES = 3;
 
 function valuesOf(job: NewJob, cacheKey: string | null): unknown[] {
-  return [job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId, job.inputMime ?? null, job.forced ?? false, job.submissionId ?? null, job.inputFrom ?? null, cacheKey];
+  return [
+    ...[job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId, job.inputMime ?? null, job.forced ?? false],
+    ...[job.submissionId ?? null, job.inputFrom ?? null, job.retryOf ?? null, cacheKey],
+  ];
 }
 
 /**
@@ -61,6 +74,8 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
       forced: job.forced ?? false,
       submissionId: job.submissionId ?? null,
       inputFrom: job.inputFrom ?? null,
+      retryOf: job.retryOf ?? null,
+      retriedAs: null,
       cacheKey: job.cacheKey ?? null,
       cachedFrom: null,
       runId: null,
@@ -73,7 +88,7 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
   if (hit) {
     const rows: Array<{ created_at: Date; finished_at: Date }> = await manager.query(
       `INSERT INTO jobs (${JOB_COLUMNS}, cached_from, image_digest, started_at, finished_at, exit_code, log_tail, result_name, result_size, result_mime)
-       VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now(), $15, $16, $17, $18, $19)
+       VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), now(), $16, $17, $18, $19, $20)
        RETURNING created_at, finished_at`,
       [...valuesOf(job, hit.cacheKey), hit.id, hit.imageDigest, hit.exitCode, textOrNull(hit.logTail), hit.resultName, hit.resultSize, hit.resultMime],
     );
@@ -91,7 +106,7 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
       resultMime: hit.resultMime,
     });
   }
-  const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+  const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
   if (!job.cacheKey) {
     const rows: Array<{ created_at: Date }> = await manager.query(`${insert} RETURNING created_at`, valuesOf(job, null));
     return row(rows[0].created_at, {});
@@ -106,8 +121,8 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     // ...which it then follows, unless that one ended meanwhile.
     const followed: Array<{ created_at: Date; cached_from: string }> = await manager.query(
       `INSERT INTO jobs (${JOB_COLUMNS}, cached_from)
-       SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, leader.id FROM jobs leader
-       WHERE leader.cache_key = $12 AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
+       SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, leader.id FROM jobs leader
+       WHERE leader.cache_key = $13 AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
        RETURNING created_at, cached_from`,
       valuesOf(job, job.cacheKey),
     );
@@ -287,6 +302,15 @@ export class JobRepository {
     });
   }
 
+  /** Records a retry of `original` (a new job, queued: the outbox) and links the two, in one transaction. */
+  async createRetry(original: string, job: NewJob): Promise<JobEntity> {
+    return this.repo.manager.transaction(async (tx) => {
+      const created = await insertJob(tx, { ...job, retryOf: original });
+      await tx.query(`UPDATE jobs SET retried_as = $2 WHERE id = $1`, [original, job.id]);
+      return created;
+    });
+  }
+
   /** A submission's jobs, in the order their engines were asked. */
   async bySubmission(submissionId: string): Promise<JobEntity[]> {
     return this.repo.find({ where: { submissionId }, order: { createdAt: 'ASC', id: 'ASC' } });
@@ -339,10 +363,11 @@ export class JobRepository {
   /**
    * Records the final status, once: the first write wins. A step replayed
    * after a worker crash (when the job directory is already gone) must not
-   * overwrite how the job really ended.
+   * overwrite how the job really ended. Answers the job as this write ended
+   * it, or null when it had ended already (so each end is counted once).
    */
-  async finalize(input: FinalizeJobInput): Promise<void> {
-    await this.repo
+  async finalize(input: FinalizeJobInput): Promise<FinalizedJob | null> {
+    const result = await this.repo
       .createQueryBuilder()
       .update()
       .set({
@@ -370,7 +395,10 @@ export class JobRepository {
         cacheKey: input.cacheKey ?? null,
         cachedFrom: input.cachedFrom ?? null,
       })
+      .returning('engine, created_at, started_at')
       .execute();
+    const row = (result.raw as Array<{ engine: string; created_at: Date; started_at: Date | null }>)[0];
+    return row ? { engine: row.engine, createdAt: row.created_at, startedAt: row.started_at } : null;
   }
 
   /**

@@ -21,6 +21,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'MALFORMED_BODY':
     case 'INVALID_ENGINES':
     case 'INVALID_SUBMISSION_ID':
+    case 'CALLBACK_NOT_ALLOWED':
       return HttpStatus.BAD_REQUEST;
     case 'ENGINE_REFUSES_TYPE':
     case 'NO_ENGINE_ACCEPTS':
@@ -33,12 +34,14 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'BODY_TOO_LARGE':
       return HttpStatus.PAYLOAD_TOO_LARGE;
     case 'RESULT_EXPIRED':
+    case 'INPUT_EXPIRED':
       return HttpStatus.GONE;
     case 'UNAUTHORIZED':
       return HttpStatus.UNAUTHORIZED;
     case 'RATE_LIMITED':
       return HttpStatus.TOO_MANY_REQUESTS;
     case 'JOB_NOT_CANCELLABLE':
+    case 'JOB_NOT_ENDED':
     case 'SUBMISSION_NOT_CANCELLABLE':
       return HttpStatus.CONFLICT;
     case 'SCHEDULER_UNAVAILABLE':

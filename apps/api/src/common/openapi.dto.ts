@@ -53,6 +53,8 @@ export class JobDto {
   @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'for a cached job, the job whose result it serves' }) cachedFrom!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'while queued: the identical job it waits for (its result will be this one\'s)' })
   waitingFor!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'a retry: the job it ran again' }) retryOf!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'the latest retry of this job (POST /jobs/<id>/retry)' }) retriedAs!: string | null;
   @ApiProperty({ description: 'uploaded with force=true: run whatever the cache held' }) forced!: boolean;
   @ApiProperty({ nullable: true, type: JobSubmissionDto, description: 'the submission it is part of' }) submission!: JobSubmissionDto | null;
 }

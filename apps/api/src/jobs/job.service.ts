@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
+import { randomUUID } from 'node:crypto';
+import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEndings, JobEntity, JobPage, JobRepository } from '@menagerie/db';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
+import { JobDispatcher } from './job-dispatcher.service';
 
 export interface ResultFile {
   stream: Readable;
@@ -30,6 +32,7 @@ export class JobService {
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly temporal: TemporalService,
+    private readonly dispatcher: JobDispatcher,
   ) {}
 
   /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
@@ -107,6 +110,44 @@ export class JobService {
     const file = await this.store.open(id, 'result');
     if (!file) throw new MenagerieError('RESULT_MISSING', `the result of job ${id} is no longer stored`);
     return { ...file, name: job.resultName!, mime: job.resultMime ?? 'application/octet-stream' };
+  }
+
+  /**
+   * Runs an ended job again as a new job: the same input (shared with the new
+   * job, so it lasts as long as the new one does), the engine's current
+   * definition, the cache bypassed (a retry asks for a run). The two are
+   * linked (retryOf / retriedAs). 409 while the job has not ended, 410 once
+   * its input is gone.
+   */
+  async retry(id: string): Promise<JobEntity> {
+    const job = await this.get(id);
+    if (!isFinalStatus(job.status)) {
+      throw new MenagerieError('JOB_NOT_ENDED', `job ${id} is still ${job.status}: wait for it to end (GET /result/${id}?wait=60), or cancel it, then retry`, { status: job.status });
+    }
+    const gone = () => new MenagerieError('INPUT_EXPIRED', `the input of job ${id} is no longer stored${job.expiredAt ? ` (removed by retention on ${job.expiredAt.toISOString()})` : ''}; upload the file again`);
+    if (job.expiredAt) throw gone();
+    const engine = this.config.engines.find((e) => e.config.name === job.engine);
+    if (!engine) throw new MenagerieError('ENGINE_UNKNOWN', `engine ${job.engine} is no longer configured; GET /engines lists them`, { engines: this.config.engines.map((e) => e.config.name) });
+    const retryId = randomUUID();
+    if (!(await this.store.share(job.inputFrom ?? job.id, retryId, 'input'))) throw gone();
+    try {
+      const retried = await this.jobs.createRetry(job.id, {
+        id: retryId,
+        engine: job.engine,
+        originalName: job.originalName,
+        size: job.size,
+        sha256: job.sha256,
+        inputMime: job.inputMime,
+        image: engine.config.image,
+        workflowId: workflowIdFor(retryId),
+        forced: true,
+      });
+      this.dispatcher.wake();
+      return retried;
+    } catch (err) {
+      await this.store.remove(retryId).catch(() => undefined);
+      throw new MenagerieError('DATABASE_UNAVAILABLE', `the job database is unavailable, so job ${id} was not retried; try again shortly`, { cause: String(err) });
+    }
   }
 
   /**

@@ -35,6 +35,10 @@ export interface JobView {
   forced: boolean;
   /** The submission it is part of (one upload, several engines). */
   submission: { id: string; url: string } | null;
+  /** A retry: the job it ran again. */
+  retryOf: string | null;
+  /** The latest retry of this job. */
+  retriedAs: string | null;
 }
 
 export function temporalUrl(settings: Settings, workflowId: string, runId: string | null): string {
@@ -69,5 +73,7 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     waitingFor: job.status === 'queued' ? job.cachedFrom : null,
     forced: job.forced,
     submission: job.submissionId ? { id: job.submissionId, url: `${settings.api.publicUrl}/submission/${job.submissionId}` } : null,
+    retryOf: job.retryOf,
+    retriedAs: job.retriedAs,
   };
 }

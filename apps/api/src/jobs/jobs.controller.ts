@@ -121,6 +121,24 @@ export class JobsController {
     return toJobView(await this.jobs.get(id), this.config.settings);
   }
 
+  @Post('jobs/:id/retry')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Run an ended job again, as a new job',
+    description: "The same input and the engine's current definition; the cache is not asked. The new job has `retryOf`, the old one `retriedAs`.",
+  })
+  @ApiParam(ID)
+  @ApiResponse({ status: 201, type: JobDto, description: 'the new job, queued; Location: /result/<new id>' })
+  @ApiResponse(BAD_ID)
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'JOB_NOT_FOUND, or ENGINE_UNKNOWN: the engine is no longer configured' })
+  @ApiResponse({ status: 409, type: ErrorDto, description: 'JOB_NOT_ENDED: it is still queued or running' })
+  @ApiResponse({ status: 410, type: ErrorDto, description: 'INPUT_EXPIRED: retention removed its input' })
+  async retry(@Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<JobView> {
+    const job = await this.jobs.retry(id);
+    res.setHeader('Location', `/result/${job.id}`);
+    return toJobView(job, this.config.settings);
+  }
+
   @Delete('jobs/:id')
   @ApiOperation({ summary: 'Cancel a queued or running job', description: 'Its container is killed; the job ends cancelled.' })
   @ApiParam(ID)
