@@ -299,4 +299,23 @@ describe('admin console: submissions and the cache', () => {
       ['sleepy', 'cancelled'],
     ]);
   });
+
+  it('runs an ended job again from its page (Run again), and links the two jobs both ways', async () => {
+    const form = new FormData();
+    form.append('upload', new Blob([`run me twice ${Date.now()}`]), 'twice.txt');
+    const first = await body<Job>(await fetch(url('/filemeta/upload'), { method: 'POST', body: form }));
+    await page.goto(url(`/console/jobs/${first.jobid}`));
+    expect(await jobPageEnds(page)).toBe('completed');
+    expect(await page.locator('#retry-note').isHidden()).toBe(true);
+
+    await Promise.all([page.waitForURL((u) => JOB_PATH.test(u.pathname) && !u.pathname.endsWith(first.jobid)), page.locator('#retry').click()]);
+    const second = JOB_PATH.exec(page.url())![1];
+    expect(await jobPageEnds(page)).toBe('completed');
+    expect(await page.locator('#retry-of').getAttribute('href')).toBe(`/console/jobs/${first.jobid}`);
+    expect(await page.locator('#job-sub .badge.cached').count()).toBe(0); // it ran: a retry does not ask the cache
+
+    await page.goto(url(`/console/jobs/${first.jobid}`));
+    await jobPageEnds(page);
+    expect(await page.locator('#retried-as').getAttribute('href')).toBe(`/console/jobs/${second}`);
+  });
 });

@@ -45,6 +45,7 @@ const FINAL_LABELS = { completed: 'Completed', failed: 'Failed', timed_out: 'Tim
 let job = null;
 let endLoaded = false;
 let cancelling = false;
+let retrying = false;
 
 function step(state, label, iso, note) {
   return h(
@@ -153,6 +154,12 @@ function renderRelations(j) {
     );
   }
   cacheNote.hidden = !((j.cached && j.cachedFrom) || j.waitingFor);
+  const retryNote = document.getElementById('retry-note');
+  const retryParts = [];
+  if (j.retryOf) retryParts.push('A retry of job ', h('a', { href: jobPath(j.retryOf), id: 'retry-of', class: 'mono', text: j.retryOf }), '. ');
+  if (j.retriedAs) retryParts.push('Run again as job ', h('a', { href: jobPath(j.retriedAs), id: 'retried-as', class: 'mono', text: j.retriedAs }), '.');
+  fill(retryNote, ...retryParts);
+  retryNote.hidden = retryParts.length === 0;
 }
 
 function renderActions(j) {
@@ -164,6 +171,9 @@ function renderActions(j) {
     nodes.push(
       h('button', { type: 'button', class: 'button danger-outline', id: 'cancel', disabled: cancelling, on: { click: cancel } }, cancelling ? 'Cancelling…' : 'Cancel job'),
     );
+  }
+  if (isFinal(j.status) && !j.expiredAt) {
+    nodes.push(h('button', { type: 'button', class: 'button subtle', id: 'retry', disabled: retrying, on: { click: retry } }, retrying ? 'Starting…' : 'Run again'));
   }
   // A hit served at upload (or from the identical job it waited for) never had a workflow.
   if (j.temporalUrl) nodes.push(h('a', { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal ↗'));
@@ -182,6 +192,21 @@ function render(j) {
   resultMeta.textContent = j.result ? `${j.result.name} · ${formatBytes(j.result.size)} · ${j.result.mime}` : '';
   article.setAttribute('aria-busy', 'false');
   document.body.dataset.status = j.status;
+}
+
+/** POST /jobs/<id>/retry: a new job on the same input; the page moves to it. */
+async function retry() {
+  if (!job || retrying) return;
+  retrying = true;
+  renderActions(job);
+  try {
+    const again = await api(`/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+    window.location.assign(jobPath(again.jobid));
+  } catch (err) {
+    notice(error, `Could not run it again: ${errorText(err)}`);
+    retrying = false;
+    if (job) renderActions(job);
+  }
 }
 
 async function cancel() {
