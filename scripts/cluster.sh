@@ -184,7 +184,8 @@ cmd_up() {
     socket=/var/run/docker.sock
     if own_dockerd "$name"; then ensure_node_dockerd "$name"; socket="$(dockerd_socket "$name")"; fi
     offset=$(stat -c %s "$CLUSTER_DIR/$name.log" 2>/dev/null || echo 0)
-    MENAGERIE_NODE_NAME="$name" MENAGERIE_SCRATCH_DIR="$CLUSTER_DIR/$name" DOCKER_SOCKET="$socket" \
+    # Nodes share this host: each serves its metrics on a port the OS chooses (its log says which).
+    MENAGERIE_NODE_NAME="$name" MENAGERIE_SCRATCH_DIR="$CLUSTER_DIR/$name" DOCKER_SOCKET="$socket" MENAGERIE_METRICS_WORKER_PORT=0 \
       start_process "$name" node "$ROOT/apps/worker/dist/main.js"
     (wait_for "$name" 90 worker_ready "$name" "$offset") || fail_with_log "$name"
   done

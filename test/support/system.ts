@@ -92,6 +92,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       // Random: test runs in containers of their own can share a pid and a Docker daemon.
       deployment: `test-${randomUUID().slice(0, 13)}`,
       logLevel: process.env.LOG_LEVEL,
+      // Systems side by side (and the worker processes appEnv starts from this config) each get a free port.
+      metrics: { workerPort: 0 },
       ...options.settings,
     },
     ...{ defaultsFile: base.defaultsFile },

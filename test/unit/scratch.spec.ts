@@ -45,6 +45,16 @@ const openOn = (path: string) =>
   }).length;
 
 describe('Scratch', () => {
+  it('adds up what its job directories use (the node\'s scratch metric), 0 once they are gone', async () => {
+    const scratch = await newScratch();
+    const [a, b] = [randomUUID(), randomUUID()];
+    await scratch.stage(a, 'in', '1000', from('x'.repeat(1000)));
+    await scratch.stage(b, 'in', '1000', from('y'.repeat(500)));
+    expect(await scratch.usedBytes()).toBe(1500);
+    await Promise.all([scratch.remove(a), scratch.remove(b)]);
+    expect(await scratch.usedBytes()).toBe(0);
+  });
+
   it('stages the input under inputfilename in a job directory of its own, owned by the engine\'s user', async () => {
     const scratch = await newScratch();
     const id = randomUUID();

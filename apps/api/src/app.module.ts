@@ -15,6 +15,8 @@ import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_ENDINGS, JOB_REPOSITORY, NODE_REPO
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { ApiMetrics } from '@menagerie/metrics';
 import { TemporalService } from './infra/temporal.service';
 import { FollowersService } from './jobs/followers.service';
 import { JobAdmission } from './jobs/job-admission.service';
@@ -72,12 +74,12 @@ export class AppModule {
               req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
-            autoLogging: { ignore: (req) => req.url === '/health' },
+            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
           },
         }),
         ConsoleModule,
       ],
-      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController],
+      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -110,6 +112,12 @@ export class AppModule {
             await readyOrUnavailable(blobs, new Logger('BlobStore'));
             return blobs;
           },
+        },
+        {
+          provide: ApiMetrics,
+          inject: [JOB_REPOSITORY],
+          // config.engines is replaced on each engines.json reload: read when scraped.
+          useFactory: (jobs: JobRepository) => new ApiMetrics({ engines: () => config.engines.map((e) => e.config.name), activeJobs: () => jobs.countActive() }),
         },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: ApiKeys, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new ApiKeys(config.settings, new RateLimitRepository(ds)) },

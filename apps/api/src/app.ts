@@ -7,6 +7,8 @@ import { AppModule } from './app.module';
 import { ApiKeys } from './common/access';
 import { hardenHttp } from './common/http-hardening';
 import { setupOpenApi } from './common/openapi';
+import { httpMetrics } from './metrics/http-metrics';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /**
  * An Express app whose routes match only as written: `/Jobs` and `/jobs/` are
@@ -30,6 +32,8 @@ export async function createApp(config: MenagerieConfig): Promise<NestExpressApp
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // First, so that every request is counted and timed, whatever answers it.
+  app.use(httpMetrics(app.get(ApiMetrics)));
   hardenHttp(app);
   app.enableShutdownHooks();
   setupOpenApi(app, app.get(ApiKeys));

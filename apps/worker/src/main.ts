@@ -5,7 +5,7 @@ import { installRuntime, startWorkers } from './worker';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = pino({ name: 'menagerie-worker', level: config.settings.logLevel });
-  installRuntime(logger);
+  installRuntime(logger, config.settings.metrics);
   const handle = await startWorkers(config, logger);
   logger.info({ node: config.node.name, storage: config.settings.storage.kind, scratch: config.node.scratchDir }, 'worker ready');
   await handle.done;

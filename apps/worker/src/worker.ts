@@ -13,12 +13,13 @@ import {
 import type { Logger } from 'pino';
 import { createActivities, createMaintenanceActivities, sweepNode, type Activities, type RunningJobs, type SweepLog } from '@menagerie/activities';
 import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
-import { watchEngines, type MenagerieConfig } from '@menagerie/config';
+import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
 import { createDataSource, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
 import { EngineFleet, NodeReporter, SlotPool, type EngineWorkers } from '@menagerie/fleet';
+import { serveMetrics, WorkerMetrics, type MetricsServer } from '@menagerie/metrics';
 import { ensureRetentionSchedule, ensureSearchAttributes } from './retention';
 
 export interface WorkerHandle {
@@ -26,6 +27,8 @@ export interface WorkerHandle {
   done: Promise<void>;
   /** Graceful: stops polling, lets running activities finish within the grace time. Safe to call twice. */
   stop(): Promise<void>;
+  /** Where this worker's metrics are scraped (with the port the OS chose for metrics.workerPort 0); null when they are off. */
+  metricsUrl: string | null;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -37,9 +40,20 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-export function installRuntime(logger: Logger): void {
+/**
+ * Once per process, before any connection or worker. With metrics.temporalPort,
+ * the SDK serves its own worker metrics (task slots, poll and schedule-to-start
+ * latencies, sticky cache, ...) with its Prometheus exporter on that port, in
+ * Prometheus' conventions (seconds, _total): its exporter can't share the
+ * worker's metrics port, and can't be asked for a free one.
+ */
+export function installRuntime(logger: Logger, metrics?: Settings['metrics']): void {
   const level = (logger.level === 'debug' ? 'DEBUG' : 'INFO') as LogLevel;
+  const bindAddress = metrics?.temporalPort ? `${metrics.workerHost.includes(':') ? `[${metrics.workerHost}]` : metrics.workerHost}:${metrics.temporalPort}` : null;
   Runtime.install({
+    ...(bindAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
+      : {}),
     logger: new DefaultLogger(level, (entry) => {
       const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       logger[method]({ ...entry.meta, context: 'temporal' }, entry.message);
@@ -123,6 +137,13 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     spares: settings.storage.spareJobDirs,
   });
   await scratch.init();
+  const running: RunningJobs = new Map();
+  const metrics = new WorkerMetrics({ node, runningContainers: () => running.size, scratchBytes: () => scratch.usedBytes() });
+  const { workerPort, workerHost, token } = settings.metrics;
+  // First: a port already taken stops the boot before this node takes any job.
+  const metricsServer: MetricsServer | null =
+    workerPort === null ? null : await serveMetrics({ host: workerHost, port: workerPort, token, scrape: () => metrics.scrape() });
+  if (metricsServer) logger.info({ url: metricsServer.url }, 'worker metrics served');
   if (settings.storage.jobDirFilesystem === 'plain') {
     logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');
   }
@@ -133,7 +154,6 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   });
   const jobs = new JobRepository(dataSource);
   const nodes = new NodeRepository(dataSource);
-  const running: RunningJobs = new Map();
   const connection = await NativeConnection.connect({ address: settings.temporal.address });
   const common: Common = {
     connection,
@@ -161,6 +181,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     logTailBytes: settings.logTailBytes,
     resultLimitBytes: settings.resultLimitBytes,
     engineEnv: (name) => engineEnv.get(name),
+    observer: metrics,
     registry: settings.registry.enabled
       ? {
           auth: settings.registry.username
@@ -250,6 +271,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
       await blobs.close();
       await connection.close();
       await dataSource.destroy();
+      await metricsServer?.close();
     }
     logger.info('all workers stopped');
   })();
@@ -263,5 +285,5 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     })();
     return stopping;
   };
-  return { done, stop, [Symbol.asyncDispose]: stop };
+  return { done, stop, metricsUrl: metricsServer?.url ?? null, [Symbol.asyncDispose]: stop };
 }

@@ -12,6 +12,7 @@ import {
   type FailureDetails,
   type FinalizeJobInput,
   type JobRun,
+  type JobStatus,
   type StoredResult,
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
@@ -21,6 +22,20 @@ import { describeResult, resultNameFor, type BlobStore, type JobDirUsage, type S
 
 /** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
 export type RunningJobs = Map<string, string>;
+
+/**
+ * What the activities tell the worker's metrics (WorkerMetrics in
+ * @menagerie/metrics has these methods). Each end is reported once: by the
+ * write of the final status that changed the row.
+ */
+export interface RunObserver {
+  /** The re-check before a run, with the key computed from the digest this node resolved. */
+  cacheLookup(engine: string, outcome: 'hit' | 'miss'): void;
+  /** An engine's container ran, whatever its outcome, for this long. */
+  containerRan(engine: string, seconds: number): void;
+  /** This worker recorded a job's final status. */
+  jobEnded(job: { engine: string; status: JobStatus; queuedSeconds: number | null }): void;
+}
 
 /** How long runJob waits for its early record of a completed job before it returns anyway. */
 const EARLY_RECORD_MS = 2000;
@@ -52,6 +67,8 @@ export interface ActivityDeps {
    * names: values are often secrets and must stay out of Temporal's history.
    */
   engineEnv(engine: string): readonly string[] | undefined;
+  /** Told of cache re-checks, container runs and the final statuses this worker records (the metrics). */
+  observer?: RunObserver;
 }
 
 /** Heartbeats in a row that find the job directory full before the engine is stopped. */
@@ -156,13 +173,19 @@ export function createActivities(deps: ActivityDeps) {
 
   /** The final status, once; a value PostgreSQL refuses is recorded without the engine's output. */
   async function recordFinal(input: FinalizeJobInput): Promise<void> {
+    let ended;
     try {
-      await deps.jobs.finalize(input);
+      ended = await deps.jobs.finalize(input);
     } catch (err) {
       // A value PostgreSQL refuses (SQLSTATE class 22) would otherwise be retried forever.
       if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
       log.warn('final status refused by the database; recording it without the engine output', { jobId: input.jobId });
-      await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
+      ended = await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
+    }
+    // Null (or nothing, from an older repository): the job had ended already, and was counted then.
+    if (ended) {
+      const queuedSeconds = ended.startedAt ? (ended.startedAt.getTime() - ended.createdAt.getTime()) / 1000 : null;
+      deps.observer?.jobEnded({ engine: ended.engine, status: input.status, queuedSeconds });
     }
   }
 
@@ -228,6 +251,7 @@ export function createActivities(deps: ActivityDeps) {
         .finally(() => (watching = false));
     }, heartbeatEvery);
     let outcome;
+    const ranFrom = Date.now();
     try {
       outcome = await deps.runtime.run(
         {
@@ -249,6 +273,8 @@ export function createActivities(deps: ActivityDeps) {
       clearInterval(watchdog);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
     }
+    // A run the runtime could not even start (it threw) ran no container.
+    deps.observer?.containerRan(engine.name, (Date.now() - ranFrom) / 1000);
     const engineLog = outcome.log;
     await withStore('store the engine log', ctx, () => deps.blobs.put(jobId, 'log', Readable.from([engineLog]), Number.MAX_SAFE_INTEGER));
     // Whatever the outcome, the final status records what ran, when and where (markRunning is best-effort).
@@ -415,6 +441,7 @@ export function createActivities(deps: ActivityDeps) {
         const key = await keyFor(input, env, image);
         const name = await nameOf(jobId, originalName);
         const cached = key && input.cacheTtlSeconds ? await withStore('look in the cache', ctx, () => cachedRun(input, key, name)) : null;
+        if (key && input.cacheTtlSeconds) deps.observer?.cacheLookup(engine.name, cached ? 'hit' : 'miss');
         if (cached) {
           ranClean = true;
           await recordCompletedNow(cached, jobId);

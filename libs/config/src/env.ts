@@ -40,6 +40,9 @@ const VARS: Array<[string, string[], Kind]> = [
   ['LOG_LEVEL', ['logLevel'], 'string'],
   ['MENAGERIE_API_KEYS', ['auth', 'apiKeys'], 'list'],
   ['MENAGERIE_RATE_LIMIT', ['rateLimit', 'perMinute'], 'int'],
+  ['MENAGERIE_METRICS_TOKEN', ['metrics', 'token'], 'string'],
+  ['MENAGERIE_METRICS_WORKER_PORT', ['metrics', 'workerPort'], 'int'],
+  ['MENAGERIE_METRICS_TEMPORAL_PORT', ['metrics', 'temporalPort'], 'int'],
 ];
 
 /** Every variable readEnv reads; test/unit/compose.spec.ts checks docker-compose.yml against it. */

@@ -122,6 +122,26 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Prometheus metrics (README, Metrics): GET /metrics on the API, and on each worker on a port of its own. */
+    metrics: z
+      .object({
+        /**
+         * When set, GET /metrics (API and workers) needs "Authorization: Bearer <token>",
+         * and only that: no API key. Empty: open, like GET /health.
+         */
+        token: z.union([z.literal(''), z.string().min(16, 'a metrics token must be at least 16 characters')]).default(''),
+        /** Where a worker serves its metrics. */
+        workerHost: z.string().min(1).default('0.0.0.0'),
+        /** The worker's metrics port; 0 lets the OS choose one (the worker logs it); null turns the worker's endpoint off. */
+        workerPort: listenPort.nullable().default(9464),
+        /**
+         * The Temporal SDK's own worker metrics (its Prometheus exporter, on workerHost),
+         * served by the SDK on this port; 0 turns them off. Set on worker processes only.
+         */
+        temporalPort: listenPort.default(0),
+      })
+      .strict()
+      .prefault({}),
     retention: z
       .object({
         /** Files of jobs that ended longer ago than this are removed; rows stay, marked expired. */

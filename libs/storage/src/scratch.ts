@@ -247,6 +247,13 @@ export class Scratch {
     return removal;
   }
 
+  /** What the job directories here use now, together (the node's metrics); one removed while it is measured counts 0. */
+  async usedBytes(): Promise<number> {
+    let total = 0;
+    for (const id of await this.list()) total += await this.usage(id).then((u) => u.usedBytes, () => 0);
+    return total;
+  }
+
   /** Ids that have a job directory (or a volume image): what the node's sweep checks against the jobs that still run. */
   async list(): Promise<string[]> {
     const ids = new Set<string>();

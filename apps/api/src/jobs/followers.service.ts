@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { EndedLeader, JobEndings, JobRepository } from '@menagerie/db';
 import { resultNameFor, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /** How long announced ends are gathered into one query. */
 const BATCH_MS = 20;
@@ -32,6 +33,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -83,6 +85,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     if (leader.status === 'completed' && leader.resultName && (await this.store.share(leader.id, follower, 'result'))) {
       await this.store.share(leader.id, follower, 'log');
       if (await this.jobs.completeFollower(follower, { ...leader, resultName: resultNameFor(leader, followerName, leader.engine) })) {
+        this.metrics.jobEnded(leader.engine, 'completed');
         this.logger.log({ jobId: follower, cachedFrom: leader.id }, 'served from the identical job it waited for');
       }
       return;

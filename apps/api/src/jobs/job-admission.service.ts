@@ -5,6 +5,7 @@ import { cacheKey, configuredEnv, type Engine } from '@menagerie/engines';
 import { resultNameFor, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
 import { NodesService } from '../nodes/nodes.service';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /** What an upload stored: the facts every job on it records. */
 export interface StoredInput {
@@ -43,6 +44,7 @@ export class JobAdmission {
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly nodes: NodesService,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /** The job's row to insert (a hit's blobs are already shared: on a failure, removing the job's blobs undoes it). */
@@ -71,6 +73,7 @@ export class JobAdmission {
       job.hit = { ...hit, resultName: resultNameFor(hit, input.originalName, job.engine) };
       this.logger.log({ jobId: job.id, engine: job.engine, cachedFrom: hit.id }, 'served from the cache');
     }
+    this.metrics.cacheLookup(job.engine, job.hit ? 'hit' : 'miss');
     return job;
   }
 

@@ -8,6 +8,7 @@ import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { JobDispatcher } from './job-dispatcher.service';
+import { ApiMetrics } from '@menagerie/metrics';
 
 export interface ResultFile {
   stream: Readable;
@@ -33,6 +34,7 @@ export class JobService {
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly temporal: TemporalService,
     private readonly dispatcher: JobDispatcher,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
@@ -160,7 +162,10 @@ export class JobService {
       throw new MenagerieError('JOB_NOT_CANCELLABLE', `job ${id} already ended ${job.status}`, { status: job.status });
     }
     // Not started yet (the dispatcher's backlog): the row alone says so. Started meanwhile: its workflow is cancelled.
-    if (job.runId === null && (await this.jobs.cancelUnstarted(id))) return (await this.jobs.findById(id)) ?? job;
+    if (job.runId === null && (await this.jobs.cancelUnstarted(id))) {
+      this.metrics.jobEnded(job.engine, 'cancelled');
+      return (await this.jobs.findById(id)) ?? job;
+    }
     await this.temporal.cancel(job.workflowId);
     const deadline = Date.now() + waitMs;
     let current = job;

@@ -11,6 +11,7 @@ import { JobService } from './job.service';
 import { toJobPageView, type JobPageView } from './job-page.view';
 import { toJobView, type JobView } from './job.view';
 import { UploadService } from './upload.service';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /** RFC 6266: an ASCII fallback plus the exact name in UTF-8. */
 function contentDisposition(name: string): string {
@@ -31,6 +32,7 @@ export class JobsController {
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     private readonly uploads: UploadService,
     private readonly jobs: JobService,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /** The original curl interface: `curl -XPOST /<engine>/upload -F "upload=@file"`. */
@@ -56,7 +58,7 @@ export class JobsController {
     @Res({ passthrough: true }) res: Response,
     @Query('force') force?: string,
   ): Promise<JobView> {
-    const job = await this.uploads.upload(engine, req, force);
+    const job = await this.metrics.timeUpload('upload', () => this.uploads.upload(engine, req, force), (accepted) => accepted.size);
     res.setHeader('Location', `/result/${job.id}`);
     return toJobView(job, this.config.settings);
   }

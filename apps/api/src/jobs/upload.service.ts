@@ -12,6 +12,7 @@ import { NodesService } from '../nodes/nodes.service';
 import { JobAdmission } from './job-admission.service';
 import { JobDispatcher } from './job-dispatcher.service';
 import { UploadReceiver, type ReceivedFile } from './upload-receiver';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /** `force=true` (or 1, yes) on the query or as a form field: run the engine whatever the cache holds. */
 export function forceAsked(query: unknown, fields: Record<string, string>): boolean {
@@ -32,6 +33,7 @@ export class UploadService {
     private readonly nodes: NodesService,
     private readonly dispatcher: JobDispatcher,
     private readonly admission: JobAdmission,
+    private readonly metrics: ApiMetrics,
   ) {
     this.receiver = new UploadReceiver(store, config.settings.api.uploadIdleSeconds);
   }
@@ -115,6 +117,7 @@ export class UploadService {
       return this.discard([id], 'DATABASE_UNAVAILABLE', err, log);
     }
     if (job.status !== 'queued') {
+      this.metrics.jobEnded(job.engine, job.status);
       this.logger.log({ ...log, cachedFrom: job.cachedFrom }, 'job served from the cache');
       return job;
     }

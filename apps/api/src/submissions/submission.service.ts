@@ -12,6 +12,7 @@ import { JobDispatcher } from '../jobs/job-dispatcher.service';
 import { JobService } from '../jobs/job.service';
 import type { ReceivedFile } from '../jobs/upload-receiver';
 import { forceAsked, UploadService } from '../jobs/upload.service';
+import { ApiMetrics } from '@menagerie/metrics';
 
 export interface SubmissionWithJobs {
   submission: SubmissionEntity;
@@ -39,6 +40,7 @@ export class SubmissionService {
     private readonly admission: JobAdmission,
     private readonly dispatcher: JobDispatcher,
     private readonly jobService: JobService,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /**
@@ -97,6 +99,8 @@ export class SubmissionService {
       }
       return this.uploads.discard(stored, 'DATABASE_UNAVAILABLE', err, log);
     }
+    // Cache hits are recorded completed at once, by this insert.
+    for (const job of created.jobs) if (job.status !== 'queued') this.metrics.jobEnded(job.engine, job.status);
     if (created.jobs.some((job) => job.status === 'queued')) this.dispatcher.wake();
     this.logger.log(
       { ...log, jobIds: created.jobs.map((j) => j.id), size: file.size, sha256: file.sha256, mime: file.mime, cached: created.jobs.filter((j) => j.status === 'completed').length },

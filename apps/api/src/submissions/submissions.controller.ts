@@ -6,6 +6,7 @@ import type { MenagerieConfig } from '@menagerie/config';
 import { ErrorDto, SubmissionDto, SubmitDto } from '../common/openapi.dto';
 import { CONFIG } from '../common/tokens';
 import { SubmissionService, type SubmissionWithJobs } from './submission.service';
+import { ApiMetrics } from '@menagerie/metrics';
 import { toSubmissionView, type SubmissionView } from './submission.view';
 
 /**
@@ -25,6 +26,7 @@ export class SubmissionsController {
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     private readonly submissions: SubmissionService,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   private view({ submission, jobs }: SubmissionWithJobs): SubmissionView {
@@ -59,7 +61,7 @@ export class SubmissionsController {
     @Query('engines') engines?: unknown,
     @Query('force') force?: unknown,
   ): Promise<SubmissionView> {
-    const created = await this.submissions.submit(req, { engines, force });
+    const created = await this.metrics.timeUpload('submit', () => this.submissions.submit(req, { engines, force }), (accepted) => accepted.submission.size);
     res.setHeader('Location', `/submission/${created.submission.id}`);
     return this.view(created);
   }
