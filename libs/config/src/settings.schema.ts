@@ -136,7 +136,7 @@ export const settingsSchema = z
         workerPort: listenPort.nullable().default(9464),
         /**
          * The Temporal SDK's own worker metrics (its Prometheus exporter, on workerHost),
-         * served by the SDK on this port; 0 turns them off. Set on worker processes only.
+         * served by the SDK on this port; 0 turns them off. Only workers use it.
          */
         temporalPort: listenPort.default(0),
       })
