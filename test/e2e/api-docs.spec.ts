@@ -18,12 +18,12 @@ describe('API docs', () => {
     const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
     const paths = doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
     expect(Object.keys(paths).sort()).toEqual(
-      ['/engines', '/health', '/jobs', '/jobs/{id}', '/link/{id}', '/nodes', '/result/{id}', '/submission/{id}', '/submit', '/{engine}/upload'],
+      ['/engines', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/retry', '/jobs/{id}/webhooks', '/link/{id}', '/nodes', '/result/{id}', '/submission/{id}', '/submission/{id}/webhooks', '/submit', '/{engine}/upload'],
     );
     expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '422', '503', '507']);
     const upload = paths['/{engine}/upload'].post as unknown as { parameters: Array<{ name: string }> };
-    expect(upload.parameters.map((p) => p.name).sort()).toEqual(['engine', 'force']);
-    expect(Object.keys(doc.components.schemas.UploadDto.properties).sort()).toEqual(['force', 'upload']);
+    expect(upload.parameters.map((p) => p.name).sort()).toEqual(['callback', 'engine', 'force']);
+    expect(Object.keys(doc.components.schemas.UploadDto.properties).sort()).toEqual(['callback', 'force', 'upload']);
     expect(doc.components.schemas.EngineDto.properties).toEqual(expect.objectContaining({ cacheTtl: expect.anything(), accepts: expect.anything(), rejects: expect.anything() }));
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
@@ -41,7 +41,7 @@ describe('API docs', () => {
     const paths = doc.paths;
     const submit = paths['/submit'].post;
     expect(Object.keys(submit.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '422', '503', '507']);
-    expect(submit.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['engines', 'force']);
+    expect(submit.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['callback', 'engines', 'force']);
     expect(Object.keys(submit.requestBody.content)).toEqual(['multipart/form-data']);
     expect(Object.keys(paths['/submission/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(paths['/submission/{id}'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['id', 'wait']);
@@ -51,11 +51,21 @@ describe('API docs', () => {
       ['createdAt', 'expiredAt', 'forced', 'input', 'jobs', 'requested', 'statusUrl', 'status', 'submissionId', 'summary'].sort(),
     );
     expect(schemas.SubmissionDto.properties.status.enum).toEqual(['running', 'completed', 'completed_with_failures', 'failed']);
-    expect(Object.keys(schemas.SubmitDto.properties).sort()).toEqual(['engines', 'force', 'upload']);
+    expect(Object.keys(schemas.SubmitDto.properties).sort()).toEqual(['callback', 'engines', 'force', 'upload']);
     expect(schemas.JobDto.properties).toEqual(
       expect.objectContaining({ cached: expect.anything(), cachedFrom: expect.anything(), waitingFor: expect.anything(), forced: expect.anything(), submission: expect.anything() }),
     );
     expect(Object.keys(schemas.JobInputDto.properties).sort()).toEqual(['mime', 'name', 'sha256', 'size']);
+  });
+
+  it('documents the webhook deliveries of a job and of a submission, with their errors and shape', async () => {
+    const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
+    expect(Object.keys(doc.paths['/jobs/{id}/webhooks'].get.responses).sort()).toEqual(['200', '400', '404']);
+    expect(Object.keys(doc.paths['/submission/{id}/webhooks'].get.responses).sort()).toEqual(['200', '400', '404']);
+    expect(Object.keys(doc.components.schemas.WebhookDeliveryDto.properties).sort()).toEqual(
+      ['attempts', 'createdAt', 'deliveryId', 'event', 'finishedAt', 'jobId', 'lastError', 'receiver', 'status', 'submissionId', 'url'],
+    );
+    expect(doc.components.schemas.ErrorDto.properties.error.enum).toContain('CALLBACK_NOT_ALLOWED');
   });
 
   it('serves the docs UI from the API itself, with no outside assets', async () => {

@@ -4,14 +4,14 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobEndings, JobRepository, NodeRepository, RateLimitRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
+import { createDataSource, JobEndings, JobRepository, NodeRepository, RateLimitRepository, runMigrations, SubmissionRepository, WebhookRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
 import { RateLimitPruner } from './common/rate-limit-pruner';
 import { ApiExceptionFilter } from './common/exception.filter';
 import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
-import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_ENDINGS, JOB_REPOSITORY, NODE_REPOSITORY } from './common/tokens';
+import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_ENDINGS, JOB_REPOSITORY, NODE_REPOSITORY, WEBHOOK_REPOSITORY } from './common/tokens';
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
@@ -28,6 +28,9 @@ import { NodesController } from './nodes/nodes.controller';
 import { NodesService } from './nodes/nodes.service';
 import { SubmissionService } from './submissions/submission.service';
 import { SubmissionsController } from './submissions/submissions.controller';
+import { CallbackPolicy } from './webhooks/callback-policy';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.service';
+import { WebhooksController } from './webhooks/webhooks.controller';
 
 /**
  * Readies the store; one that doesn't answer yet (an S3 outage) is not a
@@ -79,7 +82,7 @@ export class AppModule {
         }),
         ConsoleModule,
       ],
-      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController, MetricsController],
+      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController, MetricsController, WebhooksController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -94,6 +97,7 @@ export class AppModule {
         { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
         { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
         { provide: SubmissionRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new SubmissionRepository(ds) },
+        { provide: WEBHOOK_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new WebhookRepository(ds) },
         {
           provide: JOB_ENDINGS,
           // After the migrations (the trigger that announces ends is one of them).
@@ -134,6 +138,8 @@ export class AppModule {
         FollowersService,
         JobService,
         SubmissionService,
+        CallbackPolicy,
+        WebhookDispatcher,
       ],
     };
   }

@@ -12,7 +12,8 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, createMaintenanceActivities, sweepNode, type Activities, type RunningJobs, type SweepLog } from '@menagerie/activities';
-import { containerQueueFor, MAINTENANCE_QUEUE } from '@menagerie/core';
+import { webhookActivitiesFor } from './webhooks';
+import { containerQueueFor, MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
 import { createDataSource, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
@@ -228,6 +229,9 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     activities: createMaintenanceActivities({ blobs, jobs, submissions: new SubmissionRepository(dataSource), sweepNode: sweep }),
   });
   const maintenanceRun = maintenance.run();
+  // Every worker process delivers webhooks, whatever engines it serves.
+  const webhooks = await Worker.create({ ...common, taskQueue: WEBHOOK_QUEUE, workflowBundle: bundleCode, activities: webhookActivitiesFor(settings, dataSource) });
+  const webhooksRun = webhooks.run();
   await ensureRetentionSchedule(connection, settings, logger);
 
   const watcher = watchEngines(
@@ -256,11 +260,13 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   // Runtime.install's signal handlers shut every worker down; follow them. Failed engine workers stop the rest.
   const done = (async () => {
     const maintenanceStopped = maintenanceRun.catch((err) => logger.error({ err }, 'maintenance worker failed'));
-    await Promise.race([maintenanceStopped, fleet.failed]);
+    const webhooksStopped = webhooksRun.catch((err) => logger.error({ err }, 'webhook worker failed'));
+    await Promise.race([maintenanceStopped, webhooksStopped, fleet.failed]);
     if (maintenance.getState() === 'RUNNING') maintenance.shutdown();
+    if (webhooks.getState() === 'RUNNING') webhooks.shutdown();
     try {
       // Replaced engine workers may still run a job; the connection outlives them all.
-      await Promise.all([maintenanceStopped, fleet.stop()]);
+      await Promise.all([maintenanceStopped, webhooksStopped, fleet.stop()]);
     } finally {
       watcher.stop();
       clearInterval(retire);
@@ -280,6 +286,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const stop = () => {
     stopping ??= (async () => {
       if (maintenance.getState() === 'RUNNING') maintenance.shutdown();
+      if (webhooks.getState() === 'RUNNING') webhooks.shutdown();
       fleet.stop().catch(() => undefined); // `done` reports how it ended
       await done;
     })();

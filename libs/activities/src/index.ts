@@ -1,2 +1,5 @@
 export * from './activities';
 export * from './maintenance.activities';
+export * from './webhook.activities';
+export * from './webhook-http';
+export * from './webhook-signature';

@@ -6,3 +6,4 @@ export * from './job-query';
 export * from './nodes';
 export * from './bounded';
 export * from './submission';
+export * from './webhook';

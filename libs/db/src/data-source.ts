@@ -6,6 +6,7 @@ import { Nodes1764400000000 } from './migrations/1764400000000-nodes';
 import { HistoryIndexes1764500000000 } from './migrations/1764500000000-history-indexes';
 import { JobEndedNotify1764600000000 } from './migrations/1764600000000-job-ended-notify';
 import { CacheAndSubmissions1764700000000 } from './migrations/1764700000000-cache-and-submissions';
+import { Webhooks1764800000000 } from './migrations/1764800000000-webhooks';
 import { RetryAndRateLimits1764810000000 } from './migrations/1764810000000-retry-and-rate-limits';
 import { NodeEntity } from './node.entity';
 import { SubmissionEntity } from './submission.entity';
@@ -18,7 +19,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000, RetryAndRateLimits1764810000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000, Webhooks1764800000000, RetryAndRateLimits1764810000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({

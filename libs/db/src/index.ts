@@ -8,3 +8,4 @@ export * from './node.repository';
 export * from './submission.entity';
 export * from './submission.repository';
 export * from './rate-limit.repository';
+export * from './webhook.repository';

@@ -1,2 +1,3 @@
 export * from './engine-job.workflow';
 export * from './retention.workflow';
+export * from './webhook.workflow';

@@ -158,6 +158,8 @@ export class UploadDto {
   upload!: unknown;
   @ApiPropertyOptional({ description: 'true: run the engine even if the result cache has an answer (also as the query parameter force)', example: 'true' })
   force?: string;
+  @ApiPropertyOptional({ description: "a URL to POST the job's end to, signed (when not given on the query); it must start with one of webhooks.callbackAllow" })
+  callback?: string;
 }
 
 export class SubmitDto {
@@ -167,6 +169,8 @@ export class SubmitDto {
   engines?: string;
   @ApiPropertyOptional({ description: 'true: run every engine whatever the cache holds (when not given on the query)' })
   force?: string;
+  @ApiPropertyOptional({ description: "a URL to POST each job's end and the submission's to, signed (when not given on the query); it must start with one of webhooks.callbackAllow" })
+  callback?: string;
 }
 
 class SubmissionInputDto {

@@ -7,3 +7,5 @@ export const BLOB_STORE = Symbol('BlobStore');
 export const DATA_SOURCE = Symbol('DataSource');
 /** Hears jobs reach a final status (JobEndings), for requests blocked on ?wait. */
 export const JOB_ENDINGS = Symbol('JobEndings');
+/** The webhook tables (WebhookRepository): events, callbacks, deliveries and their attempts. */
+export const WEBHOOK_REPOSITORY = Symbol('WebhookRepository');

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput } from '@menagerie/core';
+import { SEARCH_ATTRIBUTES, WEBHOOK_QUEUE, WEBHOOK_WORKFLOW_TYPE, webhookWorkflowIdFor, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput, type WebhookDeliveryInput } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { CONFIG } from '../common/tokens';
 
@@ -89,6 +89,22 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const described = await this.connection.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).describe());
       return { workflowId, runId: described.runId };
+    }
+  }
+
+  /** Starts a webhook delivery's workflow; one already started (a start repeated after a crash) counts as started. */
+  async startWebhook(input: WebhookDeliveryInput): Promise<void> {
+    try {
+      await this.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+        this.client.workflow.start(WEBHOOK_WORKFLOW_TYPE, {
+          workflowId: webhookWorkflowIdFor(input.deliveryId),
+          taskQueue: WEBHOOK_QUEUE,
+          args: [input],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
 

@@ -43,9 +43,10 @@ export class JobsController {
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadDto })
   @ApiQuery({ name: 'force', required: false, description: 'true: run the engine even if the result cache has an answer' })
+  @ApiQuery({ name: 'callback', required: false, description: "a URL to POST the job's end to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field" })
   @ApiResponse({ status: 201, type: JobDto, description: 'queued; or already completed, `cached: true`, when the result cache answered. Location: /result/<id>' })
   @ApiResponse({ status: 422, type: ErrorDto, description: "ENGINE_REFUSES_TYPE: the engine's accepts/rejects turns the detected type away" })
-  @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD' })
+  @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)' })
   @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds' })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over the engine's sizelimit" })
@@ -57,8 +58,9 @@ export class JobsController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
     @Query('force') force?: string,
+    @Query('callback') callback?: string,
   ): Promise<JobView> {
-    const job = await this.metrics.timeUpload('upload', () => this.uploads.upload(engine, req, force), (accepted) => accepted.size);
+    const job = await this.metrics.timeUpload('upload', () => this.uploads.upload(engine, req, force, callback), (accepted) => accepted.size);
     res.setHeader('Location', `/result/${job.id}`);
     return toJobView(job, this.config.settings);
   }

@@ -3,15 +3,16 @@ import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { MenagerieError } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobEntity, JobRepository } from '@menagerie/db';
+import type { JobEntity, JobRepository, WebhookRepository } from '@menagerie/db';
 import { refusesType, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
-import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { BLOB_STORE, CONFIG, JOB_REPOSITORY, WEBHOOK_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
 import { JobAdmission } from './job-admission.service';
 import { JobDispatcher } from './job-dispatcher.service';
 import { UploadReceiver, type ReceivedFile } from './upload-receiver';
+import { CallbackPolicy } from '../webhooks/callback-policy';
 import { ApiMetrics } from '@menagerie/metrics';
 
 /** `force=true` (or 1, yes) on the query or as a form field: run the engine whatever the cache holds. */
@@ -33,6 +34,8 @@ export class UploadService {
     private readonly nodes: NodesService,
     private readonly dispatcher: JobDispatcher,
     private readonly admission: JobAdmission,
+    readonly callbacks: CallbackPolicy,
+    @Inject(WEBHOOK_REPOSITORY) readonly webhooks: WebhookRepository,
     private readonly metrics: ApiMetrics,
   ) {
     this.receiver = new UploadReceiver(store, config.settings.api.uploadIdleSeconds);
@@ -93,21 +96,25 @@ export class UploadService {
    * Temporal nor for the engines. Any failure on the way removes what was
    * written; an upload answered 201 is a job that will run.
    */
-  async upload(engineName: string, req: Request, force?: unknown): Promise<JobEntity> {
+  async upload(engineName: string, req: Request, force?: unknown, callback?: unknown): Promise<JobEntity> {
     const engine = this.engine(engineName);
     await this.assertServed(engine);
+    const early = await this.callbacks.fromQuery(callback);
     const scheduler = this.schedulerCheck();
     const id = randomUUID();
     const name = engine.config.name;
     const file = await this.receiver.receive(id, req, { limit: engine.config.sizelimit, limitOf: `engine ${name}` });
     const log = { jobId: id, engine: name };
     await this.assertAccepts(engine, file, [id]);
+    const callbackUrl = early ?? (await this.callbacks.fromForm(file.fields, () => this.store.remove(id).catch(() => undefined)));
 
     const unreachable = await scheduler;
     if (unreachable) await this.discard([id], 'SCHEDULER_UNAVAILABLE', unreachable, log);
     let job: JobEntity;
     try {
       const row = await this.admission.prepare(engine, file, { jobId: id, force: forceAsked(force, file.fields) });
+      // Before the job's row: the event its end writes then always finds it.
+      if (callbackUrl) await this.webhooks.addCallback(id, callbackUrl);
       job = await this.jobs.create(row);
     } catch (err) {
       if (err instanceof MenagerieError && err.code === 'STORAGE_UNAVAILABLE') {

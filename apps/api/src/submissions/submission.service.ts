@@ -50,8 +50,9 @@ export class SubmissionService {
    * so the form's are read once the body is in). Any refusal removes what was
    * stored; a submission answered 201 is one whose every job will run.
    */
-  async submit(req: Request, query: { engines?: unknown; force?: unknown }): Promise<SubmissionWithJobs> {
+  async submit(req: Request, query: { engines?: unknown; force?: unknown; callback?: unknown }): Promise<SubmissionWithJobs> {
     const early = query.engines === undefined ? null : parseEngineChoice(query.engines);
+    const earlyCallback = await this.uploads.callbacks.fromQuery(query.callback);
     // Named on the query: refused before a byte is stored, like an upload to one engine.
     const named = early && !early.auto ? early.names.map((name) => this.uploads.engine(name)) : null;
     for (const engine of named ?? []) await this.uploads.assertServed(engine);
@@ -74,6 +75,7 @@ export class SubmissionService {
       await this.removeAll(stored);
       throw err;
     }
+    const callbackUrl = earlyCallback ?? (await this.uploads.callbacks.fromForm(file.fields, () => this.removeAll(stored)));
     const requested = choice.auto ? 'auto' : choice.names.join(',');
     const log = { submissionId: id, engines: engines.map((e) => e.config.name) };
 
@@ -88,6 +90,8 @@ export class SubmissionService {
         stored.push(jobId);
         rows.push(await this.admission.prepare(engine, file, { jobId, force, submissionId: id, inputFrom: id }));
       }
+      // Before the rows: its jobs' events and the submission's find it (it is also each job's callback).
+      if (callbackUrl) await this.uploads.webhooks.addCallback(id, callbackUrl);
       created = await this.submissions.create(
         { id, originalName: file.originalName, size: file.size, sha256: file.sha256, inputMime: file.mime, requested, forced: force },
         rows,

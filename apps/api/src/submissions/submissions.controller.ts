@@ -44,10 +44,11 @@ export class SubmissionsController {
   })
   @ApiQuery({ name: 'engines', required: false, description: 'engine names separated by commas, or auto; else the form field engines', example: 'apktool,filemeta' })
   @ApiQuery({ name: 'force', required: false, description: 'true: run every engine whatever the cache holds' })
+  @ApiQuery({ name: 'callback', required: false, description: "a URL to POST each job's end and submission.completed to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field" })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: SubmitDto })
   @ApiResponse({ status: 201, type: SubmissionDto, description: 'queued; Location: /submission/<id>' })
-  @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_ENGINES (missing, empty entry, duplicate, auto with others), UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD' })
+  @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_ENGINES (missing, empty entry, duplicate, auto with others), UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)' })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
   @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over a named engine's sizelimit (over every engine's, for auto)" })
@@ -60,8 +61,9 @@ export class SubmissionsController {
     @Res({ passthrough: true }) res: Response,
     @Query('engines') engines?: unknown,
     @Query('force') force?: unknown,
+    @Query('callback') callback?: unknown,
   ): Promise<SubmissionView> {
-    const created = await this.metrics.timeUpload('submit', () => this.submissions.submit(req, { engines, force }), (accepted) => accepted.submission.size);
+    const created = await this.metrics.timeUpload('submit', () => this.submissions.submit(req, { engines, force, callback }), (accepted) => accepted.submission.size);
     res.setHeader('Location', `/submission/${created.submission.id}`);
     return this.view(created);
   }

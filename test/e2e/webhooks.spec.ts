@@ -1,0 +1,295 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebhookDeliveryView } from '../../apps/api/src/webhooks/webhook.view';
+import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
+import { writeEnginesFile } from '../support/engines-file';
+import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
+import { storedOf } from '../support/stored';
+import { startSystem, type System } from '../support/system';
+import { until } from '../support/until';
+
+jest.setTimeout(600_000);
+
+const TARGET_SECRET = 'target-secret-0123456789';
+const CALLBACK_SECRET = 'callback-secret-0123456789';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** What the receiver answered. */
+  status: number;
+}
+
+/** A webhook receiver on 127.0.0.1: records every request, and answers as `respond` says. */
+class Receiver {
+  readonly requests: Received[] = [];
+  private server: Server | null = null;
+  port = 0;
+
+  constructor(private readonly respond: (path: string, previous: Received[]) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 })) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async listen(port = 0): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = req.url ?? '';
+        const delivery = req.headers['x-menagerie-delivery'];
+        const { status, headers } = this.respond(path, this.requests.filter((r) => r.headers['x-menagerie-delivery'] === delivery));
+        this.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+        res.writeHead(status, headers).end(status >= 400 ? 'try later' : 'ok');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** A port that refuses connections until `listen(port)`. */
+  async reserve(): Promise<void> {
+    await this.listen();
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+  }
+
+  to(prefix: string): Received[] {
+    return this.requests.filter((r) => r.path.startsWith(prefix));
+  }
+}
+
+/** What the README tells a receiver to do: the time within 5 minutes, then the HMAC compared in constant time. */
+function verified(secret: string, r: Received): boolean {
+  const header = String(r.headers['x-menagerie-signature'] ?? '');
+  const fields = Object.fromEntries(header.split(',').map((kv) => kv.split('=') as [string, string]));
+  const t = Number(fields.t);
+  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.${r.body}`).digest();
+  const given = Buffer.from(fields.v1 ?? '', 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const parsed = (r: Received) => JSON.parse(r.body) as Record<string, unknown> & { event: string; deliveryId: string };
+/** Random bytes with a NUL: never in the cache. */
+const unique = () => Buffer.concat([Buffer.from([0]), randomBytes(199)]);
+
+describe('webhooks: signed, retried, recorded', () => {
+  let sys: System;
+  /** Fails each delivery's first 3 attempts under /cb/flaky/ with 500; redirects under /cb/redirect/. */
+  const rx = new Receiver((path, previous) => {
+    if (path.startsWith('/cb/flaky/') && previous.length < 3) return { status: 500 };
+    if (path.startsWith('/cb/redirect/')) return { status: 302, headers: { Location: '/cb/landing/' } };
+    return { status: 200 };
+  });
+  /** Down (connections refused) until the test brings it up. */
+  const late = new Receiver();
+
+  beforeAll(async () => {
+    await rx.listen();
+    await late.reserve();
+    sys = await startSystem({
+      enginesFile: writeEnginesFile([
+        { name: 'meta', cmd: '/engine/run.sh', cachettl: 3600 },
+        { name: 'broken', cmd: ['/usr/bin/false'] },
+      ]),
+      settings: {
+        webhooks: {
+          targets: [{ url: `${rx.url}/target/`, secret: TARGET_SECRET, events: ['job.completed', 'job.failed', 'submission.completed'] }],
+          callbackAllow: [`${rx.url}/cb/`, `${late.url}/cb/`, `http://localhost:${rx.port}/cb/`],
+          callbackSecret: CALLBACK_SECRET,
+          // The test's receivers are on loopback; "localhost" (the same address by name) is not let through.
+          allowPrivate: [`${rx.url}/`, `${late.url}/`],
+          retry: { initialSeconds: 0.2, maxIntervalSeconds: 1, giveUpSeconds: 20 },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    await rx.close();
+    await late.close();
+  });
+
+  const deliveriesOf = async (jobId: string) => body<WebhookDeliveryView[]>(await fetch(`${sys.baseUrl}/jobs/${jobId}/webhooks`));
+  const deliveredTo = (deliveries: WebhookDeliveryView[], receiver: 'target' | 'callback') => deliveries.find((d) => d.receiver === receiver && d.status === 'delivered');
+  function upload(engine: string, query: string, bytes: Buffer, fields: Record<string, string> = {}): Promise<Response> {
+    const form = new FormData();
+    form.append('upload', new Blob([bytes]), 'sample.bin');
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    return fetch(`${sys.baseUrl}/${engine}/upload${query}`, { method: 'POST', body: form });
+  }
+
+  it('retries a callback that fails its first 3 attempts, then delivers it signed, with the job as /result shows it; every attempt recorded', async () => {
+    const res = await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/flaky/1`)}`, unique());
+    expect(res.status).toBe(201);
+    const queued = await body<Job>(res);
+    const job = await waitForJob(sys.baseUrl, queued.jobid);
+    expect(job.status).toBe('completed');
+
+    const deliveries = await until('the callback to be delivered', async () => {
+      const all = await deliveriesOf(job.jobid);
+      return deliveredTo(all, 'callback') && deliveredTo(all, 'target') && all;
+    });
+    const callback = deliveredTo(deliveries, 'callback')!;
+    expect(callback).toMatchObject({ event: 'job.completed', url: `${rx.url}/cb/flaky/1`, jobId: job.jobid, lastError: null });
+    expect(callback.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 500],
+      [4, 200],
+    ]);
+    expect(callback.attempts.slice(0, 3).map((a) => a.error)).toEqual(['HTTP 500: try later', 'HTTP 500: try later', 'HTTP 500: try later']);
+    for (const a of callback.attempts) expect(a.latencyMs).toBeGreaterThanOrEqual(0);
+
+    const sent = rx.to('/cb/flaky/1');
+    expect(sent.map((r) => r.status)).toEqual([500, 500, 500, 200]);
+    const last = sent[3];
+    expect(verified(CALLBACK_SECRET, last)).toBe(true);
+    expect(verified(TARGET_SECRET, last)).toBe(false);
+    expect(last.headers['x-menagerie-event']).toBe('job.completed');
+    expect(last.headers['x-menagerie-delivery']).toBe(callback.deliveryId);
+    expect(last.headers['content-type']).toBe('application/json');
+    // Every attempt carries the same body and delivery id.
+    expect(new Set(sent.map((r) => r.body)).size).toBe(1);
+    const { event, deliveryId, ...shown } = parsed(last);
+    expect({ event, deliveryId }).toEqual({ event: 'job.completed', deliveryId: callback.deliveryId });
+    expect(shown).toEqual(await getJob(sys.baseUrl, job.jobid));
+
+    // The deployment-wide target heard it too, under its own delivery id and secret.
+    const target = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === job.jobid);
+    expect(target).toHaveLength(1);
+    expect(verified(TARGET_SECRET, target[0])).toBe(true);
+    expect(parsed(target[0])).toMatchObject({ event: 'job.completed', deliveryId: deliveredTo(deliveries, 'target')!.deliveryId, status: 'completed' });
+  });
+
+  it('tells the deployment-wide target job.failed for a failing engine, and job.completed for a cache hit recorded at upload', async () => {
+    const failed = await waitForJob(sys.baseUrl, (await queueBytes(sys.baseUrl, 'broken', unique())).jobid);
+    expect(failed.status).toBe('failed');
+    await until('job.failed at the target', async () => deliveredTo(await deliveriesOf(failed.jobid), 'target'));
+    const heard = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === failed.jobid);
+    expect(heard.map((r) => [parsed(r).event, parsed(r).status, r.headers['x-menagerie-event']])).toEqual([['job.failed', 'failed', 'job.failed']]);
+    expect(verified(TARGET_SECRET, heard[0])).toBe(true);
+
+    // A hit never changes status after its insert: the trigger on the insert writes its event.
+    const bytes = unique();
+    expect((await waitForJob(sys.baseUrl, (await queueBytes(sys.baseUrl, 'meta', bytes)).jobid)).status).toBe('completed');
+    const hit = await until('an identical upload served from the cache', async () => {
+      const again = await queueBytes(sys.baseUrl, 'meta', bytes);
+      return again.cached && again;
+    });
+    await until('the hit announced', async () => deliveredTo(await deliveriesOf(hit.jobid), 'target'));
+    const announced = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === hit.jobid).map(parsed);
+    expect(announced).toEqual([expect.objectContaining({ event: 'job.completed', cached: true, cachedFrom: hit.cachedFrom })]);
+  });
+
+  it('announces submission.completed once per submission, to its callback and the target, after each of its jobs', async () => {
+    const submit = async (n: number) => {
+      const form = new FormData();
+      form.append('upload', new Blob([unique()]), 'sample.bin');
+      form.append('callback', `${rx.url}/cb/sub/${n}`);
+      const res = await fetch(`${sys.baseUrl}/submit?engines=meta,broken`, { method: 'POST', body: form });
+      expect(res.status).toBe(201);
+      return body<SubmissionView>(res);
+    };
+    // Several at once, so that two jobs of one submission may well end in concurrent transactions.
+    const submissions = await Promise.all([1, 2, 3].map(submit));
+    for (const [i, s] of submissions.entries()) {
+      const path = `/cb/sub/${i + 1}`;
+      const events = await until(`submission ${i + 1}'s three events`, async () => {
+        const heard = rx.to(path).map(parsed);
+        return heard.length >= 3 && heard;
+      });
+      const ended = await body<SubmissionView>(await fetch(`${sys.baseUrl}/submission/${s.submissionId}`));
+      expect(ended.status).toBe('completed_with_failures');
+      expect(events.map((e) => e.event).sort()).toEqual(['job.completed', 'job.failed', 'submission.completed']);
+      const done = events.find((e) => e.event === 'submission.completed')!;
+      const { event: _e, deliveryId: _d, ...shown } = done;
+      expect(shown).toEqual(ended);
+      expect(rx.to(path).every((r) => verified(CALLBACK_SECRET, r))).toBe(true);
+
+      const recorded = await until('every delivery of the submission ended', async () => {
+        const all = await body<WebhookDeliveryView[]>(await fetch(`${sys.baseUrl}/submission/${s.submissionId}/webhooks`));
+        return all.length === 6 && all.every((d) => d.status === 'delivered') && all;
+      });
+      // The callback: both jobs' events and the submission's; the target: job.completed, job.failed and submission.completed.
+      expect(recorded.filter((d) => d.event === 'submission.completed').map((d) => d.receiver).sort()).toEqual(['callback', 'target']);
+      const atTarget = rx.requests.filter((r) => r.path === '/target/' && parsed(r).submissionId === s.submissionId);
+      expect(atTarget.map((r) => parsed(r).event)).toEqual(['submission.completed']);
+      const [row] = await sys.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE submission_id = $1 AND event = 'submission.completed'`, [s.submissionId]);
+      expect(row.n).toBe(1);
+    }
+  });
+
+  it('refuses a callback under no allowed prefix with 400 CALLBACK_NOT_ALLOWED, on the query or in the form, and keeps nothing', async () => {
+    const counts = async () => (await sys.db.query(`SELECT (SELECT count(*)::int FROM jobs) AS jobs, (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM webhook_callbacks) AS callbacks`))[0];
+    const before = { counts: await counts(), stored: (await storedOf(sys.config).ids()).sort() };
+    const elsewhere = 'https://evil.example.net/hook';
+    const answers = [
+      await upload('meta', `?callback=${encodeURIComponent(elsewhere)}`, unique()),
+      await upload('meta', '', unique(), { callback: elsewhere }),
+      await upload('meta', '', unique(), { callback: `${rx.url}/target/` }), // the right host, outside the prefix
+      await upload('meta', '', unique(), { callback: `${rx.url}/cb.evil/` }),
+      await fetch(`${sys.baseUrl}/submit?engines=meta&callback=${encodeURIComponent(elsewhere)}`, { method: 'POST', body: (() => { const f = new FormData(); f.append('upload', new Blob([unique()]), 'x.bin'); return f; })() }),
+      await fetch(`${sys.baseUrl}/submit?engines=meta`, { method: 'POST', body: (() => { const f = new FormData(); f.append('upload', new Blob([unique()]), 'x.bin'); f.append('callback', 'gopher://x/'); return f; })() }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(400);
+      const error = await body(res);
+      expect(error.error).toBe('CALLBACK_NOT_ALLOWED');
+      expect(error.message).toMatch(/nothing was kept/);
+    }
+    expect({ counts: await counts(), stored: (await storedOf(sys.config).ids()).sort() }).toEqual(before);
+  });
+
+  it('refuses an allowed prefix whose host resolves to a loopback address when allowPrivate does not name it', async () => {
+    const refused = await upload('meta', `?callback=${encodeURIComponent(`http://localhost:${rx.port}/cb/x`)}`, unique());
+    expect(refused.status).toBe(400);
+    const error = await body(refused);
+    expect(error.error).toBe('CALLBACK_NOT_ALLOWED');
+    expect(error.message).toMatch(/host localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+  });
+
+  it('delivers to a receiver that was down for a while once it is back, exactly once', async () => {
+    const job = await waitForJob(sys.baseUrl, (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${late.url}/cb/late`)}`, unique()))).jobid);
+    expect(job.status).toBe('completed');
+    const failing = await until('three refused attempts', async () => {
+      const d = (await deliveriesOf(job.jobid)).find((x) => x.receiver === 'callback');
+      return d && d.attempts.length >= 3 && d;
+    });
+    expect(failing.status).toBe('delivering');
+    expect(failing.attempts.every((a) => a.statusCode === null && /ECONNREFUSED/.test(a.error ?? ''))).toBe(true);
+
+    await late.listen(late.port);
+    const delivered = await until('the late delivery', async () => deliveredTo(await deliveriesOf(job.jobid), 'callback'));
+    expect(late.requests).toHaveLength(1);
+    expect(late.requests[0].headers['x-menagerie-delivery']).toBe(delivered.deliveryId);
+    expect(verified(CALLBACK_SECRET, late.requests[0])).toBe(true);
+    expect(delivered.attempts.at(-1)?.statusCode).toBe(200);
+  });
+
+  it('does not follow a redirect: each attempt is a failure, recorded, until the delivery is given up', async () => {
+    const job = await waitForJob(sys.baseUrl, (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/redirect/1`)}`, unique()))).jobid);
+    const given = await until(
+      'the redirected delivery given up',
+      async () => {
+        const d = (await deliveriesOf(job.jobid)).find((x) => x.receiver === 'callback');
+        return d?.status === 'failed' && d;
+      },
+      120_000,
+    );
+    expect(given.attempts.length).toBeGreaterThanOrEqual(2);
+    expect(given.attempts.every((a) => a.statusCode === 302 && a.error === 'HTTP 302: redirect not followed (to /cb/landing/)')).toBe(true);
+    expect(given.lastError).toMatch(/redirect not followed/);
+    expect(rx.to('/cb/landing/')).toHaveLength(0);
+    // The job itself is untouched by its webhooks.
+    expect((await getJob(sys.baseUrl, job.jobid)).status).toBe('completed');
+  });
+});

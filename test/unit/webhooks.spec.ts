@@ -1,0 +1,119 @@
+import type { LookupAddress } from 'node:dns';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { guardedLookup, postWebhook, signWebhook, verifyWebhook } from '@menagerie/activities';
+import { parseSettings } from '@menagerie/config';
+import { addressRefusal } from '@menagerie/core';
+
+const SECRET = 'whsec_0123456789abcdef';
+const BODY = '{"event":"job.completed"}';
+
+describe('webhook signature', () => {
+  it('is t=<unix>,v1=<hex HMAC-SHA256 of "t.body">, as openssl computes it', () => {
+    // printf '%s' '1700000000.{"event":"job.completed"}' | openssl dgst -sha256 -hmac whsec_0123456789abcdef
+    expect(signWebhook(SECRET, BODY, 1_700_000_000)).toBe('t=1700000000,v1=c54a397be3253430adf427f21d09e6e533abc54ba7447151e46f0a5f3984d2ae');
+  });
+
+  it('verifies within the window, and refuses another secret, a changed body, an old or future time, and garbage', () => {
+    const header = signWebhook(SECRET, BODY, 1_700_000_000);
+    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 + 299)).toBe(true);
+    expect(verifyWebhook('another secret, long enough', BODY, header, 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, BODY.replace('completed', 'failed'), header, 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 + 301)).toBe(false);
+    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 - 301)).toBe(false);
+    expect(verifyWebhook(SECRET, BODY, 'v1=abc', 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, BODY, `t=1700000000,v1=${'0'.repeat(64)}`, 1_700_000_000)).toBe(false);
+  });
+});
+
+describe('guardedLookup: the address rule at connection time (DNS rebinding)', () => {
+  const answering = (addresses: LookupAddress[]) =>
+    ((_host: string, _options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) => callback(null, addresses)) as never;
+  const ask = (lookup: ReturnType<typeof guardedLookup>, all: boolean) =>
+    new Promise<{ err: Error | null; address: unknown }>((resolve) => lookup('hooks.example.com', { all }, (err, address) => resolve({ err, address })));
+
+  it('refuses a host whose answer now includes an internal address', async () => {
+    const lookup = guardedLookup(addressRefusal, answering([{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }]));
+    const { err } = await ask(lookup, false);
+    expect(err?.message).toMatch(/hooks\.example\.com resolves to 127\.0\.0\.1, a loopback address/);
+    expect((await ask(guardedLookup(addressRefusal, answering([{ address: 'fd00::1', family: 6 }])), true)).err?.message).toMatch(/unique-local/);
+  });
+
+  it('passes a public answer on, in the shape asked for', async () => {
+    const lookup = guardedLookup(addressRefusal, answering([{ address: '93.184.215.14', family: 4 }]));
+    expect(await ask(lookup, false)).toEqual({ err: null, address: '93.184.215.14' });
+    expect(await ask(lookup, true)).toEqual({ err: null, address: [{ address: '93.184.215.14', family: 4 }] });
+  });
+});
+
+describe('postWebhook', () => {
+  let server: Server;
+  let base: string;
+  let answer: (res: import('node:http').ServerResponse) => void;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => answer(res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const limits = { timeoutMs: 2000, maxResponseBytes: 4096, refuseAddress: () => null };
+
+  it('refuses an IP literal the rule refuses, without connecting', async () => {
+    answer = () => {
+      throw new Error('must not be called');
+    };
+    const outcome = await postWebhook(`${base}/x`, BODY, {}, { ...limits, refuseAddress: addressRefusal });
+    expect(outcome).toMatchObject({ delivered: false, refused: true, statusCode: null, error: 'refused: 127.0.0.1 is a loopback address' });
+  });
+
+  it('does not follow a redirect, and reads no more than the limit of a long answer', async () => {
+    answer = (res) => res.writeHead(302, { Location: '/elsewhere' }).end();
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, refused: false, statusCode: 302, error: 'HTTP 302: redirect not followed (to /elsewhere)' });
+    answer = (res) => {
+      res.writeHead(200);
+      // Endless: only the cap ends the read.
+      const tick = setInterval(() => (res.destroyed ? clearInterval(tick) : res.write(Buffer.alloc(1024, 'a'))), 1);
+    };
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: true, statusCode: 200, error: null });
+  });
+
+  it('gives up on a receiver that does not answer in time', async () => {
+    answer = () => undefined;
+    const outcome = await postWebhook(`${base}/x`, BODY, {}, { ...limits, timeoutMs: 300 });
+    expect(outcome).toMatchObject({ delivered: false, statusCode: null, error: 'no answer within 0.3 s' });
+  });
+});
+
+describe('webhooks settings', () => {
+  const parse = (webhooks: unknown) => parseSettings('default.json', JSON.stringify({ webhooks }));
+
+  it('defaults to nothing: no targets, no callbacks, 1 s to 10 min backoff for 24 h', () => {
+    expect(parse({}).webhooks).toEqual({
+      targets: [],
+      callbackAllow: [],
+      callbackSecret: '',
+      allowPrivate: [],
+      retry: { initialSeconds: 1, maxIntervalSeconds: 600, giveUpSeconds: 86_400 },
+    });
+    expect(parse({ targets: [{ url: 'https://hooks.example.com/x', secret: SECRET }] }).webhooks.targets[0].events).toEqual([
+      'job.completed',
+      'job.failed',
+      'job.timed_out',
+      'job.cancelled',
+      'submission.completed',
+    ]);
+  });
+
+  it('refuses a non-http URL, a short secret, an unknown event, a listed URL twice, and callbacks without a secret', () => {
+    expect(() => parse({ targets: [{ url: 'ftp://hooks.example.com/', secret: SECRET }] })).toThrow(/webhooks\.targets\[0\]\.url: must be an http/);
+    expect(() => parse({ targets: [{ url: 'https://hooks.example.com/', secret: 'short' }] })).toThrow(/at least 16/);
+    expect(() => parse({ targets: [{ url: 'https://hooks.example.com/', secret: SECRET, events: ['job.started'] }] })).toThrow(/events/);
+    const twice = { url: 'https://hooks.example.com/', secret: SECRET };
+    expect(() => parse({ targets: [twice, twice] })).toThrow(/listed once/);
+    expect(() => parse({ callbackAllow: ['https://hooks.example.com/'] })).toThrow(/webhooks\.callbackSecret/);
+    expect(() => parse({ callbackAllow: ['file:///etc/'], callbackSecret: SECRET })).toThrow(/callbackAllow/);
+  });
+});
