@@ -1,0 +1,30 @@
+/**
+ * The file name a result is saved under: from Content-Disposition (RFC 6266:
+ * `filename*=UTF-8''…` wins over the ASCII `filename="…"`), reduced to a bare
+ * name so that a server can never make the CLI write outside the directory
+ * it runs in.
+ */
+export function filenameFrom(contentDisposition: string | null): string | null {
+  if (!contentDisposition) return null;
+  const extended = /(?:^|;)\s*filename\*\s*=\s*([^']*)'[^']*'([^;]*)/i.exec(contentDisposition);
+  if (extended && /^utf-8$/i.test(extended[1].trim())) {
+    try {
+      const name = safeName(decodeURIComponent(extended[2].trim()));
+      if (name) return name;
+    } catch {
+      // a malformed escape: fall back to the plain parameter
+    }
+  }
+  const quoted = /(?:^|;)\s*filename\s*=\s*"((?:[^"\\]|\\.)*)"/i.exec(contentDisposition);
+  if (quoted) return safeName(quoted[1].replace(/\\(.)/g, '$1'));
+  const token = /(?:^|;)\s*filename\s*=\s*([^;\s]+)/i.exec(contentDisposition);
+  return token ? safeName(token[1]) : null;
+}
+
+/** The last path segment, without control characters; null if nothing usable is left (".", "..", empty). */
+export function safeName(name: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  const base = name.split(/[/\\]/).pop()!.replace(/[\x00-\x1f\x7f]/g, '').trim();
+  if (!base || base === '.' || base === '..') return null;
+  return base;
+}

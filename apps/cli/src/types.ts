@@ -1,0 +1,72 @@
+/**
+ * The parts of the API's JSON answers that the CLI reads. The CLI talks HTTP
+ * only and imports nothing of the API, so these restate the shapes of
+ * apps/api's JobView and SubmissionView (the OpenAPI document at /docs-json
+ * is their contract); --json passes the answers through whole.
+ */
+
+export const FINAL_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled'] as const;
+
+export interface Job {
+  jobid: string;
+  engine: string;
+  status: string;
+  input: { name: string; size: number; sha256: string; mime: string | null };
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  result: { name: string; size: number; mime: string } | null;
+  resultUrl: string | null;
+  statusUrl: string;
+  cached: boolean;
+  cachedFrom: string | null;
+  waitingFor: string | null;
+  submission: { id: string; url: string } | null;
+  [more: string]: unknown;
+}
+
+export interface Submission {
+  submissionId: string;
+  /** running, completed, completed_with_failures or failed. */
+  status: string;
+  input: { name: string; size: number; sha256: string; mime: string };
+  requested: string;
+  jobs: Job[];
+  summary: Record<string, number>;
+  statusUrl: string;
+  [more: string]: unknown;
+}
+
+export interface JobPage {
+  items: Job[];
+  total: number;
+  totalExact: boolean;
+  next: string | null;
+  [more: string]: unknown;
+}
+
+export interface Engine {
+  name: string;
+  image: string;
+  available: boolean;
+  unavailableReason: string | null;
+  workers: number;
+  sizelimit: number;
+  timeout: number;
+  cacheTtl: number;
+  accepts: string | null;
+  rejects: string | null;
+  jobs: { queued: number; running: number };
+  [more: string]: unknown;
+}
+
+export function isFinal(status: string): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** A submission is over once none of its jobs is queued or running. */
+export function submissionEnded(submission: Submission): boolean {
+  return submission.status !== 'running';
+}
