@@ -165,7 +165,7 @@ export function scratchBytes(registry: Registry, collect: (g: Gauge<'node'>) => 
 export function webhookDeliveries(registry: Registry) {
   return new Counter({
     name: 'menagerie_webhook_deliveries_total',
-    help: 'Webhook delivery attempts, by outcome (delivered: a 2xx answer; failed: another answer, a timeout or a network error, to be retried; given_up: the last attempt failed).',
+    help: 'Webhook deliveries by outcome, counted by the worker that ran them: each attempt answered 2xx (delivered) or not (failed: another status, a timeout, a network error, a refused address; retried with backoff unless it can\'t succeed), and each delivery given up (given_up: its deadline passed, or no retry could mend it).',
     labelNames: labels('outcome'),
     registers: [registry],
   });
