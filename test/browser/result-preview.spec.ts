@@ -12,6 +12,8 @@ import { FIXTURES } from '../support/env';
  * bytes inflated). No services needed.
  */
 describe('result preview', () => {
+  // Building and inflating the archives takes seconds on a loaded machine: not a measure of anything here.
+  jest.setTimeout(60_000);
   const { file, remove } = scratchFiles('menagerie-preview-');
   afterAll(remove);
   const limits = (overrides: Partial<PreviewLimits>): PreviewLimits => ({ ...PREVIEW_LIMITS, ...overrides });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { openAsBlob, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workflowIdFor } from '@menagerie/core';
 import { readTarGz } from '../support/archive';
@@ -85,7 +85,12 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
     const notes = Array.from({ length: 15 }, (_, i) => `MZ note ${i}\nmenagerie-spread-marker-${i}-${randomUUID()}\n`);
     const queued = await Promise.all([
       ...notes.map(async (note, i) => ({ engine: 'filemeta', note, job: await body<Job>(await uploadBytes(c.url, 'filemeta', note, `note-${i}.txt`)) })),
-      ...Array.from({ length: 5 }, async () => ({ engine: 'apktool', note: null, job: await body<Job>(await uploadFile(c.url, 'apktool', apk)) })),
+      // The same APK five times: forced, so each runs (the cache would answer all but the first).
+      ...Array.from({ length: 5 }, async () => {
+        const form = new FormData();
+        form.append('upload', await openAsBlob(apk), 'sample.apk');
+        return { engine: 'apktool', note: null, job: await body<Job>(await fetch(`${c.url}/apktool/upload?force=true`, { method: 'POST', body: form })) };
+      }),
     ]);
     for (const q of queued) expect(q.job.status).toBe('queued');
 
@@ -114,6 +119,12 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
     // /jobs, from whichever replica answers, records the same node as /result.
     const list = await body<{ items: Job[] }>(await fetch(`${c.url}/jobs?limit=100`));
     for (const { job } of done) expect(list.items.find((j) => j.jobid === job.jobid)?.node).toBe(job.node);
+
+    // Without force, the same APK is answered from the cache by whichever replica takes it: no node, the same bytes (an S3 copy).
+    const hit = await body<Job>(await uploadFile(c.url, 'apktool', apk));
+    expect(hit).toMatchObject({ status: 'completed', cached: true, node: null });
+    const original = done.find(({ job }) => job.jobid === hit.cachedFrom)!.job;
+    expect((await link(hit)).equals(await link(original))).toBe(true);
   });
 
   describe('S3 outage', () => {
