@@ -143,7 +143,11 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const { workerPort, workerHost, token } = settings.metrics;
   // First: a port already taken stops the boot before this node takes any job.
   const metricsServer: MetricsServer | null =
-    workerPort === null ? null : await serveMetrics({ host: workerHost, port: workerPort, token, scrape: () => metrics.scrape() });
+    workerPort === null
+      ? null
+      : await serveMetrics({ host: workerHost, port: workerPort, token, scrape: () => metrics.scrape() }).catch((err: Error) => {
+          throw new Error(`cannot serve the worker's metrics on ${workerHost}:${workerPort} (metrics.workerPort: 0 lets the OS choose a port, null turns them off): ${err.message}`);
+        });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'worker metrics served');
   if (settings.storage.jobDirFilesystem === 'plain') {
     logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');
