@@ -69,6 +69,15 @@ describe('postWebhook', () => {
     expect(outcome).toMatchObject({ delivered: false, refused: true, statusCode: null, error: 'refused: 127.0.0.1 is a loopback address' });
   });
 
+  it('holds a host name to the rule at connection time, through the lookup of the request', async () => {
+    answer = () => {
+      throw new Error('must not be called');
+    };
+    const outcome = await postWebhook(base.replace('127.0.0.1', 'localhost'), BODY, {}, { ...limits, refuseAddress: addressRefusal });
+    expect(outcome).toMatchObject({ delivered: false, refused: true, statusCode: null });
+    expect(outcome.error).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address$/);
+  });
+
   it('does not follow a redirect, and reads no more than the limit of a long answer', async () => {
     answer = (res) => res.writeHead(302, { Location: '/elsewhere' }).end();
     expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, refused: false, statusCode: 302, error: 'HTTP 302: redirect not followed (to /elsewhere)' });
