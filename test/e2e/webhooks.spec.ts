@@ -168,6 +168,11 @@ describe('webhooks: signed, retried, recorded', () => {
     expect(target).toHaveLength(1);
     expect(verified(TARGET_SECRET, target[0])).toBe(true);
     expect(parsed(target[0])).toMatchObject({ event: 'job.completed', deliveryId: deliveredTo(deliveries, 'target')!.deliveryId, status: 'completed' });
+    // The worker counted the attempts by outcome (menagerie_webhook_deliveries_total).
+    const scraped = await (await fetch(sys.worker!.metricsUrl!)).text();
+    const count = (outcome: string) => Number(new RegExp(`^menagerie_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(scraped)?.[1] ?? 0);
+    expect(count('failed')).toBeGreaterThanOrEqual(3);
+    expect(count('delivered')).toBeGreaterThanOrEqual(2);
   });
 
   it('tells the deployment-wide target job.failed for a failing engine, and job.completed for a cache hit recorded at upload', async () => {

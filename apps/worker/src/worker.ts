@@ -234,7 +234,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   });
   const maintenanceRun = maintenance.run();
   // Every worker process delivers webhooks, whatever engines it serves.
-  const webhooks = await Worker.create({ ...common, taskQueue: WEBHOOK_QUEUE, workflowBundle: bundleCode, activities: webhookActivitiesFor(settings, dataSource) });
+  const webhooks = await Worker.create({ ...common, taskQueue: WEBHOOK_QUEUE, workflowBundle: bundleCode, activities: webhookActivitiesFor(settings, dataSource, metrics) });
   const webhooksRun = webhooks.run();
   await ensureRetentionSchedule(connection, settings, logger);
 

@@ -16,10 +16,13 @@ export interface WebhookDeps {
   refuseAddress(kind: WebhookReceiverKind, url: string): (ip: string) => string | null;
   limits?: Partial<Pick<WebhookPostLimits, 'timeoutMs' | 'maxResponseBytes'>>;
   now?: () => Date;
+  /** Counts each attempt's outcome, and each delivery given up (menagerie_webhook_deliveries_total). */
+  observe?: (outcome: 'delivered' | 'failed' | 'given_up') => void;
 }
 
 export function createWebhookActivities(deps: WebhookDeps) {
   const now = deps.now ?? (() => new Date());
+  const observe = deps.observe ?? (() => undefined);
   return {
     /**
      * One attempt at a delivery: signs the stored body (with this attempt's
@@ -38,6 +41,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
       if (secret === null) {
         const error = delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${delivery.url} is no longer a configured webhook target`;
         await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: null, latencyMs: 0, error }, false);
+        observe('failed');
         throw ApplicationFailure.nonRetryable(error, 'WebhookReceiverGone');
       }
       const outcome = await postWebhook(
@@ -55,6 +59,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
         },
       );
       await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: outcome.statusCode, latencyMs: outcome.latencyMs, error: outcome.error }, outcome.delivered);
+      observe(outcome.delivered ? 'delivered' : 'failed');
       const meta = { deliveryId, event: delivery.event, attempt, statusCode: outcome.statusCode, latencyMs: outcome.latencyMs };
       if (outcome.delivered) {
         log.info('webhook delivered', meta);
@@ -68,6 +73,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
     /** The workflow gave up (its deadline passed, or a failure no retry mends): recorded failed, unless it was delivered. */
     async recordWebhookGivenUp(deliveryId: string, reason: string): Promise<void> {
       await deps.webhooks.markFailed(deliveryId, reason);
+      observe('given_up');
       log.warn('webhook given up', { deliveryId, reason });
     },
   };
