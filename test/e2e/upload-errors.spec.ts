@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -190,7 +190,32 @@ describe('upload errors', () => {
     const HEAD = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="cut.apk"\r\n\r\n');
     const TAIL = Buffer.from('\r\n--XYZ--\r\n');
     const MB = Buffer.alloc(1_000_000, 1);
-    const fds = () => readdirSync('/proc/self/fd').length;
+    /**
+     * What an upload could leak in this process: its files (the partial input on the fs store) and
+     * the connection it came on (either end, on the API's port). Connections to PostgreSQL, S3 and
+     * Temporal are not counted: their pools open and close sockets with the background loops and
+     * keep idle ones alive, whatever the upload did.
+     */
+    const fds = () => {
+      const apiPort = `:${Number(new URL(sys.baseUrl).port).toString(16).toUpperCase().padStart(4, '0')}`;
+      const onApi = new Set<string>();
+      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+          const cols = line.trim().split(/\s+/);
+          if (cols[1]?.endsWith(apiPort) || cols[2]?.endsWith(apiPort)) onApi.add(cols[9]);
+        }
+      }
+      return readdirSync('/proc/self/fd').filter((fd) => {
+        let target = '';
+        try {
+          target = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return false; // the directory listing's own descriptor, gone by now
+        }
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        return inode ? onApi.has(inode) : true;
+      }).length;
+    };
     let baseline = 0;
 
     interface Raw {
