@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { JobEndings, type JobRepository } from '@menagerie/db';
+import { randomUUID } from 'node:crypto';
+import { JobEndings, LEADER_ENDED_CHANNEL, WEBHOOK_EVENT_CHANNEL, type JobRepository } from '@menagerie/db';
 import { useJobsDatabase } from '../support/database';
 import { until } from '../support/until';
 
@@ -72,5 +73,46 @@ describe('JobEndings', () => {
     const next = endings.ended(id, 60_000, never);
     await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
     await next.done;
+  });
+
+  it('writes and announces a webhook event only when a target or a callback listens, and a leader only when followers wait', async () => {
+    const heard: Record<string, string[]> = { webhook: [], leader: [] };
+    const offWebhook = endings.subscribe((id) => id && heard.webhook.push(id), WEBHOOK_EVENT_CHANNEL);
+    const offLeader = endings.subscribe((id) => id && heard.leader.push(id), LEADER_ENDED_CHANNEL);
+    const events = async (id: string) => (await ds.query(`SELECT count(*)::int AS n FROM webhook_events WHERE job_id = $1`, [id]))[0].n as number;
+    const end = async (id: string) => {
+      const ending = endings.ended(id, 60_000, never);
+      await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+      await ending.done;
+    };
+    try {
+      await ds.query(`UPDATE webhook_settings SET targets = false`);
+      const quiet = await queued();
+      await end(quiet);
+      const called = await queued();
+      await ds.query(`INSERT INTO webhook_callbacks (owner_id, url) VALUES ($1, 'https://hooks.example/x')`, [called]);
+      await end(called);
+      // A job that an identical upload follows.
+      const leader = await queued();
+      await ds.query(`UPDATE jobs SET cache_key = $2 WHERE id = $1`, [leader, 'f'.repeat(64)]);
+      await ds.query(
+        `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id, cached_from)
+         SELECT $2::uuid, engine, 'queued', original_name, size, sha256, image, 'job-' || $2::text, id FROM jobs WHERE id = $1`,
+        [leader, randomUUID()],
+      );
+      await end(leader);
+      await until('the announcements', async () => heard.webhook.includes(called) && heard.leader.includes(leader), 10_000, 20);
+      expect([await events(quiet), await events(called)]).toEqual([0, 1]);
+      expect(heard.webhook).not.toContain(quiet);
+      expect(heard.leader).toEqual([leader]);
+
+      await ds.query(`UPDATE webhook_settings SET targets = true`);
+      const withTargets = await queued();
+      await end(withTargets);
+      expect(await events(withTargets)).toBe(1);
+    } finally {
+      offWebhook();
+      offLeader();
+    }
   });
 });

@@ -3,6 +3,12 @@ import type { DatabaseOptions } from './data-source';
 
 /** The channel the jobs table announces final statuses on (migration 1764600000000). */
 export const JOB_ENDED_CHANNEL = 'menagerie_job_ended';
+/** The end of a job that identical uploads wait for (migration 1764820000000). */
+export const LEADER_ENDED_CHANNEL = 'menagerie_leader_ended';
+/** A webhook event was written (migration 1764820000000). */
+export const WEBHOOK_EVENT_CHANNEL = 'menagerie_webhook_event';
+const CHANNELS = [JOB_ENDED_CHANNEL, LEADER_ENDED_CHANNEL, WEBHOOK_EVENT_CHANNEL] as const;
+export type EndingChannel = (typeof CHANNELS)[number];
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
@@ -29,7 +35,7 @@ export class JobEndings {
   private retryMs = RECONNECT_MIN_MS;
   private timer: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly subscribers = new Set<(id: string | null) => void>();
+  private readonly subscribers = new Map<EndingChannel, Set<(id: string | null) => void>>(CHANNELS.map((c) => [c, new Set()]));
 
   constructor(
     private readonly options: DatabaseOptions,
@@ -78,13 +84,14 @@ export class JobEndings {
   }
 
   /**
-   * Hears every job end: `listener(id)` for each announced, and
-   * `listener(null)` when the connection broke (ends may have been missed).
-   * Answers the unsubscribe.
+   * Hears what `channel` announces (by default every job's end):
+   * `listener(id)` for each, and `listener(null)` when the connection broke
+   * (announcements may have been missed). Answers the unsubscribe.
    */
-  subscribe(listener: (id: string | null) => void): () => void {
-    this.subscribers.add(listener);
-    return () => this.subscribers.delete(listener);
+  subscribe(listener: (id: string | null) => void, channel: EndingChannel = JOB_ENDED_CHANNEL): () => void {
+    const set = this.subscribers.get(channel)!;
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** How many requests wait now (for tests and metrics). */
@@ -96,13 +103,13 @@ export class JobEndings {
 
   private wake(id: string): void {
     for (const settle of [...(this.waiters.get(id) ?? [])]) settle();
-    for (const listener of this.subscribers) listener(id);
+    for (const listener of this.subscribers.get(JOB_ENDED_CHANNEL)!) listener(id);
   }
 
   /** The connection broke: every waiter reads its row again (an end may have been missed meanwhile). */
   private wakeAll(): void {
     for (const set of [...this.waiters.values()]) for (const settle of [...set]) settle();
-    for (const listener of this.subscribers) listener(null);
+    for (const set of this.subscribers.values()) for (const listener of set) listener(null);
   }
 
   private async connect(): Promise<void> {
@@ -118,7 +125,9 @@ export class JobEndings {
     });
     this.client = client;
     client.on('notification', (n) => {
-      if (n.channel === JOB_ENDED_CHANNEL && n.payload) this.wake(n.payload);
+      if (!n.payload) return;
+      if (n.channel === JOB_ENDED_CHANNEL) this.wake(n.payload);
+      else for (const listener of this.subscribers.get(n.channel as EndingChannel) ?? []) listener(n.payload);
     });
     const broken = (why: string) => {
       if (this.client !== client) return;
@@ -135,7 +144,7 @@ export class JobEndings {
     client.on('end', () => broken('the connection closed'));
     try {
       await client.connect();
-      await client.query(`LISTEN ${JOB_ENDED_CHANNEL}`);
+      for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
       if (this.client !== client) return;
       this.ready = true;
       this.retryMs = RECONNECT_MIN_MS;

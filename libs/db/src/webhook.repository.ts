@@ -73,6 +73,14 @@ export class WebhookRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Written before the job (or submission) rows: any event of theirs then finds it. */
+  /**
+   * Whether the deployment has webhook targets (default.json), which the job-ended trigger reads:
+   * without them, only jobs with a callback write events. Every API replica sets it at boot.
+   */
+  async setTargetsPresent(present: boolean): Promise<void> {
+    await this.dataSource.query(`UPDATE webhook_settings SET targets = $1 WHERE targets IS DISTINCT FROM $1`, [present]);
+  }
+
   async addCallback(ownerId: string, url: string): Promise<void> {
     await this.dataSource.query(`INSERT INTO webhook_callbacks (owner_id, url) VALUES ($1, $2) ON CONFLICT (owner_id) DO UPDATE SET url = EXCLUDED.url`, [ownerId, url]);
   }

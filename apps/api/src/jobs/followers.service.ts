@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EndedLeader, JobEndings, JobRepository } from '@menagerie/db';
+import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, type JobRepository } from '@menagerie/db';
 import { resultNameFor, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { ApiMetrics } from '@menagerie/metrics';
@@ -37,7 +37,8 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.endings.subscribe((id) => this.heard(id));
+    // Announced only for jobs that followers wait for (the trigger checks): not every end.
+    this.unsubscribe = this.endings.subscribe((id) => this.heard(id), LEADER_ENDED_CHANNEL);
     this.checkTimer = setInterval(() => this.heard(null), CHECK_MS);
     this.heard(null);
   }

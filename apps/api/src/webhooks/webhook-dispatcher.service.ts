@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { ExpandingEvent, JobEndings, NewWebhookDelivery, WebhookReceiverKind, WebhookRepository } from '@menagerie/db';
+import { WEBHOOK_EVENT_CHANNEL, type ExpandingEvent, type JobEndings, type NewWebhookDelivery, type WebhookReceiverKind, type WebhookRepository } from '@menagerie/db';
 import { CONFIG, JOB_ENDINGS, WEBHOOK_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { toJobView } from '../jobs/job.view';
@@ -49,7 +49,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.endings.subscribe(() => this.wake(GATHER_MS));
+    // Written (and announced) only when a target or a callback listens: not every end wakes it.
+    this.unsubscribe = this.endings.subscribe(() => this.wake(GATHER_MS), WEBHOOK_EVENT_CHANNEL);
+    void this.webhooks
+      .setTargetsPresent(this.config.settings.webhooks.targets.length > 0)
+      .catch((err: unknown) => this.logger.warn(`could not record whether this deployment has webhook targets: ${String(err)}; events are written as the database last said`));
     this.wake(0);
   }
 
