@@ -13,6 +13,8 @@ import { until } from '../support/until';
 jest.setTimeout(600_000);
 
 const FILEMETA: TestEngine = { name: 'filemeta', cmd: '/engine/run.sh', workers: 2, cachettl: 3600 };
+/** Runs for 3 s, then hands its input back as the result. */
+const SLOW: TestEngine = { name: 'slow', cmd: ['/bin/sh', '-c', 'sleep 3; cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'], workers: 2, cachettl: 3600 };
 
 /** The job containers this deployment created between two moments, from the daemon's event log. */
 async function containersCreated(docker: Docker, deployment: string, since: number, untilMs: number): Promise<number> {
@@ -60,7 +62,7 @@ describe('the result cache', () => {
 
   /** Rewrites engines.json and waits until the running system has taken it. */
   async function reconfigure(engine: TestEngine): Promise<void> {
-    writeFileSync(enginesFile, readFileSync(writeEnginesFile([engine])));
+    writeFileSync(enginesFile, readFileSync(writeEnginesFile([engine, SLOW])));
     const image = engine.image ?? 'menagerie/filemeta:stable';
     await until('the engines reloaded', async () => {
       const { cmd, runflags, cachettl, image: now } = sys.config.engines[0].config;
@@ -69,12 +71,12 @@ describe('the result cache', () => {
   }
 
   beforeAll(async () => {
-    enginesFile = writeEnginesFile([FILEMETA]);
+    enginesFile = writeEnginesFile([FILEMETA, SLOW]);
     sys = await startSystem({ enginesFile });
     // The API computes a key only once the nodes have said which digest the engine's image has.
     await until('the node reporting the image digest', async () => {
       const engines = await body(await fetch(`${sys.baseUrl}/engines`));
-      return engines.engines[0].imageDigest;
+      return engines.engines.every((e: { imageDigest: string | null }) => e.imageDigest);
     });
   });
   afterAll(async () => {
@@ -137,6 +139,22 @@ describe('the result cache', () => {
     expect(follower).toMatchObject({ cached: true, cachedFrom: ranOne.jobid });
     const bytes = await Promise.all(twins.map(async (j) => Buffer.from(await (await fetch(j.resultUrl!)).arrayBuffer())));
     expect(bytes[0].equals(bytes[1])).toBe(true);
+  });
+
+  it('runs a job that waited for an identical one after all when that one is cancelled', async () => {
+    const content = unique('handed on');
+    const leader = await queueBytes(sys.baseUrl, 'slow', content);
+    await waitForJob(sys.baseUrl, leader.jobid, 60_000, (j) => j.status === 'running');
+    const follower = await queueBytes(sys.baseUrl, 'slow', content);
+    expect(follower).toMatchObject({ status: 'queued', waitingFor: leader.jobid });
+
+    const { value: ended, containers } = await counting(async () => {
+      expect((await fetch(`${sys.baseUrl}/jobs/${leader.jobid}`, { method: 'DELETE' })).status).toBe(200);
+      return waitForJob(sys.baseUrl, follower.jobid, 60_000);
+    });
+    expect(containers).toBe(1);
+    expect(ended).toMatchObject({ status: 'completed', cached: false, cachedFrom: null, waitingFor: null });
+    expect(await (await fetch(ended.resultUrl!)).text()).toBe(content);
   });
 
   it('misses once the TTL has passed since the engine really ran', async () => {

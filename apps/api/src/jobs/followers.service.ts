@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, type JobRepository } from '@menagerie/db';
 import { resultNameFor, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
+import { JobDispatcher } from './job-dispatcher.service';
 import { ApiMetrics } from '@menagerie/metrics';
 
 /** How long announced ends are gathered into one query. */
@@ -34,6 +35,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly metrics: ApiMetrics,
+    private readonly dispatcher: JobDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -94,6 +96,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     if (released.has(leader.id)) return;
     released.add(leader.id);
     await this.jobs.releaseFollowers(leader.id);
+    this.dispatcher.wake(); // the one that now leads is an unstarted row: start it now, not at the next idle check
     this.logger.log({ leader: leader.id, status: leader.status }, 'the identical job ended without a result; the jobs waiting for it run');
   }
 }
