@@ -257,10 +257,14 @@ describe('hostile engines', () => {
     const detonated = Date.now() + 25_000;
     while (Date.now() < detonated) {
       // A slow machine may reach the timeout first: the container is then gone, and that ends the watch.
-      const stats = await (sys.docker.getContainer(info.Id).stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<unknown>).catch(
-        () => null,
-      );
-      if (!stats) break;
+      const container = sys.docker.getContainer(info.Id);
+      const stats = await (container.stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<unknown>).catch(() => null);
+      if (!stats) {
+        // A daemon slow to answer under load is no end of the watch; a container that is gone is.
+        if (!(await container.inspect().then((i) => i.State.Running, () => false))) break;
+        await sleep(200);
+        continue;
+      }
       maxPids = Math.max(maxPids, (stats as unknown as { pids_stats?: { current?: number } }).pids_stats?.current ?? 0);
       if (maxPids >= 24) break;
       await sleep(200);
@@ -448,7 +452,8 @@ describe('hostile engines', () => {
     expect(job.logTail).toMatch(/stopped writing at \d+ \[Errno 28\] No space left on device/);
     expect(baseline - lowest).toBeLessThanOrEqual(DISK_LIMIT + DISK_MARGIN);
     await expectGone(job);
-    await until('its volume unmounted and its loop device freed', async () => mountsUnder(sys.config.storageDir).length === 0, 10_000);
+    // Unmounted in the background once the result is stored: slower on a loaded machine.
+    await until('its volume unmounted and its loop device freed', async () => mountsUnder(sys.config.storageDir).length === 0, 30_000);
   });
 
   it('bounds the empty files and directories an engine makes, naming the limit', async () => {

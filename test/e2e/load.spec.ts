@@ -5,6 +5,7 @@ import { body, getJob, uploadBytes, type Job } from '../support/http';
 import { engineJobWorkflows } from '../support/temporal';
 import { storedOf } from '../support/stored';
 import { jobContainers, startSystem, type System } from '../support/system';
+import { until } from '../support/until';
 
 jest.setTimeout(900_000);
 
@@ -50,8 +51,18 @@ describe('load', () => {
     const rows: Array<{ status: string; n: number }> = await sys.db.query('SELECT status, count(*)::int AS n FROM jobs GROUP BY status');
     expect(rows).toEqual([{ status: 'completed', n: UPLOADS }]);
 
+    // runJob records a completed job itself, a workflow task before its workflow completes: wait for those tasks.
+    const listed = await until(
+      'every workflow completed',
+      async () => {
+        const all = await engineJobWorkflows(sys.env.client);
+        return all.length === UPLOADS && all.every((wf) => wf.status.name === 'COMPLETED') ? all : null;
+      },
+      60_000,
+      500,
+    ).catch(async () => engineJobWorkflows(sys.env.client));
     const workflows = new Set<string>();
-    for (const wf of await engineJobWorkflows(sys.env.client)) {
+    for (const wf of listed) {
       expect(wf.status.name).toBe('COMPLETED');
       workflows.add(wf.workflowId);
     }
