@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RETENTION_SCHEDULE_ID } from '@menagerie/core';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, waitForJob, type Job } from '../support/http';
-import { apiProcess, freePort, startApiProcess, type Managed } from '../support/processes';
+import { apiOnFreePort, startApiProcess, type Managed } from '../support/processes';
 import { until } from '../support/until';
 import { engineJobWorkflows } from '../support/temporal';
 import { startSystem, type System } from '../support/system';
@@ -24,10 +24,7 @@ describe('API restarted', () => {
       { name: 'sleepy', cmd: ['sh', '-c', 'sleep 120; cp /var/data/input /var/data/result'], timeout: 300 },
     ]);
     sys = await startSystem({ enginesFile, api: false });
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    api = apiProcess(sys.config, port);
-    await startApiProcess(api, port);
+    ({ api, port, base } = await apiOnFreePort(sys.config));
   });
   afterAll(async () => {
     await api?.stop('SIGKILL');

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
 import { writeEnginesFile } from '../support/engines-file';
 import { body } from '../support/http';
-import { apiProcess, freePort, startApiProcess, type Managed } from '../support/processes';
+import { apiOnFreePort, startApiProcess, type Managed } from '../support/processes';
 import { engineJobWorkflows } from '../support/temporal';
 import { until } from '../support/until';
 import { startSystem, type System } from '../support/system';
@@ -25,10 +25,7 @@ describe('API killed mid-submission', () => {
   beforeAll(async () => {
     const enginesFile = writeEnginesFile(engines.map((name) => ({ name, cmd: ['sh', '-c', 'cp /var/data/input /var/data/result'] })));
     sys = await startSystem({ enginesFile, api: false });
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    api = apiProcess(sys.config, port);
-    await startApiProcess(api, port);
+    ({ api, port, base } = await apiOnFreePort(sys.config));
   });
   afterAll(async () => {
     await api?.stop('SIGKILL');

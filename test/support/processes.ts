@@ -180,6 +180,14 @@ export async function startApiProcess(api: Managed, port: number): Promise<void>
   });
 }
 
+/** The built API as its own process on a free port, answering: what the fault tests that kill the API start from. */
+export async function apiOnFreePort(config: MenagerieConfig): Promise<{ api: Managed; port: number; base: string }> {
+  const port = await freePort();
+  const api = apiProcess(config, port);
+  await startApiProcess(api, port);
+  return { api, port, base: `http://127.0.0.1:${port}` };
+}
+
 /** A Temporal dev server keeping its state in a file, so it can be stopped and started again. */
 export class TemporalServer {
   readonly dir = scratchDir('temporal');
