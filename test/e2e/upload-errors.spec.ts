@@ -84,6 +84,30 @@ describe('upload errors', () => {
     await expectNothingStored();
   });
 
+  it('a refused small upload is read to its end and answered on a connection that stays usable', async () => {
+    // The client sends its head, then its body; the answer must wait for the body (a client still
+    // sending would otherwise get a broken pipe instead of the 404) and keep the connection open.
+    const url = new URL(sys.baseUrl);
+    const socket = track(connect(Number(url.port), url.hostname));
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    const received = () => Buffer.concat(chunks).toString('latin1');
+    const form = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="x"\r\n\r\n' + 'x'.repeat(50_000) + '\r\n--XYZ--\r\n');
+    socket.write(`POST /nosuch/upload HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: ${form.length}\r\n\r\n`);
+    socket.write(form);
+    await until('the 404 arrives', async () => /\r\n\r\n\{.*\}$/s.test(received()), 10_000, 20);
+    const first = received();
+    expect(first).toMatch(/^HTTP\/1\.1 404 /);
+    expect(first).not.toMatch(/^connection: close/im);
+    expect(first).toContain('"error":"ENGINE_UNKNOWN"');
+    chunks.length = 0;
+    socket.write(`GET /health HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    await until('the same connection answers a second request', async () => /^HTTP\/1\.1 \d{3} /.test(received()), 10_000, 20);
+    expect(socket.destroyed).toBe(false);
+    await expectNothingStored();
+  });
+
   it('415 for a body that is not multipart', async () => {
     const res = await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: 'raw', headers: { 'content-type': 'application/octet-stream' } });
     await expectError(res, 415, 'NOT_MULTIPART');

@@ -11,6 +11,41 @@ export interface ErrorBody {
   [key: string]: unknown;
 }
 
+/** A refused request's unread body up to this size is read and dropped before the answer. */
+export const DRAIN_LIMIT = 1024 * 1024;
+/** How long a small body's sender gets to finish before the connection is closed anyway. */
+const DRAIN_MS = 5_000;
+
+/**
+ * Answers a request whose body was not all read. A small declared body is
+ * read and dropped first: a client still sending (fetch, curl) then gets the
+ * answer instead of a broken pipe, and may keep the connection. A large,
+ * unknown-length or stalled one is not drained: the answer closes the
+ * connection, so no client reuses a socket with bytes in flight.
+ */
+function afterUnreadBody(req: Request, res: Response, send: () => void): void {
+  const declared = Number(req.headers['content-length']);
+  if (req.destroyed || !(declared <= DRAIN_LIMIT)) {
+    res.setHeader('Connection', 'close');
+    send();
+    return;
+  }
+  let answered = false;
+  const answer = (drained: boolean) => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    req.off('end', onEnd).off('close', onCut).off('error', onCut);
+    if (!drained) res.setHeader('Connection', 'close');
+    if (!res.destroyed) send();
+  };
+  const onEnd = () => answer(true);
+  const onCut = () => answer(false);
+  const timer = setTimeout(onCut, DRAIN_MS);
+  req.on('end', onEnd).on('close', onCut).on('error', onCut);
+  req.resume();
+}
+
 /**
  * Every error leaves as JSON `{ error, message }`. Unknown errors are logged
  * with a correlation id and the client gets only that id, never a stack.
@@ -27,12 +62,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    if (!req.complete) {
-      // The rest of the body is never read (too large, aborted, store full, ...): close the
-      // connection rather than drain it, so no client reuses a socket with bytes in flight.
-      res.setHeader('Connection', 'close');
-    }
-    res.status(status).json(body);
+    const send = () => res.status(status).json(body);
+    if (req.complete) send();
+    else afterUnreadBody(req, res, send);
   }
 
   private describe(exception: unknown, req: Request): [number, ErrorBody] {
