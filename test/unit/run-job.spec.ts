@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
-import { completedJob, FAILURE_TYPES, MenagerieError, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import { completedJob, FAILURE_TYPES, MenagerieError, type UserNamespace, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
 import type { JobEntity } from '@menagerie/db';
 import { cacheKey } from '@menagerie/engines';
@@ -88,6 +88,7 @@ function fakeRuntime(engine: Engine, onRun: () => void) {
   const runs: Array<{ request: RunRequest; input: string }> = [];
   const runtime: jest.Mocked<ContainerRuntime> = {
     ping: jest.fn(async () => undefined),
+    userNamespace: jest.fn(async (): Promise<UserNamespace | null> => null),
     inspectImage: jest.fn(async (_ref: string): Promise<ImageInfo | null> => ({ id: 'sha256:local', digest: DIGEST })),
     pullImage: jest.fn(async (_ref: string, _auth: RegistryAuth | null, _onProgress: (line: string) => void) => undefined),
     run: jest.fn(async (request: RunRequest, _signal: AbortSignal): Promise<RunOutcome> => {
@@ -404,6 +405,52 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
     expect(t.blobs.opens).toEqual([]);
     expect(t.runtime.run).not.toHaveBeenCalled();
     expect(t.running.size).toBe(0);
+  });
+});
+
+// Giving a directory away needs root (as the worker is); elsewhere the job directory is opened to all instead.
+const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
+
+asRoot('runJob on a Docker daemon that remaps user namespaces (--userns-remap)', () => {
+  const REMAP: UserNamespace = { uid: 100000, gid: 200000, size: 65536 };
+  /** The engine sees who owns its directory and its input, as the host does. */
+  const owners: Array<{ dir: string; input: string }> = [];
+  const seesOwners: (dir: string) => Partial<RunOutcome> = (dir) => {
+    const owner = (path: string) => `${statSync(path).uid}:${statSync(path).gid}`;
+    owners.push({ dir: owner(dir), input: owner(join(dir, ENGINE.inputfilename)) });
+    writeFileSync(join(dir, 'result'), '{}');
+    return {};
+  };
+  beforeEach(() => owners.splice(0));
+
+  it("gives the job directory to the engine's remapped ids, and still runs the container as the engine's own user", async () => {
+    const t = await setup(seesOwners);
+    t.runtime.userNamespace.mockResolvedValue(REMAP);
+    await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, user: '1000:1001' } });
+    expect(owners).toEqual([{ dir: '101000:201001', input: '101000:201001' }]);
+    expect(t.runs[0]!.request.user).toBe('1000:1001');
+  });
+
+  it('gives it to the engine user itself on a daemon that does not remap', async () => {
+    const t = await setup(seesOwners);
+    await new MockActivityEnvironment().run(t.activities.runJob, t.input);
+    expect(owners).toEqual([{ dir: '1000:1000', input: '1000:1000' }]);
+  });
+
+  it('gives it to the engine user itself when the engine opts out of the namespace (--userns=host, allowed)', async () => {
+    const t = await setup(seesOwners, { allowRunflags: ['--userns=host'] });
+    t.runtime.userNamespace.mockResolvedValue(REMAP);
+    await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, runflags: ['--userns=host'] } });
+    expect(owners).toEqual([{ dir: '1000:1000', input: '1000:1000' }]);
+  });
+
+  it('fails EngineFailed, running nothing, for an engine user the namespace does not map', async () => {
+    const t = await setup(seesOwners);
+    t.runtime.userNamespace.mockResolvedValue(REMAP);
+    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, user: '70000' } }));
+    expect(failure).toMatchObject({ type: FAILURE_TYPES.engineFailed, nonRetryable: true });
+    expect(failure.message).toMatch(/uid 70000 is outside the 65536 ids/);
+    expect(t.runtime.run).not.toHaveBeenCalled();
   });
 });
 

@@ -156,7 +156,13 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     docker: settings.docker,
     deployment: deploymentLabel(settings.deployment, settings.temporal.namespace),
     node,
+    usernsRemap: settings.docker.usernsRemap,
   });
+  // Said at boot when the daemon answers; a run asks again (the daemon may be down now, or restarted otherwise).
+  await runtime.userNamespace().then(
+    (ns) => ns && logger.info({ hostUid: ns.uid, hostGid: ns.gid, size: ns.size }, 'the Docker daemon remaps user namespaces: job directories go to the remapped ids'),
+    (err: Error) => logger.warn({ err: err.message }, 'could not learn whether the Docker daemon remaps user namespaces; each run asks again'),
+  );
   const jobs = new JobRepository(dataSource);
   const nodes = new NodeRepository(dataSource);
   const connection = await NativeConnection.connect({ address: settings.temporal.address });

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import {
   completedJob,
   FAILURE_TYPES,
+  hostUser,
   MenagerieError,
   settledWithin,
   type EngineJobInput,
@@ -191,11 +192,26 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Copies the stored input (its own, or the submission's it reads: `inputOf`) into a fresh job directory on this node. */
   async function stage(ctx: Context, jobId: string, engine: EngineSpec, inputOf: string = jobId): Promise<void> {
+    const owner = await ownerOf(engine);
     await withStore('fetch the input', ctx, async () => {
       const input = await deps.blobs.open(inputOf, 'input');
       if (!input) fail(`the stored input of job ${jobId} is missing`, FAILURE_TYPES.inputMissing);
-      await deps.scratch.stage(jobId, engine.inputfilename, engine.user, input.stream);
+      await deps.scratch.stage(jobId, engine.inputfilename, owner, input.stream);
     });
+  }
+
+  /**
+   * Who owns the engine's job directory on the host: its user, remapped when
+   * the daemon runs with --userns-remap, unless the engine opts out of the
+   * user namespace (--userns=host). A user the namespace does not map fails the job.
+   */
+  async function ownerOf(engine: EngineSpec): Promise<string> {
+    const ns = policyOf(engine).policy.usernsMode === 'host' ? null : await deps.runtime.userNamespace();
+    try {
+      return hostUser(engine.user, ns);
+    } catch (err) {
+      return fail(`engine ${engine.name}: ${(err as Error).message}`, FAILURE_TYPES.engineFailed);
+    }
   }
 
   /** The worker re-checks the flags itself: it is the side that runs containers. */

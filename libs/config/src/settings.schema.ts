@@ -108,6 +108,21 @@ export const settingsSchema = z
     docker: z
       .object({
         socketPath: z.string().min(1).default('/var/run/docker.sock'),
+        /**
+         * A daemon run with --userns-remap: the host uid and gid of its containers'
+         * root and how many ids it maps. Null: learnt from the daemon (docker info)
+         * and the host's /etc/subuid and /etc/subgid; set it where the worker cannot
+         * read those (it runs in a container). Checked against the daemon at the first job.
+         */
+        usernsRemap: z
+          .object({
+            uid: z.number().int().min(1),
+            gid: z.number().int().min(1),
+            size: z.number().int().min(1).default(65536),
+          })
+          .strict()
+          .nullable()
+          .default(null),
       })
       .strict()
       .prefault({}),

@@ -7,3 +7,4 @@ export * from './nodes';
 export * from './bounded';
 export * from './submission';
 export * from './webhook';
+export * from './userns';

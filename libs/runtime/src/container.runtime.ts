@@ -1,4 +1,5 @@
 import type { ContainerPolicy } from '@menagerie/engines';
+import type { UserNamespace } from '@menagerie/core';
 
 export const JOB_LABEL = 'menagerie.job';
 export const ENGINE_LABEL = 'menagerie.engine';
@@ -71,6 +72,12 @@ export interface JobContainer {
  */
 export interface ContainerRuntime {
   ping(): Promise<void>;
+  /**
+   * The daemon's user namespace when it runs with `--userns-remap` (container
+   * id n is a host id past the range's start), else null: what job
+   * directories are given to (hostUser in @menagerie/core).
+   */
+  userNamespace(): Promise<UserNamespace | null>;
   /** null when the image isn't present locally. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   /** Pulls an image from its registry, reporting progress lines as they come. */
@@ -86,7 +93,7 @@ export interface ContainerRuntime {
 
 export class RuntimeError extends Error {
   constructor(
-    readonly step: 'ping' | 'inspect' | 'pull' | 'create' | 'start' | 'wait' | 'remove' | 'list',
+    readonly step: 'ping' | 'info' | 'inspect' | 'pull' | 'create' | 'start' | 'wait' | 'remove' | 'list',
     message: string,
     override readonly cause?: unknown,
   ) {

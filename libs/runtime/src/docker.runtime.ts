@@ -1,6 +1,8 @@
 import Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
+import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
+import { remappedRoot, subordinateRange, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
 import {
   DEPLOYMENT_LABEL,
@@ -41,15 +43,28 @@ export interface DockerRuntimeOptions {
   deployment: string;
   /** The node label this runtime puts on what it creates. */
   node?: string;
+  /**
+   * The daemon's user namespace as configured (docker.usernsRemap), for a
+   * worker that cannot read the host's /etc/subuid (one in a container); null
+   * or absent: learnt from the daemon and the subordinate id files.
+   */
+  usernsRemap?: UserNamespace | null;
+  /** Where the daemon's subordinate id ranges are (/etc/subuid, /etc/subgid). */
+  subordinateIds?: { uid: string; gid: string };
 }
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly deployment: string;
   private readonly node: string | null;
+  private readonly usernsRemap: UserNamespace | null;
+  private readonly subordinateIds: { uid: string; gid: string };
+  private userns: Promise<UserNamespace | null> | null = null;
 
   constructor(options: DockerRuntimeOptions) {
     this.node = options.node ?? null;
+    this.usernsRemap = options.usernsRemap ?? null;
+    this.subordinateIds = options.subordinateIds ?? { uid: '/etc/subuid', gid: '/etc/subgid' };
     this.docker = options.docker instanceof Docker ? options.docker : new Docker({ socketPath: options.docker.socketPath });
     this.deployment = options.deployment;
   }
@@ -60,6 +75,56 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       throw new RuntimeError('ping', unreachable(err) ?? `the Docker daemon does not answer: ${reason(err)}`, err);
     }
+  }
+
+  /**
+   * Asked of the daemon once (a daemon's remapping is fixed while it runs; a
+   * failure is asked again): `docker info` lists `name=userns` among its
+   * security options and keeps its data under `<data-root>/<uid>.<gid>`, the
+   * host ids of its containers' root; the range's length is in /etc/subuid
+   * and /etc/subgid, unless docker.usernsRemap says it all.
+   */
+  userNamespace(): Promise<UserNamespace | null> {
+    this.userns ??= this.askUserNamespace().catch((err: unknown) => {
+      this.userns = null;
+      throw err;
+    });
+    return this.userns;
+  }
+
+  private async askUserNamespace(): Promise<UserNamespace | null> {
+    let info: { SecurityOptions?: string[]; DockerRootDir?: string };
+    try {
+      info = await this.docker.info();
+    } catch (err) {
+      throw new RuntimeError('info', reason(err), err);
+    }
+    const remapped = (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'));
+    const configured = this.usernsRemap;
+    if (!remapped) {
+      if (configured) throw new RuntimeError('info', 'docker.usernsRemap is set, but the Docker daemon does not remap user namespaces (no name=userns in docker info); remove the setting or start dockerd with --userns-remap');
+      return null;
+    }
+    const root = remappedRoot(info.DockerRootDir ?? '');
+    if (!root) throw new RuntimeError('info', `the Docker daemon remaps user namespaces, but its root directory ${JSON.stringify(info.DockerRootDir)} does not end in <uid>.<gid>`);
+    if (configured) {
+      if (configured.uid !== root.uid || configured.gid !== root.gid) {
+        throw new RuntimeError('info', `docker.usernsRemap says container root is host ${configured.uid}:${configured.gid}, but the Docker daemon maps it to ${root.uid}:${root.gid} (${info.DockerRootDir})`);
+      }
+      return configured;
+    }
+    const sizes = await Promise.all(
+      (['uid', 'gid'] as const).map(async (what) => {
+        const file = this.subordinateIds[what];
+        const text = await readFile(file, 'utf8').catch(() => '');
+        const size = subordinateRange(text, root[what]);
+        if (size === null) {
+          throw new RuntimeError('info', `the Docker daemon maps container root to host ${what} ${root[what]}, but ${file} has no range that starts there; set docker.usernsRemap { uid, gid, size }`);
+        }
+        return size;
+      }),
+    );
+    return { ...root, size: Math.min(...sizes) };
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | null> {

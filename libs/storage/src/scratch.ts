@@ -114,10 +114,12 @@ export class Scratch {
   /**
    * Makes the engine's directory afresh (whatever an earlier attempt left is
    * removed, its volume unmounted), holding `input` under `inputfilename`,
-   * owned by the engine's user. On failure the directory is removed, and
-   * `input` is destroyed if it was not read to its end.
+   * owned by `owner`: the engine's user as the host sees it (`uid[:gid]`,
+   * remapped on a daemon with user namespaces: hostUser in @menagerie/core).
+   * On failure the directory is removed, and `input` is destroyed if it was
+   * not read to its end.
    */
-  async stage(id: string, inputfilename: string, user: string, input: Readable): Promise<void> {
+  async stage(id: string, inputfilename: string, owner: string, input: Readable): Promise<void> {
     const dir = this.dir(id);
     // Heard at once: an input that fails while the directory is being made is this stage's error, not an unhandled one.
     let failed: { err: unknown } | undefined;
@@ -139,7 +141,7 @@ export class Scratch {
         if (!isOutOfSpace(err)) throw err;
         throw new Error(`the input of job ${id} does not fit in its job directory (jobDirLimitBytes ${this.options.limitBytes})`);
       }
-      await giveTo(user, dir, target);
+      await giveTo(owner, dir, target);
     } catch (err) {
       input.destroy();
       await this.remove(id).catch(() => undefined);
