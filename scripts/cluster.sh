@@ -95,6 +95,8 @@ start_process() {
 
 own_dockerd() { [[ " ${OWN_DOCKERD[*]} " == *" $1 "* ]]; }
 dockerd_socket() { echo "$CLUSTER_DIR/$1-docker/docker.sock"; }
+# The bridge of node NAME's own daemon: a name of at most 15 characters, this cluster's and node's.
+dockerd_bridge() { echo "mnb$(printf '%s' "$NAME-$1" | cksum | cut -c1-8)"; }
 
 # A Docker daemon for node NAME alone, with the engine images of the host's
 # daemon (menagerie/* but the app's own), copied over once.
@@ -104,8 +106,10 @@ ensure_node_dockerd() {
   if ! pid_alive "$CLUSTER_DIR/$name-dockerd.pid"; then
     # exec-root holds containerd's socket: a short path under /run.
     mkdir -p "$dir/data" "/run/menagerie/$NAME-$name"
+    # Its own bridge, never --bridge=none: that makes dockerd delete the host's docker0.
+    ensure_private_bridge "$(dockerd_bridge "$name")"
     start_process "$name-dockerd" dockerd --data-root "$dir/data" --exec-root "/run/menagerie/$NAME-$name" \
-      --pidfile "$dir/dockerd.pid" -H "unix://$sock" --bridge=none --iptables=false --ip6tables=false
+      --pidfile "$dir/dockerd.pid" -H "unix://$sock" --bridge="$(dockerd_bridge "$name")" --iptables=false --ip6tables=false
     (wait_for "$name's Docker daemon" 60 docker -H "unix://$sock" info) || fail_with_log "$name-dockerd"
   fi
   for image in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^menagerie/' | grep -v -e '^menagerie/menagerie:' -e '^menagerie/seaweedfs:' -e ':<none>$'); do
@@ -231,6 +235,7 @@ cmd_down() {
     name="$(basename "$file" .pid)"
     if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
     stop_by_pidfile "$file" 90
+    remove_private_bridge "$(dockerd_bridge "${name%-dockerd}")"
   done
   log "cluster $NAME stopped (PostgreSQL, Temporal and SeaweedFS left running; scripts/stop.sh stops them)"
 }

@@ -8,6 +8,12 @@ RUN_DIR="${MENAGERIE_RUN_DIR:-$ROOT/.run}"
 CACHE_DIR="${MENAGERIE_CACHE_DIR:-$ROOT/.cache}"
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-1.5.1}"
 SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
+# The compose images (scripts/build-compose-images.sh): Temporal's server and
+# schema tool, its Web UI server (Go modules, built on the host), and the
+# major version of Debian's PostgreSQL.
+TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-1.29.1}"
+TEMPORAL_UI_VERSION="${TEMPORAL_UI_VERSION:-2.41.0}"
+POSTGRES_MAJOR="${POSTGRES_MAJOR:-15}"
 # SeaweedFS's ports: S3, then the master, volume and filer behind it (each also uses port+10000 for gRPC).
 S3_PORT="${MENAGERIE_S3_PORT:-8333}"
 SEAWEED_MASTER_PORT="${MENAGERIE_SEAWEED_MASTER_PORT:-9333}"
@@ -38,7 +44,8 @@ apt_install() {
     apt_updated=1
   fi
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  # Waits for another apt (a parallel run's) instead of failing on its lock.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "$@" >/dev/null
 }
 
 ensure_node_modules() {
@@ -196,6 +203,48 @@ ensure_haproxy() {
   command -v haproxy >/dev/null 2>&1 || apt_install haproxy
 }
 
+# Debian's docker-compose (1.29) for docker-compose.yml; Compose v2 (`docker
+# compose`) reads the file too, but Debian doesn't package it.
+ensure_docker_compose() {
+  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+}
+
+# ensure_go_binary GOBIN PACKAGE@VERSION: `go install` PACKAGE into GOBIN
+# unless the binary there (named after PACKAGE's last element) was built from
+# that VERSION. Modules and build cache stay under $CACHE_DIR/go, so a second
+# machine state (a CI cache of .cache) builds nothing.
+ensure_go_binary() {
+  local gobin=$1 spec=$2 go bin
+  bin="$gobin/$(basename "${spec%@*}")"
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "$go" ]] || die "no Go toolchain (go on PATH or /usr/local/go/bin/go) to build $spec"
+  if [[ -x "$bin" ]] && "$go" version -m "$bin" 2>/dev/null | awk '$1 == "mod" { print $3 }' | grep -qx -- "${spec##*@}"; then
+    return
+  fi
+  log "go install $spec (a few minutes the first time)"
+  mkdir -p "$gobin"
+  GOBIN="$gobin" GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" GOFLAGS=-modcacherw CGO_ENABLED=0 \
+    "$go" install "$spec"
+}
+
+# files_hash DIR [PATH...]: one hash of the files under DIR (or of those
+# PATHs in it): each file's path, mode and content. node_modules, dist and
+# *.tsbuildinfo are left out, as .dockerignore leaves them out of builds.
+files_hash() {
+  local dir=$1; shift
+  (($# > 0)) || set -- .
+  (cd "$dir" && find "$@" \( -name node_modules -o -name dist \) -prune -o -type f ! -name '*.tsbuildinfo' -print0 |
+    LC_ALL=C sort -z |
+    while IFS= read -r -d '' f; do
+      printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
+    done) | sha256sum | cut -d' ' -f1
+}
+
+# image_label IMAGE LABEL: the label's value on IMAGE ('' if none or no image).
+image_label() {
+  docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true
+}
+
 # ensure_database NAME: a database of that name in the local PostgreSQL.
 ensure_database() {
   local name=$1
@@ -213,6 +262,21 @@ ensure_namespace() {
 }
 
 # port_open PORT: something accepts connections on 127.0.0.1:PORT.
+# ensure_private_bridge NAME: a Linux bridge for a second Docker daemon on this
+# host, with an address of its own (10.213.N.1/24, N from NAME). A daemon
+# started with --bridge=none deletes the host's docker0 (moby removes the
+# default bridge interface then), cutting the host daemon's bridge off; one
+# given a bridge of its own leaves docker0 alone. Engines use no network.
+ensure_private_bridge() {
+  local name=$1 n
+  ip link show "$name" >/dev/null 2>&1 && return 0
+  n=$(($(printf '%s' "$name" | cksum | cut -d' ' -f1) % 200 + 20))
+  ip link add "$name" type bridge
+  ip addr add "10.213.$n.1/24" dev "$name"
+  ip link set "$name" up
+}
+remove_private_bridge() { ip link del "$1" 2>/dev/null || true; }
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # pid_alive FILE: FILE names a running process (a zombie, dead but not yet reaped, is not).

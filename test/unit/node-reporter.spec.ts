@@ -7,8 +7,16 @@ interface Engine extends ReportedEngine {
 const engine = (name: string): Engine => ({ config: { name, image: `menagerie/${name}:1` } });
 
 /** A reporter over a fake daemon: `images` maps a ref to its digest; `daemonDown` makes every lookup throw. */
-function reporter(options: { engines: Engine[]; images: Record<string, string>; canPull?: boolean; only?: string[]; running?: Map<string, string> }) {
-  const state = { engines: options.engines, daemonDown: null as Error | null, serveFails: null as Error | null };
+function reporter(options: {
+  engines: Engine[];
+  images: Record<string, string>;
+  /** The registry's tags (ref to digest); absent: no registry is configured. */
+  registry?: Record<string, string>;
+  only?: string[];
+  running?: Map<string, string>;
+}) {
+  const state = { engines: options.engines, daemonDown: null as Error | null, serveFails: null as Error | null, registryDown: null as Error | null };
+  const registry = options.registry;
   const served: string[][] = [];
   const published: NodeReport[] = [];
   const deps: NodeReporterDeps<Engine> = {
@@ -16,7 +24,13 @@ function reporter(options: { engines: Engine[]; images: Record<string, string>; 
     scratchDir: '/var/lib/menagerie/scratch',
     configured: () => state.engines,
     only: options.only,
-    canPull: options.canPull ?? false,
+    registryDigest: registry
+      ? async (ref: string) => {
+          if (state.registryDown) throw state.registryDown;
+          if (!(ref in registry)) throw new Error(`the registry has no image ${ref}`);
+          return registry[ref]!;
+        }
+      : undefined,
     inspectImage: async (ref: string): Promise<ImageLookup> => {
       if (state.daemonDown) throw state.daemonDown;
       return ref in options.images ? { digest: options.images[ref]! } : null;
@@ -64,20 +78,64 @@ describe('NodeReporter', () => {
     expect(t.published.map((r) => r.engines)).toEqual([engines]);
   });
 
-  it('serves every engine when missing images can be pulled, saying which are not pulled yet', async () => {
-    const t = reporter({ engines: [engine('filemeta'), engine('yara')], images: { 'menagerie/filemeta:1': 'sha256:f1' }, canPull: true });
+  it('with a registry, serves every engine it has or can pull, reporting the digest the next job runs', async () => {
+    const images: Record<string, string> = { 'menagerie/filemeta:1': 'sha256:f1' };
+    const registry: Record<string, string> = { 'menagerie/filemeta:1': 'sha256:f1', 'menagerie/yara:1': 'sha256:y1' };
+    const t = reporter({ engines: [engine('filemeta'), engine('yara')], images, registry });
+
+    expect(await t.node.tick()).toEqual([
+      { name: 'filemeta', image: 'menagerie/filemeta:1', digest: 'sha256:f1', available: true, serving: true, reason: null },
+      {
+        name: 'yara',
+        image: 'menagerie/yara:1',
+        digest: 'sha256:y1',
+        available: true,
+        serving: true,
+        reason: 'image not pulled yet: menagerie/yara:1 (pulled from the registry at its first job)',
+      },
+    ]);
+    expect(t.served).toEqual([['filemeta', 'yara']]);
+
+    // A version pushed under the same tag: the report says so at once (the API's cache keys on it), before a job pulls it.
+    registry['menagerie/filemeta:1'] = 'sha256:f2';
+    expect((await t.node.tick())[0]).toEqual({
+      name: 'filemeta',
+      image: 'menagerie/filemeta:1',
+      digest: 'sha256:f2',
+      available: true,
+      serving: true,
+      reason: 'a newer version of menagerie/filemeta:1 is at the registry; pulled at the next job',
+    });
+    // The local image has not moved: the per-second digest watch does not keep reporting.
+    expect(await t.node.digestsMoved()).toBe(false);
+  });
+
+  it('with a registry that refuses or is down: a present image stays available, a missing one is unavailable with the reason yet served', async () => {
+    const t = reporter({ engines: [engine('filemeta'), engine('yara')], images: { 'menagerie/filemeta:1': 'sha256:f1' }, registry: {} });
+    t.state.registryDown = new Error('the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused');
 
     const engines = await t.node.tick();
 
+    expect(engines).toEqual([
+      {
+        name: 'filemeta',
+        image: 'menagerie/filemeta:1',
+        digest: 'sha256:f1',
+        available: true,
+        serving: true,
+        reason: 'running the image present here: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
+      },
+      {
+        name: 'yara',
+        image: 'menagerie/yara:1',
+        digest: null,
+        available: false,
+        serving: true,
+        reason: 'image not found: menagerie/yara:1: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
+      },
+    ]);
+    // Served, so that its jobs fail at once with that reason rather than wait for a node.
     expect(t.served).toEqual([['filemeta', 'yara']]);
-    expect(engines[1]).toEqual({
-      name: 'yara',
-      image: 'menagerie/yara:1',
-      digest: null,
-      available: true,
-      serving: true,
-      reason: 'image not pulled yet: menagerie/yara:1 (pulled from the registry at its first job)',
-    });
   });
 
   it('keeps serving what it served while the Docker daemon does not answer, reporting it unavailable with the reason', async () => {

@@ -180,6 +180,13 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const rememberEnv = (engines: Engine[]) => engines.forEach((e) => engineEnv.set(e.config.name, configuredEnv(e)));
   rememberEnv(config.engines);
 
+  const registry = settings.registry.enabled
+    ? {
+        auth: settings.registry.username
+          ? { username: settings.registry.username, password: settings.registry.password, serveraddress: settings.registry.address }
+          : null,
+      }
+    : null;
   const activities = createActivities({
     blobs,
     scratch,
@@ -193,13 +200,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     resultLimitBytes: settings.resultLimitBytes,
     engineEnv: (name) => engineEnv.get(name),
     observer: metrics,
-    registry: settings.registry.enabled
-      ? {
-          auth: settings.registry.username
-            ? { username: settings.registry.username, password: settings.registry.password, serveraddress: settings.registry.address }
-            : null,
-        }
-      : null,
+    registry,
   });
   const fleet = new EngineFleet<Engine>({
     startWorkers: temporalEngineWorkers(common, bundleCode, activities, logger),
@@ -223,7 +224,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     configured: () => engines,
     only: settings.node.engines,
     inspectImage: (ref) => runtime.inspectImage(ref),
-    canPull: settings.registry.enabled,
+    registryDigest: registry ? (ref) => runtime.registryDigest(ref, registry.auth) : undefined,
     running: () => running,
     serve: (served) => fleet.apply(served),
     publish: (report) => nodes.report(report, bootedAt),

@@ -18,7 +18,7 @@ import {
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import { cacheKey, parseRunflags, RunflagError, type ContainerPolicy } from '@menagerie/engines';
-import { RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
+import { isPinned, RegistryError, RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
 import { describeResult, resultNameFor, type BlobStore, type JobDirUsage, type Scratch } from '@menagerie/storage';
 
 /** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
@@ -114,17 +114,16 @@ export function createActivities(deps: ActivityDeps) {
   const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
   const storeRetryMs = deps.storeRetryMs ?? 120_000;
 
-  /** A missing image is pulled when a registry is configured; otherwise the job fails once, without retries. */
-  async function pull(ref: string, ctx: Context): Promise<ImageInfo> {
-    if (!deps.registry) fail(`image not found: ${ref}`, FAILURE_TYPES.imageNotFound);
+  /** Pulls the image (a registry is configured); a failed pull fails the job once, without retries. */
+  async function pull(ref: string, auth: RegistryAuth | null, ctx: Context): Promise<ImageInfo> {
     log.info('pulling image', { image: ref });
     try {
-      await deps.runtime.pullImage(ref, deps.registry.auth, (line) => {
+      await deps.runtime.pullImage(ref, auth, (line) => {
         ctx.heartbeat();
         log.info('pull progress', { image: ref, progress: line });
       });
     } catch (err) {
-      const message = err instanceof RuntimeError ? err.message : String(err);
+      const message = err instanceof RuntimeError || err instanceof RegistryError ? err.message : String(err);
       fail(`image not found: ${ref} (pull failed: ${message})`, FAILURE_TYPES.imageNotFound);
     }
     const image = await deps.runtime.inspectImage(ref);
@@ -132,8 +131,33 @@ export function createActivities(deps: ActivityDeps) {
     return image;
   }
 
+  /**
+   * The image a job runs, as this node's daemon has it: the one rule of which version runs.
+   * - No registry: the local image, else the job fails (image not found).
+   * - Pinned (`image@sha256:...`): the local copy of that version, else it is pulled.
+   * - A tag, with a registry: the registry says what the tag is now, so a version pushed
+   *   under the same tag runs at the next job. A local image of that digest runs; otherwise
+   *   it is pulled. While the registry refuses or does not answer, an image present here
+   *   keeps working; a missing one fails the job with the registry's reason.
+   */
   async function resolveImage(engine: EngineSpec, ctx: Context): Promise<ImageInfo> {
-    return (await deps.runtime.inspectImage(engine.image)) ?? (await pull(engine.image, ctx));
+    const ref = engine.image;
+    const local = await deps.runtime.inspectImage(ref);
+    const registry = deps.registry;
+    if (!registry) return local ?? fail(`image not found: ${ref}`, FAILURE_TYPES.imageNotFound);
+    if (isPinned(ref)) return local ?? (await pull(ref, registry.auth, ctx));
+    let wanted: string;
+    try {
+      wanted = await deps.runtime.registryDigest(ref, registry.auth);
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err; // this node's daemon not answering: the attempt is retried
+      if (local) {
+        log.warn('the registry did not say what the tag is now; running the image present here', { image: ref, digest: local.digest, error: err.message });
+        return local;
+      }
+      return fail(`image not found: ${ref}: ${err.message}`, FAILURE_TYPES.imageNotFound);
+    }
+    return local?.digest === wanted ? local : await pull(ref, registry.auth, ctx);
   }
 
   /**

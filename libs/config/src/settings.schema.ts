@@ -230,8 +230,11 @@ export const settingsSchema = z
         path: ['callbackSecret'],
       }),
     /**
-     * Where missing engine images are pulled from. Without a registry, a job
-     * whose image is missing fails at once with "image not found".
+     * The private registry engine images come from. Enabled, each job asks it
+     * what the engine's tag is now and pulls what this node lacks (a version
+     * pushed under the same tag runs at the next job; `image@sha256:...` pins
+     * one); an image present here keeps working while it is down. Disabled, a
+     * job whose image is missing fails at once with "image not found".
      */
     registry: z
       .object({

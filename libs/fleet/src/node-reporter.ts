@@ -17,8 +17,12 @@ export interface NodeReporterDeps<E extends ReportedEngine> {
   only?: readonly string[];
   /** Looks an image up on this node's daemon; throws when the daemon does not answer. */
   inspectImage(ref: string): Promise<ImageLookup>;
-  /** Whether a missing image is pulled from a registry (then the engine is served, and pulled at its first job). */
-  canPull: boolean;
+  /**
+   * With a registry configured: what the image's tag (or pinned digest) is at
+   * the registry now. Throws, with a message that says why, when the registry
+   * refuses or does not answer. Absent: no registry, missing images stay missing.
+   */
+  registryDigest?: (ref: string) => Promise<string>;
   /** The jobs this process runs now, by id, with their engine. */
   running(): ReadonlyMap<string, string>;
   /** Serves exactly these engines (the fleet); called when the set changes. */
@@ -40,6 +44,8 @@ export interface NodeReporterDeps<E extends ReportedEngine> {
 export class NodeReporter<E extends ReportedEngine> {
   private served = new Map<string, E>();
   private last: NodeEngine[] = [];
+  /** The digest of each image present on this node's daemon, as the last report found it. */
+  private localDigests = new Map<string, string>();
 
   constructor(private readonly deps: NodeReporterDeps<E>) {}
 
@@ -53,6 +59,7 @@ export class NodeReporter<E extends ReportedEngine> {
   async facts(): Promise<{ engines: NodeEngine[]; serve: E[] }> {
     const engines: NodeEngine[] = [];
     const serve: E[] = [];
+    const local = new Map<string, string>();
     for (const engine of this.candidates()) {
       const { name, image } = engine.config;
       let found: ImageLookup;
@@ -65,17 +72,41 @@ export class NodeReporter<E extends ReportedEngine> {
         if (serving) serve.push(engine);
         continue;
       }
-      if (found) {
-        engines.push({ name, image, digest: found.digest, available: true, serving: true, reason: null });
-        serve.push(engine);
-      } else if (this.deps.canPull) {
-        engines.push({ name, image, digest: null, available: true, serving: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` });
-        serve.push(engine);
-      } else {
-        engines.push({ name, image, digest: null, available: false, serving: false, reason: `image not found: ${image}` });
-      }
+      if (found?.digest) local.set(image, found.digest);
+      const fact = await this.factOf(name, image, found);
+      engines.push(fact);
+      if (fact.serving) serve.push(engine);
     }
+    this.localDigests = local;
     return { engines, serve };
+  }
+
+  /**
+   * An engine whose image this node's daemon answered for. With a registry,
+   * the digest is the one its next job runs: what the registry says the tag is
+   * now (a job pulls a version pushed under the same tag). A missing image the
+   * registry refuses is reported unavailable with the registry's reason, but
+   * still served: its jobs fail at once with that reason rather than wait.
+   */
+  private async factOf(name: string, image: string, found: { digest: string | null } | null): Promise<NodeEngine> {
+    const registryDigest = this.deps.registryDigest;
+    if (!registryDigest) {
+      return found
+        ? { name, image, digest: found.digest, available: true, serving: true, reason: null }
+        : { name, image, digest: null, available: false, serving: false, reason: `image not found: ${image}` };
+    }
+    let wanted: string;
+    try {
+      wanted = await registryDigest(image);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return found
+        ? { name, image, digest: found.digest, available: true, serving: true, reason: `running the image present here: ${why}` }
+        : { name, image, digest: null, available: false, serving: true, reason: `image not found: ${image}: ${why}` };
+    }
+    if (!found) return { name, image, digest: wanted, available: true, serving: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` };
+    if (found.digest === wanted) return { name, image, digest: wanted, available: true, serving: true, reason: null };
+    return { name, image, digest: wanted, available: true, serving: true, reason: `a newer version of ${image} is at the registry; pulled at the next job` };
   }
 
   /** Serves what this node can run, then reports it. The report goes out even if serving failed. */
@@ -101,10 +132,9 @@ export class NodeReporter<E extends ReportedEngine> {
    * image or a daemon that does not answer is the periodic report's business.
    */
   async digestsMoved(): Promise<boolean> {
-    for (const reported of this.last) {
-      if (!reported.available || !reported.digest) continue;
-      const found = await this.deps.inspectImage(reported.image).catch(() => null);
-      if (found?.digest && found.digest !== reported.digest) return true;
+    for (const [image, digest] of this.localDigests) {
+      const found = await this.deps.inspectImage(image).catch(() => null);
+      if (found?.digest && found.digest !== digest) return true;
     }
     return false;
   }

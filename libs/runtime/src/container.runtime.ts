@@ -1,5 +1,6 @@
 import type { ContainerPolicy } from '@menagerie/engines';
 import type { UserNamespace } from '@menagerie/core';
+import { parseImageRef } from './image-ref';
 
 export const JOB_LABEL = 'menagerie.job';
 export const ENGINE_LABEL = 'menagerie.engine';
@@ -80,8 +81,13 @@ export interface ContainerRuntime {
   userNamespace(): Promise<UserNamespace | null>;
   /** null when the image isn't present locally. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
-  /** Pulls an image from its registry, reporting progress lines as they come. */
+  /** Pulls an image from its registry, reporting progress lines as they come; a registry's refusal is a RegistryError. */
   pullImage(ref: string, auth: RegistryAuth | null, onProgress: (line: string) => void): Promise<void>;
+  /**
+   * The digest the reference resolves to at its registry now (the manifest's,
+   * as a pull would record it), without pulling; throws a RegistryError.
+   */
+  registryDigest(ref: string, auth: RegistryAuth | null): Promise<string>;
   /** Runs to completion, timeout or abort; the container is gone when this returns or throws. */
   run(request: RunRequest, signal: AbortSignal): Promise<RunOutcome>;
   /** This deployment's job containers (of one job, when given). */
@@ -93,11 +99,38 @@ export interface ContainerRuntime {
 
 export class RuntimeError extends Error {
   constructor(
-    readonly step: 'ping' | 'info' | 'inspect' | 'pull' | 'create' | 'start' | 'wait' | 'remove' | 'list',
+    readonly step: 'ping' | 'info' | 'inspect' | 'pull' | 'distribution' | 'create' | 'start' | 'wait' | 'remove' | 'list',
     message: string,
     override readonly cause?: unknown,
   ) {
     super(`docker ${step}: ${message}`);
     this.name = 'RuntimeError';
+  }
+}
+
+/** Why a registry did not give an image: the credentials, the name, or the registry itself. */
+export type RegistryProblem = 'unauthorized' | 'unknown' | 'unreachable';
+
+/** A registry's refusal, in words an operator can act on. */
+export class RegistryError extends Error {
+  constructor(
+    readonly problem: RegistryProblem,
+    readonly ref: string,
+    readonly detail: string,
+  ) {
+    super(registryMessage(problem, ref, detail));
+    this.name = 'RegistryError';
+  }
+}
+
+function registryMessage(problem: RegistryProblem, ref: string, detail: string): string {
+  const registry = parseImageRef(ref).registry ?? 'Docker Hub';
+  switch (problem) {
+    case 'unauthorized':
+      return `the registry ${registry} refused the credentials for ${ref} (check registry.username and registry.password): ${detail}`;
+    case 'unknown':
+      return `the registry ${registry} has no image ${ref} (check the tag or digest in engines.json, or push it): ${detail}`;
+    case 'unreachable':
+      return `the registry ${registry} could not be reached for ${ref}: ${detail}`;
   }
 }

@@ -4,13 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { remappedRoot, subordinateRange, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
+import { repoDigestFor } from './image-ref';
 import {
   DEPLOYMENT_LABEL,
   ENGINE_LABEL,
   JOB_LABEL,
   NODE_LABEL,
+  RegistryError,
   RuntimeError,
   type ContainerRuntime,
+  type RegistryProblem,
   type ImageInfo,
   type JobContainer,
   type RegistryAuth,
@@ -29,6 +32,16 @@ function unreachable(err: unknown): string | null {
   const e = err as { code?: string; address?: string } | undefined;
   if (!e?.code || !UNREACHABLE.has(e.code)) return null;
   return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
+}
+
+/** How long a registry gets to say what a tag is before it counts as unreachable. */
+const REGISTRY_TIMEOUT_MS = 10_000;
+
+/** Which registry problem the daemon's answer to a pull or a distribution lookup names. */
+export function registryProblem(status: number | undefined, message: string): RegistryProblem {
+  if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) return 'unknown';
+  if (status === 401 || status === 403 || /unauthorized|authentication required|no basic auth credentials|denied/i.test(message)) return 'unauthorized';
+  return 'unreachable';
 }
 
 function reason(err: unknown): string {
@@ -130,8 +143,7 @@ export class DockerRuntime implements ContainerRuntime {
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
       const info = await this.docker.getImage(ref).inspect();
-      const repoDigest = info.RepoDigests?.[0]?.split('@')[1];
-      return { id: info.Id, digest: repoDigest ?? info.Id };
+      return { id: info.Id, digest: repoDigestFor(ref, info.RepoDigests) ?? info.Id };
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw new RuntimeError('inspect', reason(err), err);
@@ -152,7 +164,29 @@ export class DockerRuntime implements ContainerRuntime {
         );
       });
     } catch (err) {
-      throw new RuntimeError('pull', reason(err), err);
+      if (unreachable(err)) throw new RuntimeError('pull', reason(err), err);
+      throw new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
+    }
+  }
+
+  async registryDigest(ref: string, auth: RegistryAuth | null): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new RegistryError('unreachable', ref, `no answer within ${REGISTRY_TIMEOUT_MS / 1000} s`)), REGISTRY_TIMEOUT_MS);
+    });
+    try {
+      const answer = (await Promise.race([this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}), late])) as {
+        Descriptor?: { digest?: string };
+      };
+      const digest = answer.Descriptor?.digest;
+      if (!digest) throw new RegistryError('unknown', ref, 'the registry gave no digest');
+      return digest;
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      if (unreachable(err)) throw new RuntimeError('distribution', reason(err), err);
+      throw new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
+    } finally {
+      clearTimeout(timer);
     }
   }
 

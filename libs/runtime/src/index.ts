@@ -1,3 +1,4 @@
 export * from './capped-log';
 export * from './container.runtime';
 export * from './docker.runtime';
+export * from './image-ref';
