@@ -5,6 +5,14 @@
 #   bash scripts/build-images.sh                 # base image + every engine
 #   bash scripts/build-images.sh apktool         # only some (dir names or image refs)
 #   bash scripts/build-images.sh menagerie/filemeta:stable
+#   bash scripts/build-images.sh --push [NAMES]  # then push them to the private registry
+#
+# --push tags each engine image <registry>/<name> (menagerie/filemeta:stable
+# goes to <host:port>/menagerie/filemeta:stable, what "{{regserver}}/filemeta:stable"
+# in engines.json names with regserver <host:port>/menagerie) and pushes it.
+# The registry and its login come from MENAGERIE_REGISTRY_ADDRESS and
+# DOCKER_CONFIG, or else from the file scripts/registry.sh up writes
+# (MENAGERIE_REGISTRY_ENV, default .run/registry/registry.env).
 #
 # Images:
 #   menagerie/debian:bookworm  debootstrap'd minbase rootfs, `docker import`ed
@@ -204,6 +212,13 @@ build_engine() {
   fi
 }
 
+PUSH=0
+args=()
+for arg in "$@"; do
+  if [[ "$arg" == --push ]]; then PUSH=1; else args+=("$arg"); fi
+done
+set -- "${args[@]}"
+
 # Which engines: all, or those named on the command line.
 selected=()
 if (($# == 0)); then
@@ -225,3 +240,29 @@ fi
 for d in "${selected[@]}"; do
   build_engine "$d"
 done
+
+# Pushes IMAGE to the registry under <registry>/IMAGE; prints that and its digest.
+push_image() {
+  local image=$1 target out digest
+  target="$MENAGERIE_REGISTRY_ADDRESS/$image"
+  docker tag "$image" "$target"
+  out="$(docker push "$target" 2>&1)" || { printf '%s\n' "$out" >&2; die "docker push $target failed (output above)"; }
+  digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"$out" | tail -n1)"
+  log "pushed $target ($digest)"
+  printf '%s@%s\n' "$target" "$digest"
+}
+
+if ((PUSH)); then
+  if [[ -z "${MENAGERIE_REGISTRY_ADDRESS:-}" ]]; then
+    registry_env="${MENAGERIE_REGISTRY_ENV:-$RUN_DIR/registry/registry.env}"
+    [[ -f "$registry_env" ]] || die "--push: no registry (set MENAGERIE_REGISTRY_ADDRESS and DOCKER_CONFIG, or run: bash scripts/registry.sh up)"
+    set -a
+    # shellcheck disable=SC1090
+    source "$registry_env"
+    set +a
+  fi
+  export DOCKER_CONFIG
+  for d in "${selected[@]}"; do
+    push_image "$(engine_image_name "$d")"
+  done
+fi

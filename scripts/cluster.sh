@@ -35,8 +35,16 @@
 #                                (e.g. "node-b"): its own --data-root, --exec-root
 #                                and socket, no network (engines run with none),
 #                                loaded with the engine images of this host's
-#                                daemon; such a node shares nothing with the others
-#                                but Temporal, PostgreSQL and S3. Default: none.
+#                                daemon (none with MENAGERIE_REGISTRY_ENABLED=true:
+#                                it pulls from the registry); such a node shares
+#                                nothing with the others but Temporal, PostgreSQL
+#                                and S3. Default: none.
+#   MENAGERIE_CLUSTER_USERNS_REMAP  nodes whose own Docker daemon (implied) runs
+#                                with --userns-remap=default (e.g. "node-b"): an
+#                                engine's uid N is host uid base+N, base from the
+#                                dockremap range in /etc/subuid (dockerd makes the
+#                                user and the range); its images are a store of
+#                                their own, <data-root>/<base>.<base>. Default: none.
 #   MENAGERIE_CONF_DIR           confs the apps read (confs/); the variables above
 #                                override its ports, names and storage
 #   MENAGERIE_SERVICES_READY=1   skip ensure-services (the services and the build
@@ -60,6 +68,8 @@ if [[ "$NODES" =~ ^[0-9]+$ ]]; then
 fi
 read -r -a NODE_NAMES <<<"$NODES"
 read -r -a OWN_DOCKERD <<<"${MENAGERIE_CLUSTER_OWN_DOCKERD:-}"
+read -r -a USERNS_REMAP <<<"${MENAGERIE_CLUSTER_USERNS_REMAP:-}"
+for n in "${USERNS_REMAP[@]}"; do [[ " ${OWN_DOCKERD[*]} " == *" $n "* ]] || OWN_DOCKERD+=("$n"); done
 API_NAMES=()
 for ((i = 1; i <= APIS; i++)); do API_NAMES+=("api-$i"); done
 api_port() { echo $((PORT + ${1#api-})); }
@@ -94,6 +104,7 @@ start_process() {
 }
 
 own_dockerd() { [[ " ${OWN_DOCKERD[*]} " == *" $1 "* ]]; }
+userns_remap() { [[ " ${USERNS_REMAP[*]} " == *" $1 "* ]]; }
 dockerd_socket() { echo "$CLUSTER_DIR/$1-docker/docker.sock"; }
 # The bridge of node NAME's own daemon: a name of at most 15 characters, this cluster's and node's.
 dockerd_bridge() { echo "mnb$(printf '%s' "$NAME-$1" | cksum | cut -c1-8)"; }
@@ -101,17 +112,26 @@ dockerd_bridge() { echo "mnb$(printf '%s' "$NAME-$1" | cksum | cut -c1-8)"; }
 # A Docker daemon for node NAME alone, with the engine images of the host's
 # daemon (menagerie/* but the app's own), copied over once.
 ensure_node_dockerd() {
-  local name=$1 dir="$CLUSTER_DIR/$1-docker" sock image
+  local name=$1 dir="$CLUSTER_DIR/$1-docker" sock image remap=()
   sock="$(dockerd_socket "$name")"
   if ! pid_alive "$CLUSTER_DIR/$name-dockerd.pid"; then
+    if userns_remap "$name"; then
+      remap=(--userns-remap=default)
+      # The remapped root must pass through to <data-root>/<uid>.<gid>, or dockerd refuses to start
+      # ("a subdirectory in your graphroot path ... restricts access to the remapped root uid/gid").
+      mkdir -p "$dir/data"
+      chmod o+x "$CLUSTER_DIR" "$dir" "$dir/data"
+    fi
     # exec-root holds containerd's socket: a short path under /run.
     mkdir -p "$dir/data" "/run/menagerie/$NAME-$name"
     # Its own bridge, never --bridge=none: that makes dockerd delete the host's docker0.
     ensure_private_bridge "$(dockerd_bridge "$name")"
     start_process "$name-dockerd" dockerd --data-root "$dir/data" --exec-root "/run/menagerie/$NAME-$name" \
-      --pidfile "$dir/dockerd.pid" -H "unix://$sock" --bridge="$(dockerd_bridge "$name")" --iptables=false --ip6tables=false
+      --pidfile "$dir/dockerd.pid" -H "unix://$sock" --bridge="$(dockerd_bridge "$name")" --iptables=false --ip6tables=false "${remap[@]}"
     (wait_for "$name's Docker daemon" 60 docker -H "unix://$sock" info) || fail_with_log "$name-dockerd"
   fi
+  # With a registry, the node pulls what it lacks at its first job, as a machine of its own would.
+  [[ "${MENAGERIE_REGISTRY_ENABLED:-}" == true ]] && return 0
   for image in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^menagerie/' | grep -v -e '^menagerie/menagerie:' -e '^menagerie/seaweedfs:' -e ':<none>$'); do
     [[ "$(docker -H "unix://$sock" image inspect -f '{{.Id}}' "$image" 2>/dev/null)" == "$(docker image inspect -f '{{.Id}}' "$image")" ]] && continue
     log "copying $image to $name's Docker daemon"
@@ -236,6 +256,8 @@ cmd_down() {
     if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
     stop_by_pidfile "$file" 90
     remove_private_bridge "$(dockerd_bridge "${name%-dockerd}")"
+    # Its exec-root (containerd's state, of a remapped daemon too); nothing mounted there is crossed.
+    rm -rf --one-file-system "/run/menagerie/$NAME-${name%-dockerd}"
   done
   log "cluster $NAME stopped (PostgreSQL, Temporal and SeaweedFS left running; scripts/stop.sh stops them)"
 }

@@ -114,6 +114,12 @@ async function freePortBlock(apis: number): Promise<number> {
 export interface ClusterOptions {
   engines: TestEngine[];
   nodes?: string[];
+  /** Nodes with a Docker daemon of their own (MENAGERIE_CLUSTER_OWN_DOCKERD). */
+  ownDockerd?: string[];
+  /** More environment for cluster.sh and every process it starts (a registry's settings, say). */
+  env?: Record<string, string>;
+  /** Nodes whose own Docker daemon runs with --userns-remap=default (MENAGERIE_CLUSTER_USERNS_REMAP; implies a daemon of their own). */
+  usernsRemap?: string[];
 }
 
 export class TestCluster {
@@ -127,6 +133,7 @@ export class TestCluster {
   readonly docker = new Docker();
   readonly s3: S3Client;
   private temporalClient: TemporalClient | null = null;
+  private extraEnv: Record<string, string> = {};
   private pg: PgClient | null = null;
   private readonly confDir: string;
 
@@ -135,6 +142,7 @@ export class TestCluster {
     readonly relay: S3Relay,
     readonly nodes: string[],
     engines: TestEngine[],
+    private readonly usernsRemap: string[] = [],
   ) {
     const service = s3Service();
     this.s3 = new S3Client({ endpoint: service.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: service });
@@ -145,7 +153,8 @@ export class TestCluster {
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
     const relay = await S3Relay.start(s3Service().endpoint);
-    const cluster = new TestCluster(await freePortBlock(2), relay, options.nodes ?? ['node-a', 'node-b'], options.engines);
+    const cluster = new TestCluster(await freePortBlock(2), relay, options.nodes ?? ['node-a', 'node-b'], options.engines, options.usernsRemap);
+    cluster.extraEnv = { ...(options.ownDockerd?.length ? { MENAGERIE_CLUSTER_OWN_DOCKERD: options.ownDockerd.join(' ') } : {}), ...options.env };
     try {
       await cluster.up();
       cluster.pg = new PgClient({ ...DB, database: cluster.db });
@@ -185,7 +194,14 @@ export class TestCluster {
       MENAGERIE_CLUSTER_S3_ENDPOINT: this.relay.endpoint,
       MENAGERIE_CONF_DIR: this.confDir,
       MENAGERIE_STORAGE_DIR: join(this.dir, 'data'),
+      ...this.extraEnv,
+      ...(this.usernsRemap.length ? { MENAGERIE_CLUSTER_USERNS_REMAP: this.usernsRemap.join(' ') } : {}),
     };
+  }
+
+  /** A client of the Docker daemon of a node that has one of its own (cluster.sh's dockerd_socket). */
+  nodeDocker(node: string): Docker {
+    return new Docker({ socketPath: join(this.dir, `${node}-docker`, 'docker.sock') });
   }
 
   /**
