@@ -69,7 +69,7 @@ LABEL org.menagerie.node="$want"
 CMD ["node"]
 EOF
   log "building $STANDIN ($want)"
-  docker build --pull=false --force-rm -q -t "$STANDIN" "$ctx" >/dev/null
+  docker build --pull=false --force-rm -q ${MENAGERIE_BUILD_NETWORK:+--network "$MENAGERIE_BUILD_NETWORK"} -t "$STANDIN" "$ctx" >/dev/null
   rm -rf "$ctx"
   trap - EXIT
 }
@@ -77,4 +77,8 @@ EOF
 if [[ "$NODE_IMAGE" == "$STANDIN" ]]; then ensure_standin; fi
 
 log "building $TAG on $NODE_IMAGE"
-docker build --pull=false --force-rm --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$TAG" "$ROOT"
+# MENAGERIE_BUILD_LABEL (key=value) labels the image (build-compose-images.sh
+# records its inputs' hash so); MENAGERIE_BUILD_NETWORK is docker build --network.
+docker build --pull=false --force-rm --build-arg "NODE_IMAGE=$NODE_IMAGE" \
+  ${MENAGERIE_BUILD_LABEL:+--label "$MENAGERIE_BUILD_LABEL"} \
+  ${MENAGERIE_BUILD_NETWORK:+--network "$MENAGERIE_BUILD_NETWORK"} -t "$TAG" "$ROOT"

