@@ -6,6 +6,7 @@
 #
 #   bash scripts/build-compose-images.sh            # all of them
 #   bash scripts/build-compose-images.sh temporal   # some: app postgresql temporal temporal-ui seaweedfs engines
+#   bash scripts/build-compose-images.sh prometheus # the optional one (profile metrics); not in "all"
 #
 # Images (tags pinned in scripts/lib/common.sh and docker-compose.yml):
 #   menagerie/menagerie:latest                 the app (scripts/build-app-image.sh; the Dockerfile)
@@ -14,6 +15,7 @@
 #   menagerie/temporal-ui:$TEMPORAL_UI_VERSION    ui-server with the UI embedded (docker/temporal-ui)
 #   menagerie/seaweedfs:$SEAWEEDFS_VERSION     the S3 service (docker/seaweedfs)
 #   the engine images                          scripts/build-images.sh
+#   menagerie/prometheus:$PROMETHEUS_VERSION   Debian's Prometheus (docker/prometheus-server), on request
 #
 # The Go binaries are built on the host with `go install` (Temporal's server
 # ~3.5-5 min cold, the others seconds to a minute), into .cache/go/bin-* with
@@ -36,6 +38,9 @@ POSTGRES_IMAGE="menagerie/postgresql:$POSTGRES_MAJOR"
 TEMPORAL_IMAGE="menagerie/temporal:$TEMPORAL_SERVER_VERSION"
 TEMPORAL_UI_IMAGE="menagerie/temporal-ui:$TEMPORAL_UI_VERSION"
 SEAWEEDFS_IMAGE="menagerie/seaweedfs:$SEAWEEDFS_VERSION"
+# Bookworm's prometheus package.
+PROMETHEUS_VERSION="2.42"
+PROMETHEUS_IMAGE="menagerie/prometheus:$PROMETHEUS_VERSION"
 GO_BIN_TEMPORAL="$CACHE_DIR/go/bin-temporal"
 GO_BIN_UI="$CACHE_DIR/go/bin-ui"
 # What the host trusts, as scripts/build-app-image.sh gives npm.
@@ -91,6 +96,11 @@ ensure_base() {
 build_postgresql() {
   local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PG_MAJOR=$POSTGRES_MAJOR")
   build_image "$POSTGRES_IMAGE" "$ROOT/docker/postgresql" "$(context_hash "$ROOT/docker/postgresql" "${args[@]}")" "${args[@]}"
+}
+
+build_prometheus() {
+  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+  build_image "$PROMETHEUS_IMAGE" "$ROOT/docker/prometheus-server" "$(context_hash "$ROOT/docker/prometheus-server" "${args[@]}")" "${args[@]}"
 }
 
 # pip in its build trusts the host's CA bundle (as the app's npm does).
@@ -172,6 +182,7 @@ for name in "$@"; do
     temporal-ui) build_temporal_ui ;;
     seaweedfs | s3) build_seaweedfs ;;
     engines) build_engines ;;
-    *) die "unknown image: $name (known: ${all[*]})" ;;
+    prometheus) build_prometheus ;;
+    *) die "unknown image: $name (known: ${all[*]} prometheus)" ;;
   esac
 done

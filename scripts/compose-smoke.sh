@@ -6,7 +6,9 @@
 #   2. docker-compose up -d, and waits until every service is healthy and a worker reports
 #   3. runs the curl flow on both sample engines: POST /<engine>/upload,
 #      GET /result/<id>?wait=, GET /link/<id>
-#   4. checks the Temporal UI: its page and its API (/api/v1/namespaces)
+#   4. checks the Temporal UI: its page and its API (/api/v1/namespaces), and
+#      the optional Prometheus (profile metrics, on here): it scrapes the API
+#      and the worker
 #   5. --scale worker=2: both nodes live, and jobs run on each of them
 #   6. restarts the stack (down without -v, then up): the earlier jobs are
 #      still in /result and /jobs
@@ -35,7 +37,7 @@ STEP_START=$SECONDS
 STEP=""
 
 step() {
-  [[ -n "$STEP" ]] && printf '[smoke] %-58s %4ss\n' "$STEP" "$((SECONDS - STEP_START))" >&2
+  [[ -n "$STEP" ]] && printf '[smoke] %-62s %4ss\n' "$STEP" "$((SECONDS - STEP_START))" >&2
   STEP="$1"
   STEP_START=$SECONDS
   [[ -n "$STEP" ]] && log "smoke: $STEP"
@@ -46,7 +48,7 @@ fail() {
   exit 1
 }
 
-dc() { "${COMPOSE[@]}" -p "$PROJECT" --env-file "$ENV_FILE" -f "$ROOT/docker-compose.yml" "$@"; }
+dc() { "${COMPOSE[@]}" -p "$PROJECT" --env-file "$ENV_FILE" -f "$ROOT/docker-compose.yml" --profile metrics "$@"; }
 
 free_port() { node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 
@@ -90,9 +92,11 @@ trap 'exit 130' INT TERM
 
 API_PORT="$(free_port)"
 UI_PORT="$(free_port)"
-[[ "$API_PORT" != "$UI_PORT" ]] || UI_PORT="$(free_port)"
+PROMETHEUS_PORT="$(free_port)"
+[[ "$(printf '%s\n' "$API_PORT" "$UI_PORT" "$PROMETHEUS_PORT" | sort -u | wc -l)" == 3 ]] || fail "free ports collided; run again"
 API="http://127.0.0.1:$API_PORT"
 UI="http://127.0.0.1:$UI_PORT"
+PROMETHEUS="http://127.0.0.1:$PROMETHEUS_PORT"
 mkdir -p "$SCRATCH"
 # The worker's scratch bind is rshared (its job directories' loop mounts must
 # reach the host's dockerd), which takes a shared mount on the host; on a host
@@ -111,6 +115,7 @@ MENAGERIE_API_PUBLISHED_PORT=$API_PORT
 MENAGERIE_PUBLIC_URL=$API
 TEMPORAL_UI_PUBLISHED_PORT=$UI_PORT
 TEMPORAL_UI_URL=$UI
+PROMETHEUS_PUBLISHED_PORT=$PROMETHEUS_PORT
 MENAGERIE_DB_PASSWORD=smoke-$SUFFIX
 MENAGERIE_S3_SECRET_KEY=smoke-secret-$SUFFIX
 EOF
@@ -181,7 +186,7 @@ curl_flow() {
 
 # ---------------------------------------------------------------------- steps
 step "build the images (scripts/build-compose-images.sh)"
-bash "$ROOT/scripts/build-compose-images.sh"
+bash "$ROOT/scripts/build-compose-images.sh" postgresql seaweedfs temporal temporal-ui app engines prometheus
 
 step "docker-compose up -d, until healthy and a worker reports"
 dc up -d
@@ -204,6 +209,19 @@ grep -q '"name": *"default"' <<<"$namespaces" || fail "the UI's API lists no nam
 # The workflow of the first job, through the UI's API.
 curl -fsS -o /dev/null "$UI/api/v1/namespaces/default/workflows?query=$(node -p 'encodeURIComponent(process.argv[1])' "WorkflowId STARTS_WITH \"job-$FILEMETA_JOB\"")" ||
   fail "the UI's API cannot list workflows"
+
+step "Prometheus (profile metrics): the API and the worker scraped"
+# up: what prometheus says of each target of a job, once it has scraped it.
+target_up() {
+  curl -fsS "$PROMETHEUS/api/v1/targets" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const t = JSON.parse(s).data.activeTargets.filter((x) => x.labels.job === process.argv[1]);
+      process.exit(t.length > 0 && t.every((x) => x.health === "up") ? 0 : 1);
+    });' "$1"
+}
+for job in menagerie-api menagerie-worker temporal-sdk; do
+  wait_until 90 "Prometheus scraping $job" target_up "$job"
+done
 
 step "--scale worker=2: jobs on each worker"
 dc up -d --no-recreate --scale worker=2

@@ -28,6 +28,15 @@ if [[ $# -eq 0 || "${MENAGERIE_TEST_S3:-}" == 1 ]]; then
   s3_status=$?
   (( status == 0 )) && status=$s3_status
 fi
+# docker-compose.yml run for real (~3 min; the first run builds its images, ~10 min).
+compose_result=""
+if [[ $# -eq 0 || "${MENAGERIE_TEST_COMPOSE:-}" == 1 ]]; then
+  log "the compose smoke test (scripts/compose-smoke.sh)"
+  bash "$ROOT/scripts/compose-smoke.sh"
+  compose_status=$?
+  compose_result="compose smoke test: $( ((compose_status == 0)) && echo passed || echo FAILED)"
+  (( status == 0 )) && status=$compose_status
+fi
 set -e
 node -e '
   const fs = require("node:fs");
@@ -40,4 +49,5 @@ node -e '
   }
   console.log(`\ntests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "${reports[@]}"
+[[ -z "$compose_result" ]] || echo "$compose_result"
 exit $status
