@@ -16,7 +16,8 @@
 # It prints the time of each step, and takes everything down on failure too.
 #
 #   bash scripts/compose-smoke.sh
-#   MENAGERIE_COMPOSE="docker compose" bash scripts/compose-smoke.sh   # Compose v2
+#   MENAGERIE_COMPOSE=v2 bash scripts/compose-smoke.sh   # on Compose v2, built into .cache (ensure_compose_v2)
+#   MENAGERIE_COMPOSE="docker compose" bash scripts/compose-smoke.sh   # an installed Compose v2 plugin
 #   MENAGERIE_SMOKE_KEEP=1 ...   leave the stack up on failure, to look at it
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -24,7 +25,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ensure_docker
 ensure_docker_compose
-read -ra COMPOSE <<<"${MENAGERIE_COMPOSE:-docker-compose}"
+if [[ "${MENAGERIE_COMPOSE:-}" == v2 ]]; then
+  ensure_compose_v2
+  COMPOSE=("$COMPOSE_V2_BIN")
+else
+  read -ra COMPOSE <<<"${MENAGERIE_COMPOSE:-docker-compose}"
+fi
+log "smoke: on $("${COMPOSE[@]}" version | head -n1)"
 
 SUFFIX="$(date +%s)-$$"
 PROJECT="menagerie-smoke-$SUFFIX"

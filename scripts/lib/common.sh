@@ -209,6 +209,28 @@ ensure_docker_compose() {
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 }
 
+# ensure_compose_v2: Compose v2 (pinned COMPOSE_V2_VERSION), built from its
+# module source into $CACHE_DIR/go/bin-compose, ~3 min the first time (`go
+# install` refuses it: its go.mod has exclude directives); sets COMPOSE_V2_BIN.
+# Optional: Debian's docker-compose 1.29 is what the tests use;
+# MENAGERIE_COMPOSE=v2 bash scripts/compose-smoke.sh runs the smoke test on this.
+COMPOSE_V2_VERSION="${COMPOSE_V2_VERSION:-2.40.3}"
+ensure_compose_v2() {
+  COMPOSE_V2_BIN="$CACHE_DIR/go/bin-compose/docker-compose"
+  export COMPOSE_V2_BIN
+  "$COMPOSE_V2_BIN" version 2>/dev/null | grep -q "v$COMPOSE_V2_VERSION\$" && return
+  local go module="github.com/docker/compose/v2"
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "$go" ]] || die "no Go toolchain (go on PATH or /usr/local/go/bin/go) to build Compose v2"
+  log "building Compose v$COMPOSE_V2_VERSION from $module (a few minutes the first time)"
+  mkdir -p "$(dirname "$COMPOSE_V2_BIN")"
+  (
+    export GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" GOFLAGS=-modcacherw CGO_ENABLED=0 GOWORK=off
+    dir="$("$go" mod download -json "$module@v$COMPOSE_V2_VERSION" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).Dir))')"
+    cd "$dir" && "$go" build -trimpath -ldflags "-s -w -X $module/internal.Version=v$COMPOSE_V2_VERSION" -o "$COMPOSE_V2_BIN" ./cmd
+  )
+}
+
 # ensure_go_binary GOBIN PACKAGE@VERSION: `go install` PACKAGE into GOBIN
 # unless the binary there (named after PACKAGE's last element) was built from
 # that VERSION. Modules and build cache stay under $CACHE_DIR/go, so a second

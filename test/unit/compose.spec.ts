@@ -445,9 +445,9 @@ describe('docker-compose.yml', () => {
       }
     }
     // Debian's docker-compose (1.29) is what the test command installs and the smoke test runs;
-    // Compose v2 is checked as well where it is installed.
+    // Compose v2 is checked as well where it is installed, or built (ensure_compose_v2).
     expect({ 'docker-compose': spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status }).toEqual({ 'docker-compose': 0 });
-    const clis = [['docker-compose'], ['docker', 'compose']].filter(
+    const clis = [['docker-compose'], ['docker', 'compose'], [join(ROOT, '.cache', 'go', 'bin-compose', 'docker-compose')]].filter(
       ([cmd, ...args]) => spawnSync(cmd, [...args, 'version'], { stdio: 'ignore' }).status === 0,
     );
     // With no .env file, and with what a second deployment sets.
