@@ -199,6 +199,12 @@ step "docker-compose up -d, until healthy and a worker reports"
 dc up -d
 wait_until 300 "every service healthy" all_healthy
 wait_until 120 "a live worker node in /nodes" nodes_at_least 1
+# The API holds no Docker socket and runs unprivileged; only the worker has the socket.
+api_id="$(dc ps -q api)"
+docker inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$api_id" | grep -q 'docker\.sock' && fail "the API container mounts the Docker socket"
+docker exec "$api_id" sh -c 'test ! -e /var/run/docker.sock' || fail "the API container has a Docker socket"
+[[ "$(docker exec "$api_id" id -u)" != 0 ]] || fail "the API runs as root"
+docker inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$(dc ps -q worker)" | grep -q '/var/run/docker.sock' || fail "the worker has no Docker socket"
 
 step "curl flow: filemeta (upload, result, link)"
 printf 'menagerie compose smoke %s\n' "$SUFFIX" >"$WORK/input.txt"
