@@ -129,16 +129,6 @@ EOF
 log "smoke: project $PROJECT, API $API, UI $UI, scratch $SCRATCH"
 
 # ------------------------------------------------------------------- helpers
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND until it succeeds.
-wait_until() {
-  local seconds=$1 what=$2; shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "$what within ${seconds}s"
-    sleep 1
-  done
-}
-
 # Every container of the project that has a healthcheck is healthy, and all run.
 all_healthy() {
   local ids id state
@@ -197,8 +187,8 @@ bash "$ROOT/scripts/build-compose-images.sh" postgresql seaweedfs temporal tempo
 
 step "docker-compose up -d, until healthy and a worker reports"
 dc up -d
-wait_until 300 "every service healthy" all_healthy
-wait_until 120 "a live worker node in /nodes" nodes_at_least 1
+wait_for "every service healthy" 300 all_healthy
+wait_for "a live worker node in /nodes" 120 nodes_at_least 1
 # The API holds no Docker socket and runs unprivileged; only the worker has the socket.
 api_id="$(dc ps -q api)"
 docker inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$api_id" | grep -q 'docker\.sock' && fail "the API container mounts the Docker socket"
@@ -233,12 +223,12 @@ target_up() {
     });' "$1"
 }
 for job in menagerie-api menagerie-worker temporal-sdk; do
-  wait_until 90 "Prometheus scraping $job" target_up "$job"
+  wait_for "Prometheus scraping $job" 90 target_up "$job"
 done
 
 step "--scale worker=2: jobs on each worker"
 dc up -d --no-recreate --scale worker=2
-wait_until 120 "two live worker nodes in /nodes" nodes_at_least 2
+wait_for "two live worker nodes in /nodes" 120 nodes_at_least 2
 declare -A ran_on=()
 jobs_run=0
 while ((${#ran_on[@]} < 2)); do
@@ -256,13 +246,13 @@ log "smoke: $jobs_run jobs ran on the nodes ${!ran_on[*]}"
 step "restart the stack (down without -v, up): history kept"
 dc down -t 60
 dc up -d
-wait_until 300 "every service healthy again" all_healthy
+wait_for "every service healthy again" 300 all_healthy
 for id in "$FILEMETA_JOB" "$APKTOOL_JOB"; do
   [[ "$(curl -fsS "$API/result/$id" | json status)" == completed ]] || fail "job $id is not completed after the restart"
   curl -fsS "$API/jobs?limit=100" | grep -q "\"$id\"" || fail "job $id is not in /jobs after the restart"
 done
 # The stack still runs jobs after its restart.
-wait_until 120 "a live worker node after the restart" nodes_at_least 1
+wait_for "a live worker node after the restart" 120 nodes_at_least 1
 curl_flow filemeta "$WORK/input.txt" >/dev/null
 
 step "down -v: nothing of the project left"

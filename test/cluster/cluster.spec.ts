@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { workflowIdFor } from '@menagerie/core';
 import { readTarGz } from '../support/archive';
 import { TestCluster } from '../support/cluster';
+import { sampleEngine } from '../support/sample-engines';
 import { FIXTURES } from '../support/env';
 import { body, getJob, queueBytes, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
 import { engineJobWorkflows } from '../support/temporal';
@@ -38,17 +39,8 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
   beforeAll(async () => {
     c = await TestCluster.start({
       engines: [
-        { name: 'filemeta', cmd: '/engine/run.sh', workers: 2, runflags: ['--memory', '256m', '--cpus', '0.5', '--pids-limit', '64'] },
-        {
-          name: 'apktool',
-          image: '{{regserver}}/apktool:stable',
-          cmd: '/engine/run.sh',
-          workers: 1,
-          runflags: ['--memory', '2g', '--cpus', '1', '--pids-limit', '256'],
-          inputfilename: 'sample.apk',
-          sizelimit: 50_000_000,
-          timeout: 240,
-        },
+        sampleEngine('filemeta', { workers: 2 }),
+        sampleEngine('apktool', { workers: 1 }),
         { name: 'slow', cmd: SLOW, workers: 3, runflags: ['--memory', '64m', '--cpus', '0.25', '--pids-limit', '16'], timeout: 120 },
       ],
     });

@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { JOB_LABEL } from '@menagerie/runtime';
 import { readTarGz } from '../support/archive';
 import { TestCluster } from '../support/cluster';
+import { sampleEngine } from '../support/sample-engines';
 import { FIXTURES } from '../support/env';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
 import { until } from '../support/until';
@@ -60,17 +61,8 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
       nodes: ['node-u'],
       usernsRemap: ['node-u'],
       engines: [
-        { name: 'filemeta', cmd: '/engine/run.sh', workers: 1, runflags: ['--memory', '256m', '--cpus', '0.5', '--pids-limit', '64'] },
-        {
-          name: 'apktool',
-          image: '{{regserver}}/apktool:stable',
-          cmd: '/engine/run.sh',
-          workers: 1,
-          runflags: ['--memory', '2g', '--cpus', '1', '--pids-limit', '256'],
-          inputfilename: 'sample.apk',
-          sizelimit: 50_000_000,
-          timeout: 240,
-        },
+        sampleEngine('filemeta', { workers: 1 }),
+        sampleEngine('apktool', { workers: 1 }),
         { name: 'waits', cmd: WAITS, workers: 1, runflags: ['--memory', '64m', '--pids-limit', '16'], timeout: 120 },
       ],
     });

@@ -7,6 +7,7 @@ import { JobRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
 import { writeEnginesFile } from '../support/engines-file';
+import { sampleEngine } from '../support/sample-engines';
 import { FIXTURES } from '../support/env';
 import { body, getJob } from '../support/http';
 import { storedOf } from '../support/stored';
@@ -25,16 +26,7 @@ const BINARY = '^application/octet-stream$';
  */
 function enginesFile(): string {
   return writeEnginesFile([
-    {
-      name: 'apktool',
-      image: '{{regserver}}/apktool:stable',
-      runflags: ['--memory', '2g', '--cpus', '1', '--pids-limit', '256'],
-      cmd: '/engine/run.sh',
-      sizelimit: 50_000_000,
-      inputfilename: 'sample.apk',
-      timeout: 240,
-      accepts: `^${APK_TYPE.replace(/\./g, '\\.')}$`,
-    },
+    sampleEngine('apktool', { accepts: `^${APK_TYPE.replace(/\./g, '\\.')}$` }),
     { name: 'filemeta', workers: 4, cmd: '/engine/run.sh', sizelimit: 50_000_000 },
     { name: 'broken', cmd: ['/usr/bin/false'], sizelimit: 1000, accepts: BINARY },
     ...['slow-a', 'slow-b'].map((name) => ({ name, cmd: ['sh', '-c', 'sleep 30; cp /var/data/input /var/data/result'], timeout: 120, accepts: BINARY })),
