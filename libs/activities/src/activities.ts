@@ -18,7 +18,7 @@ import {
 } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import { cacheKey, parseRunflags, RunflagError, type ContainerPolicy } from '@menagerie/engines';
-import { isPinned, RegistryError, RuntimeError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
+import { isPinned, RegistryError, type ContainerRuntime, type ImageInfo, type RegistryAuth } from '@menagerie/runtime';
 import { describeResult, resultNameFor, type BlobStore, type JobDirUsage, type Scratch } from '@menagerie/storage';
 
 /** The jobs this worker process is running now, by id: what its node reports, and what its sweep keeps. */
@@ -123,8 +123,7 @@ export function createActivities(deps: ActivityDeps) {
         log.info('pull progress', { image: ref, progress: line });
       });
     } catch (err) {
-      const message = err instanceof RuntimeError || err instanceof RegistryError ? err.message : String(err);
-      fail(`image not found: ${ref} (pull failed: ${message})`, FAILURE_TYPES.imageNotFound);
+      fail(`image not found: ${ref} (pull failed: ${err instanceof Error ? err.message : String(err)})`, FAILURE_TYPES.imageNotFound);
     }
     const image = await deps.runtime.inspectImage(ref);
     if (!image) fail(`image not found: ${ref} (not present after pull)`, FAILURE_TYPES.imageNotFound);

@@ -16,3 +16,18 @@ export async function settledWithin(work: Promise<unknown> | undefined, ms: numb
     clearTimeout(timer);
   }
 }
+
+/**
+ * `work`'s value, or the error `late()` makes when `ms` pass first (the work
+ * goes on past the bound, unwaited; its later failure is not reported).
+ */
+export async function within<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(late()), ms)));
+  work.catch(() => undefined); // a failure after the bound is nobody's to hear
+  try {
+    return await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

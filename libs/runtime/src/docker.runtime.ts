@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { remappedRoot, subordinateRange, type UserNamespace } from '@menagerie/core';
+import { remappedRoot, subordinateRange, within, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
 import { repoDigestFor } from './image-ref';
 import {
@@ -42,6 +42,12 @@ export function registryProblem(status: number | undefined, message: string): Re
   if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) return 'unknown';
   if (status === 401 || status === 403 || /unauthorized|authentication required|no basic auth credentials|denied/i.test(message)) return 'unauthorized';
   return 'unreachable';
+}
+
+/** A failed pull or lookup: this node's daemon not answering (a RuntimeError), else the registry's refusal. */
+function registryFailure(step: 'pull' | 'distribution', ref: string, err: unknown): Error {
+  if (unreachable(err)) return new RuntimeError(step, reason(err), err);
+  return new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
 }
 
 function reason(err: unknown): string {
@@ -164,31 +170,24 @@ export class DockerRuntime implements ContainerRuntime {
         );
       });
     } catch (err) {
-      if (unreachable(err)) throw new RuntimeError('pull', reason(err), err);
-      throw new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
+      throw registryFailure('pull', ref, err);
     }
   }
 
   async registryDigest(ref: string, auth: RegistryAuth | null): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new RegistryError('unreachable', ref, `no answer within ${REGISTRY_TIMEOUT_MS / 1000} s`)), REGISTRY_TIMEOUT_MS);
-    });
+    let answer: { Descriptor?: { digest?: string } };
     try {
-      const answer = (await Promise.race([this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}), late])) as {
-        Descriptor?: { digest?: string };
-      };
-      const digest = answer.Descriptor?.digest;
-      if (!digest) throw new RegistryError('unknown', ref, 'the registry gave no digest');
-      return digest;
+      answer = await within(this.docker.getImage(ref).distribution(auth ? { authconfig: auth } : {}), REGISTRY_TIMEOUT_MS, () => {
+        return new RegistryError('unreachable', ref, `no answer within ${REGISTRY_TIMEOUT_MS / 1000} s`);
+      });
     } catch (err) {
-      if (err instanceof RegistryError) throw err;
-      if (unreachable(err)) throw new RuntimeError('distribution', reason(err), err);
-      throw new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
-    } finally {
-      clearTimeout(timer);
+      throw err instanceof RegistryError ? err : registryFailure('distribution', ref, err);
     }
+    const digest = answer.Descriptor?.digest;
+    if (!digest) throw new RegistryError('unknown', ref, 'the registry gave no digest');
+    return digest;
   }
+
 
   createOptions(req: RunRequest): ContainerCreateOptions {
     const p = req.policy;

@@ -3,6 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../common/access';
 import { HealthDto } from '../common/openapi.dto';
+import { within } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
@@ -16,17 +17,11 @@ interface Check {
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 3000): Promise<Check> {
   const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
-    ]);
+    await within(Promise.resolve().then(fn), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     return { ok: true, latencyMs: Date.now() - started };
   } catch (err) {
     return { ok: false, latencyMs: Date.now() - started, error: (err as Error).message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
