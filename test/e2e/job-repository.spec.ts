@@ -42,6 +42,42 @@ describe('JobRepository', () => {
     expect(after).toMatchObject({ status: 'cancelled', imageDigest: 'sha256:' + 'c'.repeat(64) });
     expect(after.startedAt).toEqual(running.startedAt);
   });
+
+  it("reads a job, through its prepared statements, exactly as TypeORM's own read hydrates it: every column, types and transformers", async () => {
+    const id = await queued();
+    const key = 'd'.repeat(64);
+    await jobs.markRunning(id, 'menagerie/filemeta:stable', 'sha256:' + 'e'.repeat(64), 'node-x');
+    await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0, logTail: 'tail', cacheKey: key, result: { name: 'r.filemeta.json', size: 5_000_000_000, mime: 'application/json' } });
+    // The columns no write of a job's run sets, so that only those a servable hit must leave null are null.
+    await ds.query(`UPDATE jobs SET input_mime = 'text/plain', forced = true, retried_as = $2, input_from = $2, retry_of = $2, error = 'e', run_id = 'run-1' WHERE id = $1`, [id, randomUUID()]);
+    const typeorm = await ds.getRepository('JobEntity').findOneByOrFail({ id });
+    const read = await jobs.findById(id);
+    expect(Object.keys(typeorm).filter((k) => typeorm[k] === null).sort()).toEqual(['cachedFrom', 'expiredAt', 'submissionId']);
+    expect(read).toEqual(typeorm);
+    expect(read!.constructor).toBe(typeorm.constructor);
+    expect(read!.resultSize).toBe(5_000_000_000);
+    expect(read!.startedAt).toBeInstanceOf(Date);
+    // The cache lookup reads the same way, and only what it may serve.
+    expect(await jobs.findCached(key, new Date(Date.now() - 60_000))).toEqual(typeorm);
+    expect(await jobs.findCached(key, new Date(Date.now() + 60_000))).toBeNull();
+    expect(await jobs.findById(randomUUID())).toBeNull();
+  });
+
+  it('runs its prepared statements inside the transaction it is given: rolled back, nothing was written', async () => {
+    const id = randomUUID();
+    const row = { id, engine: 'filemeta', originalName: 'tx.bin', size: 1, sha256: 'f'.repeat(64), image: 'menagerie/filemeta:stable', workflowId: workflowIdFor(id) };
+    await expect(
+      ds.transaction(async (tx) => {
+        const { insertJob } = await import('@menagerie/db');
+        await insertJob(tx, row);
+        // Seen inside the transaction...
+        expect(await tx.query(`SELECT id FROM jobs WHERE id = $1`, [id])).toHaveLength(1);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    // ...and gone with it.
+    expect(await jobs.findById(id)).toBeNull();
+  });
 });
 
 /**

@@ -1,6 +1,7 @@
 import { Brackets, In, type DataSource, type EntityManager, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { encodeJobCursor, FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobCursor, type JobSearch, type JobStatus } from '@menagerie/core';
 import { JobEntity } from './job.entity';
+import { hydrate, prepared } from './prepared';
 
 const STATUS_CHUNK = 1000;
 
@@ -86,7 +87,8 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     });
   const hit = job.hit;
   if (hit) {
-    const rows: Array<{ created_at: Date; finished_at: Date }> = await manager.query(
+    const { rows } = await prepared<{ created_at: Date; finished_at: Date }>(
+      manager,
       `INSERT INTO jobs (${JOB_COLUMNS}, cached_from, image_digest, started_at, finished_at, exit_code, log_tail, result_name, result_size, result_mime)
        VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), now(), $16, $17, $18, $19, $20)
        RETURNING created_at, finished_at`,
@@ -108,18 +110,20 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
   }
   const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
   if (!job.cacheKey) {
-    const rows: Array<{ created_at: Date }> = await manager.query(`${insert} RETURNING created_at`, valuesOf(job, null));
+    const { rows } = await prepared<{ created_at: Date }>(manager, `${insert} RETURNING created_at`, valuesOf(job, null));
     return row(rows[0].created_at, {});
   }
   for (let i = 0; i < ADMIT_TRIES; i++) {
     // Leads, unless an identical job is queued or running (the unique index decides, also against an insert not yet committed)...
-    const led: Array<{ created_at: Date }> = await manager.query(
+    const { rows: led } = await prepared<{ created_at: Date }>(
+      manager,
       `${insert} ON CONFLICT (cache_key) WHERE ${ACTIVE_LEADER} DO NOTHING RETURNING created_at`,
       valuesOf(job, job.cacheKey),
     );
     if (led.length) return row(led[0].created_at, {});
     // ...which it then follows, unless that one ended meanwhile.
-    const followed: Array<{ created_at: Date; cached_from: string }> = await manager.query(
+    const { rows: followed } = await prepared<{ created_at: Date; cached_from: string }>(
+      manager,
       `INSERT INTO jobs (${JOB_COLUMNS}, cached_from)
        SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, leader.id FROM jobs leader
        WHERE leader.cache_key = $13 AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
@@ -129,7 +133,7 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     if (followed.length) return row(followed[0].created_at, { cachedFrom: followed[0].cached_from });
   }
   // Identical jobs keep ending as this one arrives: it runs on its own (the worker records its key when it completes).
-  const rows: Array<{ created_at: Date }> = await manager.query(`${insert} RETURNING created_at`, valuesOf(job, null));
+  const { rows } = await prepared<{ created_at: Date }>(manager, `${insert} RETURNING created_at`, valuesOf(job, null));
   return row(rows[0].created_at, { cacheKey: null });
 }
 
@@ -198,7 +202,13 @@ export class JobRepository {
   }
 
   async findById(id: string): Promise<JobEntity | null> {
-    return this.repo.findOneBy({ id });
+    return this.one(`SELECT * FROM jobs WHERE id = $1`, [id]);
+  }
+
+  /** The job of a `SELECT *` that answers at most one row, hydrated as TypeORM would (see prepared). */
+  private async one(text: string, values: unknown[]): Promise<JobEntity | null> {
+    const { rows } = await prepared<Record<string, unknown>>(this.repo.manager, text, values);
+    return rows.length ? hydrate<JobEntity>(this.repo.manager, this.repo.metadata, rows[0]) : null;
   }
 
   /** The job, or JOB_NOT_FOUND: what every reader of one job by id answers. */
@@ -219,7 +229,8 @@ export class JobRepository {
    */
   async unstarted(engine: string, limit: number): Promise<UnstartedJob[]> {
     // Followers wait for their identical job instead (endedLeaders).
-    const rows: Array<{ id: string; sha256: string; original_name: string; input_from: string | null; forced: boolean }> = await this.repo.query(
+    const { rows } = await prepared<{ id: string; sha256: string; original_name: string; input_from: string | null; forced: boolean }>(
+      this.repo.manager,
       `SELECT id, sha256, original_name, input_from, forced FROM jobs
        WHERE engine = $1 AND status = 'queued' AND run_id IS NULL AND cached_from IS NULL ORDER BY created_at, id LIMIT $2`,
       [engine, limit],
@@ -233,13 +244,11 @@ export class JobRepository {
    * files retention has not removed.
    */
   async findCached(cacheKey: string, since: Date): Promise<JobEntity | null> {
-    return this.repo
-      .createQueryBuilder('job')
-      .where(`job.cache_key = :cacheKey AND job.cached_from IS NULL AND job.status = 'completed' AND job.expired_at IS NULL`, { cacheKey })
-      .andWhere('job.finished_at > :since AND job.result_name IS NOT NULL', { since })
-      .orderBy('job.finished_at', 'DESC')
-      .limit(1)
-      .getOne();
+    return this.one(
+      `SELECT * FROM jobs WHERE cache_key = $1 AND cached_from IS NULL AND status = 'completed' AND expired_at IS NULL
+         AND finished_at > $2 AND result_name IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
+      [cacheKey, since],
+    );
   }
 
   /**
@@ -332,7 +341,8 @@ export class JobRepository {
    */
   async markStarted(started: Array<{ id: string; runId: string }>): Promise<string[]> {
     if (!started.length) return [];
-    const [rows]: [Array<{ id: string; status: JobStatus }>, number] = await this.repo.query(
+    const { rows } = await prepared<{ id: string; status: JobStatus }>(
+      this.repo.manager,
       `UPDATE jobs AS j SET run_id = s.run_id FROM unnest($1::uuid[], $2::text[]) AS s(id, run_id)
        WHERE j.id = s.id AND j.run_id IS NULL RETURNING j.id, j.status`,
       [started.map((s) => s.id), started.map((s) => s.runId)],
@@ -352,12 +362,12 @@ export class JobRepository {
 
   /** Moves a job to running unless it already reached a final status. */
   async markRunning(id: string, image: string, imageDigest: string | null, node: string | null = null): Promise<void> {
-    await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'running', image, imageDigest, startedAt: () => 'COALESCE(started_at, now())', ...(node ? { node } : {}) })
-      .where('id = :id AND status NOT IN (:...final)', { id, final: FINAL_STATUSES })
-      .execute();
+    await prepared(
+      this.repo.manager,
+      `UPDATE jobs SET status = 'running', image = $2, image_digest = $3, started_at = COALESCE(started_at, now()), node = COALESCE($4, node)
+       WHERE id = $1 AND status <> ALL($5::varchar[])`,
+      [id, image, imageDigest, node, FINAL_STATUSES],
+    );
   }
 
   /**
@@ -367,37 +377,23 @@ export class JobRepository {
    * it, or null when it had ended already (so each end is counted once).
    */
   async finalize(input: FinalizeJobInput): Promise<FinalizedJob | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({
-        status: input.status,
-        finishedAt: new Date(),
-        exitCode: input.exitCode ?? null,
-        error: textOrNull(input.error),
-        logTail: textOrNull(input.logTail),
-        resultName: input.result?.name ?? null,
-        resultSize: input.result?.size ?? null,
-        resultMime: input.result?.mime ?? null,
-        // What ran and when, also when the best-effort "running" write never landed.
-        imageDigest: () => 'COALESCE(:imageDigest, image_digest)',
-        node: () => 'COALESCE(:node, node)',
-        startedAt: () => 'COALESCE(started_at, CAST(:startedAt AS timestamptz))',
-        // The key of what really ran (the worker's digest), and for a hit the worker found, whose result it serves.
-        cacheKey: () => 'COALESCE(:cacheKey, cache_key)',
-        cachedFrom: () => 'COALESCE(CAST(:cachedFrom AS uuid), cached_from)',
-      })
-      .where('id = :id AND status NOT IN (:...final)', { id: input.jobId, final: FINAL_STATUSES })
-      .setParameters({
-        imageDigest: input.imageDigest ?? null,
-        startedAt: input.startedAt ?? null,
-        node: input.node ?? null,
-        cacheKey: input.cacheKey ?? null,
-        cachedFrom: input.cachedFrom ?? null,
-      })
-      .returning('engine, created_at, started_at')
-      .execute();
-    const row = (result.raw as Array<{ engine: string; created_at: Date; started_at: Date | null }>)[0];
+    const { rows } = await prepared<{ engine: string; created_at: Date; started_at: Date | null }>(
+      this.repo.manager,
+      `UPDATE jobs SET status = $2, finished_at = $15, exit_code = $3, error = $4, log_tail = $5, result_name = $6, result_size = $7, result_mime = $8,
+         -- What ran and when, also when the best-effort "running" write never landed.
+         image_digest = COALESCE($9, image_digest), node = COALESCE($10, node), started_at = COALESCE(started_at, $11::timestamptz),
+         -- The key of what really ran (the worker's digest), and for a hit the worker found, whose result it serves.
+         cache_key = COALESCE($12, cache_key), cached_from = COALESCE($13::uuid, cached_from)
+       WHERE id = $1 AND status <> ALL($14::varchar[])
+       RETURNING engine, created_at, started_at`,
+      [
+        ...[input.jobId, input.status, input.exitCode ?? null, textOrNull(input.error), textOrNull(input.logTail)],
+        ...[input.result?.name ?? null, input.result?.size ?? null, input.result?.mime ?? null],
+        ...[input.imageDigest ?? null, input.node ?? null, input.startedAt ?? null, input.cacheKey ?? null, input.cachedFrom ?? null, FINAL_STATUSES],
+        new Date(),
+      ],
+    );
+    const row = rows[0];
     return row ? { engine: row.engine, createdAt: row.created_at, startedAt: row.started_at } : null;
   }
 
