@@ -94,6 +94,31 @@ cleanup() {
   rm -rf --one-file-system "$WORK"
   exit "$status"
 }
+
+# Earlier smoke runs of this checkout whose script was killed before its
+# cleanup (a session cut short): their deployment, engine containers and the
+# scratch directory's shared bind mount, which would make the next clean
+# clone's `rm -rf` fail. Only this checkout's own runs (named after their
+# script's pid, under its .run), and only when that pid is gone.
+sweep_stale_runs() {
+  local dir name pid
+  for dir in "$RUN_DIR"/menagerie-smoke-*-*; do
+    [[ -d "$dir" ]] || continue
+    name="$(basename "$dir")"
+    pid="${name##*-}"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    kill -0 "$pid" 2>/dev/null && continue
+    log "smoke: removing $name, left by a run that was killed"
+    if [[ -f "$dir/.env" ]]; then
+      "${COMPOSE[@]}" -p "$name" --env-file "$dir/.env" -f "$ROOT/docker-compose.yml" --profile metrics down -v --remove-orphans -t 5 >/dev/null 2>&1 || true
+    fi
+    docker ps -aq --filter "label=menagerie.deployment=$name" | xargs -r docker rm -f >/dev/null 2>&1 || true
+    unmount_under "$dir"
+    rm -rf --one-file-system "$dir"
+  done
+}
+sweep_stale_runs
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
