@@ -225,7 +225,7 @@ async function main() {
     target: TARGET,
   };
   const ing = results.ingest;
-  console.log(`\ningest: ${UPLOADS} uploads of 1–10 KB from ${CLIENTS} clients, ${ing.seconds} s, engines busy (backlog ${ing.backlogWhenUploadsEnded} at the end)`);
+  console.log(`\ningest: ${UPLOADS} uploads of 1–10 KB from ${CLIENTS} clients, ${ing.seconds} s, ${args['engines-idle'] === 'true' ? 'worker paused: the API alone' : 'engines busy'} (backlog ${ing.backlogWhenUploadsEnded} at the end)`);
   console.log(`  ${mark(ing.acceptedPerSec >= TARGET.acceptedPerSec)} accepted/s      ${String(ing.acceptedPerSec).padStart(8)}   target >= ${TARGET.acceptedPerSec}`);
   console.log(`       upload p50       ${String(ing.latencyMs.p50).padStart(8)} ms`);
   console.log(`       upload p95       ${String(ing.latencyMs.p95).padStart(8)} ms`);

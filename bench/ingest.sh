@@ -4,7 +4,11 @@
 # Its own API and worker (port 8197, database menagerie_bench_ingest, Temporal
 # namespace menagerie-bench-ingest, engines from bench/confs), started from a clean
 # slate each run, so it neither disturbs nor is disturbed by bench/run.sh or a running Menagerie.
-#   bash bench/ingest.sh [--uploads 5000] [--clients 20] [--profile true] [--skip-drain true]
+#   bash bench/ingest.sh [--uploads 5000] [--clients 20] [--profile true] [--skip-drain true] [--engines-idle true]
+# --engines-idle true pauses the worker (SIGSTOP) once it has registered, so that
+# only the API's own ceiling is measured: no engine work competes for the CPU
+# and nothing drains. Its figures go to .run/bench-ingest-idle.json, never to
+# bench/results-ingest.json.
 # --profile true writes a CPU profile of the API over the upload phase to .run/bench-ingest-api.cpuprofile
 # and summarises it (bench/profile-top.js). MENAGERIE_SERVICES_READY=1 skips scripts/ensure-services.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
@@ -36,8 +40,12 @@ export MENAGERIE_API_PORT=$PORT MENAGERIE_PUBLIC_URL="http://localhost:$PORT"
 export MENAGERIE_DB_NAME=$DB TEMPORAL_NAMESPACE=$NS MENAGERIE_STORAGE_DIR="$STORE"
 export MENAGERIE_NODE_NAME=bench-ingest
 
-profile=false
-for ((i = 1; i <= $#; i++)); do [[ "${!i}" == --profile ]] && j=$((i + 1)) && profile="${!j}"; done
+profile=false idle=false
+for ((i = 1; i <= $#; i++)); do
+  j=$((i + 1))
+  [[ "${!i}" == --profile ]] && profile="${!j}"
+  [[ "${!i}" == --engines-idle ]] && idle="${!j}"
+done
 api_node=(node)
 if [[ "$profile" == true ]]; then
   export MENAGERIE_CPU_PROFILE="$RUN_DIR/bench-ingest-api.cpuprofile"
@@ -46,7 +54,8 @@ if [[ "$profile" == true ]]; then
 fi
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# A paused worker ran nothing (no container, no activity): it is killed, not woken to drain what was dispatched meanwhile.
+cleanup() { [[ "$idle" == true && -n "${worker:-}" ]] && kill -KILL "$worker" 2>/dev/null; for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
 trap cleanup EXIT
 "${api_node[@]}" apps/api/dist/main.js >"$RUN_DIR/bench-ingest-api.log" 2>&1 & api=$!; pids+=("$api")
 MENAGERIE_CPU_PROFILE= node apps/worker/dist/main.js >"$RUN_DIR/bench-ingest-worker.log" 2>&1 & worker=$!; pids+=("$worker")
@@ -57,9 +66,14 @@ engine_ready() { curl -fsS "http://localhost:$PORT/engines" | grep -q '"filemeta
 wait_for "bench ingest worker node" 90 engine_ready
 sleep 2 # the worker polls its queues once it has bundled the workflows
 
+out=(--out bench/results-ingest.json)
+if [[ "$idle" == true ]]; then
+  kill -STOP "$worker"
+  out=(--out "$RUN_DIR/bench-ingest-idle.json" --skip-drain true)
+fi
 status=0
 node bench/ingest.js --api "http://localhost:$PORT" --api-pid "$api" --worker-pid "$worker" \
-  --temporal-bin "$TEMPORAL_BIN" --namespace "$NS" --database "$DB" --out bench/results-ingest.json "$@" || status=$?
+  --temporal-bin "$TEMPORAL_BIN" --namespace "$NS" --database "$DB" "${out[@]}" "$@" || status=$?
 if [[ "$profile" == true ]]; then
   wait_for "the API's CPU profile" 30 test -s "$MENAGERIE_CPU_PROFILE"
   uploads=5000

@@ -30,7 +30,7 @@ if [[ -n "${MENAGERIE_BENCH_PROFILE:-}" ]]; then
   node_args=(--cpu-prof --cpu-prof-dir="$MENAGERIE_BENCH_PROFILE")
 fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
 trap cleanup EXIT
 node "${node_args[@]}" apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
 node "${node_args[@]}" apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & worker=$!; pids+=("$worker")
