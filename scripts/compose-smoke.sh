@@ -74,6 +74,19 @@ unmount_under() {
     while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
+# Takes down a smoke deployment: its compose project (when its .env was written),
+# the engine containers its workers left (none unless one was killed), the
+# scratch directory's mounts, and its directory.
+take_down() {
+  local project="$1" dir="$2" grace="$3"
+  if [[ -f "$dir/.env" ]]; then
+    "${COMPOSE[@]}" -p "$project" --env-file "$dir/.env" -f "$ROOT/docker-compose.yml" --profile metrics down -v --remove-orphans -t "$grace" >/dev/null 2>&1 || true
+  fi
+  docker ps -aq --filter "label=menagerie.deployment=$project" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  unmount_under "$dir"
+  rm -rf --one-file-system "$dir"
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -85,13 +98,7 @@ cleanup() {
       exit "$status"
     fi
   fi
-  if [[ -f "$ENV_FILE" ]]; then
-    dc down -v --remove-orphans -t 30 >/dev/null 2>&1 || true
-  fi
-  # Engine containers this deployment's workers left (none unless one was killed).
-  docker ps -aq --filter "label=menagerie.deployment=$PROJECT" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  unmount_under "$SCRATCH"
-  rm -rf --one-file-system "$WORK"
+  take_down "$PROJECT" "$WORK" 30
   exit "$status"
 }
 
@@ -109,12 +116,7 @@ sweep_stale_runs() {
     [[ "$pid" =~ ^[0-9]+$ ]] || continue
     kill -0 "$pid" 2>/dev/null && continue
     log "smoke: removing $name, left by a run that was killed"
-    if [[ -f "$dir/.env" ]]; then
-      "${COMPOSE[@]}" -p "$name" --env-file "$dir/.env" -f "$ROOT/docker-compose.yml" --profile metrics down -v --remove-orphans -t 5 >/dev/null 2>&1 || true
-    fi
-    docker ps -aq --filter "label=menagerie.deployment=$name" | xargs -r docker rm -f >/dev/null 2>&1 || true
-    unmount_under "$dir"
-    rm -rf --one-file-system "$dir"
+    take_down "$name" "$dir" 5
   done
 }
 sweep_stale_runs
