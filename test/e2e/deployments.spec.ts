@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEPLOYMENT_LABEL, JOB_LABEL } from '@menagerie/runtime';
-import { Scratch } from '@menagerie/storage';
+import { jobDirOf } from '../support/stored';
 import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
@@ -62,7 +62,7 @@ describe('two deployments on one Docker daemon', () => {
     await until('a\'s orphan removed by a\'s sweep', async () => !exists(ownOrphan));
 
     expect(exists(running.Id)).toBe(true);
-    writeFileSync(join(new Scratch(b.config.node.scratchDir, { filesystem: 'plain', limitBytes: 0 }).dir(job.jobid), 'release'), '');
+    writeFileSync(join(jobDirOf(b.config, job.jobid), 'release'), '');
     const done = await waitForJob(b.baseUrl, job.jobid, 120_000);
     expect({ status: done.status, exitCode: done.exitCode, error: done.error }).toEqual({ status: 'completed', exitCode: 0, error: null });
     expect(await (await fetch(`${b.baseUrl}/link/${job.jobid}`)).text()).toBe('belongs to b');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
 import { scratchDir } from '../support/processes';
+import { jobDirOf } from '../support/stored';
 import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';
 import { until } from '../support/until';
@@ -65,7 +66,7 @@ describe('store disk full', () => {
     expect(done.result).toBeNull();
     expect(readdirSync(join(mount, 'store', job.jobid)).sort()).toEqual(['engine.log', 'input']);
     // The job directory goes right after the final status is recorded (cleanup never holds the status back).
-    await until('the job directory removed', async () => !existsSync(join(mount, 'jobs', job.jobid)), 30_000);
+    await until('the job directory removed', async () => !existsSync(jobDirOf(sys.config, job.jobid)), 30_000);
     expect((await fetch(`${sys.baseUrl}/link/${job.jobid}`)).status).toBe(404);
     expect(await jobContainers(sys.docker, [job.jobid])).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerQueueFor } from '@menagerie/core';
-import { Scratch } from '@menagerie/storage';
+import { jobDirOf } from '../support/stored';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
 import { startWorkerProcess, type Managed } from '../support/processes';
@@ -40,7 +40,7 @@ describe('a reload that changes `workers`, then SIGTERM while a job runs', () =>
   let worker: Managed | undefined;
   const jobs: string[] = [];
 
-  const release = (jobId: string) => writeFileSync(join(new Scratch(sys.config.node.scratchDir, { filesystem: 'plain', limitBytes: 0 }).dir(jobId), 'release'), '');
+  const release = (jobId: string) => writeFileSync(join(jobDirOf(sys.config, jobId), 'release'), '');
   const running = async (jobId: string) => (await jobContainers(sys.docker, [jobId])).some((c) => c.State === 'running');
 
   beforeAll(async () => {

@@ -2,6 +2,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, Li
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MenagerieConfig } from '@menagerie/config';
+import { Scratch } from '@menagerie/storage';
 
 /** A stored file of a job, named as the store's layout names it. */
 export type StoredName = 'input' | 'result' | 'engine.log';
@@ -78,4 +79,9 @@ function s3View(config: MenagerieConfig): StoredView {
 function split(key: string): [string, string] {
   const [, id, name] = key.split('/');
   return [id, name];
+}
+
+/** The host path of a job's scratch directory on the node `config` describes (as its worker's Scratch lays it out). */
+export function jobDirOf(config: MenagerieConfig, jobId: string): string {
+  return new Scratch(config.node.scratchDir, { node: config.node.name, filesystem: 'plain', limitBytes: 0 }).dir(jobId);
 }

@@ -11,8 +11,8 @@ import { Scratch, type BlobStore, type JobDirOptions } from '@menagerie/storage'
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
-async function newScratch(options: JobDirOptions = { filesystem: 'plain', limitBytes: 10_000_000 }): Promise<Scratch> {
-  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-sweep-')), options);
+async function newScratch(options: Omit<JobDirOptions, 'node'> = { filesystem: 'plain', limitBytes: 10_000_000 }): Promise<Scratch> {
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-sweep-')), { node: 'node-a', ...options });
   await scratch.init();
   return scratch;
 }
@@ -158,7 +158,7 @@ describe('sweepNode', () => {
     expect(report).toEqual({ removedContainers: [], removedJobDirs: 2, failed: 0 });
     expect(mountsUnder(scratch.root)).toEqual([scratch.dir(underWay)]);
     expect(await scratch.list()).toEqual([underWay]);
-    for (const id of [ended, noRow]) expect(existsSync(join(scratch.root, 'volumes', `${id}.img`))).toBe(false);
+    for (const id of [ended, noRow]) expect(existsSync(join(scratch.area, 'volumes', `${id}.img`))).toBe(false);
   });
 });
 

@@ -79,11 +79,24 @@ describe('servingOf', () => {
     });
   });
 
-  it('refuses an engine no live node lists, pointing at node.engines', () => {
+  it('takes an engine no live node has reported on yet (just added to engines.json): its jobs wait for a node', () => {
     const nodes = [node('node-a', 1, [serves('filemeta', 'sha256:a')])];
     expect(servingOf('yara', nodes, REPORT_SECONDS)).toEqual({
       available: false,
-      reason: 'no live worker node serves engine yara (see node.engines)',
+      reason: 'no worker node has reported on engine yara yet; its jobs wait until one does',
+      nodes: [],
+      refused: false,
+    });
+  });
+
+  it('refuses an engine every live node reports leaving out (node.engines), with their reasons', () => {
+    const nodes = [
+      node('node-a', 1, [serves('filemeta', 'sha256:a'), lacks('yara', "not among node node-a's node.engines")]),
+      node('node-b', 1, [lacks('yara', "not among node node-b's node.engines")]),
+    ];
+    expect(servingOf('yara', nodes, REPORT_SECONDS)).toEqual({
+      available: false,
+      reason: "not among node node-a's node.engines; not among node node-b's node.engines",
       nodes: [],
       refused: true,
     });

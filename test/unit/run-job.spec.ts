@@ -125,7 +125,7 @@ async function setup(engine: Engine, options: Partial<ActivityDeps> = {}) {
   const jobId = randomUUID();
   const blobs = new MemoryBlobs();
   blobs.blobs.set(`${jobId}/input`, Buffer.from('the sample bytes'));
-  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-runjob-')), { filesystem: 'plain', limitBytes: 10_000_000 });
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-runjob-')), { node: 'node-a', filesystem: 'plain', limitBytes: 10_000_000 });
   await scratch.init();
   const running: RunningJobs = new Map();
   const runningDuringRun: string[][] = [];

@@ -23,8 +23,8 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describeResult, safeStem, Scratch, SPARE_VOLUMES, sniff, type JobDirOptions, type ResultProblem, type ScratchResult } from '@menagerie/storage';
 
-async function newScratch(options: JobDirOptions = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<Scratch> {
-  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), options);
+async function newScratch(options: Omit<JobDirOptions, 'node'> = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<Scratch> {
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { node: 'node-a', ...options });
   await scratch.init();
   return scratch;
 }
@@ -60,7 +60,7 @@ describe('Scratch', () => {
     const id = randomUUID();
     await scratch.stage(id, 'sample.apk', '1000', from('apk'));
     const dir = scratch.dir(id);
-    expect(dir).toBe(join(scratch.root, 'jobs', id));
+    expect(dir).toBe(join(scratch.area, 'jobs', id));
     expect(readdirSync(dir)).toEqual(['sample.apk']);
     expect(readFileSync(join(dir, 'sample.apk'), 'utf8')).toBe('apk');
     if (process.getuid?.() === 0) {
@@ -251,7 +251,7 @@ describe('Scratch with loop-mounted job directories', () => {
     expect(fs.blocks * fs.bsize).toBeLessThanOrEqual(LIMIT);
     expect(fs.blocks * fs.bsize).toBeGreaterThan(LIMIT * 0.9);
     // The image lives outside the job directory, sparse.
-    const image = join(scratch.root, 'volumes', `${id}.img`);
+    const image = join(scratch.area, 'volumes', `${id}.img`);
     expect(statSync(image).size).toBe(LIMIT);
     expect(statSync(image).blocks * 512).toBeLessThan(LIMIT / 4);
     expect(await scratch.usage(id)).toMatchObject({ limitBytes: LIMIT, full: null });
@@ -260,26 +260,59 @@ describe('Scratch with loop-mounted job directories', () => {
   loopIt('gives a job a spare image formatted ahead, formats another in its place, and a restarted node formats its own', async () => {
     const scratch = await loopScratch();
     await scratch.settled();
-    const spareDir = join(scratch.root, 'spare');
+    const spareDir = join(scratch.area, 'spare');
     const inodes = () => new Map(readdirSync(spareDir).map((name) => [statSync(join(spareDir, name)).ino, name]));
     const before = inodes();
     expect(before.size).toBe(SPARE_VOLUMES);
     const id = await staged(scratch, 'apk');
     // The job's image is one of the spares, renamed (same inode), mounted, holding only the input.
-    expect(before.has(statSync(join(scratch.root, 'volumes', `${id}.img`)).ino)).toBe(true);
+    expect(before.has(statSync(join(scratch.area, 'volumes', `${id}.img`)).ino)).toBe(true);
     expect(readdirSync(scratch.dir(id))).toEqual(['in']);
-    expect(mountsUnder(join(scratch.root, 'spare'))).toEqual([]);
+    expect(mountsUnder(join(scratch.area, 'spare'))).toEqual([]);
     await scratch.settled();
     const after = inodes();
     expect(after.size).toBe(SPARE_VOLUMES);
     expect([...after.values()].filter((name) => ![...before.values()].includes(name))).toHaveLength(1);
     // A new process on the same root: what it finds in spare/ was formatted for a limit it cannot know.
-    const restarted = new Scratch(scratch.root, { filesystem: 'loop', limitBytes: LIMIT });
+    const restarted = new Scratch(scratch.root, { node: 'node-a', filesystem: 'loop', limitBytes: LIMIT });
     await restarted.init();
     await restarted.settled();
     const renewed = [...inodes().values()];
     expect(renewed).toHaveLength(SPARE_VOLUMES);
     expect(renewed.filter((name) => [...after.values()].includes(name))).toEqual([]);
+  });
+
+  loopIt('keeps two nodes on one scratch root apart: one starting does not take the spares the other is about to use', async () => {
+    // Compose replicas (--scale worker=2) share one scratch volume.
+    const a = await loopScratch();
+    await a.settled();
+    const b = new Scratch(a.root, { node: 'node-b', filesystem: 'loop', limitBytes: LIMIT });
+    made.push(b);
+    await b.init();
+    await b.settled();
+    // node-a's spares survived node-b's init: its next jobs take them (a rename that would fail with ENOENT had they gone).
+    const first = await staged(a, 'a1');
+    const second = await staged(b, 'b1');
+    expect(readFileSync(join(a.dir(first), 'in'), 'utf8')).toBe('a1');
+    expect(readFileSync(join(b.dir(second), 'in'), 'utf8')).toBe('b1');
+    expect(a.dir(first).startsWith(join(a.root, 'nodes', 'node-a'))).toBe(true);
+    expect(b.dir(second).startsWith(join(a.root, 'nodes', 'node-b'))).toBe(true);
+    // Each lists only its own job directories, so neither's sweep removes the other's.
+    expect(await a.list()).toEqual([first]);
+    expect(await b.list()).toEqual([second]);
+    // A restarted node-b renews only its own spares.
+    const spares = (s: Scratch) => readdirSync(join(s.area, 'spare')).sort();
+    const aSpares = spares(a);
+    const restarted = new Scratch(a.root, { node: 'node-b', filesystem: 'loop', limitBytes: LIMIT });
+    made.push(restarted);
+    await restarted.init();
+    await restarted.settled();
+    expect(spares(a)).toEqual(aSpares);
+    const third = await staged(a, 'a2');
+    expect(readFileSync(join(a.dir(third), 'in'), 'utf8')).toBe('a2');
+    await Promise.all([first, third].map((id) => a.remove(id)));
+    await b.remove(second);
+    await Promise.all([a, b, restarted].map((s) => s.settled()));
   });
 
   loopIt('refuses an input larger than the job directory, naming the limit, and leaves no directory or volume', async () => {
@@ -315,7 +348,7 @@ describe('Scratch with loop-mounted job directories', () => {
       closeSync(fd);
     }
     expect(written).toBeLessThanOrEqual(LIMIT);
-    expect(statSync(join(scratch.root, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
+    expect(statSync(join(scratch.area, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
   });
 
   loopIt('bounds empty files and directories by the volume\'s inodes', async () => {
@@ -353,8 +386,8 @@ describe('Scratch with loop-mounted job directories', () => {
     await scratch.remove(id);
     await scratch.remove(id); // idempotent
     expect(mountsUnder(scratch.root)).toEqual([]);
-    expect(readdirSync(join(scratch.root, 'jobs'))).toEqual([]);
-    expect(readdirSync(join(scratch.root, 'volumes'))).toEqual([]);
+    expect(readdirSync(join(scratch.area, 'jobs'))).toEqual([]);
+    expect(readdirSync(join(scratch.area, 'volumes'))).toEqual([]);
   });
 
   loopIt('sweeps a volume a crashed worker left, and never follows a symlink in a job directory\'s place', async () => {
@@ -362,13 +395,13 @@ describe('Scratch with loop-mounted job directories', () => {
     const other = await loopScratch();
     const left = await staged(scratch);
     // A second process on the same scratch root (the restarted worker) finds the mount and the image.
-    const restarted = new Scratch(scratch.root, { filesystem: 'loop', limitBytes: LIMIT });
+    const restarted = new Scratch(scratch.root, { node: 'node-a', filesystem: 'loop', limitBytes: LIMIT });
     expect(await restarted.list()).toEqual([left]);
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(scratch.dir(left), old, old);
     await restarted.remove(left);
     expect(mountsUnder(scratch.root)).toEqual([]);
-    expect(existsSync(join(scratch.root, 'volumes', `${left}.img`))).toBe(false);
+    expect(existsSync(join(scratch.area, 'volumes', `${left}.img`))).toBe(false);
 
     // jobs/<id> as a symlink to another node's mounted job directory: the link goes, the mount stays.
     const foreign = await staged(other);
@@ -381,7 +414,7 @@ describe('Scratch with loop-mounted job directories', () => {
   });
 
   it('refuses a limit too small for a filesystem, at init', async () => {
-    const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { filesystem: 'loop', limitBytes: 4096 });
+    const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { node: 'node-a', filesystem: 'loop', limitBytes: 4096 });
     await expect(scratch.init()).rejects.toThrow(/jobDirLimitBytes must be at least/);
   });
 

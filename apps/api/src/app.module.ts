@@ -21,6 +21,7 @@ import { TemporalService } from './infra/temporal.service';
 import { FollowersService } from './jobs/followers.service';
 import { JobAdmission } from './jobs/job-admission.service';
 import { JobDispatcher } from './jobs/job-dispatcher.service';
+import { JobReconciler } from './jobs/job-reconciler.service';
 import { JobService } from './jobs/job.service';
 import { JobsController } from './jobs/jobs.controller';
 import { UploadService } from './jobs/upload.service';
@@ -135,6 +136,7 @@ export class AppModule {
         UploadService,
         JobAdmission,
         JobDispatcher,
+        JobReconciler,
         FollowersService,
         JobService,
         SubmissionService,

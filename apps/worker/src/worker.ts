@@ -133,6 +133,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const blobs = createBlobStore({ ...settings.storage, dir: config.storageDir });
   await blobs.init();
   const scratch = new Scratch(config.node.scratchDir, {
+    node,
     filesystem: settings.storage.jobDirFilesystem,
     limitBytes: settings.jobDirLimitBytes,
     spares: settings.storage.spareJobDirs,

@@ -8,3 +8,4 @@ export * from './bounded';
 export * from './submission';
 export * from './webhook';
 export * from './userns';
+export * from './reconcile';

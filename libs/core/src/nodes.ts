@@ -18,9 +18,10 @@ export interface EngineServing {
   /** The live nodes that take its jobs, with the digest its image resolves to on each. */
   nodes: Array<{ name: string; digest: string | null; lastSeenAt: string }>;
   /**
-   * Whether its uploads are refused: live nodes have reported and none takes
-   * its jobs (its image is on none of them). With no live node at all, nothing
-   * is known (they may be restarting) and jobs wait in the queue; with a node
+   * Whether its uploads are refused: live nodes have reported on it and none
+   * takes its jobs (its image is on none of them, or node.engines leaves it
+   * out). With no live node at all, or none that has reported on it yet (an
+   * engine just added), nothing is known and jobs wait in the queue; with a node
    * that takes them but can't run them now (its Docker daemon does not
    * answer), jobs are taken and retried.
    */
@@ -53,7 +54,9 @@ export function servingOf(engine: string, nodes: readonly SeenNode[], reportSeco
       : 'no worker node has reported yet; jobs wait until one does';
     return { available: false, reason, nodes: [], refused: false };
   }
-  const reasons = reasonsOf(facts);
-  const reason = reasons.length ? reasons.join('; ') : `no live worker node serves engine ${engine} (see node.engines)`;
-  return { available: false, reason, nodes: [], refused: true };
+  if (!facts.length) {
+    // Live nodes that don't mention it have not applied the engines.json that added it yet (they do within a report interval).
+    return { available: false, reason: `no worker node has reported on engine ${engine} yet; its jobs wait until one does`, nodes: [], refused: false };
+  }
+  return { available: false, reason: reasonsOf(facts).join('; ') || `no live worker node can run engine ${engine}`, nodes: [], refused: true };
 }

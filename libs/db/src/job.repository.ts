@@ -186,9 +186,16 @@ function textOrNull(value: string | null | undefined): string | null {
 /** The only place that touches the jobs table. */
 export class JobRepository {
   private readonly repo: Repository<JobEntity>;
+  /**
+   * Every column the entity maps, named: a prepared `SELECT *` would fail
+   * (SQLSTATE 0A000) on every pooled connection once a migration adds a
+   * column to the live table.
+   */
+  private readonly columns: string;
 
   constructor(dataSource: DataSource) {
     this.repo = dataSource.getRepository(JobEntity);
+    this.columns = this.repo.metadata.columns.map((c) => `"${c.databaseName}"`).join(', ');
   }
 
   /**
@@ -202,10 +209,10 @@ export class JobRepository {
   }
 
   async findById(id: string): Promise<JobEntity | null> {
-    return this.one(`SELECT * FROM jobs WHERE id = $1`, [id]);
+    return this.one(`SELECT ${this.columns} FROM jobs WHERE id = $1`, [id]);
   }
 
-  /** The job of a `SELECT *` that answers at most one row, hydrated as TypeORM would (see prepared). */
+  /** The job of a SELECT of `columns` that answers at most one row, hydrated as TypeORM would (see prepared). */
   private async one(text: string, values: unknown[]): Promise<JobEntity | null> {
     const { rows } = await prepared<Record<string, unknown>>(this.repo.manager, text, values);
     return rows.length ? hydrate<JobEntity>(this.repo.manager, this.repo.metadata, rows[0]) : null;
@@ -245,7 +252,7 @@ export class JobRepository {
    */
   async findCached(cacheKey: string, since: Date): Promise<JobEntity | null> {
     return this.one(
-      `SELECT * FROM jobs WHERE cache_key = $1 AND cached_from IS NULL AND status = 'completed' AND expired_at IS NULL
+      `SELECT ${this.columns} FROM jobs WHERE cache_key = $1 AND cached_from IS NULL AND status = 'completed' AND expired_at IS NULL
          AND finished_at > $2 AND result_name IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
       [cacheKey, since],
     );
@@ -323,6 +330,47 @@ export class JobRepository {
   /** A submission's jobs, in the order their engines were asked. */
   async bySubmission(submissionId: string): Promise<JobEntity[]> {
     return this.repo.find({ where: { submissionId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Jobs whose workflow was started and that have not ended: the ones whose
+   * workflow must still be open in Temporal (see the API's JobReconciler).
+   * Oldest first, at most `limit`.
+   */
+  async startedUnfinished(limit: number): Promise<Array<{ id: string; workflowId: string; engine: string }>> {
+    const { rows } = await prepared<{ id: string; workflow_id: string; engine: string }>(
+      this.repo.manager,
+      `SELECT id, workflow_id, engine FROM jobs WHERE status IN ('queued', 'running') AND run_id IS NOT NULL ORDER BY created_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, engine: r.engine }));
+  }
+
+  /** The engines, other than `configured`, that have jobs whose workflow was never started. */
+  async unstartedEnginesOtherThan(configured: string[]): Promise<string[]> {
+    const rows: Array<{ engine: string }> = await this.repo.query(
+      `SELECT DISTINCT engine FROM jobs WHERE status = 'queued' AND run_id IS NULL AND engine <> ALL($1::varchar[])`,
+      [configured],
+    );
+    return rows.map((r) => r.engine);
+  }
+
+  /**
+   * Ends, failed with `error`, every job of `engine` whose workflow was never
+   * started: those that lead, and those that follow one that can't run
+   * either (a follower of a started job waits for it, as ever). Answers the
+   * ids it ended.
+   */
+  async failUnstarted(engine: string, error: string): Promise<string[]> {
+    const [rows]: [Array<{ id: string }>, number] = await this.repo.query(
+      `UPDATE jobs SET status = 'failed', finished_at = now(), error = $2
+       WHERE engine = $1 AND status = 'queued' AND run_id IS NULL
+         AND (cached_from IS NULL OR NOT EXISTS (
+           SELECT 1 FROM jobs leader WHERE leader.id = jobs.cached_from AND leader.run_id IS NOT NULL AND leader.status IN ('queued', 'running')))
+       RETURNING id`,
+      [engine, error],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Jobs of `engine` whose workflow was started that no node has taken yet. */

@@ -4,15 +4,34 @@ import type { EntityManager, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 const names = new Map<string, string>();
+/** Statements whose plan PostgreSQL refused as stale, by text: how many times (each time, a new name). */
+const generations = new Map<string, number>();
 
-/** A statement's name, from its text: the same text is always the same statement on every connection. */
+/** PostgreSQL's "cached plan must not change result type": a table the statement reads changed shape after it was prepared. */
+const STALE_PLAN = '0A000';
+
+/**
+ * A statement's name, from its text (and its generation): the same text is
+ * the same statement on every connection, until a plan of it goes stale.
+ */
 function nameOf(text: string): string {
   let name = names.get(text);
   if (!name) {
-    name = `menagerie_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    const generation = generations.get(text) ?? 0;
+    name = `menagerie_${createHash('sha1').update(`${generation}:${text}`).digest('hex').slice(0, 20)}`;
     names.set(text, name);
   }
   return name;
+}
+
+/** The next name for `text`: every connection prepares it afresh (the old statements are never executed again). */
+function renew(text: string): void {
+  generations.set(text, (generations.get(text) ?? 0) + 1);
+  names.delete(text);
+}
+
+function isStalePlan(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === STALE_PLAN;
 }
 
 /**
@@ -26,16 +45,32 @@ function nameOf(text: string): string {
  * Runs in `manager`'s transaction when it has one, else on a pooled
  * connection. A failure is pg's error, with PostgreSQL's `code`, as
  * TypeORM's QueryFailedError also carries it.
+ *
+ * A migration on a live system can change a table a statement reads (the
+ * callers name their columns, so an added column does not). Should a plan
+ * still go stale, the statement is prepared again under a new name, at once
+ * outside a transaction (in one, the transaction has failed: its caller's
+ * retry gets the new name).
  */
 export async function prepared<T extends QueryResultRow>(manager: EntityManager, text: string, values: unknown[]): Promise<QueryResult<T>> {
-  const statement = { name: nameOf(text), text, values };
   const runner = manager.queryRunner;
   if (runner && !runner.isReleased && runner.isTransactionActive) {
     const client = (await runner.connect()) as PoolClient;
-    return client.query<T>(statement);
+    try {
+      return await client.query<T>({ name: nameOf(text), text, values });
+    } catch (err) {
+      if (isStalePlan(err)) renew(text);
+      throw err;
+    }
   }
   const pool = (manager.connection.driver as PostgresDriver).master as Pool;
-  return pool.query<T>(statement);
+  try {
+    return await pool.query<T>({ name: nameOf(text), text, values });
+  } catch (err) {
+    if (!isStalePlan(err)) throw err;
+    renew(text);
+    return pool.query<T>({ name: nameOf(text), text, values });
+  }
 }
 
 /** An entity from a `SELECT *` row, each column hydrated as TypeORM's own reads do (its driver's conversion, then the column's transformer). */

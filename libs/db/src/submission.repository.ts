@@ -21,6 +21,20 @@ export interface CreatedSubmission {
 }
 
 const CHUNK = 1000;
+/** SQLSTATE of a transaction PostgreSQL chose as a deadlock's victim. */
+const DEADLOCK = '40P01';
+const DEADLOCK_TRIES = 3;
+
+/**
+ * The order a submission's jobs are inserted in: by cache key. Each insert
+ * may wait on an identical job another transaction has not committed yet (the
+ * unique index of active leaders); two submissions of the same file taking
+ * those waits in one order can't deadlock.
+ */
+function lockOrder(jobs: NewJob[]): NewJob[] {
+  const key = (job: NewJob) => `${job.cacheKey ?? '~'}:${job.id}`; // hex keys sort before '~'
+  return [...jobs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
 
 /** The only place that touches the submissions table. */
 export class SubmissionRepository {
@@ -37,14 +51,28 @@ export class SubmissionRepository {
    * it, a whole submission the dispatcher starts. Nothing to compensate.
    */
   async create(submission: NewSubmission, jobs: NewJob[]): Promise<CreatedSubmission> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createOnce(submission, jobs);
+      } catch (err) {
+        // Kept as a guard (lockOrder prevents the deadlocks known): the victim's transaction left nothing, so it runs again.
+        if (attempt >= DEADLOCK_TRIES || (err as { code?: unknown }).code !== DEADLOCK) throw err;
+      }
+    }
+  }
+
+  private async createOnce(submission: NewSubmission, jobs: NewJob[]): Promise<CreatedSubmission> {
     return this.dataSource.transaction(async (tx) => {
       const [row]: Array<{ created_at: Date }> = await tx.query(
         `INSERT INTO submissions (id, original_name, size, sha256, input_mime, requested, forced) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at`,
         [submission.id, submission.originalName, submission.size, submission.sha256, submission.inputMime, submission.requested, submission.forced],
       );
-      const created: JobEntity[] = [];
-      for (const job of jobs) created.push(await insertJob(tx, { ...job, submissionId: submission.id }));
-      return { submission: tx.create(SubmissionEntity, { ...submission, createdAt: row.created_at, expiredAt: null }), jobs: created };
+      const created = new Map<string, JobEntity>();
+      for (const job of lockOrder(jobs)) created.set(job.id, await insertJob(tx, { ...job, submissionId: submission.id }));
+      return {
+        submission: tx.create(SubmissionEntity, { ...submission, createdAt: row.created_at, expiredAt: null }),
+        jobs: jobs.map((job) => created.get(job.id)!),
+      };
     });
   }
 

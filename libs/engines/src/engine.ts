@@ -38,6 +38,32 @@ export function refusesType(engine: Engine, mime: string): string | null {
   return null;
 }
 
+/** Why an engine won't take a file, as refusesFile answers it. */
+export interface FileRefusal {
+  code: 'UPLOAD_TOO_LARGE' | 'ENGINE_REFUSES_TYPE';
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * Why `engine` won't take a file of `size` bytes whose detected type is
+ * `mime`: larger than its `sizelimit`, or a type its `accepts`/`rejects`
+ * refuse; null when it takes it. The one rule an upload to a named engine, a
+ * submission and a retry follow (a retry with the engine's definition now).
+ */
+export function refusesFile(engine: Engine, file: { size: number; mime: string | null }): FileRefusal | null {
+  const { name, sizelimit } = engine.config;
+  if (file.size > sizelimit) {
+    return {
+      code: 'UPLOAD_TOO_LARGE',
+      message: `the file (${file.size} bytes) is larger than engine ${name}'s limit of ${sizelimit} bytes`,
+      details: { limit: sizelimit, engine: name },
+    };
+  }
+  const refusal = file.mime === null ? null : refusesType(engine, file.mime);
+  return refusal ? { code: 'ENGINE_REFUSES_TYPE', message: refusal, details: { engine: name, mime: file.mime } } : null;
+}
+
 export function renderTemplate(text: string, vars: TemplateVars): string {
   const withRegistry = vars.regserver
     ? text.replaceAll('{{regserver}}', vars.regserver)

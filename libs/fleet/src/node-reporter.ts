@@ -49,19 +49,24 @@ export class NodeReporter<E extends ReportedEngine> {
 
   constructor(private readonly deps: NodeReporterDeps<E>) {}
 
-  /** The engines this node considers, from engines.json and node.engines. */
-  private candidates(): readonly E[] {
-    const only = this.deps.only;
-    return only ? this.deps.configured().filter((e) => only.includes(e.config.name)) : this.deps.configured();
-  }
-
-  /** What this node can say of each engine, and which of them to serve. */
+  /**
+   * What this node can say of each engine of engines.json, and which of them
+   * to serve. An engine node.engines leaves out is reported too (not served,
+   * and why): the API refuses only what reporting nodes say they can't run,
+   * and takes an engine no node has reported on yet for one they have not
+   * applied yet.
+   */
   async facts(): Promise<{ engines: NodeEngine[]; serve: E[] }> {
     const engines: NodeEngine[] = [];
     const serve: E[] = [];
     const local = new Map<string, string>();
-    for (const engine of this.candidates()) {
+    const only = this.deps.only;
+    for (const engine of this.deps.configured()) {
       const { name, image } = engine.config;
+      if (only && !only.includes(name)) {
+        engines.push({ name, image, digest: null, available: false, serving: false, reason: `not among node ${this.deps.name}'s node.engines` });
+        continue;
+      }
       let found: ImageLookup;
       try {
         found = await this.deps.inspectImage(image);

@@ -9,6 +9,9 @@ import { RESULT_HEAD_BYTES } from './describe-result';
 import { isOutOfSpace, translateFsError } from './fs-files';
 import { formatVolume, hasOwnFilesystem, MIN_VOLUME_BYTES, mountVolume, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
 
+/** What a node name may be (node.name): safe as one path segment. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
 
 /** Images kept formatted ahead, unless told otherwise: enough for a burst of jobs on a node to find one each. */
@@ -22,6 +25,8 @@ export const SPARE_VOLUMES = 4;
  * unlinked but keeps open is never seen).
  */
 export interface JobDirOptions {
+  /** The node these job directories are for: each node has a part of the root of its own (see Scratch). */
+  node: string;
   filesystem: 'loop' | 'plain';
   limitBytes: number;
   /** With `loop`: images kept formatted ahead (default SPARE_VOLUMES). */
@@ -47,35 +52,43 @@ export interface ScratchResult {
 }
 
 /**
- * A node's job directories: `<root>/jobs/<id>` is the scratch directory
- * mounted into the engine, and nothing else of the host is. With `loop`
- * job directories, `<root>/volumes/<id>.img` is the image mounted on it.
- * Scratch holds only what one run needs; what must last is in the BlobStore.
+ * A node's job directories, in its own part of the scratch root,
+ * `<root>/nodes/<node>` (the area): nodes that share a root (compose
+ * replicas on one volume) never touch each other's. `<area>/jobs/<id>` is
+ * the scratch directory mounted into the engine, and nothing else of the
+ * host is. With `loop` job directories, `<area>/volumes/<id>.img` is the
+ * image mounted on it. Scratch holds only what one run needs; what must last
+ * is in the BlobStore.
  *
- * `<root>/spare` holds a few images formatted ahead (`spares`): a job
+ * `<area>/spare` holds a few images formatted ahead (`spares`): a job
  * takes one and mounts it, so mkfs is not on its way. They are never
- * mounted before, and a new process formats its own (it removes what it
- * finds there at init).
+ * mounted before, and a new process of the node formats its own (it removes
+ * what it finds there at init).
  */
 export class Scratch {
   private readonly spares: string[] = [];
   private refilling: Promise<void> | null = null;
   private readonly removing = new Map<string, Promise<void>>();
+  /** This node's part of the root. */
+  readonly area: string;
 
   constructor(
     readonly root: string,
     private readonly options: JobDirOptions,
-  ) {}
+  ) {
+    if (!NODE_NAME.test(options.node)) throw new Error(`not a node name: ${JSON.stringify(options.node)}`);
+    this.area = join(root, 'nodes', options.node);
+  }
 
   private get spareArea(): string {
-    return join(this.root, 'spare');
+    return join(this.area, 'spare');
   }
 
   private get jobsArea(): string {
-    return join(this.root, 'jobs');
+    return join(this.area, 'jobs');
   }
   private get volumesArea(): string {
-    return join(this.root, 'volumes');
+    return join(this.area, 'volumes');
   }
   private imagePath(id: string): string {
     if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
@@ -90,6 +103,8 @@ export class Scratch {
 
   /** With `loop` job directories, fails unless this process can make, mount and unmount one: better at boot than in a job. */
   async init(): Promise<void> {
+    await mkdir(join(this.root, 'nodes'), { recursive: true, mode: 0o711 });
+    await mkdir(this.area, { recursive: true, mode: 0o711 });
     await mkdir(this.jobsArea, { recursive: true, mode: 0o711 });
     if (this.options.filesystem !== 'loop') return;
     if (this.options.limitBytes < MIN_VOLUME_BYTES) {

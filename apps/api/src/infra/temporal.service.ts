@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES, WEBHOOK_QUEUE, WEBHOOK_WORKFLOW_TYPE, webhookWorkflowIdFor, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput, type WebhookDeliveryInput } from '@menagerie/core';
+import { SEARCH_ATTRIBUTES, type WorkflowState, WEBHOOK_QUEUE, WEBHOOK_WORKFLOW_TYPE, webhookWorkflowIdFor, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput, type WebhookDeliveryInput } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { CONFIG } from '../common/tokens';
 
@@ -10,6 +10,16 @@ const ENGINE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.engine, SearchAttr
 const SHA256_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha256, SearchAttributeType.KEYWORD);
 
 const START_TIMEOUT_MS = 6_000;
+
+/** Temporal's closed execution statuses, as a job's reconciliation names them. */
+const CLOSED_AS: Record<string, Extract<WorkflowState, { state: 'closed' }>['how']> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+  CONTINUED_AS_NEW: 'continued_as_new',
+};
 
 export interface StartedWorkflow {
   workflowId: string;
@@ -131,6 +141,51 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
         return this.reachable(timeoutMs);
       });
     return this.nextCheck;
+  }
+
+  /**
+   * The ids of every open job workflow, from Temporal's visibility store (which
+   * may lag a start by a moment: a workflow missing here is asked directly,
+   * see workflowState). Bounded: the open ones are the started jobs' window
+   * and the running ones.
+   */
+  async openJobWorkflows(timeoutMs = 10_000): Promise<Set<string>> {
+    const open = new Set<string>();
+    await this.connection.withDeadline(Date.now() + timeoutMs, async () => {
+      for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`, pageSize: 1000 })) {
+        open.add(wf.workflowId);
+      }
+    });
+    return open;
+  }
+
+  /** How Temporal sees the workflow now (its latest run), with the close event's detail once it has closed. */
+  async workflowState(workflowId: string, timeoutMs = 5000): Promise<WorkflowState> {
+    const deadline = Date.now() + timeoutMs;
+    let status: string;
+    try {
+      status = (await this.connection.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).describe())).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { state: 'not_found' };
+      throw err;
+    }
+    const how = CLOSED_AS[status];
+    // Running, paused, or a status this SDK does not know: nothing is ended on a guess.
+    if (!how) return { state: 'open' };
+    return { state: 'closed', how, detail: await this.closeDetail(workflowId, deadline).catch(() => null) };
+  }
+
+  /** The reason an operator gave a termination, or a failure's message. */
+  private async closeDetail(workflowId: string, deadline: number): Promise<string | null> {
+    const { history } = await this.connection.withDeadline(deadline, () =>
+      this.connection.workflowService.getWorkflowExecutionHistory({
+        namespace: this.config.settings.temporal.namespace,
+        execution: { workflowId },
+        historyEventFilterType: temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      }),
+    );
+    const event = history?.events?.[0];
+    return event?.workflowExecutionTerminatedEventAttributes?.reason || event?.workflowExecutionFailedEventAttributes?.failure?.message || null;
   }
 
   /** Requests cancellation; false when the workflow no longer exists. */

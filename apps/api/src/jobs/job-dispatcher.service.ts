@@ -6,6 +6,7 @@ import type { Engine } from '@menagerie/engines';
 import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
+import { ApiMetrics } from '@menagerie/metrics';
 
 /** Started jobs that may wait per engine slot (engine workers x live nodes), and at least: enough that no slot waits for a start. */
 const AHEAD_PER_SLOT = 4;
@@ -37,12 +38,14 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
   private loop: Promise<void> | null = null;
   private woken = false;
   private wakeUp: (() => void) | null = null;
+  private nextUnconfiguredCheck = 0;
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly temporal: TemporalService,
     private readonly nodes: NodesService,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -103,11 +106,31 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
+  /**
+   * Jobs accepted for an engine that engines.json no longer has (removed or
+   * renamed before their workflow started) can't start: they end failed,
+   * saying so, and whatever waits for them (followers, a submission, a
+   * `?wait`) ends with them. Those already started run on the removed
+   * engine's workers, which stay until then. Checked every IDLE_MS.
+   */
+  private async endUnconfigured(): Promise<void> {
+    if (Date.now() < this.nextUnconfiguredCheck) return;
+    this.nextUnconfiguredCheck = Date.now() + IDLE_MS;
+    const names = this.config.engines.map((e) => e.config.name);
+    for (const engine of await this.jobs.unstartedEnginesOtherThan(names)) {
+      const error = `engine ${engine} was removed from engines.json before this job started, so it can't run; upload the file to an engine GET /engines lists`;
+      const ended = await this.jobs.failUnstarted(engine, error);
+      for (const _ of ended) this.metrics.jobEnded(engine, 'failed');
+      if (ended.length) this.logger.warn({ engine, jobIds: ended }, 'jobs of a removed engine ended before they started');
+    }
+  }
+
   /** One pass over the engines: fills each one's window with the oldest unstarted jobs. */
   private async round(): Promise<{ started: number; backlog: boolean }> {
     let started = 0;
     let backlog = false;
     this.woken = false;
+    await this.endUnconfigured();
     for (const engine of this.config.engines) {
       const name = engine.config.name;
       const serving = await this.nodes.serving(name).catch(() => null);

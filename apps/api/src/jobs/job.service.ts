@@ -8,6 +8,8 @@ import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { JobDispatcher } from './job-dispatcher.service';
+import { NodesService } from '../nodes/nodes.service';
+import { refusesFile } from '@menagerie/engines';
 import { ApiMetrics } from '@menagerie/metrics';
 
 export interface ResultFile {
@@ -35,6 +37,7 @@ export class JobService {
     private readonly temporal: TemporalService,
     private readonly dispatcher: JobDispatcher,
     private readonly metrics: ApiMetrics,
+    private readonly nodes: NodesService,
   ) {}
 
   /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
@@ -119,7 +122,8 @@ export class JobService {
    * job, so it lasts as long as the new one does), the engine's current
    * definition, the cache bypassed (a retry asks for a run). The two are
    * linked (retryOf / retriedAs). 409 while the job has not ended, 410 once
-   * its input is gone.
+   * its input is gone; refused as an upload to the engine now would be (its
+   * sizelimit, accepts/rejects, and a node that can run it).
    */
   async retry(id: string): Promise<JobEntity> {
     const job = await this.get(id);
@@ -130,6 +134,10 @@ export class JobService {
     if (job.expiredAt) throw gone();
     const engine = this.config.engines.find((e) => e.config.name === job.engine);
     if (!engine) throw new MenagerieError('ENGINE_UNKNOWN', `engine ${job.engine} is no longer configured; GET /engines lists them`, { engines: this.config.engines.map((e) => e.config.name) });
+    // The engine as it is now takes the file, as an upload of it would be asked.
+    const refusal = refusesFile(engine, { size: job.size, mime: job.inputMime });
+    if (refusal) throw new MenagerieError(refusal.code, `${refusal.message}; job ${id} was not retried`, refusal.details);
+    await this.nodes.assertServes(engine.config.name);
     const retryId = randomUUID();
     if (!(await this.store.share(job.inputFrom ?? job.id, retryId, 'input'))) throw gone();
     try {
@@ -166,7 +174,12 @@ export class JobService {
       this.metrics.jobEnded(job.engine, 'cancelled');
       return (await this.jobs.findById(id)) ?? job;
     }
-    await this.temporal.cancel(job.workflowId);
+    if (!(await this.temporal.cancel(job.workflowId))) {
+      // Its workflow is closed or gone (terminated from the Web UI, lost): nothing else will end the row, so this does, now.
+      const error = `cancelled by request; its workflow ${job.workflowId} was no longer open in Temporal`;
+      if (await this.jobs.finalize({ jobId: id, status: 'cancelled', error })) this.metrics.jobEnded(job.engine, 'cancelled');
+      return this.jobs.get(id);
+    }
     const deadline = Date.now() + waitMs;
     let current = job;
     while (!isFinalStatus(current.status) && Date.now() < deadline) {

@@ -54,13 +54,7 @@ export class UploadService {
 
   /** Refused before a byte is stored when the live nodes say none can run it; with no live node at all, jobs wait for one. */
   async assertServed(engine: Engine): Promise<void> {
-    // (A database that doesn't answer is the job row's to report.)
-    const serving = await this.nodes.serving(engine.config.name).catch(() => null);
-    if (serving?.refused) {
-      throw new MenagerieError('ENGINE_UNAVAILABLE', `engine ${engine.config.name} cannot run on any worker node now: ${serving.reason}`, {
-        engine: engine.config.name,
-      });
-    }
+    await this.nodes.assertServes(engine.config.name);
   }
 
   /** Asked while the body arrives: a job is accepted only while the scheduler answers, though started later. Resolves to the failure, or null. */

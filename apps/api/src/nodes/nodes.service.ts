@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { servingOf, type EngineServing, type SeenNode } from '@menagerie/core';
+import { MenagerieError, servingOf, type EngineServing, type SeenNode } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { NodeRepository, NodeView } from '@menagerie/db';
 import { CONFIG, NODE_REPOSITORY } from '../common/tokens';
@@ -39,6 +39,19 @@ export class NodesService {
   async serving(engine: string, fresh = false): Promise<EngineServing> {
     const nodes = fresh ? await this.list() : await this.recent();
     return servingOf(engine, nodes, this.config.settings.node.reportSeconds);
+  }
+
+  /**
+   * ENGINE_UNAVAILABLE when the live nodes say none can run the engine; with
+   * no live node at all, or none that has reported on it yet, its jobs wait
+   * for one. The rule uploads, submissions and retries follow.
+   */
+  async assertServes(engine: string): Promise<void> {
+    // (A database that doesn't answer is the job row's to report.)
+    const serving = await this.serving(engine).catch(() => null);
+    if (serving?.refused) {
+      throw new MenagerieError('ENGINE_UNAVAILABLE', `engine ${engine} cannot run on any worker node now: ${serving.reason}`, { engine });
+    }
   }
 
   get reportSeconds(): number {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { isFinalStatus, MenagerieError, parseEngineChoice, submissionStatus, type EngineChoice } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { SubmissionRepository, type JobEntity, type JobRepository, type NewJob, type SubmissionEntity } from '@menagerie/db';
-import { refusesType, type Engine } from '@menagerie/engines';
+import { refusesFile, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { JobAdmission } from '../jobs/job-admission.service';
@@ -117,15 +117,8 @@ export class SubmissionService {
   private async named(names: string[], file: ReceivedFile, served: boolean): Promise<Engine[]> {
     const engines = names.map((name) => this.uploads.engine(name));
     for (const engine of engines) {
-      const { name, sizelimit } = engine.config;
-      if (file.size > sizelimit) {
-        throw new MenagerieError('UPLOAD_TOO_LARGE', `the file (${file.size} bytes) is larger than engine ${name}'s limit of ${sizelimit} bytes; the upload was discarded`, {
-          limit: sizelimit,
-          engine: name,
-        });
-      }
-      const refusal = refusesType(engine, file.mime);
-      if (refusal) throw new MenagerieError('ENGINE_REFUSES_TYPE', `${refusal}; the upload was discarded`, { engine: name, mime: file.mime });
+      const refusal = refusesFile(engine, file);
+      if (refusal) throw new MenagerieError(refusal.code, `${refusal.message}; the upload was discarded`, refusal.details);
       if (!served) await this.uploads.assertServed(engine);
     }
     return engines;
@@ -136,10 +129,9 @@ export class SubmissionService {
     const chosen: Engine[] = [];
     const reasons: string[] = [];
     for (const engine of this.config.engines) {
-      const { name, sizelimit } = engine.config;
-      const refusal = file.size > sizelimit ? `engine ${name} takes files up to ${sizelimit} bytes` : refusesType(engine, file.mime);
+      const refusal = refusesFile(engine, file);
       if (refusal) {
-        reasons.push(refusal);
+        reasons.push(refusal.message);
         continue;
       }
       try {
