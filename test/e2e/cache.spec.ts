@@ -15,6 +15,10 @@ jest.setTimeout(600_000);
 const FILEMETA: TestEngine = { name: 'filemeta', cmd: '/engine/run.sh', workers: 2, cachettl: 3600 };
 /** Runs for 3 s, then hands its input back as the result. */
 const SLOW: TestEngine = { name: 'slow', cmd: ['/bin/sh', '-c', 'sleep 3; cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'], workers: 2, cachettl: 3600 };
+/** Runs for 3 s, then fails (exit 3). */
+const FAILS: TestEngine = { name: 'fails', cmd: ['/bin/sh', '-c', 'sleep 3; exit 3'], workers: 2, cachettl: 3600 };
+/** Outlives its 3 s timeout. */
+const STALLS: TestEngine = { name: 'stalls', cmd: ['sleep', '30'], timeout: 3, workers: 2, cachettl: 3600 };
 
 /** The job containers this deployment created between two moments, from the daemon's event log. */
 async function containersCreated(docker: Docker, deployment: string, since: number, untilMs: number): Promise<number> {
@@ -62,7 +66,7 @@ describe('the result cache', () => {
 
   /** Rewrites engines.json and waits until the running system has taken it. */
   async function reconfigure(engine: TestEngine): Promise<void> {
-    writeFileSync(enginesFile, readFileSync(writeEnginesFile([engine, SLOW])));
+    writeFileSync(enginesFile, readFileSync(writeEnginesFile([engine, SLOW, FAILS, STALLS])));
     const image = engine.image ?? 'menagerie/filemeta:stable';
     await until('the engines reloaded', async () => {
       const { cmd, runflags, cachettl, image: now } = sys.config.engines[0].config;
@@ -71,7 +75,7 @@ describe('the result cache', () => {
   }
 
   beforeAll(async () => {
-    enginesFile = writeEnginesFile([FILEMETA, SLOW]);
+    enginesFile = writeEnginesFile([FILEMETA, SLOW, FAILS, STALLS]);
     sys = await startSystem({ enginesFile });
     // The API computes a key only once the nodes have said which digest the engine's image has.
     await until('the node reporting the image digest', async () => {
@@ -155,6 +159,29 @@ describe('the result cache', () => {
     expect(containers).toBe(1);
     expect(ended).toMatchObject({ status: 'completed', cached: false, cachedFrom: null, waitingFor: null });
     expect(await (await fetch(ended.resultUrl!)).text()).toBe(content);
+  });
+
+  it.each([
+    ['fails', 'failed'],
+    ['stalls', 'timed_out'],
+  ])('runs a job that waited for an identical one itself when that one ends %s', async (engine, status) => {
+    const content = unique(`after a leader that ${engine}`);
+    const leader = await queueBytes(sys.baseUrl, engine, content);
+    await waitForJob(sys.baseUrl, leader.jobid, 60_000, (j) => j.status === 'running');
+    const follower = await queueBytes(sys.baseUrl, engine, content);
+    expect(follower).toMatchObject({ status: 'queued', waitingFor: leader.jobid });
+
+    const { value: ended, containers } = await counting(async () => {
+      const led = await waitForJob(sys.baseUrl, leader.jobid, 60_000);
+      return { led, own: await waitForJob(sys.baseUrl, follower.jobid, 90_000) };
+    });
+    expect(ended.led.status).toBe(status);
+    // The follower ran in a container of its own, after the leader ended, and ended as its own run did.
+    expect(containers).toBe(1);
+    expect(ended.own).toMatchObject({ status, cached: false, cachedFrom: null, waitingFor: null });
+    expect(new Date(ended.own.startedAt!).getTime()).toBeGreaterThanOrEqual(new Date(ended.led.finishedAt!).getTime());
+    const [row] = await sys.db.query(`SELECT cached_from, node FROM jobs WHERE id = $1`, [follower.jobid]);
+    expect(row).toEqual({ cached_from: null, node: sys.config.node.name });
   });
 
   it('misses once the TTL has passed since the engine really ran', async () => {

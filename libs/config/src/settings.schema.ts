@@ -17,6 +17,13 @@ export const settingsSchema = z
         publicUrl: url.default('http://localhost:8100'),
         /** An upload that sends no data for this long is given up on: answered 408 UPLOAD_TIMEOUT, its partial file removed. */
         uploadIdleSeconds: z.number().positive().default(30),
+        /**
+         * How often the API checks the jobs that should have an open workflow
+         * against Temporal: one whose workflow closed without recording its
+         * status (terminated, timed out) or that Temporal does not know ends
+         * within about this, with the reason.
+         */
+        reconcileSeconds: z.number().positive().default(10),
       })
       .strict()
       .prefault({}),

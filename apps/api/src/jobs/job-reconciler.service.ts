@@ -2,11 +2,10 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { unrecordedEnd, type FinalizeJobInput } from '@menagerie/core';
 import type { JobRepository } from '@menagerie/db';
 import { ApiMetrics } from '@menagerie/metrics';
-import { JOB_REPOSITORY } from '../common/tokens';
+import type { MenagerieConfig } from '@menagerie/config';
+import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 
-/** How often rows are checked against Temporal: a row whose workflow closed without writing it ends within about this. */
-export const RECONCILE_MS = 10_000;
 /** Rows checked per round (the started ones are the dispatch windows and the running jobs: far fewer). */
 const BATCH = 1000;
 
@@ -31,13 +30,15 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
   private failures = 0;
 
   constructor(
+    @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly temporal: TemporalService,
     private readonly metrics: ApiMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.runRound(), RECONCILE_MS);
+    // api.reconcileSeconds: a row whose workflow closed without writing it ends within about this.
+    this.timer = setInterval(() => void this.runRound(), this.config.settings.api.reconcileSeconds * 1000);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -174,8 +174,11 @@ export class JobService {
       this.metrics.jobEnded(job.engine, 'cancelled');
       return (await this.jobs.findById(id)) ?? job;
     }
-    if (!(await this.temporal.cancel(job.workflowId))) {
-      // Its workflow is closed or gone (terminated from the Web UI, lost): nothing else will end the row, so this does, now.
+    // (Temporal takes a cancel of a closed workflow as done: whether it is still open is asked of it.)
+    await this.temporal.cancel(job.workflowId);
+    if ((await this.temporal.workflowState(job.workflowId)).state !== 'open') {
+      // Its workflow is closed or gone (terminated from the Web UI, lost), and if it recorded how it ended,
+      // that stands (the first write wins); else nothing else will end the row, so this does, now.
       const error = `cancelled by request; its workflow ${job.workflowId} was no longer open in Temporal`;
       if (await this.jobs.finalize({ jobId: id, status: 'cancelled', error })) this.metrics.jobEnded(job.engine, 'cancelled');
       return this.jobs.get(id);
