@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { JobEndings, LEADER_ENDED_CHANNEL, WEBHOOK_EVENT_CHANNEL, type JobRepository } from '@menagerie/db';
 import { useJobsDatabase } from '../support/database';
+import { TcpRelay } from '../support/relay';
 import { until } from '../support/until';
 
 /** JobEndings on a real PostgreSQL database: the jobs table announces final statuses, whoever writes them. */
@@ -115,4 +116,35 @@ describe('JobEndings', () => {
       offLeader();
     }
   });
+
+  it('finds a listening connection that went silent without closing within 30 s, wakes its waiters, and listens again', async () => {
+    const relay = await new TcpRelay(db.options).start();
+    const heard: string[] = [];
+    const relayed = new JobEndings({ ...db.options, host: '127.0.0.1', port: relay.port }, (message) => heard.push(message));
+    try {
+      await relayed.start();
+      expect(relayed.listening).toBe(true);
+      const id = await queued();
+      const waiter = relayed.ended(id, 120_000, never);
+      // The path between the API and PostgreSQL goes silent: no FIN, no RST, no error.
+      const cutAt = Date.now();
+      relay.cut();
+      await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+      // The announcement is lost with the path; the heartbeat finds it dead and the waiter reads its row again.
+      await waiter.done;
+      expect(Date.now() - cutAt).toBeLessThan(30_000);
+      expect(heard.some((m) => /no answer to a heartbeat/.test(m))).toBe(true);
+      // A new connection (the relay forwards new ones) listens again and hears the next end.
+      await until('listening again', async () => relayed.listening, 30_000);
+      const next = await queued();
+      const again = relayed.ended(next, 60_000, never);
+      const endedAt = Date.now();
+      await jobs.finalize({ jobId: next, status: 'failed', error: 'x' });
+      await again.done;
+      expect(Date.now() - endedAt).toBeLessThan(5_000);
+    } finally {
+      await relayed.stop();
+      await relay.close();
+    }
+  }, 120_000);
 });

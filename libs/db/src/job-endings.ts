@@ -12,6 +12,13 @@ export type EndingChannel = (typeof CHANNELS)[number];
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
+/**
+ * How often the listening connection is asked a trivial query, and how long
+ * it has to answer: a connection that stopped forwarding without closing (a
+ * NAT or firewall that forgot it, a host gone) is found dead within their sum,
+ * where TCP keep-alive alone (its OS defaults) would take some two hours.
+ */
+export const HEARTBEAT = { everyMs: 10_000, answerMs: 10_000 };
 
 export interface JobEnding {
   /** Resolves when the job is announced ended, the listener breaks (read the row again), `ms` pass, or the signal aborts. */
@@ -37,9 +44,12 @@ export class JobEndings {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly subscribers = new Map<EndingChannel, Set<(id: string | null) => void>>(CHANNELS.map((c) => [c, new Set()]));
 
+  private heartbeat: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly options: DatabaseOptions,
     private readonly onProblem: (message: string) => void = () => undefined,
+    private readonly heartbeatOptions: { everyMs: number; answerMs: number } = HEARTBEAT,
   ) {}
 
   /** Whether an end would be heard now. */
@@ -56,6 +66,7 @@ export class JobEndings {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.ready = false;
     const client = this.client;
     this.client = null;
@@ -121,7 +132,9 @@ export class JobEndings {
       password: this.options.password,
       database: this.options.database,
       connectionTimeoutMillis: 5000,
+      // Behind the heartbeat, the kernel's own probes start after 10 s idle rather than its default 2 h.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     this.client = client;
     client.on('notification', (n) => {
@@ -133,6 +146,8 @@ export class JobEndings {
       if (this.client !== client) return;
       this.client = null;
       this.ready = false;
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.heartbeat = null;
       this.wakeAll();
       client.end().catch(() => undefined);
       if (this.stopped) return;
@@ -148,8 +163,24 @@ export class JobEndings {
       if (this.client !== client) return;
       this.ready = true;
       this.retryMs = RECONNECT_MIN_MS;
+      this.heartbeat = setInterval(() => void this.beat(client, broken), this.heartbeatOptions.everyMs);
     } catch (err) {
       broken((err as Error).message);
+    }
+  }
+
+  /** One heartbeat: the connection is taken for broken unless it answers in time. */
+  private async beat(client: Client, broken: (why: string) => void): Promise<void> {
+    const { answerMs } = this.heartbeatOptions;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), answerMs)));
+    try {
+      const answer = await Promise.race([client.query('SELECT 1').then(() => 'answered' as const), late]);
+      if (answer === 'late') broken(`no answer to a heartbeat within ${answerMs / 1000} s`);
+    } catch (err) {
+      broken((err as Error).message);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
