@@ -183,16 +183,41 @@ describe.each([
     expect(await text((await store.open(kept, 'input'))!.stream)).toBe('x');
   });
 
-  it('lists as abandoned only jobs with nothing but an input, stored before the time asked', async () => {
-    const [abandoned, finished, logged] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const id of [abandoned, finished, logged]) await store.put(id, 'input', from('x'), 10);
-    await store.put(finished, 'result', from('r'), 10);
-    await store.put(logged, 'log', from('l'), 10);
-    const later = await store.listAbandoned(new Date(Date.now() + 60_000));
-    expect(later).toContain(abandoned);
-    expect(later).not.toContain(finished);
-    expect(later).not.toContain(logged);
-    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).not.toContain(abandoned);
+  it('lists every id with anything stored, a page at a time in id order, each once, whatever it holds', async () => {
+    const stored = Array.from({ length: 7 }, () => randomUUID());
+    // An input alone, a result and a log alone (a hit's blobs shared before its row), all three.
+    for (const [i, id] of stored.entries()) {
+      if (i % 3 === 0) await store.put(id, 'input', from('x'), 10);
+      if (i % 3 === 1) for (const kind of ['result', 'log'] as const) await store.put(id, kind, from(kind), 10);
+      if (i % 3 === 2) for (const kind of ['input', 'result', 'log'] as const) await store.put(id, kind, from(kind), 10);
+    }
+    const seen: string[] = [];
+    const pages: number[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { ids: string[]; next: string | null } = await store.listIds(after, 3);
+      pages.push(page.ids.length);
+      seen.push(...page.ids);
+      if (page.next === null) break;
+      expect(page.next).toBe(page.ids[page.ids.length - 1]);
+      after = page.next;
+    }
+    // The store may hold other tests' ids too: ours are all there, once, and the order is the ids'.
+    expect(seen).toEqual([...seen].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(stored.filter((id) => !seen.includes(id))).toEqual([]);
+    expect(pages.slice(0, -1).every((n) => n === 3)).toBe(true);
+  });
+
+  it('dates a job by its newest write, and knows none for a job with nothing stored', async () => {
+    const id = randomUUID();
+    const before = Date.now();
+    await store.put(id, 'input', from('x'), 10);
+    const written = (await store.lastWritten(id))!.getTime();
+    // Object stores keep whole seconds.
+    expect(written).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
+    expect(written).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await store.lastWritten(randomUUID())).toBeNull();
   });
 
   it('aborts an unfinished upload a dead process left, only when it started before the time asked', async () => {

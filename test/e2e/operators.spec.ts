@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { workflowIdFor } from '@menagerie/core';
+import { Readable } from 'node:stream';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createMaintenanceActivities } from '@menagerie/activities';
+import { STALE_UPLOADS_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
+import { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
+import { createBlobStore } from '@menagerie/storage';
+import { storedOf } from '../support/stored';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, getJob, queueBytes, uploadBytes, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
@@ -195,6 +201,60 @@ describe('what operators do to a running system', () => {
       const jobs = answers.flatMap((a) => a.body.jobs as Job[]);
       const ended = await Promise.all(jobs.map((j) => waitForJob(sys.baseUrl, j.jobid, 120_000)));
       expect(ended.filter((j) => j.status !== 'completed')).toEqual([]);
+    });
+
+    /** Retention's expireOldJobs as the worker runs it, on this system's database and store, with these orphan-sweep bounds. */
+    async function retention(orphans: { perRun?: number; pageSize?: number; graceMs?: number }) {
+      const blobs = createBlobStore({ ...sys.config.settings.storage, dir: sys.config.storageDir });
+      await blobs.init();
+      try {
+        const activities = createMaintenanceActivities({
+          blobs,
+          jobs: new JobRepository(sys.db),
+          submissions: new SubmissionRepository(sys.db),
+          cursors: new MaintenanceRepository(sys.db),
+          sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),
+          orphans,
+        });
+        return await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
+      } finally {
+        await blobs.close();
+      }
+    }
+
+    it('removes the blobs a cache hit shared to a job whose row was never written, in bounded runs that go on where they stopped', async () => {
+      const ran = await waitForJob(sys.baseUrl, (await queueBytes(sys.baseUrl, 'copy', `shared ${randomUUID()}`)).jobid, 60_000);
+      expect(ran.status).toBe('completed');
+      // What an API that died between sharing a hit's result and log and inserting its row leaves; and uploads it never recorded.
+      const blobs = createBlobStore({ ...sys.config.settings.storage, dir: sys.config.storageDir });
+      await blobs.init();
+      const orphans = Array.from({ length: 4 }, () => randomUUID());
+      for (const id of orphans.slice(0, 2)) {
+        expect(await blobs.share(ran.jobid, id, 'result')).toBe(true);
+        expect(await blobs.share(ran.jobid, id, 'log')).toBe(true);
+      }
+      for (const id of orphans.slice(2)) await blobs.put(id, 'input', Readable.from([Buffer.from('never recorded')]), 100);
+      await blobs.close();
+      const stored = storedOf(sys.config);
+      const total = (await stored.ids()).length;
+
+      // Two ids a run at most: every run is bounded, and each goes on from where the last stopped.
+      const reads: number[] = [];
+      for (let run = 0; run < Math.ceil(total / 2) + 1; run++) reads.push((await retention({ perRun: 2, pageSize: 1, graceMs: -60_000 })).orphanIdsRead);
+      expect(Math.max(...reads)).toBeLessThanOrEqual(2);
+      const left = await stored.ids();
+      expect(orphans.filter((id) => left.includes(id))).toEqual([]);
+      // What rows own stays: the job that ran, with everything it stored.
+      expect(await stored.names(ran.jobid)).toEqual(['engine.log', 'input', 'result']);
+      expect(await (await fetch(`${sys.baseUrl}/link/${ran.jobid}`)).text()).toMatch(/^shared /);
+    });
+
+    it('aborts unfinished uploads on a schedule of their own', async () => {
+      await sys.env.client.schedule.getHandle(STALE_UPLOADS_SCHEDULE_ID).trigger();
+      await until('the stale-uploads sweep to run', async () => {
+        for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'staleUploadsSweep' AND ExecutionStatus = 'Completed'` })) return wf;
+        return null;
+      });
     });
 
     it('runs a retry only as an upload to the engine as it is now would be: its size limit and accepted types', async () => {

@@ -153,7 +153,8 @@ describe('S3BlobStore when the service is unreachable', () => {
     await expect(down.check()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/^S3 storage at .* bucket menagerie-unreachable does not answer: /) });
     await expect(down.open(id, 'result')).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.remove(id)).rejects.toMatchObject(unavailable(endpoint));
-    await expect(down.listAbandoned(new Date())).rejects.toMatchObject(unavailable(endpoint));
+    await expect(down.listIds(null, 10)).rejects.toMatchObject(unavailable(endpoint));
+    await expect(down.lastWritten(randomUUID())).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.abortStaleUploads(new Date())).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.init()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringContaining(`${endpoint} bucket menagerie-unreachable`) });
   }, 30_000);

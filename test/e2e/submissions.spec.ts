@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMaintenanceActivities } from '@menagerie/activities';
-import { JobRepository, SubmissionRepository } from '@menagerie/db';
+import { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
 import { writeEnginesFile } from '../support/engines-file';
@@ -217,9 +217,11 @@ describe('submissions: one upload, several engines', () => {
     /** Retention as the worker runs it, on the system's database and store; every upload counts as untouched for hours. */
     function expire() {
       const activities = createMaintenanceActivities({
-        blobs: Object.assign(Object.create(blobs) as BlobStore, { listAbandoned: () => blobs.listAbandoned(new Date(Date.now() + 60_000)) }),
+        blobs,
         jobs: new JobRepository(sys.db),
         submissions: new SubmissionRepository(sys.db),
+        cursors: new MaintenanceRepository(sys.db),
+        orphans: { graceMs: -60_000 },
         sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),
       });
       return new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });

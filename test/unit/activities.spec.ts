@@ -100,16 +100,16 @@ describe('expireOldJobs', () => {
         remove: jest.fn(async (id: string) => {
           if (id === stuck) throw new Error('S3 storage at http://s3 failed: SlowDown');
         }),
-        listAbandoned: jest.fn(async () => []),
-        abortStaleUploads: jest.fn(async () => 0),
+        listIds: jest.fn(async () => ({ ids: [], next: null })),
       },
       submissions: { findExpirable: jest.fn(async () => []), markExpired: jest.fn(), known: jest.fn(async () => new Set()) },
+      cursors: { cursor: jest.fn(async () => null), saveCursor: jest.fn(async () => undefined) },
       sweepNode: jest.fn(),
     } as unknown as MaintenanceDeps;
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
 
-    expect(report).toEqual({ expiredJobs: 499, expiredSubmissions: 0, orphanDirs: 0, abortedUploads: 0, failed: 1 });
+    expect(report).toEqual({ expiredJobs: 499, expiredSubmissions: 0, orphanDirs: 0, orphanIdsRead: 0, failed: 1 });
     expect(expired.has(stuck)).toBe(false);
     expect(deps.jobs.findExpirable).toHaveBeenCalledTimes(1);
   });

@@ -46,7 +46,7 @@ describe('FollowersService', () => {
     expect(await settle('completed', 'in.txt.json')).toEqual({ completed: [FOLLOWER], released: [], woken: 0 });
   });
 
-  it.each(FINAL_STATUSES.filter((s) => s !== 'completed'))('releases the followers of a leader that ended %s, and starts the one that now leads', async (status) => {
+  it.each(FINAL_STATUSES.filter((s): s is FinalStatus => s !== 'completed'))('releases the followers of a leader that ended %s, and starts the one that now leads', async (status) => {
     expect(await settle(status, null)).toEqual({ completed: [], released: [LEADER], woken: 1 });
   });
 });

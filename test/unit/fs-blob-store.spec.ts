@@ -77,20 +77,20 @@ describe('FsBlobStore', () => {
     expect(openOn(path)).toBe(0);
   });
 
-  it('takes for abandoned only old directories of jobs that never ran, never an upload still being written', async () => {
+  it('dates a job directory by the newest thing in it, so an upload still being written is never old', async () => {
     const store = await newStore();
-    const [abandoned, writing, finished] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const id of [abandoned, writing, finished]) await store.put(id, 'input', from('x'), 100);
-    await store.put(finished, 'log', from('engine output'), 100);
+    const [idle, writing] = [randomUUID(), randomUUID()];
+    for (const id of [idle, writing]) await store.put(id, 'input', from('x'), 100);
     const hourAgo = new Date(Date.now() - 3_600_000);
     const dirOf = (id: string) => join(store.root, 'store', id);
-    for (const id of [abandoned, writing, finished]) {
+    for (const id of [idle, writing]) {
       for (const path of [join(dirOf(id), 'input'), dirOf(id)]) utimesSync(path, hourAgo, hourAgo);
     }
-    utimesSync(join(dirOf(finished), 'engine.log'), hourAgo, hourAgo);
     // An upload still streaming: its directory is old, the file in it is not.
     writeFileSync(join(dirOf(writing), 'input.0a1b2c3d.partial'), 'more');
-    expect(await store.listAbandoned(new Date(Date.now() - 60_000))).toEqual([abandoned]);
+    expect((await store.lastWritten(idle))!.getTime()).toBe(hourAgo.getTime());
+    expect((await store.lastWritten(writing))!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(await store.lastWritten(randomUUID())).toBeNull();
   });
 
   it('puts again over what a put that died left, and abortStaleUploads removes only old partial files', async () => {

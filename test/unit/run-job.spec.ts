@@ -72,8 +72,11 @@ class MemoryBlobs implements BlobStore {
   async abortStaleUploads(): Promise<number> {
     return 0;
   }
-  async listAbandoned(): Promise<string[]> {
-    return [];
+  async listIds(): Promise<{ ids: string[]; next: string | null }> {
+    return { ids: [], next: null };
+  }
+  async lastWritten(): Promise<Date | null> {
+    return null;
   }
   async init(): Promise<void> {}
   async check(): Promise<void> {}

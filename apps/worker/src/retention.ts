@@ -1,16 +1,17 @@
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ConnectionLike, type ScheduleOptions } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { temporal } from '@temporalio/proto';
-import { MAINTENANCE_QUEUE, NODE_SEARCH_ATTRIBUTE, RETENTION_SCHEDULE_ID } from '@menagerie/core';
+import { MAINTENANCE_QUEUE, NODE_SEARCH_ATTRIBUTE, RETENTION_SCHEDULE_ID, STALE_UPLOADS_SCHEDULE_ID } from '@menagerie/core';
 import type { Settings } from '@menagerie/config';
 
 /**
- * Creates the retention Schedule, or brings an existing one in line with the
- * current settings. Idempotent; every worker process may call it at boot.
+ * Creates the retention Schedule and the stale-uploads one, or brings
+ * existing ones in line with the current settings. Idempotent; every worker
+ * process may call it at boot.
  */
 export async function ensureRetentionSchedule(connection: ConnectionLike, settings: Settings, logger: Logger): Promise<void> {
   const client = new Client({ connection, namespace: settings.temporal.namespace });
-  const options: ScheduleOptions = {
+  await ensureSchedule(client, {
     scheduleId: RETENTION_SCHEDULE_ID,
     spec: { intervals: [{ every: settings.retention.every as '1 hour' }] },
     action: {
@@ -21,13 +22,30 @@ export async function ensureRetentionSchedule(connection: ConnectionLike, settin
       workflowExecutionTimeout: '1 hour',
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-  };
+  }, logger, { every: settings.retention.every, days: settings.retention.days });
+  // Its own schedule: unfinished uploads are aborted whatever retention's sweep is doing.
+  await ensureSchedule(client, {
+    scheduleId: STALE_UPLOADS_SCHEDULE_ID,
+    spec: { intervals: [{ every: settings.retention.every as '1 hour' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'staleUploadsSweep',
+      taskQueue: MAINTENANCE_QUEUE,
+      args: [],
+      workflowExecutionTimeout: '1 hour',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+  }, logger, { every: settings.retention.every });
+}
+
+/** Creates the Schedule, or brings an existing one in line with `options`. */
+async function ensureSchedule(client: Client, options: ScheduleOptions, logger: Logger, facts: Record<string, unknown>): Promise<void> {
   try {
     await client.schedule.create(options);
-    logger.info({ every: settings.retention.every, days: settings.retention.days }, 'retention schedule created');
+    logger.info({ schedule: options.scheduleId, ...facts }, 'schedule created');
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(RETENTION_SCHEDULE_ID).update((previous) => ({
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({
       ...previous,
       spec: options.spec,
       action: { ...options.action, workflowId: (previous.action as { workflowId: string }).workflowId },

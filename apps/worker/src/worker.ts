@@ -15,7 +15,7 @@ import { createActivities, createMaintenanceActivities, sweepNode, type Activiti
 import { webhookActivitiesFor } from './webhooks';
 import { containerQueueFor, MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
-import { createDataSource, JobRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
+import { createDataSource, JobRepository, MaintenanceRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
@@ -238,7 +238,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     ...common,
     taskQueue: MAINTENANCE_QUEUE,
     workflowBundle: bundleCode,
-    activities: createMaintenanceActivities({ blobs, jobs, submissions: new SubmissionRepository(dataSource), sweepNode: sweep }),
+    activities: createMaintenanceActivities({ blobs, jobs, submissions: new SubmissionRepository(dataSource), cursors: new MaintenanceRepository(dataSource), sweepNode: sweep }),
   });
   const maintenanceRun = maintenance.run();
   // Every worker process delivers webhooks, whatever engines it serves.

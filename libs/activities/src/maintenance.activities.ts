@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { isFinalStatus } from '@menagerie/core';
-import type { JobRepository, SubmissionRepository } from '@menagerie/db';
+import type { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import type { BlobStore, Scratch } from '@menagerie/storage';
 import type { RunningJobs } from './activities';
@@ -8,11 +8,27 @@ import type { RunningJobs } from './activities';
 export interface MaintenanceDeps {
   blobs: BlobStore;
   jobs: Pick<JobRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
-  /** A submission's input is stored once, under its own id: kept while any of its jobs is, and never taken for an abandoned upload. */
+  /** A submission's input is stored once, under its own id: kept while any of its jobs is, and never taken for an orphan. */
   submissions: Pick<SubmissionRepository, 'findExpirable' | 'markExpired' | 'known'>;
+  /** Where the orphan sweep stopped, from one run to the next. */
+  cursors: Pick<MaintenanceRepository, 'cursor' | 'saveCursor'>;
   /** This node's sweep, for the retention workflows from before each node swept itself. */
   sweepNode(): Promise<NodeSweepReport>;
+  /** The orphan sweep's bounds (defaults: ORPHAN_SWEEP). */
+  orphans?: Partial<typeof ORPHAN_SWEEP>;
 }
+
+/**
+ * Retention's sweep of stored files that no row owns: what an API that died
+ * between storing and recording left (an upload, or the blobs a cache hit
+ * shares before its row is written). Each run reads `perRun` ids at most, a
+ * page at a time, from where the last run stopped, so a run is bounded in
+ * time and memory at any store size, and every id is seen again after
+ * (stored ids / perRun) runs. Files untouched for `graceMs` with no job or
+ * submission row go.
+ */
+export const ORPHAN_SWEEP = { perRun: 20_000, pageSize: 1_000, graceMs: 60 * 60 * 1000 };
+const ORPHAN_CURSOR = 'retention.orphans';
 
 /** The activity logger's shape; a node's sweep also runs outside any activity, at boot and on a timer. */
 export interface SweepLog {
@@ -82,16 +98,16 @@ export interface ExpireReport {
   expiredJobs: number;
   /** Submissions whose shared input went, once every job using it had expired. */
   expiredSubmissions: number;
-  /** Stored uploads with no row: left by an API that died between storing a file and recording its job. */
+  /** Stored files with no row (see ORPHAN_SWEEP), removed. */
   orphanDirs: number;
-  /** Multipart uploads never finished, aborted (an API that died mid-upload to S3). */
-  abortedUploads: number;
+  /** Ids the orphan sweep read this run (at most ORPHAN_SWEEP.perRun). */
+  orphanIdsRead: number;
   /** Removals that failed this time; each is logged and tried again by the next sweep. */
   failed: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A store directory with no row, untouched this long, is what a crash mid-upload left. */
+/** A multipart upload (or a partial file) unfinished this long is what a process that died mid-upload left. */
 export const ABANDONED_UPLOAD_MS = 60 * 60 * 1000;
 const BATCH = 500;
 
@@ -115,13 +131,43 @@ async function eachId(ids: string[], what: string, step: (id: string) => Promise
 }
 
 export function createMaintenanceActivities(deps: MaintenanceDeps) {
+  const bounds = { ...ORPHAN_SWEEP, ...deps.orphans };
+
+  /** One bounded pass of the orphan sweep, from where the last one stopped. */
+  async function sweepOrphans(): Promise<{ removed: number; read: number; failed: number }> {
+    const before = new Date(Date.now() - bounds.graceMs);
+    let after = await deps.cursors.cursor(ORPHAN_CURSOR);
+    let read = 0;
+    let removed = 0;
+    let failed = 0;
+    while (read < bounds.perRun) {
+      const page = await deps.blobs.listIds(after, Math.min(bounds.pageSize, bounds.perRun - read));
+      read += page.ids.length;
+      // A submission's input has no job row of its own id: its submission row is what makes it known.
+      const [jobs, submissions] = await Promise.all([deps.jobs.statuses(page.ids), deps.submissions.known(page.ids)]);
+      const orphans: string[] = [];
+      for (const id of page.ids.filter((id) => !jobs.has(id) && !submissions.has(id))) {
+        const written = await deps.blobs.lastWritten(id);
+        if (written && written < before) orphans.push(id);
+      }
+      const batch = await eachId(orphans, 'stored files no job owns', (id) => deps.blobs.remove(id));
+      removed += batch.done;
+      failed += batch.failed;
+      after = page.next;
+      // The end of the store: the next run starts over.
+      if (after === null) break;
+    }
+    await deps.cursors.saveCursor(ORPHAN_CURSOR, after);
+    return { removed, read, failed };
+  }
+
   return {
     /**
      * Removes the files of jobs that ended more than `olderThanDays` ago and
-     * marks their rows expired; rows are kept as history. Directories with no
-     * row at all, untouched for an hour (left by an API killed mid-upload, or
-     * between write and insert), go too. A submission's shared input goes
-     * once every job of it has expired.
+     * marks their rows expired; rows are kept as history. Stored files no row
+     * owns, untouched for an hour, go too (ORPHAN_SWEEP: a bounded part of
+     * the store per run). A submission's shared input goes once every job of
+     * it has expired.
      */
     async expireOldJobs({ olderThanDays }: ExpireInput): Promise<ExpireReport> {
       const before = new Date(Date.now() - olderThanDays * DAY_MS);
@@ -149,16 +195,23 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
         failed += batch.failed;
         if (ids.length < BATCH || batch.failed) break;
       }
-      const abandonedBefore = new Date(Date.now() - ABANDONED_UPLOAD_MS);
-      const candidates = await deps.blobs.listAbandoned(abandonedBefore);
-      // A submission's input has no job row of its own id: its submission row is what makes it known.
-      const [known, submissions] = await Promise.all([deps.jobs.statuses(candidates), deps.submissions.known(candidates)]);
-      const orphans = candidates.filter((id) => !known.has(id) && !submissions.has(id));
-      failed += (await eachId(orphans, 'an abandoned upload', (id) => deps.blobs.remove(id))).failed;
-      const abortedUploads = await deps.blobs.abortStaleUploads(abandonedBefore);
-      const report = { expiredJobs, expiredSubmissions, orphanDirs: orphans.length, abortedUploads, failed };
-      if (expiredJobs || expiredSubmissions || orphans.length || abortedUploads || failed) log.info('retention removed files', { ...report, before });
+      const orphans = await sweepOrphans();
+      failed += orphans.failed;
+      const report = { expiredJobs, expiredSubmissions, orphanDirs: orphans.removed, orphanIdsRead: orphans.read, failed };
+      if (expiredJobs || expiredSubmissions || orphans.removed || failed) log.info('retention removed files', { ...report, before });
       return report;
+    },
+
+    /**
+     * Aborts the multipart uploads (the partial files, on a directory) that a
+     * process which died mid-upload left unfinished for an hour: on a schedule
+     * of their own (menagerie-stale-uploads), so however long retention's
+     * sweep takes, they are never left behind it.
+     */
+    async abortStaleUploads(): Promise<{ aborted: number }> {
+      const aborted = await deps.blobs.abortStaleUploads(new Date(Date.now() - ABANDONED_UPLOAD_MS));
+      if (aborted) log.info('aborted unfinished uploads', { aborted });
+      return { aborted };
     },
 
     /** The retention workflows from before each node swept itself ran this: it sweeps the node that takes it. */

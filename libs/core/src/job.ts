@@ -48,6 +48,7 @@ export function containerQueueFor(engine: string): string {
 /** The maintenance queue: the retention Schedule's workflow and activities. */
 export const MAINTENANCE_QUEUE = 'menagerie.maintenance';
 export const RETENTION_SCHEDULE_ID = 'menagerie-retention';
+export const STALE_UPLOADS_SCHEDULE_ID = 'menagerie-stale-uploads';
 
 /** What decides whether a job's result can be served. */
 export interface ResultFacts {

@@ -9,6 +9,7 @@ import { CacheAndSubmissions1764700000000 } from './migrations/1764700000000-cac
 import { Webhooks1764800000000 } from './migrations/1764800000000-webhooks';
 import { RetryAndRateLimits1764810000000 } from './migrations/1764810000000-retry-and-rate-limits';
 import { QuieterJobEnds1764820000000 } from './migrations/1764820000000-quieter-job-ends';
+import { MaintenanceCursors1764830000000 } from './migrations/1764830000000-maintenance-cursors';
 import { NodeEntity } from './node.entity';
 import { SubmissionEntity } from './submission.entity';
 
@@ -20,7 +21,7 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000, Webhooks1764800000000, RetryAndRateLimits1764810000000, QuieterJobEnds1764820000000];
+export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000, Webhooks1764800000000, RetryAndRateLimits1764810000000, QuieterJobEnds1764820000000, MaintenanceCursors1764830000000];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({

@@ -8,4 +8,5 @@ export * from './node.repository';
 export * from './submission.entity';
 export * from './submission.repository';
 export * from './rate-limit.repository';
+export * from './maintenance.repository';
 export * from './webhook.repository';

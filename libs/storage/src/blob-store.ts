@@ -41,11 +41,15 @@ export interface BlobStore {
   /** Aborts multipart uploads started before `before` and never finished (a process that died mid-upload); returns how many. */
   abortStaleUploads(before: Date): Promise<number>;
   /**
-   * Ids with an input stored before `before` and neither a result nor a log:
-   * what an API killed between storing an upload and recording its row
-   * leaves. Whether a row exists is for the caller to check.
+   * One page of the ids with anything stored (an input, a result, a log), in
+   * id order after `after` (null: from the first), at most `limit`, with the
+   * id the next page starts after (null once this is the last). Memory is a
+   * page, however much is stored. What has no row is the caller's to decide
+   * (retention's orphan sweep).
    */
-  listAbandoned(before: Date): Promise<string[]>;
+  listIds(after: string | null, limit: number): Promise<{ ids: string[]; next: string | null }>;
+  /** When anything of the job's was last written (a put under way counts where the store can see it); null when it has nothing. */
+  lastWritten(jobId: string): Promise<Date | null>;
   /** Makes the store ready (the directory, or the bucket when it may be created); fails with a message an operator can act on. */
   init(): Promise<void>;
   /** Resolves when the backend answers (GET /health), throws STORAGE_UNAVAILABLE naming why otherwise. */

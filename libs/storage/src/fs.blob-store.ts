@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { access, link, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { access, link, lstat, mkdir, opendir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -111,7 +111,7 @@ export class FsBlobStore implements BlobStore {
   /** Removes the partial files of puts that started before `before` and never finished (their process died). */
   async abortStaleUploads(before: Date): Promise<number> {
     let removed = 0;
-    for (const id of await this.ids()) {
+    for await (const id of this.eachId()) {
       for (const name of await readdir(this.dirOf(id)).catch(() => [] as string[])) {
         if (!name.endsWith(PARTIAL)) continue;
         const path = join(this.dirOf(id), name);
@@ -125,28 +125,53 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Directories of jobs whose engine never ran (no result, no log) with
-   * nothing in them modified since `before`: an upload still being written
-   * is never one.
+   * A page of the ids with a directory, in id order after `after`: one pass
+   * over the directory that keeps only the `limit` smallest ids it meets, so
+   * memory is a page whatever the store holds.
    */
-  async listAbandoned(before: Date): Promise<string[]> {
-    const found: string[] = [];
-    for (const id of await this.ids()) {
-      const dir = this.dirOf(id);
-      const entries = await readdir(dir).catch(() => null);
-      if (entries === null || entries.includes(FILE_NAMES.result) || entries.includes(FILE_NAMES.log)) continue;
-      let newest = 0;
-      for (const path of [dir, ...entries.map((e) => join(dir, e))]) {
-        const info = await lstat(path).catch(() => null);
-        if (info) newest = Math.max(newest, info.mtimeMs);
+  async listIds(after: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
+    const page: string[] = [];
+    for await (const id of this.eachId()) {
+      if (after !== null && id <= after) continue;
+      if (page.length > limit && id >= page[page.length - 1]) continue;
+      let lo = 0;
+      let hi = page.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (page[mid] < id) lo = mid + 1;
+        else hi = mid;
       }
-      if (newest < before.getTime()) found.push(id);
+      page.splice(lo, 0, id);
+      // One past the page: whether there is a next one.
+      if (page.length > limit + 1) page.pop();
     }
-    return found;
+    const ids = page.slice(0, limit);
+    return { ids, next: page.length > limit ? ids[ids.length - 1] : null };
   }
 
-  private async ids(): Promise<string[]> {
-    return (await readdir(this.area).catch(() => [] as string[])).filter(isJobId);
+  /** The newest modification time of the job's directory and what is in it (a put still streaming counts); null when there is none. */
+  async lastWritten(jobId: string): Promise<Date | null> {
+    const dir = this.dirOf(jobId);
+    const entries = await readdir(dir).catch(() => null);
+    if (entries === null) return null;
+    let newest = 0;
+    for (const path of [dir, ...entries.map((e) => join(dir, e))]) {
+      const info = await lstat(path).catch(() => null);
+      if (info) newest = Math.max(newest, info.mtimeMs);
+    }
+    return new Date(newest);
+  }
+
+  /** The job ids with a directory, as the directory gives them, without reading them all into memory. */
+  private async *eachId(): AsyncGenerator<string> {
+    let dir;
+    try {
+      dir = await opendir(this.area);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw translateFsError(err, `the file store at ${this.area}`);
+    }
+    for await (const entry of dir) if (isJobId(entry.name)) yield entry.name;
   }
 
   async init(): Promise<void> {

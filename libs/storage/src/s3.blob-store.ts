@@ -233,29 +233,38 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** Ids whose only object is their input, stored before `before`. */
-  async listAbandoned(before: Date): Promise<string[]> {
-    const objects = new Map<string, { kinds: Set<string>; newest: number }>();
-    let token: string | undefined;
+  /**
+   * A page of the ids with an object, in key order after `after`: one
+   * delimited listing (one entry per id, `jobs/<id>/`), never the bucket.
+   */
+  async listIds(after: string | null, limit: number): Promise<{ ids: string[]; next: string | null }> {
     try {
-      do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: 'jobs/', ContinuationToken: token }));
-        for (const o of page.Contents ?? []) {
-          const [, id, name] = (o.Key ?? '').split('/');
-          if (!id || !name || !isJobId(id)) continue;
-          const seen = objects.get(id) ?? { kinds: new Set<string>(), newest: 0 };
-          seen.kinds.add(name);
-          seen.newest = Math.max(seen.newest, o.LastModified?.getTime() ?? Date.now());
-          objects.set(id, seen);
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: 'jobs/',
+          Delimiter: '/',
+          MaxKeys: limit,
+          // Past every key of `after` ("0" sorts after its "/"), before the next id's.
+          ...(after !== null ? { StartAfter: `${prefixOf(after).slice(0, -1)}0` } : {}),
+        }),
+      );
+      const ids = (page.CommonPrefixes ?? []).map((p) => (p.Prefix ?? '').split('/')[1] ?? '').filter(isJobId);
+      return { ids, next: page.IsTruncated && ids.length ? ids[ids.length - 1] : null };
     } catch (err) {
-      throw this.translate(err, 'listing abandoned uploads');
+      throw this.translate(err, 'listing the stored jobs');
     }
-    return [...objects]
-      .filter(([, { kinds, newest }]) => kinds.size === 1 && kinds.has(KIND_NAMES.input) && newest < before.getTime())
-      .map(([id]) => id);
+  }
+
+  /** The newest LastModified of the job's objects; null when it has none. */
+  async lastWritten(jobId: string): Promise<Date | null> {
+    try {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefixOf(jobId) }));
+      const times = (page.Contents ?? []).map((o) => o.LastModified?.getTime() ?? Date.now());
+      return times.length ? new Date(Math.max(...times)) : null;
+    } catch (err) {
+      throw this.translate(err, `listing the objects of job ${jobId}`);
+    }
   }
 
   /** Makes the bucket when there is none (a fresh local service); fails naming the service when it cannot be used. */

@@ -21,3 +21,13 @@ export async function retentionSweep(input: ExpireInput): Promise<{ removedConta
   log.info('retention sweep done', report);
   return report;
 }
+
+const { abortStaleUploads } = proxyActivities<MaintenanceActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: 3 },
+});
+
+/** Run by the stale-uploads Schedule: aborts the multipart uploads (partial files) that a process which died mid-upload left. */
+export async function staleUploadsSweep(): Promise<{ aborted: number }> {
+  return abortStaleUploads();
+}
