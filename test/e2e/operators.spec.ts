@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createMaintenanceActivities } from '@menagerie/activities';
+import { createMaintenanceActivities, type ExpireReport } from '@menagerie/activities';
 import { STALE_UPLOADS_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
 import { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore } from '@menagerie/storage';
@@ -216,7 +216,7 @@ describe('what operators do to a running system', () => {
           sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),
           orphans,
         });
-        return await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
+        return (await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 })) as ExpireReport;
       } finally {
         await blobs.close();
       }
