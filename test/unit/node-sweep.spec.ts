@@ -162,6 +162,33 @@ describe('sweepNode', () => {
   });
 });
 
+describe('sweepNode on a scratch root shared with other nodes', () => {
+  it('removes what a node gone for an hour left there, and never touches a live node\'s or one the database never heard of', async () => {
+    const mine = await newScratch();
+    const others = Object.fromEntries(
+      await Promise.all(
+        ['node-gone', 'node-live', 'node-unknown'].map(async (node) => {
+          const scratch = new Scratch(mine.root, { node, filesystem: 'plain', limitBytes: 10_000_000 });
+          await scratch.init();
+          return [node, { scratch, job: await staged(scratch) }] as const;
+        }),
+      ),
+    );
+    const { runtime } = runtimeOf([]);
+    const nodes = { list: jest.fn(async () => [{ name: 'node-a', ageSeconds: 1 }, { name: 'node-live', ageSeconds: 50 }, { name: 'node-gone', ageSeconds: 2 * 3600 }]) };
+
+    const report = await sweepNode({ ...sweepDeps({ scratch: mine, runtime }), nodes });
+
+    expect(report.retiredNodes).toEqual(['node-gone']);
+    expect(existsSync(others['node-gone']!.scratch.area)).toBe(false);
+    for (const node of ['node-live', 'node-unknown']) {
+      const { scratch, job } = others[node]!;
+      expect(await scratch.list()).toEqual([job]);
+      expect(readFileSync(join(scratch.dir(job), 'in'), 'utf8')).toBe('x');
+    }
+  });
+});
+
 describe('expireOldJobs', () => {
   const HOUR = 3_600_000;
   /** A store of `stored` ids (sorted, paged like the real ones), each last written at `written[id]` (default: hours ago). */

@@ -214,7 +214,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     info: (message, meta) => logger.info({ ...meta, node }, message),
     warn: (message, meta) => logger.warn({ ...meta, node }, message),
   };
-  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs, running });
+  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs, running, nodes });
   await sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node at boot; the next sweep tries again'));
 
   let engines = config.engines;

@@ -44,12 +44,26 @@ export interface NodeSweepDeps {
   jobs: Pick<JobRepository, 'statuses'>;
   /** The jobs this process runs now: read after listing, so that a run that starts meanwhile is never taken for a leftover. */
   running: RunningJobs;
+  /** The nodes of this deployment as the database last heard from them: a node gone this long has its part of a shared scratch root swept. */
+  nodes?: { list(): Promise<Array<{ name: string; ageSeconds: number }>> };
 }
+
+/**
+ * A node not heard from for this long is gone for good (a compose replica
+ * recreated under a new host name, a node renamed): what it left in a shared
+ * scratch root is removed by a node that shares it. Long past the heartbeat
+ * timeout, by which its jobs ran again elsewhere. Never a node the database
+ * has not heard of: that may be another deployment's on a root shared by
+ * mistake.
+ */
+export const GONE_NODE_SECONDS = 60 * 60;
 
 export interface NodeSweepReport {
   removedContainers: string[];
   removedJobDirs: number;
   failed: number;
+  /** Nodes gone for good whose part of a shared scratch root was removed. */
+  retiredNodes?: string[];
 }
 
 /**
@@ -85,9 +99,33 @@ export async function sweepNode(deps: NodeSweepDeps): Promise<NodeSweepReport> {
   });
   const removed = await eachId(leftovers, 'a leftover job directory', (id) => deps.scratch.remove(id), deps.log);
   failed += removed.failed;
-  const report = { removedContainers, removedJobDirs: removed.done, failed };
-  if (removedContainers.length || removed.done || failed) deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
+  const retired = await retireGoneNodes(deps);
+  failed += retired.failed;
+  const report = { removedContainers, removedJobDirs: removed.done, failed, ...(retired.nodes.length ? { retiredNodes: retired.nodes } : {}) };
+  if (removedContainers.length || removed.done || failed || retired.nodes.length) deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
   return report;
+}
+
+/** Removes the parts of the scratch root that nodes gone for GONE_NODE_SECONDS left. */
+async function retireGoneNodes(deps: NodeSweepDeps): Promise<{ nodes: string[]; failed: number }> {
+  const others = deps.nodes ? await deps.scratch.otherNodes() : [];
+  if (!others.length) return { nodes: [], failed: 0 };
+  const seen = new Map((await deps.nodes!.list()).map((n) => [n.name, n.ageSeconds]));
+  const nodes: string[] = [];
+  let failed = 0;
+  for (const name of others) {
+    const age = seen.get(name);
+    if (age === undefined || age < GONE_NODE_SECONDS) continue;
+    try {
+      await deps.scratch.ofNode(name).retire();
+      nodes.push(name);
+      deps.log.warn('removed the scratch directories of a node gone for good', { gone: name, lastSeenSecondsAgo: Math.round(age) });
+    } catch (err) {
+      failed++;
+      deps.log.warn('could not remove the scratch directories of a node gone for good; the next sweep tries again', { gone: name, error: String(err) });
+    }
+  }
+  return { nodes, failed };
 }
 
 export interface ExpireInput {

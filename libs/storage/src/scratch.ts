@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -269,6 +269,28 @@ export class Scratch {
     let total = 0;
     for (const id of await this.list()) total += await this.usage(id).then((u) => u.usedBytes, () => 0);
     return total;
+  }
+
+  /** The other nodes with a part of this root (compose replicas, or this node under an earlier name). */
+  async otherNodes(): Promise<string[]> {
+    const names = await readdir(join(this.root, 'nodes')).catch(() => [] as string[]);
+    return names.filter((name) => name !== this.options.node && NODE_NAME.test(name)).sort();
+  }
+
+  /** The job directories of another node on this root, as that node laid them out: for sweeping a node that is gone. */
+  ofNode(node: string): Scratch {
+    return new Scratch(this.root, { ...this.options, node });
+  }
+
+  /**
+   * Removes this node's part of the root: its job directories (unmounted
+   * first), its spares and, once empty, the part itself. Only for a node
+   * that is gone for good: a live one would lose what it runs.
+   */
+  async retire(): Promise<void> {
+    for (const id of await this.list()) await this.remove(id);
+    await rm(this.spareArea, { recursive: true, force: true });
+    for (const dir of [this.jobsArea, this.volumesArea, this.area]) await rmdir(dir).catch(() => undefined);
   }
 
   /** Ids that have a job directory (or a volume image): what the node's sweep checks against the jobs that still run. */
