@@ -11,31 +11,19 @@ import type { Settings } from '@menagerie/config';
  */
 export async function ensureRetentionSchedule(connection: ConnectionLike, settings: Settings, logger: Logger): Promise<void> {
   const client = new Client({ connection, namespace: settings.temporal.namespace });
-  await ensureSchedule(client, {
-    scheduleId: RETENTION_SCHEDULE_ID,
+  /** A maintenance workflow every `retention.every`, one run at a time. */
+  const every = (scheduleId: string, workflowType: string, args: unknown[]): ScheduleOptions => ({
+    scheduleId,
     spec: { intervals: [{ every: settings.retention.every as '1 hour' }] },
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'retentionSweep',
-      taskQueue: MAINTENANCE_QUEUE,
-      args: [{ olderThanDays: settings.retention.days }],
-      workflowExecutionTimeout: '1 hour',
-    },
+    action: { type: 'startWorkflow', workflowType, taskQueue: MAINTENANCE_QUEUE, args, workflowExecutionTimeout: '1 hour' },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-  }, logger, { every: settings.retention.every, days: settings.retention.days });
+  });
+  await ensureSchedule(client, every(RETENTION_SCHEDULE_ID, 'retentionSweep', [{ olderThanDays: settings.retention.days }]), logger, {
+    every: settings.retention.every,
+    days: settings.retention.days,
+  });
   // Its own schedule: unfinished uploads are aborted whatever retention's sweep is doing.
-  await ensureSchedule(client, {
-    scheduleId: STALE_UPLOADS_SCHEDULE_ID,
-    spec: { intervals: [{ every: settings.retention.every as '1 hour' }] },
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'staleUploadsSweep',
-      taskQueue: MAINTENANCE_QUEUE,
-      args: [],
-      workflowExecutionTimeout: '1 hour',
-    },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-  }, logger, { every: settings.retention.every });
+  await ensureSchedule(client, every(STALE_UPLOADS_SCHEDULE_ID, 'staleUploadsSweep', []), logger, { every: settings.retention.every });
 }
 
 /** Creates the Schedule, or brings an existing one in line with `options`. */
