@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { EXACT_TOTAL_LIMIT, type JobPage, type JobRepository } from '@menagerie/db';
 import { decodeJobCursor, workflowIdFor, type JobSearch, type JobStatus } from '@menagerie/core';
+import { prepared } from '../../libs/db/src/prepared';
 import { useJobsDatabase } from '../support/database';
 
 /** JobRepository on a real PostgreSQL database, cloned from the migrated template. */
@@ -11,6 +12,21 @@ describe('JobRepository', () => {
   let jobs: JobRepository;
   beforeAll(() => ({ ds, jobs } = db));
   const queued = () => db.queued();
+
+  it('prepares a statement again when a migration changed the shape of what it reads, on every pooled connection', async () => {
+    await ds.query(`CREATE TABLE prepared_probe (id int)`);
+    try {
+      await ds.query(`INSERT INTO prepared_probe VALUES (1)`);
+      const read = () => Promise.all([0, 1, 2, 3].map(() => prepared<{ id: number }>(ds.manager, `SELECT * FROM prepared_probe`, [])));
+      // Prepared on both of the pool's connections.
+      expect((await read()).map((r) => r.rows)).toEqual(Array(4).fill([{ id: 1 }]));
+      await ds.query(`ALTER TABLE prepared_probe ADD COLUMN added int`);
+      // PostgreSQL refuses the old plans (0A000): each is prepared again, and no caller sees it.
+      expect((await read()).map((r) => r.rows)).toEqual(Array(4).fill([{ id: 1, added: null }]));
+    } finally {
+      await ds.query(`DROP TABLE prepared_probe`);
+    }
+  });
 
   it('keeps the first final status: completed, then failed, stays completed with its result and finish time', async () => {
     const id = await queued();
