@@ -287,6 +287,12 @@ describe('environment values stay out of what leaves the process', () => {
     expect(parseRunflags(engine.spec.runflags, [], { user: engine.spec.user })).toEqual({ ...engine.policy, env: ['TOKEN'] });
   });
 
+  it('engines.json may set a variable once: twice, Docker and the worker would disagree on its value', () => {
+    const [problem] = problemsOf(() => parseEngines('e.json', engineJson('1000', ['-e', 'A=1', '--env=A=2']), vars));
+    expect(problem).toMatch(/^engines\[0\] \(\w[\w-]*\)\.runflags: --env: environment variable A is set twice \("A=1" and "A=2"\); set it once/);
+    expect(parseRunflags(['-e', 'A=1', '-e', 'B=1']).env).toEqual(['A=1', 'B=1']);
+  });
+
   it('engines.json must give each variable a value', () => {
     expect(problemsOf(() => parseEngines('e.json', engineJson('1000', ['-e', 'TOKEN']), vars))[0]).toMatch(/runflags: -e TOKEN: needs a value/);
   });

@@ -113,6 +113,9 @@ const FLAGS: FlagDef[] = [
     apply: (p, v, f) => {
       // A bare NAME is what a workflow input holds: the worker fills the value in.
       if (!ENV_NAME.test(envName(v))) throw new RunflagError(`${f}: "${v}" must be NAME=value`);
+      // Docker would take the last and the worker's value lookup the first: one name, one value.
+      const twice = p.env.find((e) => envName(e) === envName(v));
+      if (twice !== undefined) throw new RunflagError(`${f}: environment variable ${envName(v)} is set twice ("${twice}" and "${v}"); set it once`);
       p.env.push(v);
     },
   },
