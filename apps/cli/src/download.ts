@@ -21,10 +21,15 @@ export function filenameFrom(contentDisposition: string | null): string | null {
   return token ? safeName(token[1]) : null;
 }
 
-/** The last path segment, without control characters; null if nothing usable is left (".", "..", empty). */
+/**
+ * The last path segment, without control characters; null if nothing usable
+ * is left (".", "..", empty). A leading dot is prefixed ("_.npmrc"): a name
+ * the server chose never becomes a hidden file (a shell's rc, an .npmrc) in
+ * the directory the CLI runs in.
+ */
 export function safeName(name: string): string | null {
   // eslint-disable-next-line no-control-regex
   const base = name.split(/[/\\]/).pop()!.replace(/[\x00-\x1f\x7f]/g, '').trim();
   if (!base || base === '.' || base === '..') return null;
-  return base;
+  return base.startsWith('.') ? `_${base}` : base;
 }

@@ -23,6 +23,12 @@ describe('filenameFrom (Content-Disposition)', () => {
     expect(filenameFrom(`attachment; filename*=UTF-8''%E0%A4%A`)).toBeNull();
   });
 
+  it('prefixes a leading dot, so a server never names a hidden file', () => {
+    expect(filenameFrom('attachment; filename=".npmrc"')).toBe('_.npmrc');
+    expect(filenameFrom(`attachment; filename*=UTF-8''..%2F.ssh%2F.authorized_keys`)).toBe('_.authorized_keys');
+    expect(safeName('a.b')).toBe('a.b');
+  });
+
   it('strips control characters', () => {
     expect(safeName('a\nb\x00c.txt')).toBe('abc.txt');
   });

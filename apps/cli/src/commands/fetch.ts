@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
@@ -38,7 +38,9 @@ export async function fetchResult(ctx: Context, id: string, options: FetchOption
   const exclusive = options.output === undefined && !options.force;
   let bytes = 0;
   body.on('data', (chunk: Buffer) => (bytes += chunk.length));
-  const file = createWriteStream(path, { flags: exclusive ? 'wx' : 'w' });
+  // Never through a symbolic link (O_NOFOLLOW; O_EXCL never follows one either): a link planted where the file goes is refused.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (exclusive ? constants.O_EXCL : constants.O_TRUNC);
+  const file = createWriteStream(path, { flags });
   let opened = false;
   file.once('open', () => (opened = true));
   try {
@@ -46,6 +48,7 @@ export async function fetchResult(ctx: Context, id: string, options: FetchOption
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; remove it, name another with -o FILE, or overwrite it with --force`);
+    if (code === 'ELOOP') throw new CliError('FILE_IS_LINK', `${path} is a symbolic link, which the CLI never writes through; remove it, or name another file with -o FILE`);
     if (!opened) throw new CliError(code ?? 'WRITE_FAILED', `cannot write ${path}: ${(err as Error).message}`);
     // Only a file this command created or truncated is removed.
     await rm(path, { force: true });
