@@ -1,5 +1,5 @@
-import { constants, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -36,20 +36,23 @@ export async function fetchResult(ctx: Context, id: string, options: FetchOption
   }
   // Named by the server: never over a file that is there, unless asked. Named by the user: as told.
   const exclusive = options.output === undefined && !options.force;
-  let bytes = 0;
-  body.on('data', (chunk: Buffer) => (bytes += chunk.length));
   // Never through a symbolic link (O_NOFOLLOW; O_EXCL never follows one either): a link planted where the file goes is refused.
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (exclusive ? constants.O_EXCL : constants.O_TRUNC);
-  const file = createWriteStream(path, { flags });
-  let opened = false;
-  file.once('open', () => (opened = true));
+  let handle: FileHandle;
   try {
-    await pipeline(body, file);
+    handle = await open(path, flags, 0o644);
   } catch (err) {
+    body.destroy();
     const code = (err as { code?: string }).code;
     if (code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; remove it, name another with -o FILE, or overwrite it with --force`);
     if (code === 'ELOOP') throw new CliError('FILE_IS_LINK', `${path} is a symbolic link, which the CLI never writes through; remove it, or name another file with -o FILE`);
-    if (!opened) throw new CliError(code ?? 'WRITE_FAILED', `cannot write ${path}: ${(err as Error).message}`);
+    throw new CliError(code ?? 'WRITE_FAILED', `cannot write ${path}: ${(err as Error).message}`);
+  }
+  let bytes = 0;
+  body.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  try {
+    await pipeline(body, handle.createWriteStream());
+  } catch (err) {
     // Only a file this command created or truncated is removed.
     await rm(path, { force: true });
     throw new CliError('DOWNLOAD_FAILED', `job ${id}: the download stopped after ${bytes} bytes: ${(err as Error).message}`);
