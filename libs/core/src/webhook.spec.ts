@@ -62,4 +62,18 @@ describe('urlUnderPrefix', () => {
     expect(urlUnderPrefix('https://hooks.example.com/other/x', 'https://hooks.example.com/menagerie/')).toBe(false);
     expect(urlUnderPrefix('not a url', 'https://hooks.example.com')).toBe(false);
   });
+
+  it('compares decoded paths, and refuses encoded separators and dot segments that would leave the prefix', () => {
+    const prefix = 'https://hooks.example.com/menagerie/';
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/..%2f..%2fadmin', prefix)).toBe(false);
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/%2e%2e/admin', prefix)).toBe(false);
+    // The URL parser resolves an encoded "." segment itself: what is called is /menagerie/x.
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/%2E/x', prefix)).toBe(true);
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/a%5c..%5cadmin', prefix)).toBe(false);
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/../admin', prefix)).toBe(false);
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/bad%zz', prefix)).toBe(false);
+    // Encoded letters are the same path.
+    expect(urlUnderPrefix('https://hooks.example.com/%6denagerie/a', prefix)).toBe(true);
+    expect(urlUnderPrefix('https://hooks.example.com/menagerie/a%20b', prefix)).toBe(true);
+  });
 });

@@ -112,7 +112,9 @@ export function addressRefusal(ip: string): string | null {
  * Whether `url` is under `prefix`: same scheme, host and port (compared
  * parsed, so "https://a.example" never lets "https://a.example.evil.net" in),
  * and a path that starts with the prefix's (end it with "/" to allow only
- * what is inside a folder).
+ * what is inside a folder), compared percent-decoded. A path with an encoded
+ * separator (%2F, %5C) or an encoded dot segment (%2E%2E) is under no
+ * prefix: a receiver that decodes it would reach what the prefix keeps out.
  */
 export function urlUnderPrefix(url: string, prefix: string): boolean {
   let u: URL;
@@ -123,5 +125,19 @@ export function urlUnderPrefix(url: string, prefix: string): boolean {
   } catch {
     return false;
   }
-  return u.protocol === p.protocol && u.host === p.host && u.pathname.startsWith(p.pathname) && (p.search === '' || u.search.startsWith(p.search));
+  const [path, under] = [decodedPath(u), decodedPath(p)];
+  if (path === null || under === null) return false;
+  return u.protocol === p.protocol && u.host === p.host && path.startsWith(under) && (p.search === '' || u.search.startsWith(p.search));
+}
+
+/** The URL's path, each segment percent-decoded; null when decoding would move it (an encoded "/" or "\\", an encoded "." or ".." segment) or fails. */
+function decodedPath(url: URL): string | null {
+  // (The parser has already resolved the literal dot segments and turned "\\" into "/".)
+  if (/%(2f|5c)/i.test(url.pathname)) return null;
+  try {
+    const segments = url.pathname.split('/').map(decodeURIComponent);
+    return segments.some((s) => s === '.' || s === '..') ? null : segments.join('/');
+  } catch {
+    return null;
+  }
 }
