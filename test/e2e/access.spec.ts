@@ -40,6 +40,14 @@ describe('access control', () => {
     expect((await get('/jobs', { cookie: `theme=dark; menagerie_api_key=${encodeURIComponent(KEY)}` })).status).toBe(200);
   });
 
+  it('asks /metrics for a key too, when no metrics token is set: it is never open on a closed API', async () => {
+    const refused = await get('/metrics');
+    expect([refused.status, (await body(refused)).error]).toEqual([401, 'UNAUTHORIZED']);
+    expect((await get('/metrics', { authorization: 'Bearer wrong-key-0123456789abc' })).status).toBe(401);
+    expect((await get('/metrics', { 'x-api-key': KEY })).status).toBe(200);
+    expect(await (await get('/metrics', { authorization: `Bearer ${THIRD}` })).text()).toContain('menagerie_jobs_queued');
+  });
+
   it('serves the console shell without a key, so it can ask for one', async () => {
     expect((await get('/console')).status).toBe(200);
   });

@@ -244,8 +244,13 @@ describe('docker-compose.yml', () => {
     }
     // The container port the API listens on is the one published.
     expect(envOf(service('api')).MENAGERIE_API_PORT).toBe('8100');
-    // The UI is on loopback unless told otherwise.
+    // The UI is on loopback unless told otherwise; so is the API, which has no keys unless given some.
     expect(portsOf(service('temporal-ui'))[0].hostIp).toBe('127.0.0.1');
+    expect(portsOf(service('api'))[0].hostIp).toBe('127.0.0.1');
+    expect(envOf(service('api')).MENAGERIE_API_KEYS).toBe('');
+    const keyed = load({ MENAGERIE_API_KEYS: 'k1-0123456789abcdef,k2-0123456789abcdef', MENAGERIE_API_BIND: '0.0.0.0' });
+    for (const name of ['api', 'worker']) expect(envOf(service(name, keyed)).MENAGERIE_API_KEYS).toBe('k1-0123456789abcdef,k2-0123456789abcdef');
+    expect(portsOf(service('api', keyed))[0].hostIp).toBe('0.0.0.0');
   });
 
   it('publishes on the ports and addresses .env names, so a second deployment can share the host', () => {

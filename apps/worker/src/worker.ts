@@ -146,7 +146,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const metricsServer: MetricsServer | null =
     workerPort === null
       ? null
-      : await serveMetrics({ host: workerHost, port: workerPort, token, scrape: () => metrics.scrape() }).catch((err: Error) => {
+      : await serveMetrics({ host: workerHost, port: workerPort, token, apiKeys: settings.auth.apiKeys, scrape: () => metrics.scrape() }).catch((err: Error) => {
           throw new Error(`cannot serve the worker's metrics on ${workerHost}:${workerPort} (metrics.workerPort: 0 lets the OS choose a port, null turns them off): ${err.message}`);
         });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'worker metrics served');

@@ -25,19 +25,26 @@ export function routeLabel(req: { baseUrl?: string; route?: { path?: unknown } }
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Whether a scrape may read the metrics: always when no token is configured;
- * otherwise only with `Authorization: Bearer <token>` (compared as digests,
- * in constant time).
+ * Whether a scrape may read the metrics (`authorization`: the request's
+ * Authorization header). With a metrics token, only it, as
+ * `Authorization: Bearer <token>`, so that Prometheus holds nothing that could
+ * upload. Without one, but with API keys, an API key the same way: metrics
+ * are never open on a deployment that closed its API. Open when neither is
+ * set. Compared as digests, in constant time.
  */
-export function metricsAuthorized(authorization: string | undefined, token: string): boolean {
-  if (!token) return true;
+export function metricsAuthorized(authorization: string | undefined, token: string, apiKeys: readonly string[] = []): boolean {
+  const accepted = token ? [token] : apiKeys;
+  if (!accepted.length) return true;
   const presented = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
-  return presented !== '' && timingSafeEqual(digest(presented), digest(token));
+  if (presented === '') return false;
+  let match = false;
+  for (const credential of accepted) match = timingSafeEqual(digest(presented), digest(credential)) || match;
+  return match;
 }
 
 export const METRICS_UNAUTHORIZED = {
   error: 'UNAUTHORIZED',
-  message: 'the metrics need the metrics token (metrics.token): send it as "Authorization: Bearer <token>"',
+  message: 'the metrics need the metrics token (metrics.token) or, where none is set, an API key: send it as "Authorization: Bearer <token or key>"',
 };
 
 export interface MetricsServer {
@@ -53,6 +60,8 @@ export interface ServeOptions {
   /** 0: any free port (see MetricsServer.port). */
   port: number;
   token: string;
+  /** The API keys (auth.apiKeys): without a token, one of them lets a scrape in (see metricsAuthorized). */
+  apiKeys?: readonly string[];
   scrape(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -66,7 +75,7 @@ export async function serveMetrics(options: ServeOptions): Promise<MetricsServer
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') return json(404, { error: 'NOT_FOUND', message: 'only GET /metrics is served here' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'METHOD_NOT_ALLOWED', message: 'GET /metrics' });
-    if (!metricsAuthorized(req.headers.authorization, options.token)) return json(401, METRICS_UNAUTHORIZED);
+    if (!metricsAuthorized(req.headers.authorization, options.token, options.apiKeys)) return json(401, METRICS_UNAUTHORIZED);
     options.scrape().then(
       ({ contentType, body }) => {
         res.writeHead(200, { 'Content-Type': contentType });

@@ -157,6 +157,29 @@ describe('serveMetrics', () => {
     }
   });
 
+  it('needs an API key when keys are set and no token is, and is open only when neither is', async () => {
+    const apiKey = 'an-api-key-of-some-length';
+    const keyed = await serveMetrics({ host: '127.0.0.1', port: 0, token: '', apiKeys: ['another-key', apiKey], scrape });
+    const open = await serveMetrics({ host: '127.0.0.1', port: 0, token: '', apiKeys: [], scrape });
+    try {
+      expect((await fetch(keyed.url)).status).toBe(401);
+      expect((await fetch(keyed.url, { headers: { Authorization: 'Bearer not-a-key' } })).status).toBe(401);
+      expect((await fetch(keyed.url, { headers: { Authorization: `Bearer ${apiKey}` } })).status).toBe(200);
+      expect((await fetch(open.url)).status).toBe(200);
+    } finally {
+      await keyed.close();
+      await open.close();
+    }
+    // With a token, the token alone: an API key is refused.
+    const tokened = await serveMetrics({ host: '127.0.0.1', port: 0, token, apiKeys: [apiKey], scrape });
+    try {
+      expect((await fetch(tokened.url, { headers: { Authorization: `Bearer ${apiKey}` } })).status).toBe(401);
+      expect((await fetch(tokened.url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    } finally {
+      await tokened.close();
+    }
+  });
+
   it('answers 500 naming the failure when the metrics cannot be collected', async () => {
     const server = await serveMetrics({ host: '127.0.0.1', port: 0, token: '', scrape: async () => Promise.reject(new Error('no database')) });
     try {

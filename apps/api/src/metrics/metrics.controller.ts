@@ -8,10 +8,11 @@ import { Public } from '../common/access';
 import { CONFIG } from '../common/tokens';
 
 /**
- * GET /metrics, in Prometheus' text format. Open like /health (counts by
- * engine, status, route and code: never a job id, file name or hash), unless
- * metrics.token is set; then that token, and no API key, lets a scrape in, so
- * that Prometheus holds no key that could upload. Not in the OpenAPI document:
+ * GET /metrics, in Prometheus' text format (counts by engine, status, route
+ * and code: never a job id, file name or hash). With metrics.token set, that
+ * token, and no API key, lets a scrape in, so that Prometheus holds no key
+ * that could upload; without one, an API key does when keys are set; open
+ * only when neither is (see metricsAuthorized). Not in the OpenAPI document:
  * it is for Prometheus, not for clients.
  */
 @ApiExcludeController()
@@ -25,7 +26,10 @@ export class MetricsController {
 
   @Get()
   async scrape(@Req() req: Request, @Res() res: Response): Promise<void> {
-    if (!metricsAuthorized(req.headers.authorization, this.config.settings.metrics.token)) {
+    const key = req.headers['x-api-key'];
+    const authorization = req.headers.authorization ?? (typeof key === 'string' && key ? `Bearer ${key}` : undefined);
+    const { metrics, auth } = this.config.settings;
+    if (!metricsAuthorized(authorization, metrics.token, auth.apiKeys)) {
       throw new MenagerieError('UNAUTHORIZED', METRICS_UNAUTHORIZED.message);
     }
     const { contentType, body } = await this.metrics.scrape();
