@@ -79,7 +79,7 @@ describe('admin console: a job page shows its webhook deliveries and their attem
     );
     for (const row of rows) {
       expect(row.attempts).toHaveLength(3);
-      expect(row.attempts[0]).toMatch(/^#1 .* · HTTP 500 · \d+ ms · HTTP 500: not yet$/);
+      expect(row.attempts[0]).toMatch(/^#1 .* · HTTP 500 · \d+ ms · HTTP 500: Internal Server Error$/);
       expect(row.attempts[2]).toMatch(/^#3 .* · HTTP 200 · \d+ ms$/);
     }
     expect(await page.textContent('#webhooks-meta')).toBe('2 of 2 delivered');

@@ -79,8 +79,11 @@ describe('postWebhook', () => {
   });
 
   it('does not follow a redirect, and reads no more than the limit of a long answer', async () => {
-    answer = (res) => res.writeHead(302, { Location: '/elsewhere' }).end();
-    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, refused: false, statusCode: 302, error: 'HTTP 302: redirect not followed (to /elsewhere)' });
+    answer = (res) => res.writeHead(302, { Location: '/elsewhere?token=secret' }).end();
+    // The status and a reason of our own: neither the Location nor the receiver's body is echoed to API callers.
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, refused: false, statusCode: 302, error: 'HTTP 302: redirect not followed' });
+    answer = (res) => res.writeHead(500).end('internal: db password is hunter2');
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, statusCode: 500, error: 'HTTP 500: Internal Server Error' });
     answer = (res) => {
       res.writeHead(200);
       // Endless: only the cap ends the read.

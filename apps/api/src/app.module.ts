@@ -1,5 +1,5 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { MenagerieError } from '@menagerie/core';
+import { loggedRequestUrl, MenagerieError } from '@menagerie/core';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
@@ -75,7 +75,8 @@ export class AppModule {
             level: config.settings.logLevel,
             // Only what an operator needs; headers (and so any credentials) are never logged.
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+              // A callback's query string (often the receiver's token) is not kept.
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggedRequestUrl(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 
@@ -77,17 +77,14 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
     });
     req.on('response', (res: IncomingMessage) => {
       const code = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
       let size = 0;
       const done = () => {
-        const answer = Buffer.concat(chunks).toString('utf8').slice(0, 200);
         if (code >= 200 && code < 300) return finish({ delivered: true, refused: false, statusCode: code, error: null });
-        const why = code >= 300 && code < 400 ? `redirect not followed${res.headers.location ? ` (to ${res.headers.location})` : ''}` : answer.trim();
+        // The status and a reason of our own only: what the receiver answered (its body, a Location) is never echoed to API callers.
+        const why = code >= 300 && code < 400 ? 'redirect not followed' : STATUS_CODES[code];
         finish({ delivered: false, refused: false, statusCode: code, error: `HTTP ${code}${why ? `: ${why}` : ''}` });
       };
       res.on('data', (chunk: Buffer) => {
-        const room = limits.maxResponseBytes - size;
-        if (room > 0) chunks.push(chunk.subarray(0, room));
         size += chunk.length;
         if (size >= limits.maxResponseBytes) {
           done();

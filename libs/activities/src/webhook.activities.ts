@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER } from '@menagerie/core';
+import { shownUrl, WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER } from '@menagerie/core';
 import type { WebhookReceiverKind, WebhookRepository } from '@menagerie/db';
 import { postWebhook, type WebhookPostLimits } from './webhook-http';
 import { signWebhook } from './webhook-signature';
@@ -39,7 +39,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const at = now();
       const secret = deps.secretFor(delivery.kind, delivery.url);
       if (secret === null) {
-        const error = delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${delivery.url} is no longer a configured webhook target`;
+        const error = delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${shownUrl(delivery.url)} is no longer a configured webhook target`;
         await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: null, latencyMs: 0, error }, false);
         observe('failed');
         throw ApplicationFailure.nonRetryable(error, 'WebhookReceiverGone');

@@ -1,4 +1,4 @@
-import { addressRefusal, urlUnderPrefix } from './webhook';
+import { addressRefusal, loggedRequestUrl, shownUrl, urlUnderPrefix } from './webhook';
 
 describe('addressRefusal: the addresses a callback may not reach', () => {
   it.each([
@@ -75,5 +75,23 @@ describe('urlUnderPrefix', () => {
     // Encoded letters are the same path.
     expect(urlUnderPrefix('https://hooks.example.com/%6denagerie/a', prefix)).toBe(true);
     expect(urlUnderPrefix('https://hooks.example.com/menagerie/a%20b', prefix)).toBe(true);
+  });
+});
+
+describe('shownUrl and loggedRequestUrl', () => {
+  it('shows a receiver without its query, fragment or user info', () => {
+    expect(shownUrl('https://hooks.example.com/cb?token=s3cret')).toBe('https://hooks.example.com/cb?…');
+    expect(shownUrl('https://user:pass@hooks.example.com/cb#t=s3cret')).toBe('https://hooks.example.com/cb?…');
+    expect(shownUrl('https://hooks.example.com/cb')).toBe('https://hooks.example.com/cb');
+    expect(shownUrl('not a url?token=s3cret')).toBe('(not a URL)');
+  });
+
+  it('logs a request with its callback shown that way, and every other parameter as it came', () => {
+    const callback = encodeURIComponent('https://hooks.example.com/cb?token=s3cret');
+    expect(loggedRequestUrl(`/filemeta/upload?force=true&callback=${callback}`)).toBe('/filemeta/upload?force=true&callback=https://hooks.example.com/cb?…');
+    expect(loggedRequestUrl(`/submit?engines=auto&%63allback=${callback}`)).toBe('/submit?engines=auto&%63allback=https://hooks.example.com/cb?…');
+    expect(loggedRequestUrl('/result/x?wait=60')).toBe('/result/x?wait=60');
+    expect(loggedRequestUrl('/jobs')).toBe('/jobs');
+    expect(loggedRequestUrl('/submit?callback=%zz')).not.toContain('%zz');
   });
 });

@@ -141,3 +141,39 @@ function decodedPath(url: URL): string | null {
     return null;
   }
 }
+
+/**
+ * A receiver's URL as it may be shown or logged: origin and path, without
+ * its query string and fragment (which often carry the receiver's own
+ * token) or user info. The one rule the API's views, its request log and the
+ * worker's recorded errors follow.
+ */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search || u.hash ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** A request's path and query as the request log keeps it: a `callback` parameter's value shown as shownUrl gives it. */
+export function loggedRequestUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const parts = url.slice(q + 1).split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (safeDecode(key) !== 'callback' || eq < 0) return part;
+    return `${key}=${shownUrl(safeDecode(part.slice(eq + 1).replace(/\+/g, ' ')))}`;
+  });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,3 +1,4 @@
+import { shownUrl } from '@menagerie/core';
 import type { WebhookDeliveryReport } from '@menagerie/db';
 
 /** A delivery as GET /jobs/<id>/webhooks and the console show it. */
@@ -16,15 +17,6 @@ export interface WebhookDeliveryView {
   finishedAt: string | null;
   lastError: string | null;
   attempts: Array<{ attempt: number; at: string; statusCode: number | null; latencyMs: number; error: string | null }>;
-}
-
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
-  } catch {
-    return url;
-  }
 }
 
 export function toWebhookView(d: WebhookDeliveryReport): WebhookDeliveryView {
