@@ -1,7 +1,9 @@
 import type { LookupAddress } from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { guardedLookup, postWebhook, signWebhook, verifyWebhook } from '@menagerie/activities';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createWebhookActivities, guardedLookup, postWebhook, signWebhook, verifyWebhook } from '@menagerie/activities';
+import { callbackRefusal } from '../../apps/worker/src/webhooks';
 import { parseSettings } from '@menagerie/config';
 import { addressRefusal } from '@menagerie/core';
 
@@ -127,5 +129,33 @@ describe('webhooks settings', () => {
     expect(() => parse({ targets: [twice, twice] })).toThrow(/listed once/);
     expect(() => parse({ callbackAllow: ['https://hooks.example.com/'] })).toThrow(/webhooks\.callbackSecret/);
     expect(() => parse({ callbackAllow: ['file:///etc/'], callbackSecret: SECRET })).toThrow(/callbackAllow/);
+  });
+});
+
+describe('a callback allowlist narrowed after deliveries were queued', () => {
+  const delivery = { id: 'd-1', kind: 'callback' as const, url: 'https://hooks.example.com/old/cb?token=s3cret', status: 'delivering', body: BODY, event: 'job.completed' };
+
+  it('refuses, at the next attempt, a callback no longer under any prefix: recorded, and never retried', async () => {
+    const attempts: Array<{ error: string | null }> = [];
+    const activities = createWebhookActivities({
+      webhooks: {
+        delivery: async () => delivery,
+        recordAttempt: async (attempt: { error: string | null }) => void attempts.push(attempt),
+        markFailed: async () => undefined,
+      } as never,
+      secretFor: () => SECRET,
+      receiverRefusal: callbackRefusal(['https://hooks.example.com/new/']),
+      refuseAddress: () => () => null,
+    });
+    const failure = await new MockActivityEnvironment().run(activities.deliverWebhook, 'd-1').catch((err: unknown) => err);
+    expect(failure).toMatchObject({ type: 'WebhookReceiverGone', nonRetryable: true });
+    expect(attempts.map((a) => a.error)).toEqual(['https://hooks.example.com/old/cb?… is no longer under a prefix of webhooks.callbackAllow']);
+  });
+
+  it('lets a callback still under a prefix through, and never holds a configured target to the list', () => {
+    const refusal = callbackRefusal(['https://hooks.example.com/old/']);
+    expect(refusal('callback', delivery.url)).toBeNull();
+    expect(refusal('target', 'https://elsewhere.example.com/all')).toBeNull();
+    expect(callbackRefusal([])('callback', delivery.url)).toMatch(/no longer under a prefix/);
   });
 });

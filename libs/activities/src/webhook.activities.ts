@@ -12,6 +12,12 @@ export interface WebhookDeps {
   webhooks: Pick<WebhookRepository, 'delivery' | 'recordAttempt' | 'markFailed'>;
   /** The secret that signs deliveries to this receiver; null when it is no longer configured. */
   secretFor(kind: WebhookReceiverKind, url: string): string | null;
+  /**
+   * Why the receiver may no longer be called, asked at each attempt (a
+   * callback no longer under webhooks.callbackAllow, narrowed since it was
+   * accepted), or null.
+   */
+  receiverRefusal?(kind: WebhookReceiverKind, url: string): string | null;
   /** Why a callback must not reach `ip` (the address rule, unless allowPrivate lets its URL), or null. Configured targets are the operator's own: never refused. */
   refuseAddress(kind: WebhookReceiverKind, url: string): (ip: string) => string | null;
   limits?: Partial<Pick<WebhookPostLimits, 'timeoutMs' | 'maxResponseBytes'>>;
@@ -37,9 +43,11 @@ export function createWebhookActivities(deps: WebhookDeps) {
       if (delivery.status === 'delivered' || delivery.status === 'failed') return 'already ended';
       const attempt = Context.current().info.attempt;
       const at = now();
-      const secret = deps.secretFor(delivery.kind, delivery.url);
+      const refusal = deps.receiverRefusal?.(delivery.kind, delivery.url) ?? null;
+      const secret = refusal === null ? deps.secretFor(delivery.kind, delivery.url) : null;
       if (secret === null) {
-        const error = delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${shownUrl(delivery.url)} is no longer a configured webhook target`;
+        const error =
+          refusal ?? (delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${shownUrl(delivery.url)} is no longer a configured webhook target`);
         await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: null, latencyMs: 0, error }, false);
         observe('failed');
         throw ApplicationFailure.nonRetryable(error, 'WebhookReceiverGone');
