@@ -1,4 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { callbackKey } from '@menagerie/activities';
+import { readmeNodeVerifier, readmePythonVerifier, type Delivery } from '../support/readme-verifiers';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebhookDeliveryView } from '../../apps/api/src/webhooks/webhook.view';
@@ -66,16 +68,11 @@ class Receiver {
   }
 }
 
-/** What the README tells a receiver to do: the time within 5 minutes, then the HMAC compared in constant time. */
-function verified(secret: string, r: Received): boolean {
-  const header = String(r.headers['x-menagerie-signature'] ?? '');
-  const fields = Object.fromEntries(header.split(',').map((kv) => kv.split('=') as [string, string]));
-  const t = Number(fields.t);
-  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${r.body}`).digest();
-  const given = Buffer.from(fields.v1 ?? '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** What the README tells a receiver to do, with its own Node verifier: `key` and the URL it was given (`base` + the request's path). */
+function verified(key: string, base: string, r: Received): boolean {
+  return readmeNodeVerifier([{ key, url: `${base}${r.path}`, body: r.body, headers: r.headers }])[0] !== 'refused';
 }
+const callbackKeyOf = (receiver: { url: string }) => callbackKey(CALLBACK_SECRET, receiver.url);
 
 const parsed = (r: Received) => JSON.parse(r.body) as Record<string, unknown> & { event: string; deliveryId: string };
 /** Random bytes with a NUL: never in the cache. */
@@ -152,8 +149,8 @@ describe('webhooks: signed, retried, recorded', () => {
     const sent = rx.to('/cb/flaky/1');
     expect(sent.map((r) => r.status)).toEqual([500, 500, 500, 200]);
     const last = sent[3];
-    expect(verified(CALLBACK_SECRET, last)).toBe(true);
-    expect(verified(TARGET_SECRET, last)).toBe(false);
+    expect(verified(callbackKeyOf(rx), rx.url, last)).toBe(true);
+    expect(verified(TARGET_SECRET, rx.url, last)).toBe(false);
     expect(last.headers['x-menagerie-event']).toBe('job.completed');
     expect(last.headers['x-menagerie-delivery']).toBe(callback.deliveryId);
     expect(last.headers['content-type']).toBe('application/json');
@@ -166,7 +163,7 @@ describe('webhooks: signed, retried, recorded', () => {
     // The deployment-wide target heard it too, under its own delivery id and secret.
     const target = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === job.jobid);
     expect(target).toHaveLength(1);
-    expect(verified(TARGET_SECRET, target[0])).toBe(true);
+    expect(verified(TARGET_SECRET, rx.url, target[0])).toBe(true);
     expect(parsed(target[0])).toMatchObject({ event: 'job.completed', deliveryId: deliveredTo(deliveries, 'target')!.deliveryId, status: 'completed' });
     // The worker counted the attempts by outcome (menagerie_webhook_deliveries_total).
     const scraped = await (await fetch(sys.worker!.metricsUrl!)).text();
@@ -181,7 +178,7 @@ describe('webhooks: signed, retried, recorded', () => {
     await until('job.failed at the target', async () => deliveredTo(await deliveriesOf(failed.jobid), 'target'));
     const heard = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === failed.jobid);
     expect(heard.map((r) => [parsed(r).event, parsed(r).status, r.headers['x-menagerie-event']])).toEqual([['job.failed', 'failed', 'job.failed']]);
-    expect(verified(TARGET_SECRET, heard[0])).toBe(true);
+    expect(verified(TARGET_SECRET, rx.url, heard[0])).toBe(true);
 
     // A hit never changes status after its insert: the trigger on the insert writes its event.
     const bytes = unique();
@@ -218,7 +215,7 @@ describe('webhooks: signed, retried, recorded', () => {
       const done = events.find((e) => e.event === 'submission.completed')!;
       const { event: _e, deliveryId: _d, ...shown } = done;
       expect(shown).toEqual(ended);
-      expect(rx.to(path).every((r) => verified(CALLBACK_SECRET, r))).toBe(true);
+      expect(rx.to(path).every((r) => verified(callbackKeyOf(rx), rx.url, r))).toBe(true);
 
       const recorded = await until('every delivery of the submission ended', async () => {
         const all = await body<WebhookDeliveryView[]>(await fetch(`${sys.baseUrl}/submission/${s.submissionId}/webhooks`));
@@ -231,6 +228,33 @@ describe('webhooks: signed, retried, recorded', () => {
       const [row] = await sys.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE submission_id = $1 AND event = 'submission.completed'`, [s.submissionId]);
       expect(row.n).toBe(1);
     }
+  });
+
+  it("can't be replayed or passed on: the README's Node and Python verifiers take a delivery once, and only at the receiver it was signed for", async () => {
+    const res = await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/replayed`)}`, unique());
+    expect(res.status).toBe(201);
+    const job = await waitForJob(sys.baseUrl, (await body<Job>(res)).jobid, 120_000);
+    await until('the callback delivered', async () => deliveredTo(await deliveriesOf(job.jobid), 'callback'));
+    const [sent] = rx.to('/cb/replayed');
+    const target = rx.requests.find((r) => r.path === '/target/' && parsed(r).jobid === job.jobid)!;
+    const as = (r: Received, key: string, url: string, headers = r.headers): Delivery => ({ key, url, body: r.body, headers });
+    const cases: Delivery[] = [
+      as(sent, callbackKeyOf(rx), `${rx.url}/cb/replayed`),
+      // Captured and sent again, under a delivery header of the attacker's choosing: a repeat.
+      as(sent, callbackKeyOf(rx), `${rx.url}/cb/replayed`, { ...sent.headers, 'x-menagerie-delivery': 'a-new-delivery-id' }),
+      // Passed on to another receiver, with its own key: refused.
+      as(sent, callbackKeyOf(late), `${late.url}/cb/replayed`),
+      // ...or on the same origin (the same key) but at another URL: refused, the URL is signed.
+      as(sent, callbackKeyOf(rx), `${rx.url}/cb/elsewhere`),
+      // The deployment-wide target's delivery, under the target's secret, at a callback's URL: refused.
+      as(target, TARGET_SECRET, `${rx.url}/cb/replayed`),
+      as(target, TARGET_SECRET, `${rx.url}/target/`),
+    ];
+    const expected = ['new', 'repeat', 'refused', 'refused', 'refused', 'new'];
+    expect(readmeNodeVerifier(cases)).toEqual(expected);
+    expect(readmePythonVerifier(cases)).toEqual(expected);
+    // The key is the one scripts/webhook-key.sh prints: callbackSecret never leaves the deployment.
+    expect(sent.headers['x-menagerie-signature']).not.toContain(CALLBACK_SECRET);
   });
 
   it('refuses a callback under no allowed prefix with 400 CALLBACK_NOT_ALLOWED, on the query or in the form, and keeps nothing', async () => {
@@ -276,7 +300,7 @@ describe('webhooks: signed, retried, recorded', () => {
     const delivered = await until('the late delivery', async () => deliveredTo(await deliveriesOf(job.jobid), 'callback'));
     expect(late.requests).toHaveLength(1);
     expect(late.requests[0].headers['x-menagerie-delivery']).toBe(delivered.deliveryId);
-    expect(verified(CALLBACK_SECRET, late.requests[0])).toBe(true);
+    expect(verified(callbackKeyOf(late), late.url, late.requests[0])).toBe(true);
     expect(delivered.attempts.at(-1)?.statusCode).toBe(200);
   });
 

@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createWebhookActivities, guardedLookup, postWebhook, signWebhook, verifyWebhook } from '@menagerie/activities';
+import { callbackKey, createWebhookActivities, guardedLookup, postWebhook, signWebhook, verifyWebhook } from '@menagerie/activities';
 import { callbackRefusal } from '../../apps/worker/src/webhooks';
 import { parseSettings } from '@menagerie/config';
 import { addressRefusal } from '@menagerie/core';
@@ -11,20 +11,35 @@ const SECRET = 'whsec_0123456789abcdef';
 const BODY = '{"event":"job.completed"}';
 
 describe('webhook signature', () => {
-  it('is t=<unix>,v1=<hex HMAC-SHA256 of "t.body">, as openssl computes it', () => {
-    // printf '%s' '1700000000.{"event":"job.completed"}' | openssl dgst -sha256 -hmac whsec_0123456789abcdef
-    expect(signWebhook(SECRET, BODY, 1_700_000_000)).toBe('t=1700000000,v1=c54a397be3253430adf427f21d09e6e533abc54ba7447151e46f0a5f3984d2ae');
+  const CALLBACK_SECRET = 'callback-secret-0123456789';
+  const URL_A = 'https://hooks.example.com/cb?token=x';
+
+  it("derives each callback origin's key from the callback secret with HKDF-SHA256, as openssl kdf does", () => {
+    // openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt key:callback-secret-0123456789 -kdfopt salt:menagerie-webhook-v1 -kdfopt info:https://hooks.example.com HKDF
+    expect(callbackKey(CALLBACK_SECRET, URL_A)).toBe('baeed1131a894107dc3548052fb6f7225fbd8826810e729e2af38e3227e40ade');
+    // One key per origin: the path and query do not change it; another host or port does.
+    expect(callbackKey(CALLBACK_SECRET, 'https://hooks.example.com/other')).toBe(callbackKey(CALLBACK_SECRET, URL_A));
+    expect(callbackKey(CALLBACK_SECRET, 'https://hooks.example.com:8443/cb')).not.toBe(callbackKey(CALLBACK_SECRET, URL_A));
+    expect(callbackKey(CALLBACK_SECRET, 'https://evil.example.net/cb')).not.toBe(callbackKey(CALLBACK_SECRET, URL_A));
   });
 
-  it('verifies within the window, and refuses another secret, a changed body, an old or future time, and garbage', () => {
-    const header = signWebhook(SECRET, BODY, 1_700_000_000);
-    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 + 299)).toBe(true);
-    expect(verifyWebhook('another secret, long enough', BODY, header, 1_700_000_000)).toBe(false);
-    expect(verifyWebhook(SECRET, BODY.replace('completed', 'failed'), header, 1_700_000_000)).toBe(false);
-    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 + 301)).toBe(false);
-    expect(verifyWebhook(SECRET, BODY, header, 1_700_000_000 - 301)).toBe(false);
-    expect(verifyWebhook(SECRET, BODY, 'v1=abc', 1_700_000_000)).toBe(false);
-    expect(verifyWebhook(SECRET, BODY, `t=1700000000,v1=${'0'.repeat(64)}`, 1_700_000_000)).toBe(false);
+  it('is t=<unix>,v1=<hex HMAC-SHA256 of "t.url.body">, as openssl computes it', () => {
+    const key = callbackKey(CALLBACK_SECRET, URL_A);
+    // printf '%s' '1700000000.https://hooks.example.com/cb?token=x.{"event":"job.completed"}' | openssl dgst -sha256 -hmac <key>
+    expect(signWebhook(key, URL_A, BODY, 1_700_000_000)).toBe('t=1700000000,v1=1c28ca5cf0e9d62fa45252b30782dacf993915765baaa20c49e6aa344e10ecd4');
+  });
+
+  it('verifies within the window, and refuses another key, another URL, a changed body, an old or future time, and garbage', () => {
+    const header = signWebhook(SECRET, URL_A, BODY, 1_700_000_000);
+    expect(verifyWebhook(SECRET, URL_A, BODY, header, 1_700_000_000 + 299)).toBe(true);
+    expect(verifyWebhook('another secret, long enough', URL_A, BODY, header, 1_700_000_000)).toBe(false);
+    // Passed on to another receiver: its URL is not the one signed.
+    expect(verifyWebhook(SECRET, 'https://hooks.example.com/other', BODY, header, 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, URL_A, BODY.replace('completed', 'failed'), header, 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, URL_A, BODY, header, 1_700_000_000 + 301)).toBe(false);
+    expect(verifyWebhook(SECRET, URL_A, BODY, header, 1_700_000_000 - 301)).toBe(false);
+    expect(verifyWebhook(SECRET, URL_A, BODY, 'v1=abc', 1_700_000_000)).toBe(false);
+    expect(verifyWebhook(SECRET, URL_A, BODY, `t=1700000000,v1=${'0'.repeat(64)}`, 1_700_000_000)).toBe(false);
   });
 });
 
@@ -143,7 +158,7 @@ describe('a callback allowlist narrowed after deliveries were queued', () => {
         recordAttempt: async (attempt: { error: string | null }) => void attempts.push(attempt),
         markFailed: async () => undefined,
       } as never,
-      secretFor: () => SECRET,
+      keyFor: () => SECRET,
       receiverRefusal: callbackRefusal(['https://hooks.example.com/new/']),
       refuseAddress: () => () => null,
     });

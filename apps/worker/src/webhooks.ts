@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createWebhookActivities, type WebhookActivities } from '@menagerie/activities';
+import { callbackKey, createWebhookActivities, type WebhookActivities } from '@menagerie/activities';
 import type { Settings } from '@menagerie/config';
 import { addressRefusal, shownUrl, urlUnderPrefix } from '@menagerie/core';
 import { WebhookRepository } from '@menagerie/db';
@@ -7,7 +7,8 @@ import type { WorkerMetrics } from '@menagerie/metrics';
 
 /**
  * The webhook activities with this process's settings: secrets are read
- * from default.json here, never stored with a delivery; a callback's every
+ * from default.json here, never stored with a delivery (a callback is signed
+ * with a key of its own, derived from callbackSecret for its origin); a callback's every
  * attempt is held to callbackAllow as it is now, and its every connection to
  * the address rule unless allowPrivate lets it.
  */
@@ -15,7 +16,7 @@ export function webhookActivitiesFor(settings: Settings, dataSource: DataSource,
   const { targets, callbackSecret, allowPrivate, callbackAllow } = settings.webhooks;
   return createWebhookActivities({
     webhooks: new WebhookRepository(dataSource),
-    secretFor: (kind, url) => (kind === 'callback' ? callbackSecret || null : (targets.find((t) => t.url === url)?.secret ?? null)),
+    keyFor: (kind, url) => (kind === 'callback' ? (callbackSecret ? callbackKey(callbackSecret, url) : null) : (targets.find((t) => t.url === url)?.secret ?? null)),
     receiverRefusal: callbackRefusal(callbackAllow),
     refuseAddress: (kind, url) => (kind === 'target' || allowPrivate.some((prefix) => urlUnderPrefix(url, prefix)) ? () => null : addressRefusal),
     observe: (outcome) => metrics?.webhookDelivery(outcome),

@@ -10,8 +10,8 @@ export const WEBHOOK_MAX_RESPONSE_BYTES = 4096;
 
 export interface WebhookDeps {
   webhooks: Pick<WebhookRepository, 'delivery' | 'recordAttempt' | 'markFailed'>;
-  /** The secret that signs deliveries to this receiver; null when it is no longer configured. */
-  secretFor(kind: WebhookReceiverKind, url: string): string | null;
+  /** The key that signs deliveries to this receiver (a target's secret, a callback's derived key: callbackKey); null when it is no longer configured. */
+  keyFor(kind: WebhookReceiverKind, url: string): string | null;
   /**
    * Why the receiver may no longer be called, asked at each attempt (a
    * callback no longer under webhooks.callbackAllow, narrowed since it was
@@ -44,8 +44,8 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const attempt = Context.current().info.attempt;
       const at = now();
       const refusal = deps.receiverRefusal?.(delivery.kind, delivery.url) ?? null;
-      const secret = refusal === null ? deps.secretFor(delivery.kind, delivery.url) : null;
-      if (secret === null) {
+      const key = refusal === null ? deps.keyFor(delivery.kind, delivery.url) : null;
+      if (key === null) {
         const error =
           refusal ?? (delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${shownUrl(delivery.url)} is no longer a configured webhook target`);
         await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: null, latencyMs: 0, error }, false);
@@ -56,7 +56,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
         delivery.url,
         delivery.body,
         {
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, delivery.body, Math.floor(at.getTime() / 1000)),
+          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(key, delivery.url, delivery.body, Math.floor(at.getTime() / 1000)),
           [WEBHOOK_EVENT_HEADER]: delivery.event,
           [WEBHOOK_DELIVERY_HEADER]: delivery.id,
         },
