@@ -189,7 +189,8 @@ cmd_up() {
   # One replica first: it migrates the database (and creates the bucket) alone.
   for name in "${API_NAMES[@]}"; do
     if pid_alive "$CLUSTER_DIR/$name.pid"; then log "$name is running"; continue; fi
-    MENAGERIE_API_HOST=127.0.0.1 MENAGERIE_API_PORT="$(api_port "$name")" start_process "$name" node "$ROOT/apps/api/dist/main.js"
+    # HAProxy (option forwardfor) on loopback is the one proxy whose X-Forwarded-For counts.
+    MENAGERIE_TRUSTED_PROXIES=loopback MENAGERIE_API_HOST=127.0.0.1 MENAGERIE_API_PORT="$(api_port "$name")" start_process "$name" node "$ROOT/apps/api/dist/main.js"
     (wait_for "$name" 90 replica_healthy "$(api_port "$name")") || fail_with_log "$name"
   done
 

@@ -95,6 +95,49 @@ describe('access control', () => {
   });
 });
 
+describe('requests without a valid key, limited by client address', () => {
+  let sys: System;
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${sys.baseUrl}${path}`, { headers });
+
+  beforeAll(async () => {
+    // The peer (this test, on loopback) is the only proxy trusted to say whom it forwards for.
+    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 5 }, api: { trustedProxies: [] } } });
+  });
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('answers 429 past the limit of 401s from one address, whatever X-Forwarded-For it claims; a key still gets in', async () => {
+    const statuses: number[] = [];
+    // Each claims another client: the peer is no trusted proxy, so the claims count for nothing.
+    for (let i = 0; i < 8; i++) statuses.push((await get('/jobs', { 'x-api-key': `guess-${i}-0123456789abcdef`, 'x-forwarded-for': `203.0.113.${i}` })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const limited = await get('/engines');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await body(limited)).message).toMatch(/more than 5 requests in a minute without a valid key from this address/);
+    // A valid key is no guess; /health is open.
+    expect((await get('/jobs', { 'x-api-key': KEY })).status).toBe(200);
+    expect((await get('/health')).status).toBe(200);
+  });
+
+  it('behind a trusted proxy, limits the client it forwards for, not the proxy', async () => {
+    const behind: NestExpressApplication = await createApp({ ...sys.config, settings: { ...sys.config.settings, api: { ...sys.config.settings.api, trustedProxies: ['loopback'] } } });
+    await behind.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(behind.getHttpServer().address() as { port: number }).port}`;
+    try {
+      const as = async (client: string) => (await fetch(`${url}/jobs`, { headers: { 'x-forwarded-for': client } })).status;
+      const first: number[] = [];
+      for (let i = 0; i < 6; i++) first.push(await as('198.51.100.7'));
+      expect(first).toEqual([401, 401, 401, 401, 401, 429]);
+      // Another client behind the same proxy has its own budget.
+      expect(await as('198.51.100.8')).toBe(401);
+    } finally {
+      await behind.close();
+    }
+  });
+});
+
 /**
  * Every route, as the OpenAPI document and the console define it, in its
  * canonical spelling and in others (letter case, a trailing slash): only the
@@ -108,7 +151,7 @@ describe('access by route, whatever the spelling', () => {
 
   beforeAll(async () => {
     // No rate limit here: the sweep sends a few hundred requests with the key.
-    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0 } } });
+    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 0 } } });
     const res = await fetch(`${sys.baseUrl}/filemeta/upload`, {
       method: 'POST',
       headers: { 'x-api-key': KEY },

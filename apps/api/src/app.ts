@@ -32,6 +32,9 @@ export async function createApp(config: MenagerieConfig): Promise<NestExpressApp
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // req.ip: the peer, or behind a trusted proxy the client it forwards for; never a client's own X-Forwarded-For.
+  const proxies = config.settings.api.trustedProxies;
+  app.set('trust proxy', proxies.length ? proxies : false);
   // First, so that every request is counted and timed, whatever answers it.
   app.use(httpMetrics(app.get(ApiMetrics)));
   hardenHttp(app);

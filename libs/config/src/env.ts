@@ -44,6 +44,7 @@ const VARS: Array<[string, string[], Kind]> = [
   ['LOG_LEVEL', ['logLevel'], 'string'],
   ['MENAGERIE_API_KEYS', ['auth', 'apiKeys'], 'list'],
   ['MENAGERIE_RATE_LIMIT', ['rateLimit', 'perMinute'], 'int'],
+  ['MENAGERIE_TRUSTED_PROXIES', ['api', 'trustedProxies'], 'list'],
   ['MENAGERIE_METRICS_TOKEN', ['metrics', 'token'], 'string'],
   ['MENAGERIE_METRICS_WORKER_PORT', ['metrics', 'workerPort'], 'int'],
   ['MENAGERIE_METRICS_TEMPORAL_PORT', ['metrics', 'temporalPort'], 'int'],

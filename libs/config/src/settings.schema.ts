@@ -24,6 +24,14 @@ export const settingsSchema = z
          * within about this, with the reason.
          */
         reconcileSeconds: z.number().positive().default(10),
+        /**
+         * The proxies in front of the API (addresses, CIDR ranges, or
+         * "loopback", "linklocal", "uniquelocal", as Express's "trust proxy"
+         * takes them): only a request from one of them has its client address
+         * taken from X-Forwarded-For. Empty: the peer's address, whatever the
+         * request claims.
+         */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
@@ -144,6 +152,13 @@ export const settingsSchema = z
       .object({
         /** Requests per minute per API key, when keys are set; 0 turns it off. */
         perMinute: z.number().int().min(0).default(600),
+        /**
+         * Requests per minute per client address that present no key or a wrong
+         * one, when keys are set (each answered 401, past this 429); 0 turns it
+         * off. The address is the peer's, or behind api.trustedProxies the one
+         * they forward.
+         */
+        unauthenticatedPerMinute: z.number().int().min(0).default(60),
       })
       .strict()
       .prefault({}),

@@ -56,6 +56,7 @@ export interface RateCounter {
 export class ApiKeys {
   private readonly keys: Buffer[];
   private readonly perMinute: number;
+  private readonly unauthenticatedPerMinute: number;
 
   constructor(
     settings: Settings,
@@ -63,6 +64,7 @@ export class ApiKeys {
   ) {
     this.keys = settings.auth.apiKeys.map(digest);
     this.perMinute = settings.rateLimit.perMinute;
+    this.unauthenticatedPerMinute = settings.rateLimit.unauthenticatedPerMinute;
   }
 
   /** Whether keys are required (and so whether requests are counted). */
@@ -78,11 +80,16 @@ export class ApiKeys {
     const candidate = digest(key ?? '');
     let match = false;
     for (const k of this.keys) match = timingSafeEqual(candidate, k) || match;
-    if (!key || !match) throw new MenagerieError('UNAUTHORIZED', `an API key is required: ${HOW}`);
-    if (this.perMinute > 0) await this.count(candidate.toString('hex'), res);
+    if (!key || !match) {
+      // Guessing keys, or flooding without one, is limited by the client's address (req.ip: see api.trustedProxies).
+      const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+      if (this.unauthenticatedPerMinute > 0) await this.count(digest(`address:${address}`).toString('hex'), res, this.unauthenticatedPerMinute, 'without a valid key from this address');
+      throw new MenagerieError('UNAUTHORIZED', `an API key is required: ${HOW}`);
+    }
+    if (this.perMinute > 0) await this.count(candidate.toString('hex'), res, this.perMinute, 'for this key');
   }
 
-  private async count(client: string, res: Response): Promise<void> {
+  private async count(client: string, res: Response, perMinute: number, whose: string): Promise<void> {
     let window: RateWindow;
     try {
       window = await this.counter.hit(client);
@@ -90,9 +97,9 @@ export class ApiKeys {
       // A database that does not answer is the request's own to report (uploads say so): the limit is not a reason to refuse.
       return;
     }
-    if (window.count > this.perMinute) {
+    if (window.count > perMinute) {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((window.resetAt.getTime() - Date.now()) / 1000))));
-      throw new MenagerieError('RATE_LIMITED', `more than ${this.perMinute} requests in a minute for this key (across every API replica); retry after the time in Retry-After`);
+      throw new MenagerieError('RATE_LIMITED', `more than ${perMinute} requests in a minute ${whose} (across every API replica); retry after the time in Retry-After`);
     }
   }
 
