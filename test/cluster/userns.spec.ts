@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, openAsBlob, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { JOB_LABEL } from '@menagerie/runtime';
 import { readTarGz } from '../support/archive';
 import { TestCluster } from '../support/cluster';
 import { sampleEngine } from '../support/sample-engines';
-import { FIXTURES } from '../support/env';
+import { FIXTURES, ROOT } from '../support/env';
 import { body, getJob, uploadBytes, waitForJob, type Job } from '../support/http';
 import { until } from '../support/until';
 
@@ -85,6 +86,22 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
     expect(own.Id).toBe(host.Id);
     const { engines } = await body<{ engines: Array<{ name: string; imageDigest: string | null }> }>(await fetch(`${c.url}/engines`));
     expect(engines.find((e) => e.name === 'filemeta')?.imageDigest).toBe(host.Id);
+  });
+
+  it('runs on the hardened daemon configuration of docker/daemon: live restore, no new privileges for every container, bounded logs', async () => {
+    const info = await nodeDocker.info();
+    expect({ liveRestore: info.LiveRestoreEnabled, logging: info.LoggingDriver }).toEqual({ liveRestore: true, logging: 'local' });
+    // The configuration file the running daemon was started with: docker/daemon's, less icc (no iptables beside the host's daemon).
+    const pid = Number(readFileSync(join(c.dir, 'node-u-docker', 'dockerd.pid'), 'utf8').trim());
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const config = JSON.parse(readFileSync(args[args.indexOf('--config-file') + 1]!, 'utf8')) as Record<string, unknown>;
+    const { icc, ...hardened } = JSON.parse(readFileSync(join(ROOT, 'docker/daemon/daemon.json'), 'utf8')) as Record<string, unknown>;
+    expect(icc).toBe(false);
+    expect(config).toEqual(hardened);
+    expect(config).toMatchObject({ 'no-new-privileges': true, 'live-restore': true, 'userland-proxy': false });
+    // A container that asks for nothing still runs with no_new_privs set.
+    const status = execFileSync('docker', ['-H', `unix://${join(c.dir, 'node-u-docker', 'docker.sock')}`, 'run', '--rm', '--network', 'none', 'menagerie/filemeta:stable', 'cat', '/proc/self/status']).toString();
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
   });
 
   it('runs both sample engines to completion, with the right results', async () => {
