@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { S3BlobStore } from '@menagerie/storage';
 import { s3Service } from '../support/env';
 import { until } from '../support/until';
@@ -53,6 +53,32 @@ describe('S3BlobStore', () => {
     expect(stored).toEqual({ size: 12 * 1024 * 1024, sha256: hash.digest('hex') });
     expect((await store.open(id, 'result'))?.size).toBe(12 * 1024 * 1024);
     expect(await unfinished()).toEqual([]);
+  });
+
+  it('holds no more part buffers than it is given: a put waits for one, and past the wait fails UPLOADS_BUSY, leaving nothing', async () => {
+    const bounded = new S3BlobStore({ ...options, partBuffers: 1, partBufferWaitMs: 1500 });
+    try {
+      // Slow clients: 1 MiB (past the single-PUT size, so a part buffer is needed), then nothing until ended.
+      const [a, b] = [new PassThrough(), new PassThrough()];
+      const [holding, waiting, late] = [randomUUID(), randomUUID(), randomUUID()];
+      const first = bounded.put(holding, 'input', a, 20 * 1024 * 1024);
+      a.write(randomBytes(1024 * 1024));
+      await until('the first put holds the buffer', async () => bounded.partBuffersInUse === 1, 10_000, 10);
+      // A second waits for it (backpressure on its client), and takes it once the first gives it back.
+      const second = bounded.put(waiting, 'input', b, 20 * 1024 * 1024);
+      b.write(randomBytes(1024 * 1024));
+      a.end(randomBytes(1024));
+      expect((await first).size).toBe(1024 * 1024 + 1024);
+      // The second holds it now: a third gives up at the wait, with nothing kept.
+      await expect(bounded.put(late, 'input', chunks(2 * 1024 * 1024), 20 * 1024 * 1024)).rejects.toMatchObject({ code: 'UPLOADS_BUSY' });
+      b.end(randomBytes(1024));
+      expect((await second).size).toBe(1024 * 1024 + 1024);
+      expect(bounded.partBuffersInUse).toBe(0);
+      expect(await objects()).not.toContain(`jobs/${late}/input`);
+      expect(await unfinished()).toEqual([]);
+    } finally {
+      await bounded.close();
+    }
   });
 
   it('refuses past the limit, leaving no object and no unfinished multipart upload', async () => {

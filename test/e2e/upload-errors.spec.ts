@@ -347,6 +347,22 @@ describe('upload errors', () => {
       await expectReleased();
     });
 
+    it('a client that trickles bytes, never idle for long, is answered 408 UPLOAD_TIMEOUT below the minimum rate', async () => {
+      const raw = await rawUpload({ 'Content-Length': 10_000_000 });
+      raw.socket.write(Buffer.concat([HEAD, MB]));
+      await uploadStored(raw);
+      // 100 bytes every 250 ms: never idle for a second, and 400 bytes a second, under api.minUploadBytesPerSecond (1024).
+      const trickle = setInterval(() => !raw.socket.destroyed && raw.socket.write(Buffer.alloc(100, 0x61)), 250);
+      try {
+        const answer = parseAnswer(await closedByApi(raw));
+        expect(answer.status).toBe(408);
+        expect(answer.body).toMatchObject({ error: 'UPLOAD_TIMEOUT', message: expect.stringMatching(/less than this server's minimum of 1024 bytes a second/) });
+      } finally {
+        clearInterval(trickle);
+      }
+      await expectReleased();
+    });
+
     it(`a client that stalls mid-body is answered 408 UPLOAD_TIMEOUT after ${IDLE_SECONDS} s idle`, async () => {
       const raw = await rawUpload({ 'Content-Length': 10_000_000 });
       raw.socket.write(Buffer.concat([HEAD, MB]));

@@ -18,6 +18,12 @@ export const settingsSchema = z
         /** An upload that sends no data for this long is given up on: answered 408 UPLOAD_TIMEOUT, its partial file removed. */
         uploadIdleSeconds: z.number().positive().default(30),
         /**
+         * An upload that sends less than this, averaged over each uploadIdleSeconds, is
+         * given up on (408 UPLOAD_TIMEOUT): a client that trickles bytes can't hold the
+         * server's buffers. 0: no minimum.
+         */
+        minUploadBytesPerSecond: z.number().int().min(0).default(1024),
+        /**
          * How often the API checks the jobs that should have an open workflow
          * against Temporal: one whose workflow closed without recording its
          * status (terminated, timed out) or that Temporal does not know ends
@@ -72,6 +78,12 @@ export const settingsSchema = z
             secretAccessKey: z.string().default(''),
             /** Bucket-in-path addressing, which most S3-compatible services (SeaweedFS among them) want. */
             forcePathStyle: z.boolean().default(true),
+            /**
+             * Files larger than 256 KiB go up in 5 MiB parts, each from a buffer: at most this
+             * many buffers per process at once (16: 80 MiB), whatever the clients do. A put that
+             * finds none free within 10 s is answered 503 UPLOADS_BUSY.
+             */
+            partBuffers: z.number().int().min(1).default(16),
           })
           .strict()
           .prefault({}),

@@ -6,3 +6,4 @@ export * from './s3.blob-store';
 export * from './create-blob-store';
 export * from './scratch';
 export { describeResult, resultNameFor } from './describe-result';
+export * from './part-buffers';

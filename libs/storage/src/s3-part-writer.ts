@@ -8,6 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Writable } from 'node:stream';
+import type { PartBuffers } from './part-buffers';
 
 /**
  * Streams bytes into one S3 object with at most one part's worth of them in
@@ -33,9 +34,26 @@ export class S3PartWriter extends Writable {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly key: string,
-    private readonly partSize: number,
+    private readonly buffers: PartBuffers,
   ) {
     super({ highWaterMark: 64 * 1024 });
+  }
+
+  private get partSize(): number {
+    return this.buffers.size;
+  }
+
+  /** Gives the part's buffer back, once: when the object is complete, or the writer is destroyed (a failed put). */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Not while a part is still being sent from it.
+    void this.inflight.then(() => this.giveBack());
+    callback(error);
+  }
+
+  private giveBack(): void {
+    const part = this.part;
+    this.part = null;
+    if (part) this.buffers.release(part);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -54,7 +72,8 @@ export class S3PartWriter extends Writable {
         this.headLength += chunk.length;
         return;
       }
-      this.part = Buffer.allocUnsafe(this.partSize);
+      // From the process's bounded pool: waits for one (backpressure on the client), or fails UPLOADS_BUSY.
+      this.part = await this.buffers.acquire();
       for (const piece of this.head) this.partLength += piece.copy(this.part, this.partLength);
       this.head = [];
     }
@@ -92,9 +111,11 @@ export class S3PartWriter extends Writable {
       // Larger than small, smaller than a part: one PutObject still.
       const body = this.part.subarray(0, this.partLength);
       await this.track(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length })));
+      this.giveBack();
       return;
     }
     if (this.partLength > 0) await this.sendPart();
+    this.giveBack();
     const UploadId: string = this.uploadId;
     await this.track(
       this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId, MultipartUpload: { Parts: this.done } })),

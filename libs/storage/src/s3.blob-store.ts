@@ -16,7 +16,13 @@ import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
 import { metered } from './metered';
+import { PartBuffers } from './part-buffers';
 import { S3PartWriter } from './s3-part-writer';
+
+/** Part buffers a process holds at most by default: 16 × 5 MiB = 80 MiB, whatever the clients do. */
+export const PART_BUFFERS = 16;
+/** How long a put waits for a part buffer before it fails UPLOADS_BUSY. */
+const PART_BUFFER_WAIT_MS = 10_000;
 
 export interface S3BlobStoreOptions {
   /** Empty: AWS itself, found from the region. */
@@ -30,6 +36,10 @@ export interface S3BlobStoreOptions {
   forcePathStyle: boolean;
   /** Part size of multipart uploads; S3's minimum is 5 MiB. */
   partSizeBytes?: number;
+  /** How many part buffers this process may hold at once (see PartBuffers); default PART_BUFFERS. */
+  partBuffers?: number;
+  /** How long a put waits for a part buffer (default 10 s). */
+  partBufferWaitMs?: number;
 }
 
 const KIND_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log' };
@@ -95,7 +105,7 @@ const CHECK_TIMEOUT_MS = 5_000;
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly bucket: string;
-  private readonly partSize: number;
+  private readonly buffers: PartBuffers;
   /** Names the service in messages: its endpoint, or AWS's region. */
   private readonly where: string;
 
@@ -117,7 +127,7 @@ export class S3BlobStore implements BlobStore {
     };
     this.client = client ?? new S3Client(config);
     this.bucket = options.bucket;
-    this.partSize = Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 5 * 1024 * 1024);
+    this.buffers = new PartBuffers(options.partBuffers ?? PART_BUFFERS, Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 5 * 1024 * 1024), options.partBufferWaitMs ?? PART_BUFFER_WAIT_MS);
     this.where = options.endpoint || `AWS region ${options.region}`;
   }
 
@@ -127,10 +137,15 @@ export class S3BlobStore implements BlobStore {
     return new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} (bucket ${this.bucket}) failed while ${doing}: ${reason(err)}`);
   }
 
+  /** How many part buffers this store holds now (for tests and the bench). */
+  get partBuffersInUse(): number {
+    return this.buffers.inUse;
+  }
+
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
     const key = keyOf(jobId, kind);
     const { meter, result } = metered(limit);
-    const writer = new S3PartWriter(this.client, this.bucket, key, this.partSize);
+    const writer = new S3PartWriter(this.client, this.bucket, key, this.buffers);
     // The source is piped, not pipelined: a failure of the service or the limit must not destroy it, so that
     // the request it comes from can be read to its end and answered.
     const onSourceError = (err: Error) => meter.destroy(err);

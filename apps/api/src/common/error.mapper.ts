@@ -47,6 +47,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'SCHEDULER_UNAVAILABLE':
     case 'DATABASE_UNAVAILABLE':
     case 'STORAGE_UNAVAILABLE':
+    case 'UPLOADS_BUSY':
     case 'ENGINE_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
     case 'STORAGE_FULL':

@@ -30,6 +30,8 @@ export class UploadReceiver {
   constructor(
     private readonly store: BlobStore,
     private readonly idleSeconds: number,
+    /** Below this, averaged over each `idleSeconds` of an upload, it is given up (408): a client that trickles bytes holds no buffer for long. 0: no minimum. */
+    private readonly minBytesPerSecond = 0,
   ) {}
 
   /**
@@ -72,8 +74,31 @@ export class UploadReceiver {
         () => void fail(new MenagerieError('UPLOAD_TIMEOUT', `no data arrived for ${idleSeconds} s, so the upload was given up; send it again`)),
         idleSeconds * 1000,
       );
-      const onData = () => idle.refresh();
-      const onEnd = () => clearTimeout(idle); // the body is all here: what is left is our own work
+      let windowBytes = 0;
+      const minimum = this.minBytesPerSecond * idleSeconds;
+      const slow =
+        minimum > 0
+          ? setInterval(() => {
+              if (windowBytes < minimum) {
+                void fail(
+                  new MenagerieError(
+                    'UPLOAD_TIMEOUT',
+                    `the upload sent ${windowBytes} bytes in ${idleSeconds} s, less than this server's minimum of ${this.minBytesPerSecond} bytes a second (api.minUploadBytesPerSecond), so it was given up; send it again over a faster link`,
+                  ),
+                );
+              }
+              windowBytes = 0;
+            }, idleSeconds * 1000)
+          : null;
+      const onData = (chunk: Buffer) => {
+        idle.refresh();
+        windowBytes += chunk.length;
+      };
+      const onEnd = () => {
+        // The body is all here: what is left is our own work.
+        clearTimeout(idle);
+        if (slow) clearInterval(slow);
+      };
       // However the connection goes (closed, reset, or destroyed by Node over a body longer than its
       // Content-Length), what matters is whether the body's end reached the parser: `req.complete`
       // is already true in the last case, and the parser would wait forever.
@@ -83,6 +108,7 @@ export class UploadReceiver {
       const socket = req.socket;
       const detach = () => {
         clearTimeout(idle);
+        if (slow) clearInterval(slow);
         req.off('data', onData).off('end', onEnd).off('close', onGone).off('error', onGone);
         socket.off('close', onGone);
       };

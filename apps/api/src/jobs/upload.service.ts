@@ -38,7 +38,7 @@ export class UploadService {
     @Inject(WEBHOOK_REPOSITORY) readonly webhooks: WebhookRepository,
     private readonly metrics: ApiMetrics,
   ) {
-    this.receiver = new UploadReceiver(store, config.settings.api.uploadIdleSeconds);
+    this.receiver = new UploadReceiver(store, config.settings.api.uploadIdleSeconds, config.settings.api.minUploadBytesPerSecond);
   }
 
   /** The engine by name, or ENGINE_UNKNOWN listing them (looked up per request: engines.json is reloaded while the API runs). */
