@@ -47,11 +47,11 @@ export class JobsController {
   @ApiResponse({ status: 201, type: JobDto, description: 'queued; or already completed, `cached: true`, when the result cache answered. Location: /result/<id>' })
   @ApiResponse({ status: 422, type: ErrorDto, description: "ENGINE_REFUSES_TYPE: the engine's accepts/rejects turns the detected type away" })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)' })
-  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds' })
+  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds, or less than api.minUploadBytesPerSecond' })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over the engine's sizelimit" })
   @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })
-  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE (the store does not answer), or ENGINE_UNAVAILABLE (no live node can run the engine): nothing was kept' })
+  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE (the store does not answer), UPLOADS_BUSY (every part buffer taken), or ENGINE_UNAVAILABLE (no live node can run the engine): nothing was kept' })
   @ApiResponse({ status: 507, type: ErrorDto, description: 'STORAGE_FULL' })
   async upload(
     @Param('engine') engine: string,

@@ -50,11 +50,11 @@ export class SubmissionsController {
   @ApiResponse({ status: 201, type: SubmissionDto, description: 'queued; Location: /submission/<id>' })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_ENGINES (missing, empty entry, duplicate, auto with others), UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)' })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
-  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds' })
+  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds, or less than api.minUploadBytesPerSecond' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over a named engine's sizelimit (over every engine's, for auto)" })
   @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })
   @ApiResponse({ status: 422, type: ErrorDto, description: 'ENGINE_REFUSES_TYPE: a named engine does not take the detected type; NO_ENGINE_ACCEPTS: for auto, none does. Nothing was kept' })
-  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE or ENGINE_UNAVAILABLE: nothing was kept' })
+  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE, UPLOADS_BUSY or ENGINE_UNAVAILABLE: nothing was kept' })
   @ApiResponse({ status: 507, type: ErrorDto, description: 'STORAGE_FULL' })
   async submit(
     @Req() req: Request,
