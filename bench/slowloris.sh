@@ -20,10 +20,14 @@ PORT=8196
 psql_admin() { PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qtAc "$1"; }
 psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql_admin "CREATE DATABASE $DB"
+NS=menagerie-bench-slow
+"$TEMPORAL_BIN" operator namespace describe -n "$NS" --address 127.0.0.1:7233 >/dev/null 2>&1 ||
+  "$TEMPORAL_BIN" operator namespace create -n "$NS" --address 127.0.0.1:7233 >/dev/null
+wait_for "Temporal namespace $NS" 60 "$TEMPORAL_BIN" workflow count -n "$NS" --address 127.0.0.1:7233
 
 set -a; source "$RUN_DIR/s3.env"; set +a
 export MENAGERIE_CONF_DIR="$ROOT/bench/confs" MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench-slow
-export MENAGERIE_API_PORT=$PORT MENAGERIE_PUBLIC_URL="http://localhost:$PORT" MENAGERIE_DB_NAME=$DB TEMPORAL_NAMESPACE=menagerie-bench-slow
+export MENAGERIE_API_PORT=$PORT MENAGERIE_PUBLIC_URL="http://localhost:$PORT" MENAGERIE_DB_NAME=$DB TEMPORAL_NAMESPACE=$NS
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
