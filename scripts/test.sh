@@ -11,8 +11,8 @@ export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
-log "linting (eslint.config.js: workflow code stays deterministic)"
-(cd "$ROOT" && npx eslint .)
+log "linting (eslint.config.js) and the format check (.prettierrc.json)"
+(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn .)
 
 # Every project on the embedded default store (a directory), then the end-to-end
 # suite again on S3 (the local SeaweedFS, a bucket per test system).
