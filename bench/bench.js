@@ -31,11 +31,34 @@ const IMAGE = 'menagerie/filemeta:stable';
 const UID = '1000';
 // The flags Menagerie applies for bench/confs/engines.json: its defaults plus the engine's runflags.
 const DOCKER_FLAGS = [
-  '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m', '--cap-drop', 'ALL',
-  '--security-opt', 'no-new-privileges', '--memory', '256m', '--memory-swap', '256m', '--cpus', '0.5',
-  '--pids-limit', '64', '--log-driver', 'none', '--user', UID,
+  '--network',
+  'none',
+  '--read-only',
+  '--tmpfs',
+  '/tmp:rw,nosuid,nodev,size=64m',
+  '--cap-drop',
+  'ALL',
+  '--security-opt',
+  'no-new-privileges',
+  '--memory',
+  '256m',
+  '--memory-swap',
+  '256m',
+  '--cpus',
+  '0.5',
+  '--pids-limit',
+  '64',
+  '--log-driver',
+  'none',
+  '--user',
+  UID,
   // Pinned by Menagerie's default policy (libs/engines/src/policy.ts).
-  '--ulimit', 'memlock=8388608', '--ulimit', 'nice=0', '--ulimit', 'rtprio=0',
+  '--ulimit',
+  'memlock=8388608',
+  '--ulimit',
+  'nice=0',
+  '--ulimit',
+  'rtprio=0',
 ];
 
 // The floor: the Engine API alone. Its create options come from Menagerie's own builders (the built libs), so
@@ -43,7 +66,11 @@ const DOCKER_FLAGS = [
 const Docker = require('dockerode');
 const { DockerRuntime } = require('@menagerie/runtime');
 const { parseRunflags } = require('@menagerie/engines');
-const BENCH_ENGINE = JSON.parse(readFileSync(join(__dirname, 'confs/engines.json'), 'utf8').replace(/{{uid}}/g, UID).replace(/{{regserver}}/g, 'menagerie')).engines[0];
+const BENCH_ENGINE = JSON.parse(
+  readFileSync(join(__dirname, 'confs/engines.json'), 'utf8')
+    .replace(/{{uid}}/g, UID)
+    .replace(/{{regserver}}/g, 'menagerie'),
+).engines[0];
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 let floorOptions; // set in main: needs the image id
 
@@ -53,8 +80,17 @@ async function floorSetup() {
   const policy = parseRunflags(BENCH_ENGINE.runflags, [], { user: String(BENCH_ENGINE.user) });
   floorOptions = (hostDir) =>
     runtime.createOptions({
-      jobId: 'floor', engine: ENGINE, image: { id: image.Id, digest: image.Id }, cmd: [BENCH_ENGINE.cmd], user: String(BENCH_ENGINE.user),
-      env: [`MENAGERIE_INPUT=${BENCH_ENGINE.inputfilename}`], mountpoint: BENCH_ENGINE.mountpoint, hostDir, policy, timeoutMs: 0, logLimitBytes: 0,
+      jobId: 'floor',
+      engine: ENGINE,
+      image: { id: image.Id, digest: image.Id },
+      cmd: [BENCH_ENGINE.cmd],
+      user: String(BENCH_ENGINE.user),
+      env: [`MENAGERIE_INPUT=${BENCH_ENGINE.inputfilename}`],
+      mountpoint: BENCH_ENGINE.mountpoint,
+      hostDir,
+      policy,
+      timeoutMs: 0,
+      logLimitBytes: 0,
     });
 }
 
@@ -117,7 +153,12 @@ async function job(file, { same = false } = {}) {
   for (;;) {
     const j = await (await fetch(`${API}/result/${jobid}?wait=60`)).json();
     if (j.status === 'completed') {
-      return { ms: performance.now() - started, platformMs: new Date(j.finishedAt) - new Date(j.createdAt), runMs: new Date(j.finishedAt) - new Date(j.startedAt), cached: j.cached };
+      return {
+        ms: performance.now() - started,
+        platformMs: new Date(j.finishedAt) - new Date(j.createdAt),
+        runMs: new Date(j.finishedAt) - new Date(j.startedAt),
+        cached: j.cached,
+      };
     }
     if (['failed', 'timed_out', 'cancelled'].includes(j.status)) throw new Error(`job ${jobid} ${j.status}: ${j.error}`);
   }
@@ -127,7 +168,23 @@ function dockerRun(file) {
   const dir = jobDir(file, 'menagerie-bench-run-');
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const p = spawn('docker', ['run', '--rm', ...DOCKER_FLAGS, '-v', `${dir}:/var/data`, '-e', 'MENAGERIE_MOUNTPOINT=/var/data', '-e', 'MENAGERIE_INPUT=input', IMAGE, '/engine/run.sh'], { stdio: 'ignore' });
+    const p = spawn(
+      'docker',
+      [
+        'run',
+        '--rm',
+        ...DOCKER_FLAGS,
+        '-v',
+        `${dir}:/var/data`,
+        '-e',
+        'MENAGERIE_MOUNTPOINT=/var/data',
+        '-e',
+        'MENAGERIE_INPUT=input',
+        IMAGE,
+        '/engine/run.sh',
+      ],
+      { stdio: 'ignore' },
+    );
     p.on('exit', (code) => {
       const ms = performance.now() - started;
       rmSync(dir, { recursive: true, force: true });
@@ -138,9 +195,11 @@ function dockerRun(file) {
 
 async function parallel(clients, perClient, fn) {
   const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    for (let i = 0; i < perClient; i++) await fn();
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < perClient; i++) await fn();
+    }),
+  );
   return (performance.now() - started) / 1000;
 }
 
@@ -151,7 +210,8 @@ function rssMb(pid) {
 
 const cpuSnapshot = () => snapshot({ api: API_PID, worker: WORKER_PID });
 /** Whole milliseconds of CPU per job during a phase: the machine's total and what each part used. */
-const cpuPerJob = (before, after, jobs) => Object.fromEntries(Object.entries(cpuPer(before, after, jobs)).map(([k, v]) => [k, Math.round(v)]));
+const cpuPerJob = (before, after, jobs) =>
+  Object.fromEntries(Object.entries(cpuPer(before, after, jobs)).map(([k, v]) => [k, Math.round(v)]));
 
 async function bigFile() {
   const file = join(mkdtempSync(join(tmpdir(), 'menagerie-bench-big-')), 'big.bin');
@@ -168,7 +228,10 @@ function target(measure, value, wanted, met) {
 
 async function main() {
   const file = sampleInput();
-  const results = { when: new Date().toISOString(), machine: { cpus: require('node:os').cpus().length, memGiB: Math.round(require('node:os').totalmem() / 1024 ** 3) } };
+  const results = {
+    when: new Date().toISOString(),
+    machine: { cpus: require('node:os').cpus().length, memGiB: Math.round(require('node:os').totalmem() / 1024 ** 3) },
+  };
 
   await floorSetup();
   process.stderr.write('warming up\n');
@@ -193,8 +256,28 @@ async function main() {
   results.latency = {
     runs: LATENCY_RUNS,
     menagerie: { p50: round(pct(m, 50)), p95: round(pct(m, 95)) },
-    menagerieServerSide: { p50: round(pct(jobs.map((j) => j.platformMs), 50)), p95: round(pct(jobs.map((j) => j.platformMs), 95)) },
-    engineRunning: { p50: round(pct(jobs.map((j) => j.runMs), 50)) },
+    menagerieServerSide: {
+      p50: round(
+        pct(
+          jobs.map((j) => j.platformMs),
+          50,
+        ),
+      ),
+      p95: round(
+        pct(
+          jobs.map((j) => j.platformMs),
+          95,
+        ),
+      ),
+    },
+    engineRunning: {
+      p50: round(
+        pct(
+          jobs.map((j) => j.runMs),
+          50,
+        ),
+      ),
+    },
     floor: { p50: round(pct(f, 50)), p95: round(pct(f, 95)) },
     dockerRun: { p50: round(pct(d, 50)), p95: round(pct(d, 95)) },
   };
@@ -211,7 +294,8 @@ async function main() {
     form.append('upload', await openAsBlob(file), 'sample.bin');
     const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
     const answer = await res.json();
-    if (res.status !== 201 || answer.status !== 'completed' || !answer.cached) throw new Error(`expected a cached answer, got ${res.status} ${JSON.stringify(answer)}`);
+    if (res.status !== 201 || answer.status !== 'completed' || !answer.cached)
+      throw new Error(`expected a cached answer, got ${res.status} ${JSON.stringify(answer)}`);
     hits.push(performance.now() - started);
   }
   results.cache = {
@@ -252,16 +336,25 @@ async function main() {
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(API_PID))), 100);
     const started = performance.now();
-    const ids = await Promise.all(Array.from({ length: BIG_UPLOADS }, async () => {
-      const form = new FormData();
-      form.append('upload', await openAsBlob(big), 'big.bin');
-      const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
-      if (res.status !== 201) throw new Error(`big upload: ${res.status} ${await res.text()}`);
-      return (await res.json()).jobid;
-    }));
+    const ids = await Promise.all(
+      Array.from({ length: BIG_UPLOADS }, async () => {
+        const form = new FormData();
+        form.append('upload', await openAsBlob(big), 'big.bin');
+        const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+        if (res.status !== 201) throw new Error(`big upload: ${res.status} ${await res.text()}`);
+        return (await res.json()).jobid;
+      }),
+    );
     const uploadSec = (performance.now() - started) / 1000;
     clearInterval(sampler);
-    results.memory = { uploads: BIG_UPLOADS, sizeMB: BIG_SIZE / 1024 ** 2, apiRssBaselineMB: round(baseline), apiRssPeakMB: round(peak), growthMB: round(peak - baseline), uploadSeconds: round(uploadSec) };
+    results.memory = {
+      uploads: BIG_UPLOADS,
+      sizeMB: BIG_SIZE / 1024 ** 2,
+      apiRssBaselineMB: round(baseline),
+      apiRssPeakMB: round(peak),
+      growthMB: round(peak - baseline),
+      uploadSeconds: round(uploadSec),
+    };
     for (const id of ids) {
       for (;;) {
         const j = await (await fetch(`${API}/result/${id}`)).json();
@@ -272,7 +365,8 @@ async function main() {
   }
 
   // Platform CPU: what Menagerie's own processes spend per job (the daemon's share is the floor's too).
-  const platformMs = (t) => t.cpuPerJob.menagerie.apiMs + t.cpuPerJob.menagerie.workerMs + t.cpuPerJob.menagerie.temporalMs + t.cpuPerJob.menagerie.postgresMs;
+  const platformMs = (t) =>
+    t.cpuPerJob.menagerie.apiMs + t.cpuPerJob.menagerie.workerMs + t.cpuPerJob.menagerie.temporalMs + t.cpuPerJob.menagerie.postgresMs;
   results.platformCpuPerJobMs = Object.fromEntries(results.throughput.map((t) => [`c${t.concurrency}`, platformMs(t)]));
   results.targets = [
     target('latency p50 over the floor', `${results.latency.overFloorP50Ms} ms`, '<= 50 ms', results.latency.overFloorP50Ms <= 50),
@@ -280,14 +374,35 @@ async function main() {
       target(`throughput at concurrency ${t.concurrency}, of the floor`, `${Math.round(t.ofFloor * 100)}%`, '>= 85%', t.ofFloor >= 0.85),
     ),
     ...results.throughput.map((t) =>
-      target(`platform CPU per job at concurrency ${t.concurrency} (API + worker + Temporal + PostgreSQL)`, `${platformMs(t)} ms`, '<= 60 ms', platformMs(t) <= 60),
+      target(
+        `platform CPU per job at concurrency ${t.concurrency} (API + worker + Temporal + PostgreSQL)`,
+        `${platformMs(t)} ms`,
+        '<= 60 ms',
+        platformMs(t) <= 60,
+      ),
     ),
-    target('cached result answered without a container, p50 (a real run above)', `${results.cache.hit.p50} ms (real run ${results.cache.realRunP50} ms)`, '<= 20 ms', results.cache.hit.p50 <= 20),
-    ...(results.memory ? [target(`API RSS growth, ${BIG_UPLOADS} x ${BIG_SIZE / 1024 ** 2} MB uploads`, `${results.memory.growthMB} MB`, '< 100 MB', results.memory.growthMB < 100)] : []),
+    target(
+      'cached result answered without a container, p50 (a real run above)',
+      `${results.cache.hit.p50} ms (real run ${results.cache.realRunP50} ms)`,
+      '<= 20 ms',
+      results.cache.hit.p50 <= 20,
+    ),
+    ...(results.memory
+      ? [
+          target(
+            `API RSS growth, ${BIG_UPLOADS} x ${BIG_SIZE / 1024 ** 2} MB uploads`,
+            `${results.memory.growthMB} MB`,
+            '< 100 MB',
+            results.memory.growthMB < 100,
+          ),
+        ]
+      : []),
   ];
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   console.log(JSON.stringify(results, null, 2));
-  console.log('\n' + results.targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n'));
+  console.log(
+    '\n' + results.targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n'),
+  );
 }
 
 main().catch((err) => {

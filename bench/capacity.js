@@ -20,13 +20,21 @@ const NAMESPACE = args.namespace ?? 'menagerie-bench';
 const SAMPLE = Number(args.sample ?? 50);
 
 async function main() {
-  const pg = new PgClient({ host: '127.0.0.1', port: Number(process.env.MENAGERIE_PG_PORT ?? 5432), user: 'menagerie', password: 'menagerie', database: DB });
+  const pg = new PgClient({
+    host: '127.0.0.1',
+    port: Number(process.env.MENAGERIE_PG_PORT ?? 5432),
+    user: 'menagerie',
+    password: 'menagerie',
+    database: DB,
+  });
   await pg.connect();
   const [{ jobs, row_bytes, table_bytes, index_bytes }] = (
     await pg.query(`SELECT count(*)::int AS jobs, avg(pg_column_size(j.*))::int AS row_bytes,
        pg_table_size('jobs') AS table_bytes, pg_indexes_size('jobs') AS index_bytes FROM jobs j`)
   ).rows;
-  const { rows: ids } = await pg.query(`SELECT workflow_id FROM jobs WHERE status = 'completed' ORDER BY created_at DESC LIMIT $1`, [SAMPLE]);
+  const { rows: ids } = await pg.query(`SELECT workflow_id FROM jobs WHERE status = 'completed' ORDER BY created_at DESC LIMIT $1`, [
+    SAMPLE,
+  ]);
   await pg.end();
 
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });

@@ -15,7 +15,8 @@ if (out) {
   const session = new Session();
   session.connect();
   let running = false;
-  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
   process.on('SIGWINCH', () => {
     if (!running) {
       running = true;

@@ -34,7 +34,16 @@ const DB = {
 const STATE = join(__dirname, '..', '.run', `bench-history-${DB.database}.json`);
 
 // Engines with a skewed spread; the first is configured in bench/confs (so /engines counts it).
-const ENGINES = [['filemeta', 0.3], ['apktool', 0.2], ['strings', 0.15], ['yara', 0.12], ['exiftool', 0.1], ['peinfo', 0.08], ['olevba', 0.04], ['binwalk', 0.01]];
+const ENGINES = [
+  ['filemeta', 0.3],
+  ['apktool', 0.2],
+  ['strings', 0.15],
+  ['yara', 0.12],
+  ['exiftool', 0.1],
+  ['peinfo', 0.08],
+  ['olevba', 0.04],
+  ['binwalk', 0.01],
+];
 const WORDS = ['invoice', 'report', 'setup', 'photo', 'backup', 'contract', 'sample', 'driver', 'update', 'archive'];
 const EXTS = ['.pdf', '.apk', '.exe', '.docx', '.zip', '.jpg', '.bin'];
 const QUEUED = 2000; // the newest rows: a backlog
@@ -96,7 +105,15 @@ async function migrateBefore() {
   const { DataSource } = require('typeorm');
   const { MIGRATIONS, JobEntity, NodeEntity } = require('@menagerie/db');
   const before = MIGRATIONS.filter((m) => !/^HistoryIndexes/.test(m.name));
-  const ds = new DataSource({ type: 'postgres', ...DB, username: DB.user, entities: [JobEntity, NodeEntity], migrations: before, migrationsTableName: 'migrations', logging: ['error'] });
+  const ds = new DataSource({
+    type: 'postgres',
+    ...DB,
+    username: DB.user,
+    entities: [JobEntity, NodeEntity],
+    migrations: before,
+    migrationsTableName: 'migrations',
+    logging: ['error'],
+  });
   await ds.initialize();
   await ds.runMigrations({ transaction: 'all' });
   await ds.destroy();
@@ -118,8 +135,16 @@ async function seed(c) {
   await c.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
   await migrateBefore();
   // Bulk load without indexes, then build them sorted: much faster than 10 M random btree inserts.
-  const constraints = (await c.query(`SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'jobs'::regclass AND contype IN ('p', 'u')`)).rows;
-  const indexes = (await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> ALL($1)`, [constraints.map((r) => r.conname)])).rows;
+  const constraints = (
+    await c.query(
+      `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'jobs'::regclass AND contype IN ('p', 'u')`,
+    )
+  ).rows;
+  const indexes = (
+    await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> ALL($1)`, [
+      constraints.map((r) => r.conname),
+    ])
+  ).rows;
   for (const i of indexes) await c.query(`DROP INDEX ${i.indexname}`);
   for (const k of constraints) await c.query(`ALTER TABLE jobs DROP CONSTRAINT ${k.conname}`);
   await c.query(`SET synchronous_commit = off; SET maintenance_work_mem = '1GB'`);
@@ -177,10 +202,11 @@ function beforeShapes(v) {
   const q = (name, extra = '', params = []) => {
     const hex = /^[0-9a-f]+$/.test(name);
     const n = params.length;
-    return page(
-      `WHERE ${extra}${hex ? `(original_name ILIKE $${n + 1} OR sha256 LIKE $${n + 2})` : `original_name ILIKE $${n + 1}`}`,
-      [...params, `%${name}%`, ...(hex ? [`${name}%`] : [])],
-    );
+    return page(`WHERE ${extra}${hex ? `(original_name ILIKE $${n + 1} OR sha256 LIKE $${n + 2})` : `original_name ILIKE $${n + 1}`}`, [
+      ...params,
+      `%${name}%`,
+      ...(hex ? [`${name}%`] : []),
+    ]);
   };
   return {
     'jobs: no filter': page('', []),
@@ -198,7 +224,10 @@ function beforeShapes(v) {
     'console: sha256 prefix': q(v.shaPrefix),
     'console: sha256 prefix + engine': q(v.shaPrefix, 'engine = $1 AND ', [v.shaEngine]),
     'engines: queue counts': {
-      sql: ENGINES.flatMap(([e]) => [`SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('queued')`, `SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('running')`]),
+      sql: ENGINES.flatMap(([e]) => [
+        `SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('queued')`,
+        `SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('running')`,
+      ]),
       params: [],
     },
   };
@@ -228,17 +257,30 @@ async function prepare() {
     const has = await c.query(`SELECT to_regclass('jobs') IS NOT NULL AS t`);
     const rows = has.rows[0].t ? Number((await c.query(`SELECT count(*) AS n FROM jobs`)).rows[0].n) : -1;
     if (state?.rows === ROWS && rows === ROWS && state.before) {
-      console.log(`${DB.database} already holds ${ROWS.toLocaleString()} seeded rows: reusing them, and the pre-index figures taken when they were seeded (${state.seededAt})`);
+      console.log(
+        `${DB.database} already holds ${ROWS.toLocaleString()} seeded rows: reusing them, and the pre-index figures taken when they were seeded (${state.seededAt})`,
+      );
     } else {
       const seedSeconds = await seed(c);
       const values = await pickValues(c);
-      console.log(`seeded in ${seedSeconds} s; the query shapes before the history indexes (SQL as the API sent it, timed from a client, ${BEFORE_RUNS} runs each):`);
+      console.log(
+        `seeded in ${seedSeconds} s; the query shapes before the history indexes (SQL as the API sent it, timed from a client, ${BEFORE_RUNS} runs each):`,
+      );
       const before = await timeBefore(c, values);
       const migration = await migrateAll();
       console.log(`migrated (${migration.applied.join(', ')}) in ${migration.seconds} s`);
       await c.query('VACUUM (ANALYZE) jobs');
-      const size = (await c.query(`SELECT pg_size_pretty(pg_total_relation_size('jobs')) AS total, pg_size_pretty(pg_relation_size('jobs')) AS heap`)).rows[0];
-      writeFileSync(STATE, JSON.stringify({ rows: ROWS, seededAt: new Date().toISOString(), seedSeconds, migrationSeconds: migration.seconds, size, values, before }, null, 2));
+      const size = (
+        await c.query(`SELECT pg_size_pretty(pg_total_relation_size('jobs')) AS total, pg_size_pretty(pg_relation_size('jobs')) AS heap`)
+      ).rows[0];
+      writeFileSync(
+        STATE,
+        JSON.stringify(
+          { rows: ROWS, seededAt: new Date().toISOString(), seedSeconds, migrationSeconds: migration.seconds, size, values, before },
+          null,
+          2,
+        ),
+      );
     }
     await migrateAll(); // a newer migration since the seed
   } finally {
@@ -256,7 +298,9 @@ async function get(path) {
 async function cursorAt(c, where, offset) {
   const { encodeJobCursor } = require('@menagerie/core');
   const row = (
-    await c.query(`SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM jobs ${where} ORDER BY created_at DESC, id DESC OFFSET ${offset} LIMIT 1`)
+    await c.query(
+      `SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM jobs ${where} ORDER BY created_at DESC, id DESC OFFSET ${offset} LIMIT 1`,
+    )
   ).rows[0];
   return encodeURIComponent(encodeJobCursor({ direction: 'older', createdAt: row.at, id: row.id }));
 }
@@ -302,8 +346,15 @@ async function measure() {
     'console: sha256 prefix + engine': `/console/api/jobs?engine=${v.shaEngine}&q=${v.shaPrefix}`,
     'engines: queue counts': '/engines',
   };
-  console.log(`\nthrough the API (${API}), ${RUNS} rounds after 10 warm-up rounds, one client; each round asks every shape once, so load from`);
-  console.log(`elsewhere on the machine falls on all shapes alike (load average now ${require('node:os').loadavg().map((x) => x.toFixed(1)).join(' ')}); target p95 <= ${TARGET_MS} ms`);
+  console.log(
+    `\nthrough the API (${API}), ${RUNS} rounds after 10 warm-up rounds, one client; each round asks every shape once, so load from`,
+  );
+  console.log(
+    `elsewhere on the machine falls on all shapes alike (load average now ${require('node:os')
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}); target p95 <= ${TARGET_MS} ms`,
+  );
   const names = Object.keys(shapes);
   const answers = {};
   const samples = Object.fromEntries(names.map((n) => [n, []]));
@@ -319,10 +370,18 @@ async function measure() {
   for (const name of names) {
     const answer = answers[name];
     const q = quantiles(samples[name]);
-    const total = answer.total === undefined ? undefined : { total: answer.total, totalExact: answer.totalExact, items: answer.items.length };
+    const total =
+      answer.total === undefined ? undefined : { total: answer.total, totalExact: answer.totalExact, items: answer.items.length };
     const before = state.before[name.replace(/ \(cursor, middle\)$/, '')];
     const floor = name.startsWith('floor');
-    after[name] = { path: shapes[name], ...q, target: floor ? null : TARGET_MS, met: floor ? null : q.p95 <= TARGET_MS, ...(total ?? {}), before: before ?? null };
+    after[name] = {
+      path: shapes[name],
+      ...q,
+      target: floor ? null : TARGET_MS,
+      met: floor ? null : q.p95 <= TARGET_MS,
+      ...(total ?? {}),
+      before: before ?? null,
+    };
     const was = before ? `  (before: p50 ${before.p50.toFixed(1)} ms)` : '';
     const t = total ? `  total ${total.total.toLocaleString()}${total.totalExact ? '' : ' (estimate)'}` : '';
     const verdict = floor ? '(the floor)      ' : `target ${TARGET_MS} ms ${after[name].met ? 'met   ' : 'MISSED'}`;
@@ -340,15 +399,23 @@ async function measure() {
     loadavg: require('node:os').loadavg(),
     values: v,
     shapes: after,
-    beforeNote: 'before: the SQL the API sent before keyset pagination and the history indexes (rows + exact count), timed from a client on the same database, without HTTP',
+    beforeNote:
+      'before: the SQL the API sent before keyset pagination and the history indexes (rows + exact count), timed from a client on the same database, without HTTP',
   };
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
-  const missed = Object.entries(after).filter(([, r]) => r.met === false).map(([n]) => n);
+  const missed = Object.entries(after)
+    .filter(([, r]) => r.met === false)
+    .map(([n]) => n);
   console.log(missed.length ? `\nmissed: ${missed.join('; ')}` : `\nevery shape met p95 <= ${TARGET_MS} ms`);
   console.log(`wrote ${OUT}`);
 }
 
-(phase === 'prepare' ? prepare() : phase === 'measure' ? measure() : Promise.reject(new Error('usage: history.js prepare|measure [--rows N]'))).catch((err) => {
+(phase === 'prepare'
+  ? prepare()
+  : phase === 'measure'
+    ? measure()
+    : Promise.reject(new Error('usage: history.js prepare|measure [--rows N]'))
+).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -56,12 +56,15 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
 
 function request(method, path, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: API.hostname, port: API.port, method, path, agent, headers: body ? { ...headers, 'content-length': body.length } : headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: API.hostname, port: API.port, method, path, agent, headers: body ? { ...headers, 'content-length': body.length } : headers },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -72,7 +75,9 @@ const BOUNDARY = '----menagerie-ingest-bench';
 function multipart(i) {
   const data = randomBytes(randomInt(1024, 10 * 1024 + 1));
   return Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="upload"; filename="ingest-${i}.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="upload"; filename="ingest-${i}.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     data,
     Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
   ]);
@@ -90,12 +95,14 @@ async function upload(body) {
 async function pool(items, clients, fn) {
   let next = 0;
   const out = new Array(items.length);
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -129,14 +136,23 @@ async function floor(db, n) {
       taskQueue: 'ingest-floor-nobody',
       workflowExecutionTimeout: '2s',
       args: [{ jobId: '00000000-0000-4000-8000-000000000000', engine: { name: 'nobody' }, originalName: `floor-${i}.bin` }],
-      typedSearchAttributes: [{ key: engineKey, value: 'nobody' }, { key: shaKey, value: sha }],
+      typedSearchAttributes: [
+        { key: engineKey, value: 'nobody' },
+        { key: shaKey, value: sha },
+      ],
       memo: { engine: 'nobody', sha256: sha, originalName: `floor-${i}.bin` },
     });
     return performance.now() - s;
   });
   let sec = (performance.now() - t) / 1000;
   let c1 = cpuSnapshot();
-  out.temporalStart = { calls: n, perSec: round(n / sec), p50Ms: round(pct(startMs, 50)), p99Ms: round(pct(startMs, 99)), cpuPerCall: cpuPer(c0, c1, n) };
+  out.temporalStart = {
+    calls: n,
+    perSec: round(n / sec),
+    p50Ms: round(pct(startMs, 50)),
+    p99Ms: round(pct(startMs, 99)),
+    cpuPerCall: cpuPer(c0, c1, n),
+  };
   await connection.close();
 
   c0 = cpuSnapshot();
@@ -157,21 +173,35 @@ async function floor(db, n) {
   });
   sec = (performance.now() - t) / 1000;
   c1 = cpuSnapshot();
-  out.pgInsert = { calls: n, perSec: round(n / sec), p50Ms: round(pct(insertMs, 50)), p99Ms: round(pct(insertMs, 99)), cpuPerCall: cpuPer(c0, c1, n) };
+  out.pgInsert = {
+    calls: n,
+    perSec: round(n / sec),
+    p50Ms: round(pct(insertMs, 50)),
+    p99Ms: round(pct(insertMs, 99)),
+    cpuPerCall: cpuPer(c0, c1, n),
+  };
   await db.query('DELETE FROM jobs WHERE id = ANY($1::uuid[])', [ids]);
   return out;
 }
 let pgPool;
 
 function workflowCount(query) {
-  const out = execFileSync(TEMPORAL_BIN, ['workflow', 'count', '--namespace', NAMESPACE, '--address', TEMPORAL_ADDRESS, '--query', query], { encoding: 'utf8' });
+  const out = execFileSync(TEMPORAL_BIN, ['workflow', 'count', '--namespace', NAMESPACE, '--address', TEMPORAL_ADDRESS, '--query', query], {
+    encoding: 'utf8',
+  });
   const m = /Total:\s*(\d+)/.exec(out);
   if (!m) throw new Error(`unexpected output of temporal workflow count: ${out}`);
   return Number(m[1]);
 }
 
 async function main() {
-  const results = { when: new Date().toISOString(), machine: { cpus: require('node:os').cpus().length }, uploads: UPLOADS, clients: CLIENTS, sizes: '1–10 KB random' };
+  const results = {
+    when: new Date().toISOString(),
+    machine: { cpus: require('node:os').cpus().length },
+    uploads: UPLOADS,
+    clients: CLIENTS,
+    sizes: '1–10 KB random',
+  };
   const db = new Client(DB);
   await db.connect();
   pgPool = new Pool({ ...DB, max: CLIENTS });
@@ -182,8 +212,12 @@ async function main() {
     results.floor = await floor(db, FLOOR);
     const f = results.floor;
     console.log(`\nfloor (engines idle): ${FLOOR} calls from ${CLIENTS} callers`);
-    console.log(`       bare StartWorkflowExecution ${String(f.temporalStart.perSec).padStart(7)}/s  p50 ${f.temporalStart.p50Ms} ms  p99 ${f.temporalStart.p99Ms} ms  CPU ms per call: temporal ${f.temporalStart.cpuPerCall.temporalMs}, machine ${f.temporalStart.cpuPerCall.machineMs}`);
-    console.log(`       bare INSERT of a jobs row   ${String(f.pgInsert.perSec).padStart(7)}/s  p50 ${f.pgInsert.p50Ms} ms  p99 ${f.pgInsert.p99Ms} ms  CPU ms per call: postgres ${f.pgInsert.cpuPerCall.postgresMs}, machine ${f.pgInsert.cpuPerCall.machineMs}`);
+    console.log(
+      `       bare StartWorkflowExecution ${String(f.temporalStart.perSec).padStart(7)}/s  p50 ${f.temporalStart.p50Ms} ms  p99 ${f.temporalStart.p99Ms} ms  CPU ms per call: temporal ${f.temporalStart.cpuPerCall.temporalMs}, machine ${f.temporalStart.cpuPerCall.machineMs}`,
+    );
+    console.log(
+      `       bare INSERT of a jobs row   ${String(f.pgInsert.perSec).padStart(7)}/s  p50 ${f.pgInsert.p50Ms} ms  p99 ${f.pgInsert.p99Ms} ms  CPU ms per call: postgres ${f.pgInsert.cpuPerCall.postgresMs}, machine ${f.pgInsert.cpuPerCall.machineMs}`,
+    );
     await sleep(3000); // the floor's workflows time out (2 s) before the uploads begin
   }
 
@@ -212,7 +246,9 @@ async function main() {
   const ok = done.filter((u) => u.id);
   const errors = done.filter((u) => u.error);
   const ms = done.map((u) => u.ms);
-  const backlogAtEnd = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status NOT IN ('completed','failed','timed_out','cancelled')`);
+  const backlogAtEnd = await db.query(
+    `SELECT count(*)::int AS n FROM jobs WHERE status NOT IN ('completed','failed','timed_out','cancelled')`,
+  );
   results.ingest = {
     seconds: round(seconds),
     accepted: ok.length,
@@ -225,13 +261,23 @@ async function main() {
     target: TARGET,
   };
   const ing = results.ingest;
-  console.log(`\ningest: ${UPLOADS} uploads of 1–10 KB from ${CLIENTS} clients, ${ing.seconds} s, ${args['engines-idle'] === 'true' ? 'worker paused: the API alone' : 'engines busy'} (backlog ${ing.backlogWhenUploadsEnded} at the end)`);
-  console.log(`  ${mark(ing.acceptedPerSec >= TARGET.acceptedPerSec)} accepted/s      ${String(ing.acceptedPerSec).padStart(8)}   target >= ${TARGET.acceptedPerSec}`);
+  console.log(
+    `\ningest: ${UPLOADS} uploads of 1–10 KB from ${CLIENTS} clients, ${ing.seconds} s, ${args['engines-idle'] === 'true' ? 'worker paused: the API alone' : 'engines busy'} (backlog ${ing.backlogWhenUploadsEnded} at the end)`,
+  );
+  console.log(
+    `  ${mark(ing.acceptedPerSec >= TARGET.acceptedPerSec)} accepted/s      ${String(ing.acceptedPerSec).padStart(8)}   target >= ${TARGET.acceptedPerSec}`,
+  );
   console.log(`       upload p50       ${String(ing.latencyMs.p50).padStart(8)} ms`);
   console.log(`       upload p95       ${String(ing.latencyMs.p95).padStart(8)} ms`);
-  console.log(`  ${mark(ing.latencyMs.p99 <= TARGET.p99Ms)} upload p99       ${String(ing.latencyMs.p99).padStart(8)} ms  target <= ${TARGET.p99Ms} ms`);
+  console.log(
+    `  ${mark(ing.latencyMs.p99 <= TARGET.p99Ms)} upload p99       ${String(ing.latencyMs.p99).padStart(8)} ms  target <= ${TARGET.p99Ms} ms`,
+  );
   console.log(`  ${mark(errors.length === 0)} refused          ${String(errors.length).padStart(8)}   ${ing.firstErrors.join('; ')}`);
-  console.log(`       CPU ms per upload: ${Object.entries(ing.cpuPerUpload).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`).join(', ')}`);
+  console.log(
+    `       CPU ms per upload: ${Object.entries(ing.cpuPerUpload)
+      .map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`)
+      .join(', ')}`,
+  );
 
   const ids = [...warmIds, ...ok.map((u) => u.id)];
   if (SKIP_DRAIN) {
@@ -256,14 +302,16 @@ async function main() {
   }
 
   // The pace from the rows themselves: completions while uploads arrived, and after.
-  const pace = (await db.query(
-    `SELECT count(*) FILTER (WHERE finished_at <= $2)::int AS during,
+  const pace = (
+    await db.query(
+      `SELECT count(*) FILTER (WHERE finished_at <= $2)::int AS during,
             count(*) FILTER (WHERE finished_at > $2)::int AS after,
             max(finished_at) AS last, min(started_at) AS first,
             avg(EXTRACT(EPOCH FROM finished_at - started_at)) AS run_s
        FROM jobs WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL AND finished_at >= $3`,
-    [ids, endedAt, startedAt],
-  )).rows[0];
+      [ids, endedAt, startedAt],
+    )
+  ).rows[0];
   const afterSeconds = (new Date(pace.last) - endedAt) / 1000;
   results.drain = {
     jobs: ids.length,
@@ -309,16 +357,29 @@ async function main() {
     linksServed: links.filter(Boolean).length,
   };
   const L = results.lost;
-  L.none = L.rows === L.accepted && L.rowsCompleted === L.accepted && L.workflowsCompleted === L.accepted && L.resultsCompleted === L.accepted && L.linksServed === L.linksSampled;
+  L.none =
+    L.rows === L.accepted &&
+    L.rowsCompleted === L.accepted &&
+    L.workflowsCompleted === L.accepted &&
+    L.resultsCompleted === L.accepted &&
+    L.linksServed === L.linksSampled;
   const d = results.drain;
   console.log(`\ndrain: ${d.jobs} jobs ended ${d.seconds} s after the first upload`);
   console.log(`       jobs/s while uploading   ${String(d.perSecWhileUploading).padStart(6)}`);
   console.log(`       jobs/s after uploads     ${String(d.perSecAfterUploads).padStart(6)}   (the engines' pace with no ingest)`);
-  console.log(`       jobs/s overall           ${String(d.perSecOverall).padStart(6)}   engine slots / mean run = ${d.engineSlots} / ${d.meanRunSeconds} s = ${d.slotsOverMeanRun}`);
-  console.log(`  ${mark(L.rows === L.accepted && L.rowsCompleted === L.accepted)} rows completed   ${L.rowsCompleted}/${L.accepted}  ${JSON.stringify(L.rowStatuses)}`);
-  console.log(`  ${mark(L.workflowsCompleted === L.accepted)} workflows done   ${L.workflowsCompleted}/${L.accepted}  (${L.workflows} started in namespace ${NAMESPACE} since the run began)`);
+  console.log(
+    `       jobs/s overall           ${String(d.perSecOverall).padStart(6)}   engine slots / mean run = ${d.engineSlots} / ${d.meanRunSeconds} s = ${d.slotsOverMeanRun}`,
+  );
+  console.log(
+    `  ${mark(L.rows === L.accepted && L.rowsCompleted === L.accepted)} rows completed   ${L.rowsCompleted}/${L.accepted}  ${JSON.stringify(L.rowStatuses)}`,
+  );
+  console.log(
+    `  ${mark(L.workflowsCompleted === L.accepted)} workflows done   ${L.workflowsCompleted}/${L.accepted}  (${L.workflows} started in namespace ${NAMESPACE} since the run began)`,
+  );
   console.log(`  ${mark(L.resultsCompleted === L.accepted)} /result results ${L.resultsCompleted}/${L.accepted}`);
-  console.log(`  ${mark(L.linksServed === L.linksSampled)} /link served    ${L.linksServed}/${L.linksSampled} sampled, size as /result says`);
+  console.log(
+    `  ${mark(L.linksServed === L.linksSampled)} /link served    ${L.linksServed}/${L.linksSampled} sampled, size as /result says`,
+  );
   console.log(`  ${mark(L.none)} none lost`);
 
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');

@@ -82,7 +82,9 @@ const show = (title, map, n) => {
   }
 };
 const wall = (profile.endTime - profile.startTime) / 1000 - skipMs;
-console.log(`profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms busy (${((total / wall) * 100).toFixed(0)}% of one core), ${idle.toFixed(0)} ms idle${per(total)}`);
+console.log(
+  `profile: ${wall.toFixed(0)} ms wall, ${total.toFixed(0)} ms busy (${((total / wall) * 100).toFixed(0)}% of one core), ${idle.toFixed(0)} ms idle${per(total)}`,
+);
 show('self time by part', selfPart, 25);
 show('self time by owner (Node internals and natives counted against their caller)', owner, 25);
 show('inclusive time by part (on the stack anywhere)', inclusive, 25);

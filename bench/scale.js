@@ -55,7 +55,8 @@ async function main() {
   for (const j of jobs) perNode[j.node ?? 'unknown'] = (perNode[j.node ?? 'unknown'] ?? 0) + 1;
   const runSeconds = jobs.map((j) => (new Date(j.finishedAt) - new Date(j.startedAt)) / 1000);
   // The same span as the server saw it: the first job created to the last one ended.
-  const serverSeconds = (Math.max(...jobs.map((j) => +new Date(j.finishedAt))) - Math.min(...jobs.map((j) => +new Date(j.createdAt)))) / 1000;
+  const serverSeconds =
+    (Math.max(...jobs.map((j) => +new Date(j.finishedAt))) - Math.min(...jobs.map((j) => +new Date(j.createdAt)))) / 1000;
   const out = {
     label: LABEL,
     jobs: JOBS,

@@ -6,7 +6,9 @@
 const { connect } = require('node:net');
 const { readFileSync, writeFileSync } = require('node:fs');
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
+);
 const api = new URL(args.api);
 const pid = Number(args['api-pid']);
 const clients = Number(args.clients ?? 300);
@@ -30,7 +32,15 @@ function slowClient(outcomes) {
     );
     socket.on('connect', () => {
       socket.write(
-        [`POST /${engine}/upload HTTP/1.1`, `Host: ${api.host}`, 'Content-Type: multipart/form-data; boundary=XYZ', `Content-Length: ${200 * MIB}`, 'Connection: close', '', ''].join('\r\n'),
+        [
+          `POST /${engine}/upload HTTP/1.1`,
+          `Host: ${api.host}`,
+          'Content-Type: multipart/form-data; boundary=XYZ',
+          `Content-Length: ${200 * MIB}`,
+          'Connection: close',
+          '',
+          '',
+        ].join('\r\n'),
       );
       socket.write(Buffer.concat([head, Buffer.alloc(300 * 1024, 0x61)]));
       trickle = setInterval(() => socket.write(Buffer.from('a')), 5000);
@@ -73,7 +83,9 @@ function slowClient(outcomes) {
   writeFileSync(args.out, JSON.stringify(result, null, 2));
   console.log(`slow-loris uploads: ${clients} clients, each 300 KiB then a byte every 5 s, for up to ${seconds} s`);
   console.log(`  API RSS: ${result.baselineMiB} MiB idle, ${result.peakMiB} MiB at peak: +${result.growthMiB} MiB`);
-  console.log(`  target: growth <= ${result.boundMiB} MiB (16 part buffers x 5 MiB + 256 KiB per connection + 64 MiB): ${peak - baseline <= bound ? 'met' : 'MISSED'}`);
+  console.log(
+    `  target: growth <= ${result.boundMiB} MiB (16 part buffers x 5 MiB + 256 KiB per connection + 64 MiB): ${peak - baseline <= bound ? 'met' : 'MISSED'}`,
+  );
   console.log(`  (one 5 MiB buffer per connection, as before the pool, would be ${result.withoutPoolMiB} MiB)`);
   console.log(`  answers: ${JSON.stringify(result.outcomes)}`);
 })().catch((err) => {

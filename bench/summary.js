@@ -20,18 +20,47 @@ const history = read(args.history ?? 'bench/results-history.json');
 const targets = (results.targets ?? []).filter((t) => !/^(ingest|history)/.test(t.measure));
 if (ingest) {
   const i = ingest.ingest;
-  results.ingest = { when: ingest.when, uploads: ingest.uploads, clients: ingest.clients, ...i, drain: ingest.drain ?? null, lost: ingest.lost ?? null, floor: ingest.floor ?? null };
+  results.ingest = {
+    when: ingest.when,
+    uploads: ingest.uploads,
+    clients: ingest.clients,
+    ...i,
+    drain: ingest.drain ?? null,
+    lost: ingest.lost ?? null,
+    floor: ingest.floor ?? null,
+  };
   targets.push(
-    { measure: `ingest: uploads accepted a second (${ingest.uploads} of 1-10 KB from ${ingest.clients} clients, engines busy)`, value: `${i.acceptedPerSec}/s`, target: `>= ${i.target.acceptedPerSec}/s`, met: i.acceptedPerSec >= i.target.acceptedPerSec },
-    { measure: 'ingest: upload p99', value: `${i.latencyMs.p99} ms`, target: `<= ${i.target.p99Ms} ms`, met: i.latencyMs.p99 <= i.target.p99Ms },
+    {
+      measure: `ingest: uploads accepted a second (${ingest.uploads} of 1-10 KB from ${ingest.clients} clients, engines busy)`,
+      value: `${i.acceptedPerSec}/s`,
+      target: `>= ${i.target.acceptedPerSec}/s`,
+      met: i.acceptedPerSec >= i.target.acceptedPerSec,
+    },
+    {
+      measure: 'ingest: upload p99',
+      value: `${i.latencyMs.p99} ms`,
+      target: `<= ${i.target.p99Ms} ms`,
+      met: i.latencyMs.p99 <= i.target.p99Ms,
+    },
   );
-  if (ingest.lost) targets.push({ measure: `ingest: backlog drained with none lost (rows, workflows, results)`, value: ingest.lost.none ? 'none lost' : 'LOST', target: 'none lost', met: ingest.lost.none === true });
+  if (ingest.lost)
+    targets.push({
+      measure: `ingest: backlog drained with none lost (rows, workflows, results)`,
+      value: ingest.lost.none ? 'none lost' : 'LOST',
+      target: 'none lost',
+      met: ingest.lost.none === true,
+    });
 }
 if (history) {
   results.history = { rows: history.rows, measuredAt: history.measuredAt, loadavg: history.loadavg, shapes: history.shapes };
   for (const [name, shape] of Object.entries(history.shapes)) {
     if (shape.target == null) continue;
-    targets.push({ measure: `history at ${history.rows.toLocaleString('en')} rows: ${name}, p95`, value: `${shape.p95} ms`, target: `<= ${shape.target} ms`, met: shape.met === true });
+    targets.push({
+      measure: `history at ${history.rows.toLocaleString('en')} rows: ${name}, p95`,
+      value: `${shape.p95} ms`,
+      target: `<= ${shape.target} ms`,
+      met: shape.met === true,
+    });
   }
 }
 results.targets = targets;

@@ -16,7 +16,11 @@ const TICK = 100; // USER_HZ on Linux
 function cpuSnapshot(pids = {}) {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
   const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3] - fields[4];
-  const byPid = new Map(Object.entries(pids).filter(([, pid]) => pid).map(([part, pid]) => [Number(pid), part]));
+  const byPid = new Map(
+    Object.entries(pids)
+      .filter(([, pid]) => pid)
+      .map(([part, pid]) => [Number(pid), part]),
+  );
   const procs = new Map(); // pid → [part, CPU seconds]
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let stat, cmd;
@@ -26,14 +30,20 @@ function cpuSnapshot(pids = {}) {
     } catch {
       continue; // gone meanwhile
     }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     const n = Number(pid);
     const part =
       byPid.get(n) ??
-      (/temporal server start-dev/.test(cmd) ? 'temporal'
-      : /^postgres/.test(cmd) ? 'postgres'
-      : /^(dockerd|containerd)( |$)|containerd-shim/.test(cmd) ? 'docker'
-      : null);
+      (/temporal server start-dev/.test(cmd)
+        ? 'temporal'
+        : /^postgres/.test(cmd)
+          ? 'postgres'
+          : /^(dockerd|containerd)( |$)|containerd-shim/.test(cmd)
+            ? 'docker'
+            : null);
     if (part) procs.set(n, [part, (f[11] + f[12]) / TICK]); // utime + stime
   }
   return { busy: busy / TICK, procs };

@@ -32,7 +32,10 @@ function cpu() {
     try {
       if (!SERVER.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const f = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       server += (f[11] + f[12]) / 100;
     } catch {
       // gone
@@ -90,7 +93,9 @@ async function main() {
         taskQueue: QUEUE,
         workflowId: id,
         args: [{ id, upsert: v.searchAttributes ? SEARCH_ATTRIBUTES[2] : null, otherQueue: `${QUEUE}.other` }],
-        ...(v.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES[0]]: ['engine'], [SEARCH_ATTRIBUTES[1]]: ['0'.repeat(64)] } } : {}),
+        ...(v.searchAttributes
+          ? { searchAttributes: { [SEARCH_ATTRIBUTES[0]]: ['engine'], [SEARCH_ATTRIBUTES[1]]: ['0'.repeat(64)] } }
+          : {}),
       };
       if (v.awaitResult) await client.workflow.execute(v.workflow, options);
       else {
@@ -104,9 +109,11 @@ async function main() {
     const before = cpu();
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < WORKFLOWS) await go();
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < WORKFLOWS) await go();
+      }),
+    );
     const seconds = (performance.now() - started) / 1000;
     const after = cpu();
     results[name] = {

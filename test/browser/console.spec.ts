@@ -80,7 +80,10 @@ describe('admin console', () => {
 
   beforeAll(async () => {
     // Reports every 3 s (not 10): a job shows on the nodes page soon after it starts.
-    [sys, browser] = await Promise.all([startSystem({ enginesFile: enginesFile(), settings: { node: { reportSeconds: 3 } } }), launchBrowser()]);
+    [sys, browser] = await Promise.all([
+      startSystem({ enginesFile: enginesFile(), settings: { node: { reportSeconds: 3 } } }),
+      launchBrowser(),
+    ]);
     page = await browser.newPage();
   });
   afterAll(async () => {
@@ -126,7 +129,18 @@ describe('admin console', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
     expect(html).not.toMatch(/\sstyle=|\son[a-z]+=/i); // no inline style or handler
 
-    for (const asset of ['console.css', 'console.js', 'engines.js', 'nodes.js', 'jobs.js', 'job.js', 'upload.js', 'icon.svg', 'upload.svg', 'chevron.svg']) {
+    for (const asset of [
+      'console.css',
+      'console.js',
+      'engines.js',
+      'nodes.js',
+      'jobs.js',
+      'job.js',
+      'upload.js',
+      'icon.svg',
+      'upload.svg',
+      'chevron.svg',
+    ]) {
       const a = await fetch(url(`/console/assets/${asset}`));
       expect([asset, a.status]).toEqual([asset, 200]);
     }
@@ -169,7 +183,9 @@ describe('admin console', () => {
     expect(await page.locator('.pill[data-check="docker"]').count()).toBe(0);
     expect(await page.locator('article.engine').count()).toBe(4);
     // The node that serves it, with the digest its image has there (in full in the title).
-    const engines = await body<{ engines: Array<{ name: string; nodes: Array<{ name: string; digest: string }> }> }>(await fetch(url('/engines')));
+    const engines = await body<{ engines: Array<{ name: string; nodes: Array<{ name: string; digest: string }> }> }>(
+      await fetch(url('/engines')),
+    );
     const served = engines.engines.find((e) => e.name === 'filemeta')!.nodes;
     expect(served.map((n) => n.name)).toEqual([sys.config.node.name]);
     const chip = card.locator(`.node-chip[data-node="${sys.config.node.name}"]`);
@@ -188,7 +204,12 @@ describe('admin console', () => {
     await screenshots(page, 'upload');
 
     const cdp = await browser.context.newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1.5 * 1024 * 1024 });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 1.5 * 1024 * 1024,
+    });
     await page.click('#submit');
     await page.waitForFunction(() => {
       const now = Number(document.getElementById('progressbar')?.getAttribute('aria-valuenow'));
@@ -237,12 +258,15 @@ describe('admin console', () => {
     await page.waitForSelector('#engine option[value="apktool"]', { state: 'attached' });
     await page.selectOption('#engine', 'apktool');
     // Dropped onto the drop zone, as a person would drag it from a file manager.
-    const dataTransfer = await page.evaluateHandle(({ name, b64 }) => {
-      const dt = new DataTransfer();
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      dt.items.add(new File([bytes], name, { type: 'application/vnd.android.package-archive' }));
-      return dt;
-    }, { name: 'sample.apk', b64: apk.toString('base64') });
+    const dataTransfer = await page.evaluateHandle(
+      ({ name, b64 }) => {
+        const dt = new DataTransfer();
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        dt.items.add(new File([bytes], name, { type: 'application/vnd.android.package-archive' }));
+        return dt;
+      },
+      { name: 'sample.apk', b64: apk.toString('base64') },
+    );
     await page.dispatchEvent('#dropzone', 'dragenter', { dataTransfer });
     expect(await page.getAttribute('#dropzone', 'class')).toContain('dragging');
     await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
@@ -298,11 +322,15 @@ describe('admin console', () => {
     await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 3);
 
     // Search by file name, by sha256 prefix; LIKE wildcards match literally.
-    const apkSha = createHash('sha256').update(readFileSync(join(FIXTURES, 'sample.apk'))).digest('hex');
+    const apkSha = createHash('sha256')
+      .update(readFileSync(join(FIXTURES, 'sample.apk')))
+      .digest('hex');
     const search = async (q: string, expected: string[]) => {
       await page.fill('#q', q);
       await page.waitForFunction(
-        (want) => JSON.stringify([...document.querySelectorAll('#rows a.job-link')].map((a: { textContent: string }) => a.textContent)) === JSON.stringify(want),
+        (want) =>
+          JSON.stringify([...document.querySelectorAll('#rows a.job-link')].map((a: { textContent: string }) => a.textContent)) ===
+          JSON.stringify(want),
         expected,
         { timeout: 10_000 },
       );
@@ -410,7 +438,12 @@ describe('admin console', () => {
     expect(await node.locator('.card-head .badge').textContent()).toBe('Live');
     expect(await node.locator('[data-field="last-seen"] time').getAttribute('title')).toMatch(/\d/);
     expect(await node.locator('[data-field="started"] time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect((await node.locator('tr[data-engine]').evaluateAll((rows) => rows.map((r: any) => r.dataset.engine))).sort()).toEqual(['apktool', 'echo', 'filemeta', 'sleepy']);
+    expect((await node.locator('tr[data-engine]').evaluateAll((rows) => rows.map((r: any) => r.dataset.engine))).sort()).toEqual([
+      'apktool',
+      'echo',
+      'filemeta',
+      'sleepy',
+    ]);
     const filemetaRow = node.locator('tr[data-engine="filemeta"]');
     expect(await filemetaRow.getAttribute('data-serving')).toBe('true');
     expect(await filemetaRow.locator('td[data-label="Digest"]').getAttribute('title')).toMatch(/^sha256:[0-9a-f]{64}$/);

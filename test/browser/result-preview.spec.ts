@@ -75,15 +75,33 @@ describe('result preview', () => {
   });
 
   it('lists tar and tar.gz archives', async () => {
-    const tar = await tarOf([{ name: 'd/', type: 'directory' }, { name: 'd/a.txt', content: 'aaa' }, { name: './b.bin', content: Buffer.alloc(700) }]);
+    const tar = await tarOf([
+      { name: 'd/', type: 'directory' },
+      { name: 'd/a.txt', content: 'aaa' },
+      { name: './b.bin', content: Buffer.alloc(700) },
+    ]);
     const expected = [
       { name: 'd/', size: null, type: 'directory' },
       { name: 'd/a.txt', size: 3, type: 'file' },
       { name: 'b.bin', size: 700, type: 'file' },
     ];
-    expect(await previewPath(file(tar))).toEqual({ kind: 'archive', size: tar.length, format: 'tar', entries: expected, truncated: false, note: null });
+    expect(await previewPath(file(tar))).toEqual({
+      kind: 'archive',
+      size: tar.length,
+      format: 'tar',
+      entries: expected,
+      truncated: false,
+      note: null,
+    });
     const tgz = gzipSync(tar);
-    expect(await previewPath(file(tgz))).toEqual({ kind: 'archive', size: tgz.length, format: 'tar.gz', entries: expected, truncated: false, note: null });
+    expect(await previewPath(file(tgz))).toEqual({
+      kind: 'archive',
+      size: tgz.length,
+      format: 'tar.gz',
+      entries: expected,
+      truncated: false,
+      note: null,
+    });
   });
 
   it('lists at most archiveEntries entries', async () => {
@@ -95,7 +113,13 @@ describe('result preview', () => {
 
   it('stops inflating a gzip bomb at archiveInflateBytes', async () => {
     // 64 MB of zeros compresses to ~64 kB; only 1 MB of it is inflated.
-    const bomb = gzipSync(await tarOf([{ name: 'first', content: 'x' }, { name: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) }, { name: 'last', content: 'y' }]));
+    const bomb = gzipSync(
+      await tarOf([
+        { name: 'first', content: 'x' },
+        { name: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) },
+        { name: 'last', content: 'y' },
+      ]),
+    );
     const p = await previewPath(file(bomb), limits({ archiveInflateBytes: 1024 * 1024 }));
     expect(p).toMatchObject({
       kind: 'archive',
@@ -112,7 +136,12 @@ describe('result preview', () => {
   it('reads at most archiveReadBytes of an archive', async () => {
     const tar = await tarOf(Array.from({ length: 40 }, (_, i) => ({ name: `f${i}`, content: Buffer.alloc(1000, i) })));
     const p = await previewPath(file(tar), limits({ archiveReadBytes: 8 * 1024 }));
-    expect(p).toMatchObject({ kind: 'archive', format: 'tar', truncated: true, note: 'listing stopped after reading 8192 bytes of the archive' });
+    expect(p).toMatchObject({
+      kind: 'archive',
+      format: 'tar',
+      truncated: true,
+      note: 'listing stopped after reading 8192 bytes of the archive',
+    });
     const listed = (p as { entries: unknown[] }).entries.length;
     expect(listed).toBeGreaterThan(0);
     expect(listed).toBeLessThan(40);
@@ -130,9 +159,14 @@ describe('result preview', () => {
   });
 
   it('shows damaged or non-tar compressed data as binary', async () => {
-    expect(await previewPath(file(gzipSync('just text, gzipped')))).toMatchObject({ kind: 'binary', note: 'gzip-compressed data that is not a tar archive' });
+    expect(await previewPath(file(gzipSync('just text, gzipped')))).toMatchObject({
+      kind: 'binary',
+      note: 'gzip-compressed data that is not a tar archive',
+    });
     const apk = readFileSync(join(FIXTURES, 'sample.apk'));
-    expect(await previewPath(file(apk.subarray(0, 200)))).toMatchObject({ kind: 'binary', note: 'a zip archive whose directory could not be read' });
+    expect(await previewPath(file(apk.subarray(0, 200)))).toMatchObject({
+      kind: 'binary',
+      note: 'a zip archive whose directory could not be read',
+    });
   });
-
 });

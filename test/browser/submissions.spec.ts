@@ -84,7 +84,11 @@ describe('admin console: submissions and the cache', () => {
   const submissionOf = async (id: string) => body<Submission>(await fetch(url(`/submission/${id}`)));
 
   /** The upload page with a file chosen, in the mode and with the engines given. */
-  async function chooseUpload(mode: 'one' | 'several' | 'auto', file: { name: string; mimeType: string; buffer: Buffer }, engines: string[] = []) {
+  async function chooseUpload(
+    mode: 'one' | 'several' | 'auto',
+    file: { name: string; mimeType: string; buffer: Buffer },
+    engines: string[] = [],
+  ) {
     await page.goto(url('/console/upload'));
     await page.waitForSelector('#engine-checks input[value="filemeta"]', { state: 'attached' });
     await page.check(`#mode-${mode}`);
@@ -120,13 +124,18 @@ describe('admin console: submissions and the cache', () => {
   });
 
   it('uploads the APK to apktool and filemeta, and the submission page follows both jobs to completed', async () => {
-    await chooseUpload('several', { name: 'sample.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, ['apktool', 'filemeta']);
+    await chooseUpload('several', { name: 'sample.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, [
+      'apktool',
+      'filemeta',
+    ]);
     expect(page.url()).toMatch(/[?&]engines=apktool%2Cfilemeta$/);
     expect(await page.locator('#one-engine').isHidden()).toBe(true);
     expect(await page.locator('#engine-hint').textContent()).toBe('2 engines: apktool, filemeta; the file is sent once.');
     await screenshots(page, 'upload-several');
     // What each engine takes shows where an engine says (GET /engines' accepts).
-    expect(await page.locator('#engine-checks label[data-engine="textonly"]').getAttribute('title')).toBe('accepts types matching /^text//');
+    expect(await page.locator('#engine-checks label[data-engine="textonly"]').getAttribute('title')).toBe(
+      'accepts types matching /^text//',
+    );
     await page.click('#submit');
     await page.waitForURL(SUBMISSION_PATH);
     const id = SUBMISSION_PATH.exec(page.url())![1];
@@ -208,8 +217,11 @@ describe('admin console: submissions and the cache', () => {
     expect(await page.locator('[data-field="requested"] dd').textContent()).toBe('auto: every engine that accepts the file');
   });
 
-  it('shows the API\'s message when a named engine refuses the file', async () => {
-    await chooseUpload('several', { name: 'refused.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, ['filemeta', 'textonly']);
+  it("shows the API's message when a named engine refuses the file", async () => {
+    await chooseUpload('several', { name: 'refused.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, [
+      'filemeta',
+      'textonly',
+    ]);
     await page.click('#submit');
     await page.waitForFunction(() => !document.getElementById('error').hidden);
     expect(await page.locator('#error').textContent()).toMatch(/^ENGINE_REFUSES_TYPE: .*textonly/);
@@ -308,7 +320,10 @@ describe('admin console: submissions and the cache', () => {
     expect(await jobPageEnds(page)).toBe('completed');
     expect(await page.locator('#retry-note').isHidden()).toBe(true);
 
-    await Promise.all([page.waitForURL((u) => JOB_PATH.test(u.pathname) && !u.pathname.endsWith(first.jobid)), page.locator('#retry').click()]);
+    await Promise.all([
+      page.waitForURL((u) => JOB_PATH.test(u.pathname) && !u.pathname.endsWith(first.jobid)),
+      page.locator('#retry').click(),
+    ]);
     const second = JOB_PATH.exec(page.url())![1];
     expect(await jobPageEnds(page)).toBe('completed');
     expect(await page.locator('#retry-of').getAttribute('href')).toBe(`/console/jobs/${first.jobid}`);

@@ -59,12 +59,17 @@ describe('admin console: a job page shows its webhook deliveries and their attem
   it('lists each delivery: event, receiver URL (without its query), status and every attempt', async () => {
     const form = new FormData();
     form.append('upload', new Blob([Buffer.concat([Buffer.from([0]), randomBytes(99)])]), 'sample.bin');
-    const res = await fetch(`${sys.baseUrl}/meta/upload?callback=${encodeURIComponent(`${rx}/cb/hook?token=s3cret`)}`, { method: 'POST', body: form });
+    const res = await fetch(`${sys.baseUrl}/meta/upload?callback=${encodeURIComponent(`${rx}/cb/hook?token=s3cret`)}`, {
+      method: 'POST',
+      body: form,
+    });
     expect(res.status).toBe(201);
     const job = await waitForJob(sys.baseUrl, (await body<Job>(res)).jobid);
 
     await page.goto(`${sys.baseUrl}/console/jobs/${job.jobid}`);
-    await page.waitForFunction(() => document.querySelectorAll('#webhook-rows tr[data-status="delivered"]').length === 2, undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#webhook-rows tr[data-status="delivered"]').length === 2, undefined, {
+      timeout: 60_000,
+    });
     const rows = await page.$$eval('#webhook-rows tr', (trs: any[]) =>
       trs.map((tr) => ({
         cells: [...tr.querySelectorAll(':scope > td')].map((td: any) => td.textContent.trim()),

@@ -65,7 +65,9 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
   async function runJobCompletions(jobId: string): Promise<{ completed: number; lastAttempt: number }> {
     const history = await c.temporal.workflow.getHandle(workflowIdFor(jobId)).fetchHistory();
     const events = history.events ?? [];
-    const runJob = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runJob').map((e) => String(e.eventId)));
+    const runJob = new Set(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runJob').map((e) => String(e.eventId)),
+    );
     const completed = events.filter((e) => runJob.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).length;
     const started = events.filter((e) => runJob.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)));
     return { completed, lastAttempt: Math.max(0, ...started.map((e) => e.activityTaskStartedEventAttributes!.attempt!)) };
@@ -76,12 +78,20 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
     const apkSha = sha256(readFileSync(apk));
     const notes = Array.from({ length: 15 }, (_, i) => `MZ note ${i}\nmenagerie-spread-marker-${i}-${randomUUID()}\n`);
     const queued = await Promise.all([
-      ...notes.map(async (note, i) => ({ engine: 'filemeta', note, job: await body<Job>(await uploadBytes(c.url, 'filemeta', note, `note-${i}.txt`)) })),
+      ...notes.map(async (note, i) => ({
+        engine: 'filemeta',
+        note,
+        job: await body<Job>(await uploadBytes(c.url, 'filemeta', note, `note-${i}.txt`)),
+      })),
       // The same APK five times: forced, so each runs (the cache would answer all but the first).
       ...Array.from({ length: 5 }, async () => {
         const form = new FormData();
         form.append('upload', await openAsBlob(apk), 'sample.apk');
-        return { engine: 'apktool', note: null, job: await body<Job>(await fetch(`${c.url}/apktool/upload?force=true`, { method: 'POST', body: form })) };
+        return {
+          engine: 'apktool',
+          note: null,
+          job: await body<Job>(await fetch(`${c.url}/apktool/upload?force=true`, { method: 'POST', body: form })),
+        };
       }),
     ]);
     for (const q of queued) expect(q.job.status).toBe('queued');
@@ -100,7 +110,12 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
         expect(job.result?.name).toBe('sample.apktool.tar.gz');
         const tree = await readTarGz(await link(job));
         expect([...tree.keys()]).toEqual(
-          expect.arrayContaining(['AndroidManifest.xml', 'apktool.yml', 'smali/org/menagerie/sample/MainActivity.smali', 'smali/org/menagerie/sample/Greeter.smali']),
+          expect.arrayContaining([
+            'AndroidManifest.xml',
+            'apktool.yml',
+            'smali/org/menagerie/sample/MainActivity.smali',
+            'smali/org/menagerie/sample/Greeter.smali',
+          ]),
         );
         expect(tree.get('AndroidManifest.xml')!.toString()).toContain('package="org.menagerie.sample"');
       }
@@ -150,7 +165,10 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
       const down = await fetch(`${c.url}/health`);
       expect(down.status).toBe(503);
       const degraded = await body(down);
-      expect(degraded).toMatchObject({ status: 'degraded', checks: { database: { ok: true }, temporal: { ok: true }, storage: { ok: false } } });
+      expect(degraded).toMatchObject({
+        status: 'degraded',
+        checks: { database: { ok: true }, temporal: { ok: true }, storage: { ok: false } },
+      });
       expect(degraded.checks.storage.error).toMatch(/S3 storage/);
 
       await c.relay.up();
@@ -200,7 +218,12 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
       req.on('error', () => resolve({ status: 0, job: null }));
       req.end();
     });
-    const replica = await until('HAProxy session of the waiting client', async () => (clientPort ? c.replicaServing(clientPort) : null), 10_000, 50);
+    const replica = await until(
+      'HAProxy session of the waiting client',
+      async () => (clientPort ? c.replicaServing(clientPort) : null),
+      10_000,
+      50,
+    );
     expect((await getJob(c.url, queued.jobid)).finishedAt).toBeNull();
     await c.kill(replica);
     const killedAt = Date.now();
@@ -221,10 +244,15 @@ describe('a cluster of two API replicas and two worker nodes behind HAProxy, on 
     const ids = jobs.map((j) => j.jobid);
 
     // node-a runs some of them: their containers are up.
-    const onA = await until('node-a running jobs', async () => {
-      const running = (await c.containers('node-a')).filter((x) => x.State === 'running' && ids.includes(x.Labels['menagerie.job']));
-      return running.length > 0 && running;
-    }, 60_000, 100);
+    const onA = await until(
+      'node-a running jobs',
+      async () => {
+        const running = (await c.containers('node-a')).filter((x) => x.State === 'running' && ids.includes(x.Labels['menagerie.job']));
+        return running.length > 0 && running;
+      },
+      60_000,
+      100,
+    );
     expect(onA.length).toBeGreaterThan(0);
 
     // A machine that dies takes its process and its containers with it.

@@ -40,7 +40,9 @@ const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).di
 
 /** The start of a user's subordinate range (/etc/subuid, /etc/subgid). */
 function rangeStart(file: string, user: string): number {
-  const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
   if (!line) throw new Error(`${file} has no range for ${user}`);
   return Number(line.split(':')[1]);
 }
@@ -100,7 +102,17 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
     expect(config).toEqual(hardened);
     expect(config).toMatchObject({ 'no-new-privileges': true, 'live-restore': true, 'userland-proxy': false });
     // A container that asks for nothing still runs with no_new_privs set.
-    const status = execFileSync('docker', ['-H', `unix://${join(c.dir, 'node-u-docker', 'docker.sock')}`, 'run', '--rm', '--network', 'none', 'menagerie/filemeta:stable', 'cat', '/proc/self/status']).toString();
+    const status = execFileSync('docker', [
+      '-H',
+      `unix://${join(c.dir, 'node-u-docker', 'docker.sock')}`,
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'menagerie/filemeta:stable',
+      'cat',
+      '/proc/self/status',
+    ]).toString();
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
   });
 
@@ -120,7 +132,9 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
 
     expect(apkDone).toMatchObject({ status: 'completed', exitCode: 0, error: null, node: 'node-u' });
     const tree = await readTarGz(Buffer.from(await (await fetch(`${c.url}/link/${apk.jobid}`)).arrayBuffer()));
-    expect([...tree.keys()]).toEqual(expect.arrayContaining(['AndroidManifest.xml', 'apktool.yml', 'smali/org/menagerie/sample/MainActivity.smali']));
+    expect([...tree.keys()]).toEqual(
+      expect.arrayContaining(['AndroidManifest.xml', 'apktool.yml', 'smali/org/menagerie/sample/MainActivity.smali']),
+    );
     expect(tree.get('AndroidManifest.xml')!.toString()).toContain('package="org.menagerie.sample"');
 
     // What ran is recorded by the image id the remapped daemon resolved: the host's id of the same image.
@@ -143,7 +157,10 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
     const container = seen.container!;
     const dir = container.Mounts.find((m) => m.Destination === '/var/data')!.Source;
     // The engine wrote into its directory (it exits 3 otherwise), so it runs; no time is guessed.
-    await until('the engine writing into its job directory', async () => existsSync(join(dir, 'started')) || ['failed', 'completed'].includes((await getJob(c.url, job.jobid)).status));
+    await until(
+      'the engine writing into its job directory',
+      async () => existsSync(join(dir, 'started')) || ['failed', 'completed'].includes((await getJob(c.url, job.jobid)).status),
+    );
     expect(existsSync(join(dir, 'started'))).toBe(true);
 
     // Inside, the engine's uid (and the group Docker gave it: 0 for a uid the image's passwd lacks).
@@ -163,12 +180,18 @@ describe('a worker node on a Docker daemon with --userns-remap=default', () => {
       expect({ path, uid: statSync(path).uid, gid: statSync(path).gid }).toEqual({ path, uid: hostUid, gid: base.gid + ENGINE_UID });
     }
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect({ uid: statSync(join(dir, 'started')).uid, gid: statSync(join(dir, 'started')).gid }).toEqual({ uid: hostUid, gid: base.gid + insideGid });
+    expect({ uid: statSync(join(dir, 'started')).uid, gid: statSync(join(dir, 'started')).gid }).toEqual({
+      uid: hostUid,
+      gid: base.gid + insideGid,
+    });
 
     writeFileSync(join(dir, 'go'), '');
     const done = await waitForJob(c.url, job.jobid);
     expect(done).toMatchObject({ status: 'completed', exitCode: 0, node: 'node-u' });
     // Inside, it is the engine's own uid: only the host sees the remapped one.
-    expect(JSON.parse(Buffer.from(await (await fetch(`${c.url}/link/${job.jobid}`)).arrayBuffer()).toString())).toEqual({ uid: ENGINE_UID, gid: insideGid });
+    expect(JSON.parse(Buffer.from(await (await fetch(`${c.url}/link/${job.jobid}`)).arrayBuffer()).toString())).toEqual({
+      uid: ENGINE_UID,
+      gid: insideGid,
+    });
   });
 });

@@ -56,7 +56,10 @@ describe('access control', () => {
     for (const cookie of [`${'menagerie_api_key'}=%`, 'menagerie_api_key=%E0%A4%A', 'theme=dark; menagerie_api_key=%zz']) {
       const res = await get('/jobs', { cookie });
       expect([cookie, res.status]).toEqual([cookie, 401]);
-      expect(await body(res)).toMatchObject({ error: 'UNAUTHORIZED', message: expect.stringMatching(/cookie is not URL-encoded; enter the key again/) });
+      expect(await body(res)).toMatchObject({
+        error: 'UNAUTHORIZED',
+        message: expect.stringMatching(/cookie is not URL-encoded; enter the key again/),
+      });
     }
     // The console's pages still load, so the key can be entered again.
     expect((await get('/console', { cookie: 'menagerie_api_key=%' })).status).toBe(200);
@@ -101,7 +104,10 @@ describe('requests without a valid key, limited by client address', () => {
 
   beforeAll(async () => {
     // The peer (this test, on loopback) is the only proxy trusted to say whom it forwards for.
-    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 5 }, api: { trustedProxies: [] } } });
+    sys = await startSystem({
+      worker: false,
+      settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 5 }, api: { trustedProxies: [] } },
+    });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -110,7 +116,8 @@ describe('requests without a valid key, limited by client address', () => {
   it('answers 429 past the limit of 401s from one address, whatever X-Forwarded-For it claims; a key still gets in', async () => {
     const statuses: number[] = [];
     // Each claims another client: the peer is no trusted proxy, so the claims count for nothing.
-    for (let i = 0; i < 8; i++) statuses.push((await get('/jobs', { 'x-api-key': `guess-${i}-0123456789abcdef`, 'x-forwarded-for': `203.0.113.${i}` })).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await get('/jobs', { 'x-api-key': `guess-${i}-0123456789abcdef`, 'x-forwarded-for': `203.0.113.${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
     const limited = await get('/engines');
     expect(limited.status).toBe(429);
@@ -122,7 +129,10 @@ describe('requests without a valid key, limited by client address', () => {
   });
 
   it('behind a trusted proxy, limits the client it forwards for, not the proxy', async () => {
-    const behind: NestExpressApplication = await createApp({ ...sys.config, settings: { ...sys.config.settings, api: { ...sys.config.settings.api, trustedProxies: ['loopback'] } } });
+    const behind: NestExpressApplication = await createApp({
+      ...sys.config,
+      settings: { ...sys.config.settings, api: { ...sys.config.settings.api, trustedProxies: ['loopback'] } },
+    });
     await behind.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${(behind.getHttpServer().address() as { port: number }).port}`;
     try {
@@ -151,7 +161,10 @@ describe('access by route, whatever the spelling', () => {
 
   beforeAll(async () => {
     // No rate limit here: the sweep sends a few hundred requests with the key.
-    sys = await startSystem({ worker: false, settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 0 } } });
+    sys = await startSystem({
+      worker: false,
+      settings: { auth: { apiKeys: [KEY] }, rateLimit: { perMinute: 0, unauthenticatedPerMinute: 0 } },
+    });
     const res = await fetch(`${sys.baseUrl}/filemeta/upload`, {
       method: 'POST',
       headers: { 'x-api-key': KEY },
@@ -221,7 +234,11 @@ describe('access by route, whatever the spelling', () => {
     for (const [method, template] of await routes()) {
       const path = fill(method, template);
       const withKey = await send(method, path, KEY);
-      expect([method, path, withKey.status === 401 || withKey.status === 404 && (await body(withKey)).error === 'NOT_FOUND']).toEqual([method, path, false]);
+      expect([method, path, withKey.status === 401 || (withKey.status === 404 && (await body(withKey)).error === 'NOT_FOUND')]).toEqual([
+        method,
+        path,
+        false,
+      ]);
       const without = await send(method, path);
       if (PUBLIC(path)) expect([method, path, without.status]).toEqual([method, path, 200]);
       else {

@@ -17,23 +17,63 @@ describe('API docs', () => {
   it('documents every route, including upload, result and link with their error answers', async () => {
     const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
     const paths = doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    expect(Object.keys(paths).sort()).toEqual(
-      ['/engines', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/retry', '/jobs/{id}/webhooks', '/link/{id}', '/nodes', '/result/{id}', '/submission/{id}', '/submission/{id}/webhooks', '/submit', '/{engine}/upload'],
-    );
-    expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual(['201', '400', '404', '408', '413', '415', '422', '503', '507']);
+    expect(Object.keys(paths).sort()).toEqual([
+      '/engines',
+      '/health',
+      '/jobs',
+      '/jobs/{id}',
+      '/jobs/{id}/retry',
+      '/jobs/{id}/webhooks',
+      '/link/{id}',
+      '/nodes',
+      '/result/{id}',
+      '/submission/{id}',
+      '/submission/{id}/webhooks',
+      '/submit',
+      '/{engine}/upload',
+    ]);
+    expect(Object.keys(paths['/{engine}/upload'].post.responses).sort()).toEqual([
+      '201',
+      '400',
+      '404',
+      '408',
+      '413',
+      '415',
+      '422',
+      '503',
+      '507',
+    ]);
     const upload = paths['/{engine}/upload'].post as unknown as { parameters: Array<{ name: string }> };
     expect(upload.parameters.map((p) => p.name).sort()).toEqual(['callback', 'engine', 'force']);
     expect(Object.keys(doc.components.schemas.UploadDto.properties).sort()).toEqual(['callback', 'force', 'upload']);
-    expect(doc.components.schemas.EngineDto.properties).toEqual(expect.objectContaining({ cacheTtl: expect.anything(), accepts: expect.anything(), rejects: expect.anything() }));
+    expect(doc.components.schemas.EngineDto.properties).toEqual(
+      expect.objectContaining({ cacheTtl: expect.anything(), accepts: expect.anything(), rejects: expect.anything() }),
+    );
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
     expect(Object.keys(paths['/jobs/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);
     const listing = (paths['/jobs'] as unknown as { get: { parameters: Array<{ name: string }> } }).get;
     expect(listing.parameters.map((p) => p.name).sort()).toEqual(['cursor', 'engine', 'limit', 'page', 'sha256', 'status']);
-    expect(Object.keys(doc.components.schemas.JobPageDto.properties).sort()).toEqual(
-      ['items', 'limit', 'next', 'nextUrl', 'page', 'pages', 'prev', 'prevUrl', 'total', 'totalExact'],
-    );
-    expect(doc.components.schemas.JobDto.properties.status.enum).toEqual(['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled']);
+    expect(Object.keys(doc.components.schemas.JobPageDto.properties).sort()).toEqual([
+      'items',
+      'limit',
+      'next',
+      'nextUrl',
+      'page',
+      'pages',
+      'prev',
+      'prevUrl',
+      'total',
+      'totalExact',
+    ]);
+    expect(doc.components.schemas.JobDto.properties.status.enum).toEqual([
+      'queued',
+      'running',
+      'completed',
+      'failed',
+      'timed_out',
+      'cancelled',
+    ]);
   });
 
   it('documents submissions: POST /submit and GET and DELETE /submission/{id}, with their errors and shapes', async () => {
@@ -53,7 +93,13 @@ describe('API docs', () => {
     expect(schemas.SubmissionDto.properties.status.enum).toEqual(['running', 'completed', 'completed_with_failures', 'failed']);
     expect(Object.keys(schemas.SubmitDto.properties).sort()).toEqual(['callback', 'engines', 'force', 'upload']);
     expect(schemas.JobDto.properties).toEqual(
-      expect.objectContaining({ cached: expect.anything(), cachedFrom: expect.anything(), waitingFor: expect.anything(), forced: expect.anything(), submission: expect.anything() }),
+      expect.objectContaining({
+        cached: expect.anything(),
+        cachedFrom: expect.anything(),
+        waitingFor: expect.anything(),
+        forced: expect.anything(),
+        submission: expect.anything(),
+      }),
     );
     expect(Object.keys(schemas.JobInputDto.properties).sort()).toEqual(['mime', 'name', 'sha256', 'size']);
   });
@@ -62,9 +108,19 @@ describe('API docs', () => {
     const doc = await body(await fetch(`${sys.baseUrl}/docs-json`));
     expect(Object.keys(doc.paths['/jobs/{id}/webhooks'].get.responses).sort()).toEqual(['200', '400', '404']);
     expect(Object.keys(doc.paths['/submission/{id}/webhooks'].get.responses).sort()).toEqual(['200', '400', '404']);
-    expect(Object.keys(doc.components.schemas.WebhookDeliveryDto.properties).sort()).toEqual(
-      ['attempts', 'createdAt', 'deliveryId', 'event', 'finishedAt', 'jobId', 'lastError', 'receiver', 'status', 'submissionId', 'url'],
-    );
+    expect(Object.keys(doc.components.schemas.WebhookDeliveryDto.properties).sort()).toEqual([
+      'attempts',
+      'createdAt',
+      'deliveryId',
+      'event',
+      'finishedAt',
+      'jobId',
+      'lastError',
+      'receiver',
+      'status',
+      'submissionId',
+      'url',
+    ]);
     expect(doc.components.schemas.ErrorDto.properties.error.enum).toContain('CALLBACK_NOT_ALLOWED');
   });
 
@@ -101,7 +157,11 @@ describe('API docs', () => {
     });
     expect(big.status).toBe(413);
     expect(await body(big)).toMatchObject({ error: 'BODY_TOO_LARGE' });
-    const bad = await fetch(`${sys.baseUrl}/jobs/${id}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await fetch(`${sys.baseUrl}/jobs/${id}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(bad.status).toBe(400);
     expect(await body(bad)).toMatchObject({ error: 'MALFORMED_BODY' });
   });

@@ -1,4 +1,11 @@
-import { DeleteBucketCommand, DeleteObjectsCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -28,7 +35,11 @@ interface Backend {
 
 function fsBackend(): Backend {
   const root = mkdtempSync(join(tmpdir(), 'menagerie-blobs-'));
-  const store = createBlobStore({ kind: 'fs', dir: root, s3: { endpoint: '', region: '', bucket: '', accessKeyId: '', secretAccessKey: '', forcePathStyle: true } });
+  const store = createBlobStore({
+    kind: 'fs',
+    dir: root,
+    s3: { endpoint: '', region: '', bucket: '', accessKeyId: '', secretAccessKey: '', forcePathStyle: true },
+  });
   const dirOf = (id: string) => join(root, 'store', id);
   return {
     store,
@@ -50,8 +61,12 @@ function s3Backend(): Backend {
   const s3 = { ...service, region: 'us-east-1', bucket, forcePathStyle: true };
   const store = createBlobStore({ kind: 's3', dir: '/nonexistent', s3 });
   const admin = new S3Client({ endpoint: service.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: service });
-  const keys = async (prefix: string) => ((await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
-  const uploads = async (prefix: string) => ((await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []).map((u) => `${u.Key} (unfinished)`);
+  const keys = async (prefix: string) =>
+    ((await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
+  const uploads = async (prefix: string) =>
+    ((await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []).map(
+      (u) => `${u.Key} (unfinished)`,
+    );
   return {
     store,
     leftFor: async (id) => [...(await keys(`jobs/${id}/`)), ...(await uploads(`jobs/${id}/`))],

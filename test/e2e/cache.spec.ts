@@ -14,7 +14,12 @@ jest.setTimeout(600_000);
 
 const FILEMETA: TestEngine = { name: 'filemeta', cmd: '/engine/run.sh', workers: 2, cachettl: 3600 };
 /** Runs for 3 s, then hands its input back as the result. */
-const SLOW: TestEngine = { name: 'slow', cmd: ['/bin/sh', '-c', 'sleep 3; cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'], workers: 2, cachettl: 3600 };
+const SLOW: TestEngine = {
+  name: 'slow',
+  cmd: ['/bin/sh', '-c', 'sleep 3; cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'],
+  workers: 2,
+  cachettl: 3600,
+};
 /** Runs for 3 s, then fails (exit 3). */
 const FAILS: TestEngine = { name: 'fails', cmd: ['/bin/sh', '-c', 'sleep 3; exit 3'], workers: 2, cachettl: 3600 };
 /** Outlives its 3 s timeout. */
@@ -30,7 +35,10 @@ async function containersCreated(docker: Docker, deployment: string, since: numb
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
   // The daemon's window is in whole seconds: the events' own nanoseconds decide.
-  const events = text.split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line) as { timeNano: number });
+  const events = text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as { timeNano: number });
   return events.filter((e) => e.timeNano >= since * 1e6 && e.timeNano <= untilMs * 1e6).length;
 }
 
@@ -70,7 +78,12 @@ describe('the result cache', () => {
     const image = engine.image ?? 'menagerie/filemeta:stable';
     await until('the engines reloaded', async () => {
       const { cmd, runflags, cachettl, image: now } = sys.config.engines[0].config;
-      return cmd === engine.cmd && now === image && JSON.stringify(runflags) === JSON.stringify(engine.runflags ?? []) && cachettl === engine.cachettl;
+      return (
+        cmd === engine.cmd &&
+        now === image &&
+        JSON.stringify(runflags) === JSON.stringify(engine.runflags ?? []) &&
+        cachettl === engine.cachettl
+      );
     });
   }
 
@@ -228,7 +241,12 @@ describe('the result cache', () => {
       ]) {
         await reconfigure(changed);
         const { value: job, containers } = await counting(() => ran(content));
-        expect({ engine: changed, containers, cached: job.cached, status: job.status }).toEqual({ engine: changed, containers: 1, cached: false, status: 'completed' });
+        expect({ engine: changed, containers, cached: job.cached, status: job.status }).toEqual({
+          engine: changed,
+          containers: 1,
+          cached: false,
+          status: 'completed',
+        });
         // ...and the same spec again hits.
         const hit = await queueBytes(sys.baseUrl, 'filemeta', content);
         expect(hit).toMatchObject({ cached: true, cachedFrom: job.jobid });
@@ -252,14 +270,23 @@ describe('the result cache', () => {
       const first = await ran(content);
       expect((await queueBytes(sys.baseUrl, 'filemeta', content)).cached).toBe(true);
 
-      const built = execFileSync('docker', ['build', '-q', '-t', moving, '--label', `rebuilt=${randomUUID()}`, '-'], { input: `FROM ${stable}\n` }).toString().trim();
+      const built = execFileSync('docker', ['build', '-q', '-t', moving, '--label', `rebuilt=${randomUUID()}`, '-'], {
+        input: `FROM ${stable}\n`,
+      })
+        .toString()
+        .trim();
       // The node checks its images every second (node.digestCheckSeconds) and reports a moved digest at once;
       // an upload reads the nodes at most a second old. So within a few seconds identical uploads miss.
       await until('the node reporting the new digest', async () => (await digestOf()) === built, 30_000);
-      const missed = await until('an identical upload missing the cache', async () => {
-        const probe = await queueBytes(sys.baseUrl, 'filemeta', content);
-        return probe.cached ? null : probe;
-      }, 5_000, 250);
+      const missed = await until(
+        'an identical upload missing the cache',
+        async () => {
+          const probe = await queueBytes(sys.baseUrl, 'filemeta', content);
+          return probe.cached ? null : probe;
+        },
+        5_000,
+        250,
+      );
       const again = await waitForJob(sys.baseUrl, missed.jobid, 120_000);
       expect(again).toMatchObject({ status: 'completed', cached: false, imageDigest: built });
       expect(before).not.toBe(built);

@@ -25,13 +25,22 @@ interface Run {
  * Asynchronous: the API answers from this very process.
  */
 function menagerie(args: string[], options: { env?: Record<string, string>; cwd?: string; key?: string | null } = {}): Promise<Run> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', MENAGERIE_URL: options.env?.MENAGERIE_URL ?? sys.baseUrl, ...options.env };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    MENAGERIE_URL: options.env?.MENAGERIE_URL ?? sys.baseUrl,
+    ...options.env,
+  };
   if (options.key !== null) env.MENAGERIE_API_KEY ??= options.key ?? KEY;
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, cwd: options.cwd ?? ROOT, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), bytes: stdout });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env, cwd: options.cwd ?? ROOT, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), bytes: stdout });
+      },
+    );
   });
 }
 
@@ -148,7 +157,9 @@ describe('the menagerie CLI, through the real system', () => {
 
     const both = await menagerie(['submit', file, '--engines', 'filemeta,broken', '--wait', '--json']);
     expect(both.code).toBe(1);
-    const [item] = JSON.parse(both.stdout) as { submission: { submissionId: string; status: string; jobs: { engine: string; status: string }[] } }[];
+    const [item] = JSON.parse(both.stdout) as {
+      submission: { submissionId: string; status: string; jobs: { engine: string; status: string }[] };
+    }[];
     expect(item.submission.status).toBe('completed_with_failures');
     expect(item.submission.jobs.map((j) => [j.engine, j.status])).toEqual([
       ['filemeta', 'completed'],
@@ -183,7 +194,9 @@ describe('the menagerie CLI, through the real system', () => {
     const unknown = await menagerie(['submit', file, '--engine', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toBe('menagerie: ENGINE_UNKNOWN: no engine named "nope"; GET /engines lists them (engines: filemeta, broken, slow, tiny)\n');
+    expect(unknown.stderr).toBe(
+      'menagerie: ENGINE_UNKNOWN: no engine named "nope"; GET /engines lists them (engines: filemeta, broken, slow, tiny)\n',
+    );
 
     // Over the sizelimit: the API refuses it from Content-Length (a file from disk has a known size) and
     // closes the connection; whether the 413 or the client's EPIPE comes first, the line says why.
@@ -199,8 +212,13 @@ describe('the menagerie CLI, through the real system', () => {
     writeFileSync(join(mixed, 'full'), unique('full'));
     const partly = await menagerie(['submit', mixed, '--engine', 'filemeta']);
     expect(partly.code).toBe(1);
-    expect(lines(partly.stdout)).toEqual([expect.stringMatching(new RegExp(`^[0-9a-f-]{36}\\s+filemeta\\s+\\S+.*\\s${join(mixed, 'full')}$`))]);
-    expect(lines(partly.stderr)).toEqual([expect.stringMatching(new RegExp(`^menagerie: ${join(mixed, 'empty')}: UPLOAD_EMPTY: `)), expect.stringMatching(/1 of 2 files not submitted/)]);
+    expect(lines(partly.stdout)).toEqual([
+      expect.stringMatching(new RegExp(`^[0-9a-f-]{36}\\s+filemeta\\s+\\S+.*\\s${join(mixed, 'full')}$`)),
+    ]);
+    expect(lines(partly.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^menagerie: ${join(mixed, 'empty')}: UPLOAD_EMPTY: `)),
+      expect.stringMatching(/1 of 2 files not submitted/),
+    ]);
 
     const notFound = await menagerie(['status', '3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90']);
     expect(notFound.code).toBe(1);
@@ -211,7 +229,9 @@ describe('the menagerie CLI, through the real system', () => {
     const port = await freePort();
     const down = await menagerie(['engines'], { env: { MENAGERIE_URL: `http://127.0.0.1:${port}` } });
     expect(down.code).toBe(1);
-    expect(lines(down.stderr)).toEqual([`menagerie: CONNECTION_FAILED: GET http://127.0.0.1:${port}/engines: ECONNREFUSED: connection refused`]);
+    expect(lines(down.stderr)).toEqual([
+      `menagerie: CONNECTION_FAILED: GET http://127.0.0.1:${port}/engines: ECONNREFUSED: connection refused`,
+    ]);
 
     const usage = await menagerie(['submit', file]);
     expect(usage.code).toBe(2);

@@ -58,7 +58,11 @@ describe('DockerRuntime', () => {
 
     const outcome = await runtime.run(req, cancel.signal);
 
-    expect({ cancelled: outcome.cancelled, timedOut: outcome.timedOut, exitCode: outcome.exitCode }).toEqual({ cancelled: true, timedOut: false, exitCode: null });
+    expect({ cancelled: outcome.cancelled, timedOut: outcome.timedOut, exitCode: outcome.exitCode }).toEqual({
+      cancelled: true,
+      timedOut: false,
+      exitCode: null,
+    });
     expect(await runtime.listJobContainers(req.jobId)).toEqual([]);
   });
 
@@ -66,18 +70,33 @@ describe('DockerRuntime', () => {
     const runtime = new DockerRuntime({ docker: new Docker(), deployment });
     const jobId = randomUUID();
     const run = (labels: string[]) =>
-      execFileSync('docker', ['run', '-d', '--network', 'none', ...labels.flatMap((l) => ['--label', l]), 'menagerie/filemeta:stable', 'sleep', '600']).toString().trim();
+      execFileSync('docker', [
+        'run',
+        '-d',
+        '--network',
+        'none',
+        ...labels.flatMap((l) => ['--label', l]),
+        'menagerie/filemeta:stable',
+        'sleep',
+        '600',
+      ])
+        .toString()
+        .trim();
     const legacy = run([`${JOB_LABEL}=${jobId}`]);
     const foreign = run([`${JOB_LABEL}=${jobId}`, `${DEPLOYMENT_LABEL}=${deployment}-other`]);
     try {
       expect(await runtime.removeJobContainers(jobId)).toEqual([legacy]);
-      expect(execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${JOB_LABEL}=${jobId}`]).toString().trim()).toBe(foreign);
+      expect(
+        execFileSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${JOB_LABEL}=${jobId}`])
+          .toString()
+          .trim(),
+      ).toBe(foreign);
     } finally {
       execFileSync('docker', ['rm', '-f', legacy, foreign], { stdio: 'ignore' });
     }
   });
 
-  it("labels its containers with its deployment, and lists and removes only its own", async () => {
+  it('labels its containers with its deployment, and lists and removes only its own', async () => {
     const docker = new Docker();
     const mine = new DockerRuntime({ docker, deployment });
     const theirs = new DockerRuntime({ docker, deployment: `${deployment}-other` });

@@ -126,7 +126,9 @@ describe('engines and retention', () => {
     const res = await fetch(`${sys.baseUrl}/engines`);
     const text = await res.text();
     expect(text).not.toContain(SECRET);
-    const engine = (JSON.parse(text) as { engines: { name: string; env: string[]; runflags: string[] }[] }).engines.find((e) => e.name === 'secretive');
+    const engine = (JSON.parse(text) as { engines: { name: string; env: string[]; runflags: string[] }[] }).engines.find(
+      (e) => e.name === 'secretive',
+    );
     expect(engine).toMatchObject({ env: ['MENAGERIE_TEST_SECRET', 'OTHER'], runflags: ['-e', 'MENAGERIE_TEST_SECRET', '--env=OTHER'] });
 
     const job = await run('secretive');
@@ -169,8 +171,17 @@ describe('engines and retention', () => {
     await sys.db.query(`UPDATE jobs SET finished_at = now() - interval '40 days' WHERE id = $1`, [old.jobid]);
     const orphanJob = randomUUID();
     const orphan = execFileSync('docker', [
-      'run', '-d', '--label', `${JOB_LABEL}=${orphanJob}`, '--label', `${DEPLOYMENT_LABEL}=${sys.deployment}`,
-      '--network', 'none', 'menagerie/filemeta:stable', 'sleep', '600',
+      'run',
+      '-d',
+      '--label',
+      `${JOB_LABEL}=${orphanJob}`,
+      '--label',
+      `${DEPLOYMENT_LABEL}=${sys.deployment}`,
+      '--network',
+      'none',
+      'menagerie/filemeta:stable',
+      'sleep',
+      '600',
     ])
       .toString()
       .trim();
@@ -191,7 +202,13 @@ describe('engines and retention', () => {
     expect((await fetch(`${sys.baseUrl}/link/${recent.jobid}`)).status).toBe(200);
 
     // Unlabelled by node, as a worker from before nodes made it: this node's to sweep.
-    await until('the orphaned container to go', async () => ((await jobContainers(sys.docker, [orphanJob])).length === 0 ? true : undefined));
-    expect(execFileSync('docker', ['ps', '-aq', '--filter', `id=${orphan}`]).toString().trim()).toBe('');
+    await until('the orphaned container to go', async () =>
+      (await jobContainers(sys.docker, [orphanJob])).length === 0 ? true : undefined,
+    );
+    expect(
+      execFileSync('docker', ['ps', '-aq', '--filter', `id=${orphan}`])
+        .toString()
+        .trim(),
+    ).toBe('');
   });
 });

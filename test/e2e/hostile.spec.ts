@@ -51,7 +51,11 @@ const ENGINES = [
   },
   {
     name: 'memhog',
-    cmd: ['python3', '-c', 'print("allocating", flush=True)\nchunks = [bytearray(1 << 20) for _ in range(512)]\nprint("survived", len(chunks))'],
+    cmd: [
+      'python3',
+      '-c',
+      'print("allocating", flush=True)\nchunks = [bytearray(1 << 20) for _ in range(512)]\nprint("survived", len(chunks))',
+    ],
     runflags: ['--memory', '64m'],
   },
   {
@@ -81,7 +85,11 @@ write_result(out)
   { name: 'cpuloop', cmd: ['sh', '-c', 'echo "looping now"; while :; do :; done'], timeout: 3 },
   {
     name: 'flood',
-    cmd: ['sh', '-c', `echo flood-start; yes menagerie-flood | head -c ${FLOOD_BYTES}; echo; echo flood-end; printf '{"flooded":true}' > "$MENAGERIE_MOUNTPOINT/result"`],
+    cmd: [
+      'sh',
+      '-c',
+      `echo flood-start; yes menagerie-flood | head -c ${FLOOD_BYTES}; echo; echo flood-end; printf '{"flooded":true}' > "$MENAGERIE_MOUNTPOINT/result"`,
+    ],
     timeout: 120,
   },
   {
@@ -91,7 +99,11 @@ write_result(out)
   },
   {
     name: 'diskfill',
-    cmd: ['sh', '-c', 'echo filling; head -c 2000000000 /dev/zero > "$MENAGERIE_MOUNTPOINT/fill"; echo "{}" > "$MENAGERIE_MOUNTPOINT/result"'],
+    cmd: [
+      'sh',
+      '-c',
+      'echo filling; head -c 2000000000 /dev/zero > "$MENAGERIE_MOUNTPOINT/fill"; echo "{}" > "$MENAGERIE_MOUNTPOINT/result"',
+    ],
     timeout: 120,
   },
   {
@@ -194,7 +206,9 @@ write_result(out)
 const DISK_LIMIT = 64 * 1024 ** 2;
 /** What the host's disk may give beyond DISK_LIMIT while a job runs: the input, the log, the volume's own bookkeeping. */
 const DISK_MARGIN = 32 * 1024 ** 2;
-const DISK_LIMIT_ERROR = new RegExp(`^engine filled its job directory to its limit of ${DISK_LIMIT} bytes \\(jobDirLimitBytes\\)( and was killed)?$`);
+const DISK_LIMIT_ERROR = new RegExp(
+  `^engine filled its job directory to its limit of ${DISK_LIMIT} bytes \\(jobDirLimitBytes\\)( and was killed)?$`,
+);
 
 /** Mounts, and loop devices backed by a file, under `root`: none may outlive its job. */
 function mountsUnder(root: string): string[] {
@@ -248,10 +262,14 @@ describe('hostile engines', () => {
     await waitForJob(sys.baseUrl, bomb.jobid, 60_000, (j) => j.status === 'running');
 
     // Watch the bomb go off: its container's pid count climbs to the limit and no further.
-    const [info] = await until('the bomb\'s container', async () => {
-      const found = await jobContainers(sys.docker, [bomb.jobid]);
-      return found.length ? found : null;
-    }, 10_000);
+    const [info] = await until(
+      "the bomb's container",
+      async () => {
+        const found = await jobContainers(sys.docker, [bomb.jobid]);
+        return found.length ? found : null;
+      },
+      10_000,
+    );
     let maxPids = 0;
     // Watched for up to 25 s of its 30 s timeout: under load, docker stats answers slowly and the count swings as bombs die and fork.
     const detonated = Date.now() + 25_000;
@@ -261,7 +279,13 @@ describe('hostile engines', () => {
       const stats = await (container.stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<unknown>).catch(() => null);
       if (!stats) {
         // A daemon slow to answer under load is no end of the watch; a container that is gone is.
-        if (!(await container.inspect().then((i) => i.State.Running, () => false))) break;
+        if (
+          !(await container.inspect().then(
+            (i) => i.State.Running,
+            () => false,
+          ))
+        )
+          break;
         await sleep(200);
         continue;
       }
@@ -433,7 +457,7 @@ describe('hostile engines', () => {
     await expectGone(job);
   });
 
-  it('holds an engine writing to a file it unlinked to the limit, on the host\'s disk too', async () => {
+  it("holds an engine writing to a file it unlinked to the limit, on the host's disk too", async () => {
     const free = () => {
       const fs = statfsSync(sys.config.storageDir);
       return fs.bavail * fs.bsize;
@@ -472,11 +496,13 @@ describe('hostile engines', () => {
     expect(jobIds.length).toBe(15);
     expect(await jobContainers(sys.docker, jobIds)).toEqual([]);
     // A job's directory is cleared just after its final status is recorded.
-    const left = () =>
-      [...['jobs', 'volumes'].flatMap((area) => {
+    const left = () => [
+      ...['jobs', 'volumes'].flatMap((area) => {
         const dir = join(sys.config.storageDir, area);
         return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
-      }), ...mountsUnder(sys.config.storageDir)];
+      }),
+      ...mountsUnder(sys.config.storageDir),
+    ];
     await until('every job directory, volume and mount gone', async () => left().length === 0, 10_000).catch(() => undefined);
     expect(left()).toEqual([]);
   });

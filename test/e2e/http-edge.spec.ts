@@ -61,7 +61,10 @@ describe('HTTP edges', () => {
     ['/jobs?page=101', /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/],
     ['/jobs?cursor=bm9wZQ', /cursor is not one this API gave: pass the `next` or `prev` of an answer from GET \/jobs unchanged/],
     ['/jobs?cursor=%21', /cursor is not one this API gave/],
-    [`/jobs?cursor=${Buffer.from(`o|2026-02-30T00:00:00.000000Z|${randomUUID()}`).toString('base64url')}`, /cursor is not one this API gave/],
+    [
+      `/jobs?cursor=${Buffer.from(`o|2026-02-30T00:00:00.000000Z|${randomUUID()}`).toString('base64url')}`,
+      /cursor is not one this API gave/,
+    ],
     ['/jobs?cursor=x&page=2', /give page or cursor, not both/],
     ['/console/api/jobs?q=ab', /q must be at least 3 characters/],
     ['/jobs?page=1e3', /page must be a whole number/],

@@ -88,7 +88,9 @@ describe('job dispatch from the accepted rows', () => {
     });
 
     const startedIds = async () =>
-      (await sys.db.query(`SELECT id FROM jobs WHERE engine = 'held' AND run_id IS NOT NULL`)).map((r: { id: string }) => r.id as string).sort();
+      (await sys.db.query(`SELECT id FROM jobs WHERE engine = 'held' AND run_id IS NOT NULL`))
+        .map((r: { id: string }) => r.id as string)
+        .sort();
 
     it('starts a bounded window of workflows, oldest first; the rest wait as rows, and one of them is cancelled without ever starting', async () => {
       const ids: string[] = [];

@@ -80,7 +80,8 @@ describe('JobEndings', () => {
     const heard: Record<string, string[]> = { webhook: [], leader: [] };
     const offWebhook = endings.subscribe((id) => id && heard.webhook.push(id), WEBHOOK_EVENT_CHANNEL);
     const offLeader = endings.subscribe((id) => id && heard.leader.push(id), LEADER_ENDED_CHANNEL);
-    const events = async (id: string) => (await ds.query(`SELECT count(*)::int AS n FROM webhook_events WHERE job_id = $1`, [id]))[0].n as number;
+    const events = async (id: string) =>
+      (await ds.query(`SELECT count(*)::int AS n FROM webhook_events WHERE job_id = $1`, [id]))[0].n as number;
     const end = async (id: string) => {
       const ending = endings.ended(id, 60_000, never);
       await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });

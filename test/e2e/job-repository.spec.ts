@@ -30,18 +30,37 @@ describe('JobRepository', () => {
 
   it('keeps the first final status: completed, then failed, stays completed with its result and finish time', async () => {
     const id = await queued();
-    await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0, logTail: 'ok', result: { name: 'a.filemeta.json', size: 2, mime: 'application/json' } });
+    await jobs.finalize({
+      jobId: id,
+      status: 'completed',
+      exitCode: 0,
+      logTail: 'ok',
+      result: { name: 'a.filemeta.json', size: 2, mime: 'application/json' },
+    });
     const first = (await jobs.findById(id))!;
 
     await jobs.finalize({ jobId: id, status: 'failed', exitCode: 3, error: 'replayed after a crash', logTail: 'late' });
     const after = (await jobs.findById(id))!;
-    expect(after).toMatchObject({ status: 'completed', exitCode: 0, error: null, logTail: 'ok', resultName: 'a.filemeta.json', resultSize: 2 });
+    expect(after).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      error: null,
+      logTail: 'ok',
+      resultName: 'a.filemeta.json',
+      resultSize: 2,
+    });
     expect(after.finishedAt).toEqual(first.finishedAt);
   });
 
   it('records the digest and start time with the final status when "running" was never written', async () => {
     const id = await queued();
-    await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0, imageDigest: 'sha256:' + 'b'.repeat(64), startedAt: '2026-12-01T10:00:00.000Z' });
+    await jobs.finalize({
+      jobId: id,
+      status: 'completed',
+      exitCode: 0,
+      imageDigest: 'sha256:' + 'b'.repeat(64),
+      startedAt: '2026-12-01T10:00:00.000Z',
+    });
     expect(await jobs.findById(id)).toMatchObject({
       status: 'completed',
       imageDigest: 'sha256:' + 'b'.repeat(64),
@@ -63,12 +82,26 @@ describe('JobRepository', () => {
     const id = await queued();
     const key = 'd'.repeat(64);
     await jobs.markRunning(id, 'menagerie/filemeta:stable', 'sha256:' + 'e'.repeat(64), 'node-x');
-    await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0, logTail: 'tail', cacheKey: key, result: { name: 'r.filemeta.json', size: 5_000_000_000, mime: 'application/json' } });
+    await jobs.finalize({
+      jobId: id,
+      status: 'completed',
+      exitCode: 0,
+      logTail: 'tail',
+      cacheKey: key,
+      result: { name: 'r.filemeta.json', size: 5_000_000_000, mime: 'application/json' },
+    });
     // The columns no write of a job's run sets, so that only those a servable hit must leave null are null.
-    await ds.query(`UPDATE jobs SET input_mime = 'text/plain', forced = true, retried_as = $2, input_from = $2, retry_of = $2, error = 'e', run_id = 'run-1' WHERE id = $1`, [id, randomUUID()]);
+    await ds.query(
+      `UPDATE jobs SET input_mime = 'text/plain', forced = true, retried_as = $2, input_from = $2, retry_of = $2, error = 'e', run_id = 'run-1' WHERE id = $1`,
+      [id, randomUUID()],
+    );
     const typeorm = await ds.getRepository('JobEntity').findOneByOrFail({ id });
     const read = await jobs.findById(id);
-    expect(Object.keys(typeorm).filter((k) => typeorm[k] === null).sort()).toEqual(['cachedFrom', 'expiredAt', 'submissionId']);
+    expect(
+      Object.keys(typeorm)
+        .filter((k) => typeorm[k] === null)
+        .sort(),
+    ).toEqual(['cachedFrom', 'expiredAt', 'submissionId']);
     expect(read).toEqual(typeorm);
     expect(read!.constructor).toBe(typeorm.constructor);
     expect(read!.resultSize).toBe(5_000_000_000);
@@ -81,7 +114,15 @@ describe('JobRepository', () => {
 
   it('runs its prepared statements inside the transaction it is given: rolled back, nothing was written', async () => {
     const id = randomUUID();
-    const row = { id, engine: 'filemeta', originalName: 'tx.bin', size: 1, sha256: 'f'.repeat(64), image: 'menagerie/filemeta:stable', workflowId: workflowIdFor(id) };
+    const row = {
+      id,
+      engine: 'filemeta',
+      originalName: 'tx.bin',
+      size: 1,
+      sha256: 'f'.repeat(64),
+      image: 'menagerie/filemeta:stable',
+      workflowId: workflowIdFor(id),
+    };
     await expect(
       ds.transaction(async (tx) => {
         const { insertJob } = await import('@menagerie/db');
@@ -139,9 +180,14 @@ describe('JobRepository.search', () => {
   }
 
   /** The history's order: newest first, ties by id, descending (uuid order is that of the hex text). */
-  const ordered = (rows: Row[]) => [...rows].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1)).map((r) => r.id);
+  const ordered = (rows: Row[]) =>
+    [...rows].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1)).map((r) => r.id);
 
-  async function walk(search: Omit<JobSearch, 'page'>, direction: 'next' | 'prev' = 'next', from?: JobPage): Promise<{ ids: string[]; pages: JobPage[] }> {
+  async function walk(
+    search: Omit<JobSearch, 'page'>,
+    direction: 'next' | 'prev' = 'next',
+    from?: JobPage,
+  ): Promise<{ ids: string[]; pages: JobPage[] }> {
     const pages: JobPage[] = [];
     let page = from ?? (await jobs.search({ ...search, page: 1 }));
     pages.push(page);
@@ -200,7 +246,14 @@ describe('JobRepository.search', () => {
   });
 
   it(`counts totals exactly up to ${EXACT_TOTAL_LIMIT} and says when it gives the planner's estimate instead`, async () => {
-    expect(await jobs.search({ engine: 'nothing-here', page: 1, limit: 5 })).toMatchObject({ total: 0, totalExact: true, pages: 0, items: [], next: null, prev: null });
+    expect(await jobs.search({ engine: 'nothing-here', page: 1, limit: 5 })).toMatchObject({
+      total: 0,
+      totalExact: true,
+      pages: 0,
+      items: [],
+      next: null,
+      prev: null,
+    });
     const many = EXACT_TOTAL_LIMIT + 500;
     await ds.query(
       `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id)
@@ -225,7 +278,8 @@ describe('JobRepository.search', () => {
       { ...rowsOf('search', 4)[3], name: 'cafe1234.bin' },
     ];
     await insert(rows);
-    const found = async (q: string) => (await jobs.search({ engine: 'search', q, page: 1, limit: 20 })).items.map((j) => j.originalName).sort();
+    const found = async (q: string) =>
+      (await jobs.search({ engine: 'search', q, page: 1, limit: 20 })).items.map((j) => j.originalName).sort();
     expect(await found('report')).toEqual(['Quarterly REPORT 2024.pdf']);
     expect(await found('rt 20')).toEqual(['Quarterly REPORT 2024.pdf']);
     expect(await found(rows[1].sha256.slice(0, 6))).toEqual(['holiday_photo.jpg']);
@@ -241,7 +295,9 @@ describe('JobRepository.search', () => {
   });
 
   it('counts queued and running jobs by engine in one query', async () => {
-    await insert(rowsOf('busy', 6).map((r, i) => ({ ...r, status: (['queued', 'running', 'queued', 'completed', 'queued', 'failed'] as const)[i] })));
+    await insert(
+      rowsOf('busy', 6).map((r, i) => ({ ...r, status: (['queued', 'running', 'queued', 'completed', 'queued', 'failed'] as const)[i] })),
+    );
     await insert(rowsOf('idle', 2).map((r) => ({ ...r, status: 'completed' })));
     const active = await jobs.countActive();
     expect(active.get('busy')).toEqual({ queued: 3, running: 1 });

@@ -65,13 +65,16 @@ describe('job lifecycle', () => {
     for (const wait of ['61', '-1', 'soon', '1.5']) {
       const bad = await fetch(`${sys.baseUrl}/result/${sleeper.jobid}?wait=${wait}`);
       expect(bad.status).toBe(400);
-      expect(await body(bad)).toMatchObject({ error: 'INVALID_QUERY', message: expect.stringMatching(/wait must be a whole number of seconds from 0 to 60/) });
+      expect(await body(bad)).toMatchObject({
+        error: 'INVALID_QUERY',
+        message: expect.stringMatching(/wait must be a whole number of seconds from 0 to 60/),
+      });
     }
   });
 
   it('kills an engine at its timeout and records timed_out with the partial log', async () => {
     const job = await waitForJob(sys.baseUrl, (await submit('slowpoke')).jobid, 60_000);
-    expect(job).toMatchObject({ status: "timed_out" });
+    expect(job).toMatchObject({ status: 'timed_out' });
     expect(job.error).toMatch(/timeout of 2s/);
     expect(job.logTail).toContain('partial output');
     const took = new Date(job.finishedAt!).getTime() - new Date(job.startedAt!).getTime();

@@ -14,11 +14,17 @@ const SLEEPER: TestEngine = { name: 'sleeper', cmd: ['sh', '-c', 'exec sleep 600
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 /** How much each series moved between two scrapes. */
-const moved = (before: Series[], after: Series[]) => (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+const moved =
+  (before: Series[], after: Series[]) =>
+  (name: string, labels: Record<string, string> = {}) =>
+    total(after, name, labels) - total(before, name, labels);
 
 async function digestReported(baseUrl: string, headers: Record<string, string> = {}): Promise<void> {
   // The API computes a cache key only once a node has said which digest the engine's image has.
-  await until('the node reporting the image digest', async () => (await body(await fetch(`${baseUrl}/engines`, { headers }))).engines[0].imageDigest);
+  await until(
+    'the node reporting the image digest',
+    async () => (await body(await fetch(`${baseUrl}/engines`, { headers }))).engines[0].imageDigest,
+  );
 }
 
 describe('GET /metrics on the API and on an in-process worker', () => {
@@ -32,7 +38,7 @@ describe('GET /metrics on the API and on an in-process worker', () => {
   const api = () => scrape(`${sys.baseUrl}/metrics`);
   const worker = () => scrape(sys.worker!.metricsUrl!);
 
-  it('serves the worker\'s on the port the OS chose, and both are open without a metrics token', async () => {
+  it("serves the worker's on the port the OS chose, and both are open without a metrics token", async () => {
     expect(sys.worker!.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(sys.worker!.metricsUrl).not.toContain(':9464/');
     const [a, w] = await Promise.all([api(), worker()]);
@@ -91,7 +97,9 @@ describe('GET /metrics on the API and on an in-process worker', () => {
       { name: 'menagerie_jobs_running', labels: { engine: 'sleeper' }, value: 0 },
     ]);
     const node = sys.config.node.name;
-    expect(worker1.series.filter((s) => s.name === 'menagerie_node_running_containers')).toEqual([{ name: 'menagerie_node_running_containers', labels: { node }, value: 0 }]);
+    expect(worker1.series.filter((s) => s.name === 'menagerie_node_running_containers')).toEqual([
+      { name: 'menagerie_node_running_containers', labels: { node }, value: 0 },
+    ]);
     expect(worker1.series.filter((s) => s.name === 'menagerie_node_scratch_bytes').map((s) => s.labels)).toEqual([{ node }]);
 
     for (const text of [api1.text, worker1.text]) expect(text).not.toMatch(UUID);
@@ -102,7 +110,9 @@ describe('GET /metrics on the API and on an in-process worker', () => {
     const job = await queueBytes(sys.baseUrl, 'sleeper', `sleep ${randomUUID()}\n`);
     await until('the gauges showing the run', async () => {
       const [a, w] = await Promise.all([api(), worker()]);
-      return total(a.series, 'menagerie_jobs_running', { engine: 'sleeper' }) === 1 && total(w.series, 'menagerie_node_running_containers') === 1;
+      return (
+        total(a.series, 'menagerie_jobs_running', { engine: 'sleeper' }) === 1 && total(w.series, 'menagerie_node_running_containers') === 1
+      );
     });
     expect((await fetch(`${sys.baseUrl}/jobs/${job.jobid}`, { method: 'DELETE' })).status).toBe(200);
     const after = await until('the worker counted the cancellation', async () => {
@@ -115,7 +125,7 @@ describe('GET /metrics on the API and on an in-process worker', () => {
   });
 });
 
-describe('GET /metrics behind the metrics token, on a worker process with the Temporal SDK\'s metrics', () => {
+describe("GET /metrics behind the metrics token, on a worker process with the Temporal SDK's metrics", () => {
   const token = `metrics-${randomUUID()}`;
   const apiKey = `api-key-${randomUUID()}`;
   let sys: System;
@@ -142,10 +152,12 @@ describe('GET /metrics behind the metrics token, on a worker process with the Te
     const keyOnly = await fetch(`${sys.baseUrl}/metrics`, { headers: withKey });
     expect([keyOnly.status, (await body(keyOnly)).error]).toEqual([401, 'UNAUTHORIZED']);
     expect((await fetch(`${sys.baseUrl}/metrics`, { headers: { Authorization: 'Bearer not-the-token-at-all' } })).status).toBe(401);
-    await expect(scrape(`${sys.baseUrl}/metrics`, withToken)).resolves.toMatchObject({ text: expect.stringContaining('menagerie_jobs_queued') });
+    await expect(scrape(`${sys.baseUrl}/metrics`, withToken)).resolves.toMatchObject({
+      text: expect.stringContaining('menagerie_jobs_queued'),
+    });
   });
 
-  it('shows a job queued until a worker takes it, then the worker\'s count and the SDK\'s own metrics', async () => {
+  it("shows a job queued until a worker takes it, then the worker's count and the SDK's own metrics", async () => {
     const form = new FormData();
     form.append('upload', new Blob([`queued ${randomUUID()}\n`]), 'in.txt');
     const res = await fetch(`${sys.baseUrl}/filemeta/upload`, { method: 'POST', body: form, headers: withKey });
@@ -155,23 +167,37 @@ describe('GET /metrics behind the metrics token, on a worker process with the Te
     expect(total((await scrape(`${sys.baseUrl}/metrics`, withToken)).series, 'menagerie_jobs_queued', { engine: 'filemeta' })).toBe(1);
 
     worker = await startWorkerProcess(sys.config);
-    const served = worker.logs().split('\n').find((l) => l.includes('worker metrics served'));
+    const served = worker
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('worker metrics served'));
     const url = (JSON.parse(served!) as { url: string }).url;
     expect((await fetch(url)).status).toBe(401);
 
-    await until('the job completed', async () => (await body<Job>(await fetch(`${sys.baseUrl}/result/${job.jobid}`, { headers: withKey }))).status === 'completed');
+    await until(
+      'the job completed',
+      async () => (await body<Job>(await fetch(`${sys.baseUrl}/result/${job.jobid}`, { headers: withKey }))).status === 'completed',
+    );
     const w = await until('the worker counted it', async () => {
       const m = await scrape(url, withToken);
       return total(m.series, 'menagerie_jobs_ended_total', { engine: 'filemeta', status: 'completed' }) === 1 && m;
     });
     expect(total(w.series, 'menagerie_job_queue_wait_seconds_count', { engine: 'filemeta' })).toBe(1);
     const a = await scrape(`${sys.baseUrl}/metrics`, withToken);
-    expect([total(a.series, 'menagerie_jobs_queued', { engine: 'filemeta' }), total(a.series, 'menagerie_jobs_running', { engine: 'filemeta' })]).toEqual([0, 0]);
+    expect([
+      total(a.series, 'menagerie_jobs_queued', { engine: 'filemeta' }),
+      total(a.series, 'menagerie_jobs_running', { engine: 'filemeta' }),
+    ]).toEqual([0, 0]);
 
     // The SDK's exporter, on its own port (it takes no token): its worker metrics, with the engine's task queues.
     const sdk = await until('the SDK counting the run', async () => {
       const m = await scrape(`http://127.0.0.1:${temporalPort}/metrics`);
-      return total(m.series, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'runJob', task_queue: 'filemeta.containers' }) >= 1 && m;
+      return (
+        total(m.series, 'temporal_activity_execution_latency_seconds_count', {
+          activity_type: 'runJob',
+          task_queue: 'filemeta.containers',
+        }) >= 1 && m
+      );
     });
     expect(sdk.series.some((s) => s.name.startsWith('temporal_') && s.labels.task_queue === 'filemeta')).toBe(true);
   });

@@ -24,7 +24,10 @@ const SLEEPY: TestEngine = { name: 'sleepy', cmd: ['sleep', '60'], workers: 1 };
 async function reconfigure(sys: System, file: string, engines: TestEngine[]): Promise<void> {
   writeFileSync(file, readFileSync(writeEnginesFile(engines)));
   const want = engines.map((e) => e.name).sort();
-  await until('the API to reload engines.json', async () => JSON.stringify(sys.config.engines.map((e) => e.config.name).sort()) === JSON.stringify(want));
+  await until(
+    'the API to reload engines.json',
+    async () => JSON.stringify(sys.config.engines.map((e) => e.config.name).sort()) === JSON.stringify(want),
+  );
 }
 
 const rowOf = async (sys: System, id: string) => (await sys.db.query(`SELECT status, error, run_id FROM jobs WHERE id = $1`, [id]))[0];
@@ -65,7 +68,10 @@ describe('what operators do to a running system', () => {
       // They end on their own (api.reconcileSeconds), saying why.
       const ended = await Promise.all(ids.slice(0, 32).map((id) => waitForJob(sys.baseUrl, id, 90_000)));
       for (const job of ended) {
-        expect({ status: job.status, error: job.error }).toEqual({ status: 'failed', error: 'the workflow was terminated in Temporal ("operator") before it recorded a status' });
+        expect({ status: job.status, error: job.error }).toEqual({
+          status: 'failed',
+          error: 'the workflow was terminated in Temporal ("operator") before it recorded a status',
+        });
       }
       // Their window is free again: the job that waited starts.
       await until('the waiting job to start', () => started(ids[32]), 60_000);
@@ -102,7 +108,8 @@ describe('what operators do to a running system', () => {
       const t0 = Date.now();
       const answer = await waited;
       expect(Date.now() - t0).toBeLessThan(30_000);
-      const reason = "engine doomed was removed from engines.json before this job started, so it can't run; upload the file to an engine GET /engines lists";
+      const reason =
+        "engine doomed was removed from engines.json before this job started, so it can't run; upload the file to an engine GET /engines lists";
       expect({ status: answer.status, error: answer.error }).toEqual({ status: 'failed', error: reason });
       expect((await getJob(sys.baseUrl, waiting[1])).error).toBe(reason);
       // Started ones keep their workflow: a node serving the engine (until its jobs end) takes them.
@@ -240,7 +247,8 @@ describe('what operators do to a running system', () => {
 
       // Two ids a run at most: every run is bounded, and each goes on from where the last stopped.
       const reads: number[] = [];
-      for (let run = 0; run < Math.ceil(total / 2) + 1; run++) reads.push((await retention({ perRun: 2, pageSize: 1, graceMs: -60_000 })).orphanIdsRead);
+      for (let run = 0; run < Math.ceil(total / 2) + 1; run++)
+        reads.push((await retention({ perRun: 2, pageSize: 1, graceMs: -60_000 })).orphanIdsRead);
       expect(Math.max(...reads)).toBeLessThanOrEqual(2);
       const left = await stored.ids();
       expect(orphans.filter((id) => left.includes(id))).toEqual([]);
@@ -252,7 +260,10 @@ describe('what operators do to a running system', () => {
     it('aborts unfinished uploads on a schedule of their own', async () => {
       await sys.env.client.schedule.getHandle(STALE_UPLOADS_SCHEDULE_ID).trigger();
       await until('the stale-uploads sweep to run', async () => {
-        for await (const wf of sys.env.client.workflow.list({ query: `WorkflowType = 'staleUploadsSweep' AND ExecutionStatus = 'Completed'` })) return wf;
+        for await (const wf of sys.env.client.workflow.list({
+          query: `WorkflowType = 'staleUploadsSweep' AND ExecutionStatus = 'Completed'`,
+        }))
+          return wf;
         return null;
       });
     });
@@ -269,7 +280,10 @@ describe('what operators do to a running system', () => {
         message: `the file (25 bytes) is larger than engine copy-too's limit of 10 bytes; job ${done.jobid} was not retried`,
       });
       await reconfigure(sys, enginesFile, [COPY, { ...COPY_TOO, accepts: '^application/pdf$' }, SLEEPY]);
-      await until('the new accepted types', async () => sys.config.engines.find((e) => e.config.name === 'copy-too')?.config.accepts === '^application/pdf$');
+      await until(
+        'the new accepted types',
+        async () => sys.config.engines.find((e) => e.config.name === 'copy-too')?.config.accepts === '^application/pdf$',
+      );
       const refused = await fetch(`${sys.baseUrl}/jobs/${done.jobid}/retry`, { method: 'POST' });
       expect(refused.status).toBe(422);
       expect((await body(refused)).error).toBe('ENGINE_REFUSES_TYPE');

@@ -38,7 +38,12 @@ describe('core pipeline', () => {
     expect(queued.jobid).toMatch(/^[0-9a-f-]{36}$/);
     expect(queued.status).toBe('queued');
     // The type is detected from the bytes, never taken from the name: "MZ" opens a DOS executable.
-    expect(queued.input).toEqual({ name: 'note.txt', size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), mime: 'application/x-msdownload' });
+    expect(queued.input).toEqual({
+      name: 'note.txt',
+      size: Buffer.byteLength(content),
+      sha256: createHash('sha256').update(content).digest('hex'),
+      mime: 'application/x-msdownload',
+    });
 
     const job = await waitForJob(sys.baseUrl, queued.jobid, 60_000);
     expect(job).toMatchObject({ status: 'completed', exitCode: 0, error: null, image: 'menagerie/filemeta:stable' });
@@ -79,7 +84,9 @@ describe('core pipeline', () => {
       ]),
     );
     expect(tree.get('AndroidManifest.xml')!.toString()).toContain('package="org.menagerie.sample"');
-    expect(tree.get('smali/org/menagerie/sample/Greeter.smali')!.toString()).toMatch(/^\.class public .*Lorg\/menagerie\/sample\/Greeter;/m);
+    expect(tree.get('smali/org/menagerie/sample/Greeter.smali')!.toString()).toMatch(
+      /^\.class public .*Lorg\/menagerie\/sample\/Greeter;/m,
+    );
   });
 
   it('answers /link with 404 and a message while there is no result', async () => {
@@ -112,7 +119,9 @@ describe('core pipeline', () => {
   it('finds jobs by engine and sha256 through Temporal visibility', async () => {
     const job = await getJob(sys.baseUrl, jobIds[0]);
     const found: string[] = [];
-    for await (const wf of sys.env.client.workflow.list({ query: `MenagerieEngine = 'filemeta' AND MenagerieSha256 = '${job.input.sha256}'` })) {
+    for await (const wf of sys.env.client.workflow.list({
+      query: `MenagerieEngine = 'filemeta' AND MenagerieSha256 = '${job.input.sha256}'`,
+    })) {
       found.push(wf.workflowId);
     }
     expect(found).toEqual([`job-${job.jobid}`]);

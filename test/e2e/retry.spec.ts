@@ -15,7 +15,14 @@ describe('retry', () => {
     const enginesFile = writeEnginesFile([
       { name: 'filemeta', cmd: '/engine/run.sh' },
       // Fails unless its input says "pass".
-      { name: 'picky', cmd: ['/bin/sh', '-c', 'grep -q pass "$MENAGERIE_MOUNTPOINT/input" && cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'] },
+      {
+        name: 'picky',
+        cmd: [
+          '/bin/sh',
+          '-c',
+          'grep -q pass "$MENAGERIE_MOUNTPOINT/input" && cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"',
+        ],
+      },
       { name: 'slow', cmd: ['/bin/sh', '-c', 'sleep 30'] },
     ]);
     sys = await startSystem({ enginesFile });
@@ -35,7 +42,14 @@ describe('retry', () => {
     expect(res.status).toBe(201);
     const queued = await body<Job>(res);
     expect(res.headers.get('location')).toBe(`/result/${queued.jobid}`);
-    expect(queued).toMatchObject({ status: 'queued', engine: 'filemeta', retryOf: first.jobid, forced: true, cached: false, input: first.input });
+    expect(queued).toMatchObject({
+      status: 'queued',
+      engine: 'filemeta',
+      retryOf: first.jobid,
+      forced: true,
+      cached: false,
+      input: first.input,
+    });
     const again = await waitForJob(sys.baseUrl, queued.jobid, 120_000);
     expect(again).toMatchObject({ status: 'completed', cached: false, result: first.result });
     expect(again.startedAt).not.toBeNull();
@@ -63,7 +77,10 @@ describe('retry', () => {
     const running = await queueBytes(sys.baseUrl, 'slow', `slow ${randomUUID()}`);
     const refused = await retry(running.jobid);
     expect(refused.status).toBe(409);
-    expect(await body(refused)).toMatchObject({ error: 'JOB_NOT_ENDED', message: expect.stringMatching(/wait for it to end .*or cancel it/) });
+    expect(await body(refused)).toMatchObject({
+      error: 'JOB_NOT_ENDED',
+      message: expect.stringMatching(/wait for it to end .*or cancel it/),
+    });
     await fetch(`${sys.baseUrl}/jobs/${running.jobid}`, { method: 'DELETE' });
 
     const old = await waitForJob(sys.baseUrl, (await queueBytes(sys.baseUrl, 'filemeta', `old ${randomUUID()}`)).jobid, 120_000);
@@ -75,7 +92,10 @@ describe('retry', () => {
     const before = Number((await sys.db.query('SELECT count(*)::int AS n FROM jobs'))[0].n);
     const expired = await retry(old.jobid);
     expect(expired.status).toBe(410);
-    expect(await body(expired)).toMatchObject({ error: 'INPUT_EXPIRED', message: expect.stringMatching(/removed by retention .*upload the file again/) });
+    expect(await body(expired)).toMatchObject({
+      error: 'INPUT_EXPIRED',
+      message: expect.stringMatching(/removed by retention .*upload the file again/),
+    });
     expect(Number((await sys.db.query('SELECT count(*)::int AS n FROM jobs'))[0].n)).toBe(before);
   });
 });

@@ -40,9 +40,11 @@ describe('S3BlobStore', () => {
   const unfinished = async () => (await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
   /** `total` bytes in chunks, as an upload arrives. */
   const chunks = (total: number, chunk = 1024 * 1024) =>
-    Readable.from((function* () {
-      for (let sent = 0; sent < total; sent += chunk) yield randomBytes(Math.min(chunk, total - sent));
-    })());
+    Readable.from(
+      (function* () {
+        for (let sent = 0; sent < total; sent += chunk) yield randomBytes(Math.min(chunk, total - sent));
+      })(),
+    );
 
   it('streams a file of several parts (multipart) and hashes it on the way', async () => {
     const id = randomUUID();
@@ -154,7 +156,10 @@ async function relayTo(endpoint: string): Promise<{ endpoint: string; forwarded(
 describe('S3BlobStore when the service is unreachable', () => {
   const service = s3Service();
   const base = { ...service, region: 'us-east-1', forcePathStyle: true, partSizeBytes: 5 * 1024 * 1024 };
-  const unavailable = (endpoint: string) => ({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(new RegExp(`S3.*${endpoint.replace(/[.:/]/g, '\\$&')}`)) });
+  const unavailable = (endpoint: string) => ({
+    code: 'STORAGE_UNAVAILABLE',
+    message: expect.stringMatching(new RegExp(`S3.*${endpoint.replace(/[.:/]/g, '\\$&')}`)),
+  });
   const stores: S3BlobStore[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
@@ -176,13 +181,19 @@ describe('S3BlobStore when the service is unreachable', () => {
     await expect(down.put(id, 'input', large, 100 * 1024 * 1024)).rejects.toMatchObject(unavailable(endpoint));
     // The request it came from can still be answered: its body is read to the end.
     await until('the refused upload is drained', async () => large.readableEnded);
-    await expect(down.check()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringMatching(/^S3 storage at .* bucket menagerie-unreachable does not answer: /) });
+    await expect(down.check()).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/^S3 storage at .* bucket menagerie-unreachable does not answer: /),
+    });
     await expect(down.open(id, 'result')).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.remove(id)).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.listIds(null, 10)).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.lastWritten(randomUUID())).rejects.toMatchObject(unavailable(endpoint));
     await expect(down.abortStaleUploads(new Date())).rejects.toMatchObject(unavailable(endpoint));
-    await expect(down.init()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringContaining(`${endpoint} bucket menagerie-unreachable`) });
+    await expect(down.init()).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringContaining(`${endpoint} bucket menagerie-unreachable`),
+    });
   }, 30_000);
 
   it('fails check() on a service that takes the connection and never answers, instead of hanging /health', async () => {
@@ -194,7 +205,10 @@ describe('S3BlobStore when the service is unreachable', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
       const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-      await expect(storeAt(endpoint).check()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringContaining(`S3 storage at ${endpoint}`) });
+      await expect(storeAt(endpoint).check()).rejects.toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+        message: expect.stringContaining(`S3 storage at ${endpoint}`),
+      });
     } finally {
       for (const s of held) s.destroy();
       await new Promise((r) => silent.close(r));
@@ -204,7 +218,10 @@ describe('S3BlobStore when the service is unreachable', () => {
   it('names a bucket that does not exist in check(), and init() makes it', async () => {
     const bucket = `menagerie-test-${randomUUID().slice(0, 8)}`;
     const fresh = storeAt(service.endpoint, bucket);
-    await expect(fresh.check()).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: expect.stringContaining('the bucket does not exist') });
+    await expect(fresh.check()).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringContaining('the bucket does not exist'),
+    });
     await fresh.init();
     await fresh.check();
     const admin = new S3Client({ endpoint: service.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: service });
@@ -246,7 +263,9 @@ describe('S3BlobStore when the service is unreachable', () => {
 
 /** `total` random bytes in 1 MiB chunks. */
 function chunksOf(total: number): Readable {
-  return Readable.from((function* () {
-    for (let sent = 0; sent < total; sent += 1024 * 1024) yield randomBytes(Math.min(1024 * 1024, total - sent));
-  })());
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += 1024 * 1024) yield randomBytes(Math.min(1024 * 1024, total - sent));
+    })(),
+  );
 }

@@ -29,7 +29,12 @@ function enginesFile(): string {
     sampleEngine('apktool', { accepts: `^${APK_TYPE.replace(/\./g, '\\.')}$` }),
     { name: 'filemeta', workers: 4, cmd: '/engine/run.sh', sizelimit: 50_000_000 },
     { name: 'broken', cmd: ['/usr/bin/false'], sizelimit: 1000, accepts: BINARY },
-    ...['slow-a', 'slow-b'].map((name) => ({ name, cmd: ['sh', '-c', 'sleep 30; cp /var/data/input /var/data/result'], timeout: 120, accepts: BINARY })),
+    ...['slow-a', 'slow-b'].map((name) => ({
+      name,
+      cmd: ['sh', '-c', 'sleep 30; cp /var/data/input /var/data/result'],
+      timeout: 120,
+      accepts: BINARY,
+    })),
   ]);
 }
 
@@ -77,7 +82,9 @@ describe('submissions: one upload, several engines', () => {
   }
 
   const counts = async () => {
-    const [row] = await sys.db.query(`SELECT (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM jobs) AS jobs`);
+    const [row] = await sys.db.query(
+      `SELECT (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM jobs) AS jobs`,
+    );
     return row as { submissions: number; jobs: number };
   };
 
@@ -110,7 +117,9 @@ describe('submissions: one upload, several engines', () => {
     expect(meta.sha256).toBe(queued.input.sha256);
 
     // Stored once, under the submission's id; each job's row says it reads that input.
-    const rows: Array<{ id: string; input_from: string }> = await sys.db.query(`SELECT id, input_from FROM jobs WHERE submission_id = $1`, [firstId]);
+    const rows: Array<{ id: string; input_from: string }> = await sys.db.query(`SELECT id, input_from FROM jobs WHERE submission_id = $1`, [
+      firstId,
+    ]);
     expect(rows.map((r) => r.input_from)).toEqual([firstId, firstId]);
     const stored = storedOf(sys.config);
     expect(await stored.names(firstId)).toEqual(['input']);

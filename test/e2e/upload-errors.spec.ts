@@ -24,7 +24,11 @@ describe('upload errors', () => {
       { name: 'tiny', cmd: ['true'], sizelimit: 1000 },
       { name: 'bigone', cmd: ['true'], sizelimit: 50_000_000 },
     ]);
-    sys = await startSystem({ enginesFile, worker: false, settings: { api: { port: 0, host: '127.0.0.1', uploadIdleSeconds: IDLE_SECONDS } } });
+    sys = await startSystem({
+      enginesFile,
+      worker: false,
+      settings: { api: { port: 0, host: '127.0.0.1', uploadIdleSeconds: IDLE_SECONDS } },
+    });
   });
   afterAll(async () => {
     await sys?.stop();
@@ -47,7 +51,10 @@ describe('upload errors', () => {
     const rows: Array<{ id: string }> = await sys.db.query('SELECT id FROM jobs');
     for (const { id } of rows) {
       earlier.add(`job-${id}`);
-      await sys.env.client.workflow.getHandle(`job-${id}`).terminate('test cleanup').catch(() => undefined);
+      await sys.env.client.workflow
+        .getHandle(`job-${id}`)
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
     await sys.db.query('DELETE FROM jobs');
     await stored().clear();
@@ -93,8 +100,12 @@ describe('upload errors', () => {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     const received = () => Buffer.concat(chunks).toString('latin1');
-    const form = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="x"\r\n\r\n' + 'x'.repeat(50_000) + '\r\n--XYZ--\r\n');
-    socket.write(`POST /nosuch/upload HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: ${form.length}\r\n\r\n`);
+    const form = Buffer.from(
+      '--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="x"\r\n\r\n' + 'x'.repeat(50_000) + '\r\n--XYZ--\r\n',
+    );
+    socket.write(
+      `POST /nosuch/upload HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: ${form.length}\r\n\r\n`,
+    );
     socket.write(form);
     await until('the 404 arrives', async () => /\r\n\r\n\{.*\}$/s.test(received()), 10_000, 20);
     const first = received();
@@ -109,7 +120,11 @@ describe('upload errors', () => {
   });
 
   it('415 for a body that is not multipart', async () => {
-    const res = await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: 'raw', headers: { 'content-type': 'application/octet-stream' } });
+    const res = await fetch(`${sys.baseUrl}/tiny/upload`, {
+      method: 'POST',
+      body: 'raw',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     await expectError(res, 415, 'NOT_MULTIPART');
     await expectNothingStored();
   });
@@ -137,73 +152,81 @@ describe('upload errors', () => {
     await expectNothingStored();
   });
 
-  it('413 over the size limit, declared or streamed', async () => {
-    const message = await expectError(await uploadBytes(sys.baseUrl, 'tiny', Buffer.alloc(5000)), 413, 'UPLOAD_TOO_LARGE');
-    expect(message).toContain('1000 bytes');
-    await expectNothingStored();
+  it(
+    '413 over the size limit, declared or streamed',
+    async () => {
+      const message = await expectError(await uploadBytes(sys.baseUrl, 'tiny', Buffer.alloc(5000)), 413, 'UPLOAD_TOO_LARGE');
+      expect(message).toContain('1000 bytes');
+      await expectNothingStored();
 
-    // Chunked, so no Content-Length gives it away: the limit is enforced while streaming.
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = track(
-        request(`${sys.baseUrl}/tiny/upload`, {
-          method: 'POST',
-          headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-        }),
-      );
-      req.on('response', (res) => resolve(res.statusCode!));
-      req.on('error', reject);
-      req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n');
-      let sent = 0;
-      const pump = () => {
-        while (!req.destroyed && sent < 50_000_000) {
-          sent += 64 * 1024;
-          if (!req.write(Buffer.alloc(64 * 1024))) return void req.once('drain', pump);
-        }
-      };
-      pump();
-    });
-    expect(status).toBe(413);
-    await expectNothingStored();
-  }, STREAMING_TEST_MS);
-
-  it('cuts a 2 GB upload off at the limit, reading and storing next to nothing', async () => {
-    // Chunked, against the real apktool limit of 50 MB, from a generator that would produce 2 GB.
-    const limit = 50_000_000;
-    let sent = 0;
-    const { status, bytesSent } = await new Promise<{ status: number; bytesSent: number }>((resolve, reject) => {
-      const req = track(
-        request(`${sys.baseUrl}/bigone/upload`, {
-          method: 'POST',
-          headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-        }),
-      );
-      let done = false;
-      req.on('response', (res) => {
-        done = true;
-        resolve({ status: res.statusCode!, bytesSent: sent });
-        req.destroy();
+      // Chunked, so no Content-Length gives it away: the limit is enforced while streaming.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = track(
+          request(`${sys.baseUrl}/tiny/upload`, {
+            method: 'POST',
+            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
+          }),
+        );
+        req.on('response', (res) => resolve(res.statusCode!));
+        req.on('error', reject);
+        req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n');
+        let sent = 0;
+        const pump = () => {
+          while (!req.destroyed && sent < 50_000_000) {
+            sent += 64 * 1024;
+            if (!req.write(Buffer.alloc(64 * 1024))) return void req.once('drain', pump);
+          }
+        };
+        pump();
       });
-      req.on('error', (err) => (done ? undefined : reject(err)));
-      req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="huge.apk"\r\n\r\n');
-      const chunk = Buffer.alloc(256 * 1024, 7);
-      const pump = () => {
-        while (!done && !req.destroyed && sent < 2_000_000_000 && sent < limit * 4) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        if (!done && sent >= limit * 4) {
-          // No answer by now: the limit did not hold. Stop rather than write gigabytes into the store.
+      expect(status).toBe(413);
+      await expectNothingStored();
+    },
+    STREAMING_TEST_MS,
+  );
+
+  it(
+    'cuts a 2 GB upload off at the limit, reading and storing next to nothing',
+    async () => {
+      // Chunked, against the real apktool limit of 50 MB, from a generator that would produce 2 GB.
+      const limit = 50_000_000;
+      let sent = 0;
+      const { status, bytesSent } = await new Promise<{ status: number; bytesSent: number }>((resolve, reject) => {
+        const req = track(
+          request(`${sys.baseUrl}/bigone/upload`, {
+            method: 'POST',
+            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
+          }),
+        );
+        let done = false;
+        req.on('response', (res) => {
           done = true;
-          resolve({ status: 0, bytesSent: sent });
+          resolve({ status: res.statusCode!, bytesSent: sent });
           req.destroy();
-        }
-      };
-      pump();
-    });
-    expect(bytesSent).toBeLessThan(limit * 4);
-    expect(status).toBe(413);
-    await expectNothingStored();
-  }, STREAMING_TEST_MS);
+        });
+        req.on('error', (err) => (done ? undefined : reject(err)));
+        req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="huge.apk"\r\n\r\n');
+        const chunk = Buffer.alloc(256 * 1024, 7);
+        const pump = () => {
+          while (!done && !req.destroyed && sent < 2_000_000_000 && sent < limit * 4) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          if (!done && sent >= limit * 4) {
+            // No answer by now: the limit did not hold. Stop rather than write gigabytes into the store.
+            done = true;
+            resolve({ status: 0, bytesSent: sent });
+            req.destroy();
+          }
+        };
+        pump();
+      });
+      expect(bytesSent).toBeLessThan(limit * 4);
+      expect(status).toBe(413);
+      await expectNothingStored();
+    },
+    STREAMING_TEST_MS,
+  );
 
   /**
    * Every way an upload can end early, each on a raw socket so that exactly the case's bytes
@@ -356,7 +379,10 @@ describe('upload errors', () => {
       try {
         const answer = parseAnswer(await closedByApi(raw));
         expect(answer.status).toBe(408);
-        expect(answer.body).toMatchObject({ error: 'UPLOAD_TIMEOUT', message: expect.stringMatching(/less than this server's minimum of 1024 bytes a second/) });
+        expect(answer.body).toMatchObject({
+          error: 'UPLOAD_TIMEOUT',
+          message: expect.stringMatching(/less than this server's minimum of 1024 bytes a second/),
+        });
       } finally {
         clearInterval(trickle);
       }
@@ -377,7 +403,11 @@ describe('upload errors', () => {
 
   it('400 for a raw NUL byte in a part header, with nothing stored', async () => {
     const raw = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="evil\u0000.apk"\r\n\r\nx\r\n--XYZ--\r\n');
-    const res = await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: raw, headers: { 'content-type': 'multipart/form-data; boundary=XYZ' } });
+    const res = await fetch(`${sys.baseUrl}/tiny/upload`, {
+      method: 'POST',
+      body: raw,
+      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
+    });
     await expectError(res, 400, 'MALFORMED_UPLOAD');
     await expectNothingStored();
   });
@@ -394,7 +424,11 @@ describe('upload errors', () => {
       Buffer.from(param, 'utf8'),
       Buffer.from('\r\nContent-Type: application/octet-stream\r\n\r\ncontent\r\n--XYZ--\r\n'),
     ]);
-    const res = await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: raw, headers: { 'content-type': 'multipart/form-data; boundary=XYZ' } });
+    const res = await fetch(`${sys.baseUrl}/tiny/upload`, {
+      method: 'POST',
+      body: raw,
+      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
+    });
     expect(res.status).toBe(201);
     const job = await body(res);
     expect(job.input.name).toBe(kept);

@@ -30,7 +30,11 @@ class Receiver {
   private server: Server | null = null;
   port = 0;
 
-  constructor(private readonly respond: (path: string, previous: Received[]) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 })) {}
+  constructor(
+    private readonly respond: (path: string, previous: Received[]) => { status: number; headers?: Record<string, string> } = () => ({
+      status: 200,
+    }),
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -43,7 +47,10 @@ class Receiver {
       req.on('end', () => {
         const path = req.url ?? '';
         const delivery = req.headers['x-menagerie-delivery'];
-        const { status, headers } = this.respond(path, this.requests.filter((r) => r.headers['x-menagerie-delivery'] === delivery));
+        const { status, headers } = this.respond(
+          path,
+          this.requests.filter((r) => r.headers['x-menagerie-delivery'] === delivery),
+        );
         this.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
         res.writeHead(status, headers).end(status >= 400 ? 'try later' : 'ok');
       });
@@ -116,7 +123,8 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   const deliveriesOf = async (jobId: string) => body<WebhookDeliveryView[]>(await fetch(`${sys.baseUrl}/jobs/${jobId}/webhooks`));
-  const deliveredTo = (deliveries: WebhookDeliveryView[], receiver: 'target' | 'callback') => deliveries.find((d) => d.receiver === receiver && d.status === 'delivered');
+  const deliveredTo = (deliveries: WebhookDeliveryView[], receiver: 'target' | 'callback') =>
+    deliveries.find((d) => d.receiver === receiver && d.status === 'delivered');
   function upload(engine: string, query: string, bytes: Buffer, fields: Record<string, string> = {}): Promise<Response> {
     const form = new FormData();
     form.append('upload', new Blob([bytes]), 'sample.bin');
@@ -143,7 +151,11 @@ describe('webhooks: signed, retried, recorded', () => {
       [3, 500],
       [4, 200],
     ]);
-    expect(callback.attempts.slice(0, 3).map((a) => a.error)).toEqual(['HTTP 500: Internal Server Error', 'HTTP 500: Internal Server Error', 'HTTP 500: Internal Server Error']);
+    expect(callback.attempts.slice(0, 3).map((a) => a.error)).toEqual([
+      'HTTP 500: Internal Server Error',
+      'HTTP 500: Internal Server Error',
+      'HTTP 500: Internal Server Error',
+    ]);
     for (const a of callback.attempts) expect(a.latencyMs).toBeGreaterThanOrEqual(0);
 
     const sent = rx.to('/cb/flaky/1');
@@ -164,10 +176,15 @@ describe('webhooks: signed, retried, recorded', () => {
     const target = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === job.jobid);
     expect(target).toHaveLength(1);
     expect(verified(TARGET_SECRET, rx.url, target[0])).toBe(true);
-    expect(parsed(target[0])).toMatchObject({ event: 'job.completed', deliveryId: deliveredTo(deliveries, 'target')!.deliveryId, status: 'completed' });
+    expect(parsed(target[0])).toMatchObject({
+      event: 'job.completed',
+      deliveryId: deliveredTo(deliveries, 'target')!.deliveryId,
+      status: 'completed',
+    });
     // The worker counted the attempts by outcome (menagerie_webhook_deliveries_total).
     const scraped = await (await fetch(sys.worker!.metricsUrl!)).text();
-    const count = (outcome: string) => Number(new RegExp(`^menagerie_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(scraped)?.[1] ?? 0);
+    const count = (outcome: string) =>
+      Number(new RegExp(`^menagerie_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(scraped)?.[1] ?? 0);
     expect(count('failed')).toBeGreaterThanOrEqual(3);
     expect(count('delivered')).toBeGreaterThanOrEqual(2);
   });
@@ -177,7 +194,9 @@ describe('webhooks: signed, retried, recorded', () => {
     expect(failed.status).toBe('failed');
     await until('job.failed at the target', async () => deliveredTo(await deliveriesOf(failed.jobid), 'target'));
     const heard = rx.requests.filter((r) => r.path === '/target/' && parsed(r).jobid === failed.jobid);
-    expect(heard.map((r) => [parsed(r).event, parsed(r).status, r.headers['x-menagerie-event']])).toEqual([['job.failed', 'failed', 'job.failed']]);
+    expect(heard.map((r) => [parsed(r).event, parsed(r).status, r.headers['x-menagerie-event']])).toEqual([
+      ['job.failed', 'failed', 'job.failed'],
+    ]);
     expect(verified(TARGET_SECRET, rx.url, heard[0])).toBe(true);
 
     // A hit never changes status after its insert: the trigger on the insert writes its event.
@@ -222,10 +241,18 @@ describe('webhooks: signed, retried, recorded', () => {
         return all.length === 6 && all.every((d) => d.status === 'delivered') && all;
       });
       // The callback: both jobs' events and the submission's; the target: job.completed, job.failed and submission.completed.
-      expect(recorded.filter((d) => d.event === 'submission.completed').map((d) => d.receiver).sort()).toEqual(['callback', 'target']);
+      expect(
+        recorded
+          .filter((d) => d.event === 'submission.completed')
+          .map((d) => d.receiver)
+          .sort(),
+      ).toEqual(['callback', 'target']);
       const atTarget = rx.requests.filter((r) => r.path === '/target/' && parsed(r).submissionId === s.submissionId);
       expect(atTarget.map((r) => parsed(r).event)).toEqual(['submission.completed']);
-      const [row] = await sys.db.query(`SELECT count(*)::int AS n FROM webhook_events WHERE submission_id = $1 AND event = 'submission.completed'`, [s.submissionId]);
+      const [row] = await sys.db.query(
+        `SELECT count(*)::int AS n FROM webhook_events WHERE submission_id = $1 AND event = 'submission.completed'`,
+        [s.submissionId],
+      );
       expect(row.n).toBe(1);
     }
   });
@@ -258,7 +285,12 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   it('refuses a callback under no allowed prefix with 400 CALLBACK_NOT_ALLOWED, on the query or in the form, and keeps nothing', async () => {
-    const counts = async () => (await sys.db.query(`SELECT (SELECT count(*)::int FROM jobs) AS jobs, (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM webhook_callbacks) AS callbacks`))[0];
+    const counts = async () =>
+      (
+        await sys.db.query(
+          `SELECT (SELECT count(*)::int FROM jobs) AS jobs, (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM webhook_callbacks) AS callbacks`,
+        )
+      )[0];
     const before = { counts: await counts(), stored: (await storedOf(sys.config).ids()).sort() };
     const elsewhere = 'https://evil.example.net/hook';
     const answers = [
@@ -266,8 +298,23 @@ describe('webhooks: signed, retried, recorded', () => {
       await upload('meta', '', unique(), { callback: elsewhere }),
       await upload('meta', '', unique(), { callback: `${rx.url}/target/` }), // the right host, outside the prefix
       await upload('meta', '', unique(), { callback: `${rx.url}/cb.evil/` }),
-      await fetch(`${sys.baseUrl}/submit?engines=meta&callback=${encodeURIComponent(elsewhere)}`, { method: 'POST', body: (() => { const f = new FormData(); f.append('upload', new Blob([unique()]), 'x.bin'); return f; })() }),
-      await fetch(`${sys.baseUrl}/submit?engines=meta`, { method: 'POST', body: (() => { const f = new FormData(); f.append('upload', new Blob([unique()]), 'x.bin'); f.append('callback', 'gopher://x/'); return f; })() }),
+      await fetch(`${sys.baseUrl}/submit?engines=meta&callback=${encodeURIComponent(elsewhere)}`, {
+        method: 'POST',
+        body: (() => {
+          const f = new FormData();
+          f.append('upload', new Blob([unique()]), 'x.bin');
+          return f;
+        })(),
+      }),
+      await fetch(`${sys.baseUrl}/submit?engines=meta`, {
+        method: 'POST',
+        body: (() => {
+          const f = new FormData();
+          f.append('upload', new Blob([unique()]), 'x.bin');
+          f.append('callback', 'gopher://x/');
+          return f;
+        })(),
+      }),
     ];
     for (const res of answers) {
       expect(res.status).toBe(400);
@@ -287,7 +334,10 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   it('delivers to a receiver that was down for a while once it is back, exactly once', async () => {
-    const job = await waitForJob(sys.baseUrl, (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${late.url}/cb/late`)}`, unique()))).jobid);
+    const job = await waitForJob(
+      sys.baseUrl,
+      (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${late.url}/cb/late`)}`, unique()))).jobid,
+    );
     expect(job.status).toBe('completed');
     const failing = await until('three refused attempts', async () => {
       const d = (await deliveriesOf(job.jobid)).find((x) => x.receiver === 'callback');
@@ -305,7 +355,10 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   it('does not follow a redirect: each attempt is a failure, recorded, until the delivery is given up', async () => {
-    const job = await waitForJob(sys.baseUrl, (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/redirect/1`)}`, unique()))).jobid);
+    const job = await waitForJob(
+      sys.baseUrl,
+      (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/redirect/1`)}`, unique()))).jobid,
+    );
     const given = await until(
       'the redirected delivery given up',
       async () => {

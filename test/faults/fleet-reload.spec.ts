@@ -20,13 +20,16 @@ const gated = (workers: number): TestEngine => ({
 });
 
 function logLines(worker: Managed): Array<Record<string, unknown>> {
-  return worker.logs().split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return []; // not JSON, or cut at the start of the kept output
-    }
-  });
+  return worker
+    .logs()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return []; // not JSON, or cut at the start of the kept output
+      }
+    });
 }
 
 /**
@@ -74,9 +77,11 @@ describe('a reload that changes `workers`, then SIGTERM while a job runs', () =>
 
     const old = worker!;
     const exited = old.stop('SIGTERM', 120_000);
-    await until('the container worker stopping', async () =>
-      !old.running ||
-      logLines(old).some((l) => l.msg === 'Worker state changed' && l.taskQueue === containerQueueFor('gated') && l.state !== 'RUNNING'),
+    await until(
+      'the container worker stopping',
+      async () =>
+        !old.running ||
+        logLines(old).some((l) => l.msg === 'Worker state changed' && l.taskQueue === containerQueueFor('gated') && l.state !== 'RUNNING'),
     );
     release(first.jobid);
     release(second.jobid);
@@ -87,7 +92,10 @@ describe('a reload that changes `workers`, then SIGTERM while a job runs', () =>
 
     // The runs ended before the worker did; a worker is needed again only to record the final status.
     worker = await startWorkerProcess(sys.config);
-    for (const [job, input] of [[first, 'first'], [second, 'second']] as const) {
+    for (const [job, input] of [
+      [first, 'first'],
+      [second, 'second'],
+    ] as const) {
       const done = await waitForJob(sys.baseUrl, job.jobid, 120_000);
       expect({ status: done.status, error: done.error }).toEqual({ status: 'completed', error: null });
       expect(await (await fetch(`${sys.baseUrl}/link/${job.jobid}`)).text()).toBe(input);

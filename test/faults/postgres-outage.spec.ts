@@ -51,7 +51,8 @@ describe('PostgreSQL stopped', () => {
     const handle = sys.env.client.workflow.getHandle(`job-${job.jobid}`);
     await until(
       'recordJobStatus handed to a regular activity',
-      async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJobStatus'),
+      async () =>
+        (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJobStatus'),
       120_000,
       1000,
     );

@@ -39,7 +39,9 @@ describe('API killed mid-submission', () => {
   }
 
   const rows = async () => {
-    const [row] = await sys.db.query(`SELECT (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM jobs) AS jobs`);
+    const [row] = await sys.db.query(
+      `SELECT (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM jobs) AS jobs`,
+    );
     return row as { submissions: number; jobs: number };
   };
 
@@ -92,7 +94,8 @@ describe('API killed mid-submission', () => {
     });
     expect(done.status).toBe('completed');
     expect(done.jobs.map((j) => [j.engine, j.status])).toEqual(engines.map((e) => [e, 'completed']));
-    for (const job of done.jobs) expect(Buffer.from(await (await fetch(`${base}/link/${job.jobid}`)).arrayBuffer()).equals(input)).toBe(true);
+    for (const job of done.jobs)
+      expect(Buffer.from(await (await fetch(`${base}/link/${job.jobid}`)).arrayBuffer()).equals(input)).toBe(true);
     expect(await rows()).toEqual({ submissions: 1, jobs: engines.length });
     // One workflow per job, none twice.
     const workflows = (await engineJobWorkflows(sys.env.client)).map((wf) => wf.workflowId).sort();

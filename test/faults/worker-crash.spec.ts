@@ -45,10 +45,15 @@ describe('worker killed with SIGKILL while a container runs', () => {
 
     worker = await startWorkerProcess(sys.config);
     // While the retry runs, it is the job's only container: the first attempt's was removed before it started.
-    const retried = await until('the retried engine container running', async () => {
-      const running = (await jobContainers(sys.docker, [job.jobid])).filter((c) => c.State === 'running' && c.Id !== first.Id);
-      return running.length ? running[0] : undefined;
-    }, 120_000, 100);
+    const retried = await until(
+      'the retried engine container running',
+      async () => {
+        const running = (await jobContainers(sys.docker, [job.jobid])).filter((c) => c.State === 'running' && c.Id !== first.Id);
+        return running.length ? running[0] : undefined;
+      },
+      120_000,
+      100,
+    );
     expect((await jobContainers(sys.docker, [job.jobid])).map((c) => c.Id)).toEqual([retried.Id]);
     expect((await getJob(sys.baseUrl, job.jobid)).status).toBe('running');
     const done = await waitForJob(sys.baseUrl, job.jobid, 180_000);

@@ -153,8 +153,17 @@ export class TestCluster {
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
     const relay = await S3Relay.start(s3Service().endpoint);
-    const cluster = new TestCluster(await freePortBlock(2), relay, options.nodes ?? ['node-a', 'node-b'], options.engines, options.usernsRemap);
-    cluster.extraEnv = { ...(options.ownDockerd?.length ? { MENAGERIE_CLUSTER_OWN_DOCKERD: options.ownDockerd.join(' ') } : {}), ...options.env };
+    const cluster = new TestCluster(
+      await freePortBlock(2),
+      relay,
+      options.nodes ?? ['node-a', 'node-b'],
+      options.engines,
+      options.usernsRemap,
+    );
+    cluster.extraEnv = {
+      ...(options.ownDockerd?.length ? { MENAGERIE_CLUSTER_OWN_DOCKERD: options.ownDockerd.join(' ') } : {}),
+      ...options.env,
+    };
     try {
       await cluster.up();
       cluster.pg = new PgClient({ ...DB, database: cluster.db });
@@ -283,7 +292,9 @@ export class TestCluster {
       objects.push(...(page.Contents ?? []).map((o) => o.Key!));
       token = page.NextContinuationToken;
     } while (token);
-    const uploads = ((await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket }))).Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`);
+    const uploads = ((await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket }))).Uploads ?? []).map(
+      (u) => `${u.Key}#${u.UploadId}`,
+    );
     return { objects: objects.sort(), uploads: uploads.sort() };
   }
 
@@ -312,12 +323,20 @@ export class TestCluster {
     await this.pg?.end().catch(() => undefined);
     await this.temporalClient?.connection.close().catch(() => undefined);
     // A node killed mid-run leaves its job volumes mounted; its containers are this deployment's alone.
-    for (const c of await this.containers().catch(() => [])) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await this.containers().catch(() => []))
+      await this.docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     unmountUnder(this.dir);
     await admin((c) => c.query(`DROP DATABASE IF EXISTS ${this.db} WITH (FORCE)`)).catch((err) => console.error(String(err)));
     await this.dropBucket().catch((err) => console.error(`bucket ${this.bucket}: ${String(err)}`));
     await new Promise<void>((resolve) =>
-      execFile(process.env.TEMPORAL_BIN ?? join(ROOT, '.cache/bin/temporal'), ['operator', 'namespace', 'delete', '-n', this.namespace, '-y', '--address', '127.0.0.1:7233'], () => resolve()),
+      execFile(
+        process.env.TEMPORAL_BIN ?? join(ROOT, '.cache/bin/temporal'),
+        ['operator', 'namespace', 'delete', '-n', this.namespace, '-y', '--address', '127.0.0.1:7233'],
+        () => resolve(),
+      ),
     );
     await this.relay.down();
     this.s3.destroy();
@@ -328,7 +347,9 @@ export class TestCluster {
   private async dropBucket(): Promise<void> {
     const { objects } = await this.bucketContents();
     for (let i = 0; i < objects.length; i += 1000) {
-      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+      await this.s3.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000).map((Key) => ({ Key })) } }),
+      );
     }
     for (const u of (await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket }))).Uploads ?? []) {
       await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
@@ -364,4 +385,3 @@ function unmountUnder(dir: string): void {
     }
   }
 }
-

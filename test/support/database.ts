@@ -37,7 +37,15 @@ export function useJobsDatabase(poolSize = 2): JobsDatabase {
   const db = {
     async queued() {
       const id = randomUUID();
-      await db.jobs.create({ id, engine: 'filemeta', originalName: 'a.bin', size: 1, sha256: 'a'.repeat(64), image: 'menagerie/filemeta:stable', workflowId: workflowIdFor(id) });
+      await db.jobs.create({
+        id,
+        engine: 'filemeta',
+        originalName: 'a.bin',
+        size: 1,
+        sha256: 'a'.repeat(64),
+        image: 'menagerie/filemeta:stable',
+        workflowId: workflowIdFor(id),
+      });
       return id;
     },
   } as JobsDatabase;

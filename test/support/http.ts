@@ -25,7 +25,12 @@ export async function getJob(baseUrl: string, id: string): Promise<Job> {
 
 const FINAL = ['completed', 'failed', 'timed_out', 'cancelled'];
 
-export async function waitForJob(baseUrl: string, id: string, timeoutMs = 240_000, until: (j: Job) => boolean = (j) => FINAL.includes(j.status)): Promise<Job> {
+export async function waitForJob(
+  baseUrl: string,
+  id: string,
+  timeoutMs = 240_000,
+  until: (j: Job) => boolean = (j) => FINAL.includes(j.status),
+): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await getJob(baseUrl, id);

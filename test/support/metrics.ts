@@ -13,7 +13,8 @@ export function parseMetrics(text: string): Series[] {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     series.push({ name: m[1], labels, value: Number(m[3]) });
   }
   return series;
@@ -31,6 +32,7 @@ export async function scrape(url: string, headers: Record<string, string> = {}):
   const res = await fetch(url, { headers });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${text}`);
-  if (!res.headers.get('content-type')?.startsWith('text/plain')) throw new Error(`GET ${url}: content type ${res.headers.get('content-type')}`);
+  if (!res.headers.get('content-type')?.startsWith('text/plain'))
+    throw new Error(`GET ${url}: content type ${res.headers.get('content-type')}`);
   return { text, series: parseMetrics(text) };
 }

@@ -44,7 +44,11 @@ export function sweepLeftovers(): void {
     const dir = join(tmpdir(), name);
     if (m[1] === 'pg' && existsSync(join(dir, 'data', 'postmaster.pid'))) {
       try {
-        execFileSync('runuser', ['-u', 'postgres', '--', join(postgresBin(), 'pg_ctl'), '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore', cwd: '/tmp' });
+        execFileSync(
+          'runuser',
+          ['-u', 'postgres', '--', join(postgresBin(), 'pg_ctl'), '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'],
+          { stdio: 'ignore', cwd: '/tmp' },
+        );
       } catch {
         // not running after all
       }
@@ -165,11 +169,16 @@ export async function startWorkerProcess(config: MenagerieConfig): Promise<Manag
 
 /** The built API (apps/api/dist), as its own process, on the given port. */
 export function apiProcess(config: MenagerieConfig, port: number): Managed {
-  return new Managed('api', process.execPath, [join(ROOT, 'apps/api/dist/main.js')], appEnv(config, {
-    MENAGERIE_API_HOST: '127.0.0.1',
-    MENAGERIE_API_PORT: String(port),
-    MENAGERIE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-  }));
+  return new Managed(
+    'api',
+    process.execPath,
+    [join(ROOT, 'apps/api/dist/main.js')],
+    appEnv(config, {
+      MENAGERIE_API_HOST: '127.0.0.1',
+      MENAGERIE_API_PORT: String(port),
+      MENAGERIE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    }),
+  );
 }
 
 export async function startApiProcess(api: Managed, port: number): Promise<void> {
@@ -195,8 +204,17 @@ export class TemporalServer {
 
   private constructor(readonly port: number) {
     this.proc = new Managed('temporal', TEMPORAL_BIN, [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-      '--db-filename', join(this.dir, 'temporal.db'), '--log-level', 'error',
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--db-filename',
+      join(this.dir, 'temporal.db'),
+      '--log-level',
+      'error',
     ]);
   }
 
@@ -217,17 +235,25 @@ export class TemporalServer {
 
   async restart(): Promise<void> {
     this.proc.start();
-    await until('Temporal dev server answering', async () => {
-      if (!this.proc.running) throw new Error(`temporal exited:\n${this.proc.logs()}`);
-      // The CLI answers once the frontend serves the default namespace. Asynchronously,
-      // so the workers in this process go on heartbeating meanwhile.
-      await new Promise<void>((resolve, reject) =>
-        execFile(TEMPORAL_BIN, ['operator', 'namespace', 'describe', '--address', this.address, '-n', 'default'], { timeout: 10_000 }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-      return true;
-    }, 60_000, 500);
+    await until(
+      'Temporal dev server answering',
+      async () => {
+        if (!this.proc.running) throw new Error(`temporal exited:\n${this.proc.logs()}`);
+        // The CLI answers once the frontend serves the default namespace. Asynchronously,
+        // so the workers in this process go on heartbeating meanwhile.
+        await new Promise<void>((resolve, reject) =>
+          execFile(
+            TEMPORAL_BIN,
+            ['operator', 'namespace', 'describe', '--address', this.address, '-n', 'default'],
+            { timeout: 10_000 },
+            (err) => (err ? reject(err) : resolve()),
+          ),
+        );
+        return true;
+      },
+      60_000,
+      500,
+    );
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -295,8 +321,18 @@ export class PostgresCluster {
   }
 
   async start(): Promise<void> {
-    this.asPostgres('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'server.log'), '-w', '-t', '60', '-o',
-      `-c listen_addresses=127.0.0.1 -p ${this.port} -c unix_socket_directories=${this.dir}`, 'start']);
+    this.asPostgres('pg_ctl', [
+      '-D',
+      this.data,
+      '-l',
+      join(this.dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-c listen_addresses=127.0.0.1 -p ${this.port} -c unix_socket_directories=${this.dir}`,
+      'start',
+    ]);
   }
 
   /** Fast shutdown: open sessions are cut, as when the server goes away. */

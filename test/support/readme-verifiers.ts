@@ -28,7 +28,12 @@ function readmeBlock(lang: 'js' | 'python'): string {
  * order, with one memory of seen ids (a fresh receiver).
  */
 export function readmeNodeVerifier(deliveries: Delivery[]): Verdict[] {
-  const verify = new Function('require', `${readmeBlock('js')}\nreturn verify;`)(require) as (k: string, u: string, b: string, h: Delivery['headers']) => Verdict;
+  const verify = new Function('require', `${readmeBlock('js')}\nreturn verify;`)(require) as (
+    k: string,
+    u: string,
+    b: string,
+    h: Delivery['headers'],
+  ) => Verdict;
   return deliveries.map((d) => verify(d.key, d.url, d.body, d.headers));
 }
 
@@ -39,6 +44,8 @@ import sys
 cases = json.load(sys.stdin)
 print(json.dumps([verify(c["key"], c["url"], c["body"].encode(), {"X-Menagerie-Signature": c["signature"]}) for c in cases]))
 `;
-  const input = JSON.stringify(deliveries.map((d) => ({ key: d.key, url: d.url, body: d.body, signature: String(d.headers['x-menagerie-signature'] ?? '') })));
+  const input = JSON.stringify(
+    deliveries.map((d) => ({ key: d.key, url: d.url, body: d.body, signature: String(d.headers['x-menagerie-signature'] ?? '') })),
+  );
   return JSON.parse(execFileSync('python3', ['-c', driver], { input }).toString()) as Verdict[];
 }

@@ -10,7 +10,9 @@ import { ROOT } from './env';
  */
 export function sampleEngine(name: 'apktool' | 'filemeta', overrides: Partial<TestEngine> = {}): TestEngine {
   // The file is the original format: {{uid}} stands unquoted where a number goes.
-  const file = JSON.parse(readFileSync(join(ROOT, 'confs/engines.json'), 'utf8').replaceAll('{{uid}}', '0')) as { engines: Array<Required<TestEngine>> };
+  const file = JSON.parse(readFileSync(join(ROOT, 'confs/engines.json'), 'utf8').replaceAll('{{uid}}', '0')) as {
+    engines: Array<Required<TestEngine>>;
+  };
   const engine = file.engines.find((e) => e.name === name);
   if (!engine) throw new Error(`confs/engines.json has no engine ${name}`);
   const { image, cmd, runflags, inputfilename, sizelimit, timeout, workers } = engine;

@@ -59,7 +59,11 @@ function s3View(config: MenagerieConfig): StoredView {
   }
   return {
     ids: async () => [...new Set((await entries()).map(([id]) => id))].sort(),
-    names: async (id) => (await entries()).filter(([i]) => i === id).map(([, name]) => name).sort(),
+    names: async (id) =>
+      (await entries())
+        .filter(([i]) => i === id)
+        .map(([, name]) => name)
+        .sort(),
     async read(id, name) {
       try {
         const answer = await client.send(new GetObjectCommand({ Bucket, Key: `jobs/${id}/${name}` }));
@@ -70,7 +74,9 @@ function s3View(config: MenagerieConfig): StoredView {
       }
     },
     async clear() {
-      const keys = (await entries()).filter(([, name]) => !name.endsWith('(unfinished)')).map(([id, name]) => ({ Key: `jobs/${id}/${name}` }));
+      const keys = (await entries())
+        .filter(([, name]) => !name.endsWith('(unfinished)'))
+        .map(([id, name]) => ({ Key: `jobs/${id}/${name}` }));
       if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
     },
   };

@@ -35,7 +35,6 @@ export interface System {
   stop(): Promise<void>;
 }
 
-
 export interface SystemOptions {
   /** Start the Temporal Web UI on this port. */
   uiPort?: number;

@@ -10,7 +10,10 @@ export function testStorageKind(): 'fs' | 's3' {
 }
 
 /** A bucket of the test's own on the local S3 service (the store's init() creates it); `drop()` empties and removes it. */
-export function testBucket(): { settings: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean }; drop(): Promise<void> } {
+export function testBucket(): {
+  settings: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  drop(): Promise<void>;
+} {
   const service = s3Service();
   const bucket = `menagerie-test-${randomUUID().slice(0, 13)}`;
   const settings = { ...service, region: 'us-east-1', bucket, forcePathStyle: true };

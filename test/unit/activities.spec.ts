@@ -29,7 +29,13 @@ describe('finalizeJob (workflows from before version 4)', () => {
   it('records the final status first; a cleanup that fails is logged, not retried', async () => {
     const { deps, written } = failingCleanup();
     const activities = createActivities(deps);
-    const outcome: FinalizeJobInput = { jobId: JOB, status: 'completed', exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z' };
+    const outcome: FinalizeJobInput = {
+      jobId: JOB,
+      status: 'completed',
+      exitCode: 0,
+      imageDigest: 'sha256:abc',
+      startedAt: '2026-12-01T10:00:00.000Z',
+    };
 
     await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
 
@@ -80,7 +86,10 @@ describe('resolveEnv', () => {
       }
     })();
     expect(unknownEngine).toBeInstanceOf(ApplicationFailure);
-    expect(unknownEngine).toMatchObject({ nonRetryable: true, message: expect.stringContaining('engine gone is not configured on this worker') });
+    expect(unknownEngine).toMatchObject({
+      nonRetryable: true,
+      message: expect.stringContaining('engine gone is not configured on this worker'),
+    });
   });
 });
 

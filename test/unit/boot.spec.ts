@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { ROOT } from '../support/env';
 
-
 /** A bad configuration stops either process at start, saying what is wrong. */
 describe.each([
   ['api', 'apps/api/dist/main.js'],

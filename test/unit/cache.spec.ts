@@ -87,7 +87,9 @@ describe('engines.json: cachettl, accepts and rejects (optional, beyond the orig
 
 describe('resultNameFor: a result served again is named after the upload it answers', () => {
   it("keeps the original result's extension and engine, with the new upload's stem", () => {
-    expect(resultNameFor({ resultName: 'first.apktool.tar.gz', originalName: 'first.apk' }, 'second copy.apk', 'apktool')).toBe('second_copy.apktool.tar.gz');
+    expect(resultNameFor({ resultName: 'first.apktool.tar.gz', originalName: 'first.apk' }, 'second copy.apk', 'apktool')).toBe(
+      'second_copy.apktool.tar.gz',
+    );
     expect(resultNameFor({ resultName: 'x.tar.tar.gz', originalName: 'x.bin' }, 'y.bin', 'tar')).toBe('y.tar.tar.gz');
   });
 });

@@ -104,7 +104,9 @@ interface Port {
 function portsOf(s: Service): Port[] {
   return (s.ports ?? []).map((p: string | number | Record<string, any>) => {
     if (typeof p === 'object') return { hostIp: p.host_ip, published: p.published?.toString(), target: String(p.target) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     if (parts.length === 3) return { hostIp: parts[0], published: parts[1], target: parts[2] };
     if (parts.length === 2) return { published: parts[0], target: parts[1] };
     return { target: parts[0] };
@@ -156,9 +158,7 @@ function dockerfileStages(file: string): Stage[] {
 
 describe('docker-compose.yml', () => {
   it('has every service the deployment needs', () => {
-    expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 's3', 'api', 'worker']),
-    );
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-ui', 's3', 'api', 'worker']));
   });
 
   it('pulls no image: each service runs one built here, at the version the build pins', () => {
@@ -175,7 +175,13 @@ describe('docker-compose.yml', () => {
     // Each is an image scripts/build-compose-images.sh makes.
     const build = readFileSync(join(ROOT, 'scripts', 'build-compose-images.sh'), 'utf8');
     expect(service('prometheus').image).toBe(`menagerie/prometheus:${/^PROMETHEUS_VERSION="([^"]+)"$/m.exec(build)?.[1]}`);
-    for (const image of ['menagerie/temporal:$TEMPORAL_SERVER_VERSION', 'menagerie/temporal-ui:$TEMPORAL_UI_VERSION', 'menagerie/postgresql:$POSTGRES_MAJOR', 'menagerie/seaweedfs:$SEAWEEDFS_VERSION', service('api').image]) {
+    for (const image of [
+      'menagerie/temporal:$TEMPORAL_SERVER_VERSION',
+      'menagerie/temporal-ui:$TEMPORAL_UI_VERSION',
+      'menagerie/postgresql:$POSTGRES_MAJOR',
+      'menagerie/seaweedfs:$SEAWEEDFS_VERSION',
+      service('api').image,
+    ]) {
       expect(build).toContain(`"${image}"`);
     }
   });
@@ -227,7 +233,10 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       expect({ name, privileged: s.privileged ?? false }).toEqual({ name, privileged: false });
       if (name !== 'worker') {
-        expect({ name, cap_add: (s.cap_add ?? []).filter((c: string) => /^(CAP_)?(ALL|SYS_ADMIN)$/i.test(c)) }).toEqual({ name, cap_add: [] });
+        expect({ name, cap_add: (s.cap_add ?? []).filter((c: string) => /^(CAP_)?(ALL|SYS_ADMIN)$/i.test(c)) }).toEqual({
+          name,
+          cap_add: [],
+        });
         expect({ name, device_cgroup_rules: s.device_cgroup_rules ?? [] }).toEqual({ name, device_cgroup_rules: [] });
         expect({ name, dev: mountsOf(s).filter((m) => m.source === '/dev') }).toEqual({ name, dev: [] });
       }
@@ -249,12 +258,18 @@ describe('docker-compose.yml', () => {
     expect(portsOf(service('api'))[0].hostIp).toBe('127.0.0.1');
     expect(envOf(service('api')).MENAGERIE_API_KEYS).toBe('');
     const keyed = load({ MENAGERIE_API_KEYS: 'k1-0123456789abcdef,k2-0123456789abcdef', MENAGERIE_API_BIND: '0.0.0.0' });
-    for (const name of ['api', 'worker']) expect(envOf(service(name, keyed)).MENAGERIE_API_KEYS).toBe('k1-0123456789abcdef,k2-0123456789abcdef');
+    for (const name of ['api', 'worker'])
+      expect(envOf(service(name, keyed)).MENAGERIE_API_KEYS).toBe('k1-0123456789abcdef,k2-0123456789abcdef');
     expect(portsOf(service('api', keyed))[0].hostIp).toBe('0.0.0.0');
   });
 
   it('publishes on the ports and addresses .env names, so a second deployment can share the host', () => {
-    const c = load({ MENAGERIE_API_PUBLISHED_PORT: '18100', MENAGERIE_API_BIND: '127.0.0.1', TEMPORAL_UI_PUBLISHED_PORT: '18233', TEMPORAL_UI_BIND: '10.0.0.5' });
+    const c = load({
+      MENAGERIE_API_PUBLISHED_PORT: '18100',
+      MENAGERIE_API_BIND: '127.0.0.1',
+      TEMPORAL_UI_PUBLISHED_PORT: '18233',
+      TEMPORAL_UI_BIND: '10.0.0.5',
+    });
     expect(portsOf(service('api', c))).toEqual([{ hostIp: '127.0.0.1', published: '18100', target: '8100' }]);
     expect(portsOf(service('temporal-ui', c))).toEqual([{ hostIp: '10.0.0.5', published: '18233', target: '8080' }]);
     // The apps still listen on 8100 inside.
@@ -264,7 +279,7 @@ describe('docker-compose.yml', () => {
   it.each([
     ['by default', {}, 'menagerie'],
     ['when MENAGERIE_DEPLOYMENT is set', { MENAGERIE_DEPLOYMENT: 'menagerie-staging' }, 'menagerie-staging'],
-  ])('names the deployment (its engine containers\' label, what workers sweep) %s', (_, env: Env, deployment) => {
+  ])("names the deployment (its engine containers' label, what workers sweep) %s", (_, env: Env, deployment) => {
     const c = load(env);
     for (const name of APP_SERVICES) {
       const config = loadConfig({ ...readEnv(envOf(service(name, c))), confDir: join(ROOT, 'confs') });
@@ -309,7 +324,11 @@ describe('docker-compose.yml', () => {
 
   it('gives the worker the Docker socket where DOCKER_SOCKET says, and the API no socket and no group for one', () => {
     const socket = envOf(service('worker')).DOCKER_SOCKET;
-    expect(mountsOf(service('worker')).find((m) => m.target === socket)).toEqual({ source: '/var/run/docker.sock', target: '/var/run/docker.sock', readOnly: false });
+    expect(mountsOf(service('worker')).find((m) => m.target === socket)).toEqual({
+      source: '/var/run/docker.sock',
+      target: '/var/run/docker.sock',
+      readOnly: false,
+    });
     for (const name of Object.keys(compose.services).filter((n) => n !== 'worker')) {
       const sockets = mountsOf(service(name)).filter((m) => /docker\.sock$/.test(m.source ?? '') || /docker\.sock$/.test(m.target));
       expect({ name, sockets }).toEqual({ name, sockets: [] });
@@ -320,22 +339,29 @@ describe('docker-compose.yml', () => {
   it.each([
     ['by default', {}],
     ['when MENAGERIE_SCRATCH_DIR is set', { MENAGERIE_SCRATCH_DIR: '/srv/menagerie-scratch' }],
-  ])('mounts the worker scratch root at the same absolute path on the host and in the worker, and no host directory in the API, %s', (_, env: Env) => {
-    const c = load(env);
-    const expected = env.MENAGERIE_SCRATCH_DIR ?? '/var/lib/menagerie/scratch';
-    const worker = service('worker', c);
-    const dir = envOf(worker).MENAGERIE_SCRATCH_DIR;
-    expect(dir).toBe(expected);
-    expect(isAbsolute(dir)).toBe(true);
-    // The worker hands <dir>/jobs/<id> to the host daemon as a bind source.
-    expect(mountsOf(worker).find((m) => m.target === dir)).toEqual({ source: dir, target: dir, readOnly: false });
-    // The API keeps nothing on disk: uploads stream into S3.
-    expect(mountsOf(service('api', c)).map((m) => m.source)).toEqual(['./confs']);
-  });
+  ])(
+    'mounts the worker scratch root at the same absolute path on the host and in the worker, and no host directory in the API, %s',
+    (_, env: Env) => {
+      const c = load(env);
+      const expected = env.MENAGERIE_SCRATCH_DIR ?? '/var/lib/menagerie/scratch';
+      const worker = service('worker', c);
+      const dir = envOf(worker).MENAGERIE_SCRATCH_DIR;
+      expect(dir).toBe(expected);
+      expect(isAbsolute(dir)).toBe(true);
+      // The worker hands <dir>/jobs/<id> to the host daemon as a bind source.
+      expect(mountsOf(worker).find((m) => m.target === dir)).toEqual({ source: dir, target: dir, readOnly: false });
+      // The API keeps nothing on disk: uploads stream into S3.
+      expect(mountsOf(service('api', c)).map((m) => m.source)).toEqual(['./confs']);
+    },
+  );
 
   it.each([
     ['the s3 service by default', {}, 'http://s3:8333'],
-    ['a real S3 service when MENAGERIE_S3_ENDPOINT is set', { MENAGERIE_S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com', MENAGERIE_S3_FORCE_PATH_STYLE: 'false' }, 'https://s3.eu-west-1.amazonaws.com'],
+    [
+      'a real S3 service when MENAGERIE_S3_ENDPOINT is set',
+      { MENAGERIE_S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com', MENAGERIE_S3_FORCE_PATH_STYLE: 'false' },
+      'https://s3.eu-west-1.amazonaws.com',
+    ],
   ])('stores inputs, results and logs in S3 for the API and the worker: %s', (_, env: Env, endpoint) => {
     const c = load(env);
     const s3 = envOf(service('s3', c));
@@ -392,7 +418,11 @@ describe('docker-compose.yml', () => {
 
   it('registers the search attributes the API uses, as Keyword, before Temporal counts as healthy', () => {
     const wanted = envOf(service('temporal')).SEARCH_ATTRIBUTES.split(',');
-    expect([...wanted].sort()).toEqual(Object.values(SEARCH_ATTRIBUTES).map((a) => `${a}=Keyword`).sort());
+    expect([...wanted].sort()).toEqual(
+      Object.values(SEARCH_ATTRIBUTES)
+        .map((a) => `${a}=Keyword`)
+        .sort(),
+    );
     const entrypoint = readFileSync(join(ROOT, 'docker', 'temporal', 'entrypoint.sh'), 'utf8');
     expect(entrypoint).toMatch(/search-attribute create\b.*--name "\$name" --type "\$type"/);
     // The healthcheck waits for the marker the entrypoint writes once they are registered.
@@ -409,10 +439,18 @@ describe('docker-compose.yml', () => {
       for (const name of APP_SERVICES) {
         const app = envOf(service(name, c));
         expect(app.MENAGERIE_DB_HOST).toBe('postgresql');
-        expect([app.MENAGERIE_DB_USER, app.MENAGERIE_DB_PASSWORD, app.MENAGERIE_DB_NAME]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, pg.POSTGRES_DB]);
+        expect([app.MENAGERIE_DB_USER, app.MENAGERIE_DB_PASSWORD, app.MENAGERIE_DB_NAME]).toEqual([
+          pg.POSTGRES_USER,
+          pg.POSTGRES_PASSWORD,
+          pg.POSTGRES_DB,
+        ]);
       }
       const temporal = envOf(service('temporal', c));
-      expect([temporal.POSTGRES_SEEDS, temporal.POSTGRES_USER, temporal.POSTGRES_PWD]).toEqual(['postgresql', pg.POSTGRES_USER, pg.POSTGRES_PASSWORD]);
+      expect([temporal.POSTGRES_SEEDS, temporal.POSTGRES_USER, temporal.POSTGRES_PWD]).toEqual([
+        'postgresql',
+        pg.POSTGRES_USER,
+        pg.POSTGRES_PASSWORD,
+      ]);
     }
   });
 
@@ -430,7 +468,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('checks health where something waits on it, the API through GET /health', () => {
-    for (const name of ['postgresql', 'temporal', 's3', 'api']) expect({ name, healthcheck: hasHealthcheck(service(name)) }).toEqual({ name, healthcheck: true });
+    for (const name of ['postgresql', 'temporal', 's3', 'api'])
+      expect({ name, healthcheck: hasHealthcheck(service(name)) }).toEqual({ name, healthcheck: true });
     const test = [service('api').healthcheck.test].flat().join(' ');
     expect(test).toContain(`127.0.0.1:${envOf(service('api')).MENAGERIE_API_PORT}/health`);
   });
@@ -456,14 +495,28 @@ describe('docker-compose.yml', () => {
       ([cmd, ...args]) => spawnSync(cmd, [...args, 'version'], { stdio: 'ignore' }).status === 0,
     );
     // With no .env file, and with what a second deployment sets.
-    const second = { COMPOSE_PROJECT_NAME: 'menagerie-second', MENAGERIE_DEPLOYMENT: 'menagerie-second', MENAGERIE_SCRATCH_DIR: '/srv/second/scratch', MENAGERIE_API_PUBLISHED_PORT: '18100', TEMPORAL_UI_PUBLISHED_PORT: '18233' };
+    const second = {
+      COMPOSE_PROJECT_NAME: 'menagerie-second',
+      MENAGERIE_DEPLOYMENT: 'menagerie-second',
+      MENAGERIE_SCRATCH_DIR: '/srv/second/scratch',
+      MENAGERIE_API_PUBLISHED_PORT: '18100',
+      TEMPORAL_UI_PUBLISHED_PORT: '18233',
+    };
     // An empty env file: a .env beside the compose file (a site's) plays no part.
     const envFile = join(mkdtempSync(join(tmpdir(), 'compose-spec-')), 'empty.env');
     writeFileSync(envFile, '');
     for (const [cmd, ...args] of clis) {
       for (const env of [{}, second]) {
-        const run = spawnSync(cmd, [...args, '-f', COMPOSE_FILE, '--env-file', envFile, 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
-        expect({ cli: [cmd, ...args].join(' '), status: run.status, stderr: run.stderr }).toEqual({ cli: [cmd, ...args].join(' '), status: 0, stderr: expect.any(String) });
+        const run = spawnSync(cmd, [...args, '-f', COMPOSE_FILE, '--env-file', envFile, 'config', '-q'], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, ...env },
+        });
+        expect({ cli: [cmd, ...args].join(' '), status: run.status, stderr: run.stderr }).toEqual({
+          cli: [cmd, ...args].join(' '),
+          status: 0,
+          stderr: expect.any(String),
+        });
       }
     }
     rmSync(dirname(envFile), { recursive: true, force: true });
@@ -472,7 +525,9 @@ describe('docker-compose.yml', () => {
 
 describe('.dockerignore', () => {
   it('keeps host builds and installs out of the build context', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.git', '.run', '.cache', 'data', 'test-artifacts']));
     expect(statSync(join(ROOT, 'Dockerfile')).isFile()).toBe(true);
   });

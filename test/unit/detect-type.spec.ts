@@ -54,7 +54,11 @@ describe('detectType: the input type that accepts and rejects match', () => {
   });
 
   it.each([
-    ['a PE executable', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([64, 0, 0, 0]), Buffer.from('PE\0\0')]), 'application/vnd.microsoft.portable-executable'],
+    [
+      'a PE executable',
+      Buffer.concat([Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([64, 0, 0, 0]), Buffer.from('PE\0\0')]),
+      'application/vnd.microsoft.portable-executable',
+    ],
     ['an ELF binary', Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), 'application/x-elf'],
     ['a PDF', Buffer.from('%PDF-1.7\n'), 'application/pdf'],
     ['gzip', gzipSync('hello'), 'application/gzip'],

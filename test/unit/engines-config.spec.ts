@@ -21,7 +21,6 @@ function engineJson(overrides: Record<string, unknown> = {}, user = '{{uid}}'): 
   return `{"engines": [${JSON.stringify(base).replace(/}$/, `, "user": ${user}}`)}]}`;
 }
 
-
 describe('engines.json', () => {
   it('parses the original format with {{regserver}} and {{uid}} templating', () => {
     const [engine] = parseEngines('engines.json', engineJson(), vars);
@@ -46,7 +45,10 @@ describe('engines.json', () => {
     })();
     expect(err.message).toContain('/etc/menagerie/engines.json');
     expect(err.problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^engines\[0\] \(apktool\)\.timeout: /), expect.stringMatching(/^engines\[0\] \(apktool\)\.workers: /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^engines\[0\] \(apktool\)\.timeout: /),
+        expect.stringMatching(/^engines\[0\] \(apktool\)\.workers: /),
+      ]),
     );
   });
 
@@ -90,7 +92,10 @@ describe('runflags', () => {
 
   it('parses ulimits, and security options, capabilities and --read-only=false when allowed', () => {
     const allowed = ['--security-opt=seccomp=unconfined', '--cap-add=CHOWN', '--read-only=false'];
-    const p = parseRunflags(['--ulimit', 'nofile=64:128', '--security-opt', 'seccomp=unconfined', '--cap-add', 'chown', '--read-only=false'], allowed);
+    const p = parseRunflags(
+      ['--ulimit', 'nofile=64:128', '--security-opt', 'seccomp=unconfined', '--cap-add', 'chown', '--read-only=false'],
+      allowed,
+    );
     expect(p.ulimits).toContainEqual({ name: 'nofile', soft: 64, hard: 128 });
     expect(p.securityOpt).toEqual(['no-new-privileges', 'seccomp=unconfined']);
     expect(p.capAdd).toEqual(['CHOWN']);

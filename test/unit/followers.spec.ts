@@ -31,7 +31,13 @@ async function settle(status: FinalStatus, resultName: string | null): Promise<{
   const store = { share: async () => true } as unknown as BlobStore;
   const endings = { subscribe: () => () => undefined } as unknown as JobEndings;
   const dispatcher = { wake: () => void done.woken++ } as unknown as JobDispatcher;
-  const service = new FollowersService(jobs, store, endings, new ApiMetrics({ engines: () => ['copy'], activeJobs: async () => new Map() }), dispatcher);
+  const service = new FollowersService(
+    jobs,
+    store,
+    endings,
+    new ApiMetrics({ engines: () => ['copy'], activeJobs: async () => new Map() }),
+    dispatcher,
+  );
   service.onApplicationBootstrap();
   try {
     await until('the follower settled', async () => done.completed.length + done.released.length > 0, 5000, 5);
@@ -46,7 +52,10 @@ describe('FollowersService', () => {
     expect(await settle('completed', 'in.txt.json')).toEqual({ completed: [FOLLOWER], released: [], woken: 0 });
   });
 
-  it.each(FINAL_STATUSES.filter((s): s is FinalStatus => s !== 'completed'))('releases the followers of a leader that ended %s, and starts the one that now leads', async (status) => {
-    expect(await settle(status, null)).toEqual({ completed: [], released: [LEADER], woken: 1 });
-  });
+  it.each(FINAL_STATUSES.filter((s): s is FinalStatus => s !== 'completed'))(
+    'releases the followers of a leader that ended %s, and starts the one that now leads',
+    async (status) => {
+      expect(await settle(status, null)).toEqual({ completed: [], released: [LEADER], woken: 1 });
+    },
+  );
 });

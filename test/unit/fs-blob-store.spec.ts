@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -26,7 +38,7 @@ const asRoot = process.getuid?.() === 0;
 const rootIt = asRoot ? it : it.skip;
 
 describe('FsBlobStore', () => {
-  it('keeps JobStore\'s layout, so what it stored is still served: store/<id>/{input,result,engine.log}, 0700 and 0600', async () => {
+  it("keeps JobStore's layout, so what it stored is still served: store/<id>/{input,result,engine.log}, 0700 and 0600", async () => {
     const store = await newStore();
     const id = randomUUID();
     await store.put(id, 'input', from('the input'), 100);
@@ -121,7 +133,7 @@ describe('FsBlobStore', () => {
     });
   });
 
-  rootIt('gives what it writes the owner of the job\'s directory (a root worker must not leave files the API cannot serve)', async () => {
+  rootIt("gives what it writes the owner of the job's directory (a root worker must not leave files the API cannot serve)", async () => {
     const store = await newStore();
     const id = randomUUID();
     await store.put(id, 'input', from('x'), 10);
@@ -138,7 +150,9 @@ describe('FsBlobStore', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', area]);
     try {
       const id = randomUUID();
-      await expect(store.put(id, 'input', from(Buffer.alloc(1024 * 1024)), 2 * 1024 * 1024)).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+      await expect(store.put(id, 'input', from(Buffer.alloc(1024 * 1024)), 2 * 1024 * 1024)).rejects.toMatchObject({
+        code: 'STORAGE_FULL',
+      });
       expect(readdirSync(area)).toEqual([]);
     } finally {
       execFileSync('umount', [area]);

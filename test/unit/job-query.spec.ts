@@ -1,4 +1,14 @@
-import { canonicalJobId, decodeJobCursor, encodeJobCursor, MAX_OFFSET, MAX_PAGE, parseJobSearch, resultAvailability, type JobCursor, type ResultFacts } from '@menagerie/core';
+import {
+  canonicalJobId,
+  decodeJobCursor,
+  encodeJobCursor,
+  MAX_OFFSET,
+  MAX_PAGE,
+  parseJobSearch,
+  resultAvailability,
+  type JobCursor,
+  type ResultFacts,
+} from '@menagerie/core';
 
 describe('canonicalJobId', () => {
   it('lower-cases a UUID in any case, and refuses anything else', () => {
@@ -12,7 +22,9 @@ describe('canonicalJobId', () => {
 describe('parseJobSearch', () => {
   const all = ['q', 'engine', 'status', 'sha256'] as const;
   const invalid = (query: Record<string, unknown>, message: RegExp) =>
-    expect(() => parseJobSearch(query, all)).toThrow(expect.objectContaining({ code: 'INVALID_QUERY', message: expect.stringMatching(message) }));
+    expect(() => parseJobSearch(query, all)).toThrow(
+      expect.objectContaining({ code: 'INVALID_QUERY', message: expect.stringMatching(message) }),
+    );
 
   it('gives defaults, ignores empty values and fields it was not asked for', () => {
     expect(parseJobSearch({}, all)).toEqual({ page: 1, limit: 20 });
@@ -21,7 +33,9 @@ describe('parseJobSearch', () => {
   });
 
   it('takes each field in its canonical form', () => {
-    expect(parseJobSearch({ q: '  sample ', engine: 'apktool', status: 'failed', sha256: 'AB'.repeat(32), page: '3', limit: '100' }, all)).toEqual({
+    expect(
+      parseJobSearch({ q: '  sample ', engine: 'apktool', status: 'failed', sha256: 'AB'.repeat(32), page: '3', limit: '100' }, all),
+    ).toEqual({
       q: 'sample',
       engine: 'apktool',
       status: 'failed',
@@ -33,17 +47,22 @@ describe('parseJobSearch', () => {
 
   it('bounds page and limit, as whole numbers written in digits', () => {
     expect(parseJobSearch({ page: String(MAX_PAGE) }, all).page).toBe(MAX_PAGE);
-    for (const page of ['0', '-1', '1.5', '1e3', ' 2', '0x10', '99999999999999999999']) invalid({ page }, /page must be a whole number from 1 to/);
+    for (const page of ['0', '-1', '1.5', '1e3', ' 2', '0x10', '99999999999999999999'])
+      invalid({ page }, /page must be a whole number from 1 to/);
     for (const limit of ['0', '101', 'ten']) invalid({ limit }, /limit must be a whole number from 1 to 100/);
   });
 
   it('refuses a page past MAX_PAGE, pointing to the cursor', () => {
     expect(MAX_PAGE).toBe(100);
-    for (const page of [String(MAX_PAGE + 1), '5000']) invalid({ page }, /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/);
+    for (const page of [String(MAX_PAGE + 1), '5000'])
+      invalid({ page }, /page goes up to 100; to read further, follow the `next` cursor .*\?cursor=/);
     // And at most MAX_OFFSET rows in, whatever the limit.
     expect(parseJobSearch({ page: '21', limit: '100' }, all)).toMatchObject({ page: 21, limit: 100 });
     expect(MAX_OFFSET).toBe(2000);
-    invalid({ page: '22', limit: '100' }, /page 22 of 100 starts past row 2000, as deep as numbered pages go; to read further, follow the `next` cursor/);
+    invalid(
+      { page: '22', limit: '100' },
+      /page 22 of 100 starts past row 2000, as deep as numbered pages go; to read further, follow the `next` cursor/,
+    );
   });
 
   it('takes a cursor it made, and not together with page', () => {
@@ -75,7 +94,8 @@ describe('parseJobSearch', () => {
   });
 
   it('searches by parts of at least three characters', () => {
-    for (const q of ['a', 'ab', ' ab ']) invalid({ q }, /q must be at least 3 characters: a part of the file name, or the start of a sha256/);
+    for (const q of ['a', 'ab', ' ab '])
+      invalid({ q }, /q must be at least 3 characters: a part of the file name, or the start of a sha256/);
     expect(parseJobSearch({ q: 'abc' }, all).q).toBe('abc');
     expect(parseJobSearch({ q: '   ' }, all).q).toBeUndefined();
   });
@@ -94,9 +114,19 @@ describe('resultAvailability', () => {
 
   it('is available only for a completed job with a result, not expired', () => {
     expect(resultAvailability(job({}))).toEqual({ available: true });
-    expect(resultAvailability(job({ resultName: null }))).toEqual({ available: false, code: 'RESULT_NOT_READY', reason: 'the job ended completed without a result' });
-    expect(resultAvailability(job({ status: 'failed', resultName: null }))).toMatchObject({ code: 'RESULT_NOT_READY', reason: 'the job ended failed without a result' });
-    expect(resultAvailability(job({ status: 'running', resultName: null }))).toMatchObject({ code: 'RESULT_NOT_READY', reason: 'the job is still running' });
+    expect(resultAvailability(job({ resultName: null }))).toEqual({
+      available: false,
+      code: 'RESULT_NOT_READY',
+      reason: 'the job ended completed without a result',
+    });
+    expect(resultAvailability(job({ status: 'failed', resultName: null }))).toMatchObject({
+      code: 'RESULT_NOT_READY',
+      reason: 'the job ended failed without a result',
+    });
+    expect(resultAvailability(job({ status: 'running', resultName: null }))).toMatchObject({
+      code: 'RESULT_NOT_READY',
+      reason: 'the job is still running',
+    });
     expect(resultAvailability(job({ expiredAt: new Date('2024-01-02T03:04:05Z') }))).toEqual({
       available: false,
       code: 'RESULT_EXPIRED',

@@ -15,7 +15,12 @@ function reporter(options: {
   only?: string[];
   running?: Map<string, string>;
 }) {
-  const state = { engines: options.engines, daemonDown: null as Error | null, serveFails: null as Error | null, registryDown: null as Error | null };
+  const state = {
+    engines: options.engines,
+    daemonDown: null as Error | null,
+    serveFails: null as Error | null,
+    registryDown: null as Error | null,
+  };
   const registry = options.registry;
   const served: string[][] = [];
   const published: NodeReport[] = [];
@@ -73,7 +78,14 @@ describe('NodeReporter', () => {
     expect(t.served).toEqual([['filemeta']]);
     expect(engines).toEqual([
       { name: 'filemeta', image: 'menagerie/filemeta:1', digest: 'sha256:f1', available: true, serving: true, reason: null },
-      { name: 'yara', image: 'menagerie/yara:1', digest: null, available: false, serving: false, reason: 'image not found: menagerie/yara:1' },
+      {
+        name: 'yara',
+        image: 'menagerie/yara:1',
+        digest: null,
+        available: false,
+        serving: false,
+        reason: 'image not found: menagerie/yara:1',
+      },
     ]);
     expect(t.published.map((r) => r.engines)).toEqual([engines]);
   });
@@ -123,7 +135,8 @@ describe('NodeReporter', () => {
         digest: 'sha256:f1',
         available: true,
         serving: true,
-        reason: 'running the image present here: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
+        reason:
+          'running the image present here: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
       },
       {
         name: 'yara',
@@ -131,7 +144,8 @@ describe('NodeReporter', () => {
         digest: null,
         available: false,
         serving: true,
-        reason: 'image not found: menagerie/yara:1: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
+        reason:
+          'image not found: menagerie/yara:1: the registry 172.17.0.1:5000 could not be reached for menagerie/yara:1: connection refused',
       },
     ]);
     // Served, so that its jobs fail at once with that reason rather than wait for a node.
@@ -180,7 +194,14 @@ describe('NodeReporter', () => {
     expect(t.served).toEqual([['yara']]);
     // The one left out is reported as such, so the API refuses it rather than taking it for not applied yet.
     expect(engines).toEqual([
-      { name: 'filemeta', image: 'menagerie/filemeta:1', digest: null, available: false, serving: false, reason: "not among node node-a's node.engines" },
+      {
+        name: 'filemeta',
+        image: 'menagerie/filemeta:1',
+        digest: null,
+        available: false,
+        serving: false,
+        reason: "not among node node-a's node.engines",
+      },
       { name: 'yara', image: 'menagerie/yara:1', digest: 'sha256:y1', available: true, serving: true, reason: null },
     ]);
   });

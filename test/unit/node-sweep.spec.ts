@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createMaintenanceActivities, sweepNode, ABANDONED_UPLOAD_MS, type ExpireReport, type MaintenanceDeps, type NodeSweepDeps, type RunningJobs } from '@menagerie/activities';
+import {
+  createMaintenanceActivities,
+  sweepNode,
+  ABANDONED_UPLOAD_MS,
+  type ExpireReport,
+  type MaintenanceDeps,
+  type NodeSweepDeps,
+  type RunningJobs,
+} from '@menagerie/activities';
 import type { JobStatus } from '@menagerie/core';
 import type { ContainerRuntime, JobContainer } from '@menagerie/runtime';
 import { Scratch, type BlobStore, type JobDirOptions } from '@menagerie/storage';
@@ -30,13 +38,19 @@ function runtimeOf(containers: JobContainer[], refuse: string[] = []) {
     listJobContainers: jest.fn(async () => [...left]),
     removeContainer: jest.fn(async (id: string) => {
       if (refuse.includes(id)) throw new Error(`docker remove: container ${id} is busy`);
-      left.splice(left.findIndex((c) => c.id === id), 1);
+      left.splice(
+        left.findIndex((c) => c.id === id),
+        1,
+      );
     }),
   } as unknown as jest.Mocked<ContainerRuntime>;
   return { runtime, left };
 }
 
-function sweepDeps(over: Partial<NodeSweepDeps> & Pick<NodeSweepDeps, 'scratch' | 'runtime'>, statuses = new Map<string, JobStatus>()): NodeSweepDeps {
+function sweepDeps(
+  over: Partial<NodeSweepDeps> & Pick<NodeSweepDeps, 'scratch' | 'runtime'>,
+  statuses = new Map<string, JobStatus>(),
+): NodeSweepDeps {
   return {
     node: 'node-a',
     log: quiet,
@@ -70,7 +84,9 @@ describe('sweepNode', () => {
 
   it('removes scratch directories not running here whose job ended or has no row, and keeps those of jobs still under way', async () => {
     const scratch = await newScratch();
-    const [completed, failed, noRow, runningStatus, queued, runningHere] = await Promise.all(Array.from({ length: 6 }, () => staged(scratch)));
+    const [completed, failed, noRow, runningStatus, queued, runningHere] = await Promise.all(
+      Array.from({ length: 6 }, () => staged(scratch)),
+    );
     const statuses = new Map<string, JobStatus>([
       [completed!, 'completed'],
       [failed!, 'failed'],
@@ -163,7 +179,7 @@ describe('sweepNode', () => {
 });
 
 describe('sweepNode on a scratch root shared with other nodes', () => {
-  it('removes what a node gone for an hour left there, and never touches a live node\'s or one the database never heard of', async () => {
+  it("removes what a node gone for an hour left there, and never touches a live node's or one the database never heard of", async () => {
     const mine = await newScratch();
     const others = Object.fromEntries(
       await Promise.all(
@@ -175,7 +191,13 @@ describe('sweepNode on a scratch root shared with other nodes', () => {
       ),
     );
     const { runtime } = runtimeOf([]);
-    const nodes = { list: jest.fn(async () => [{ name: 'node-a', ageSeconds: 1 }, { name: 'node-live', ageSeconds: 50 }, { name: 'node-gone', ageSeconds: 2 * 3600 }]) };
+    const nodes = {
+      list: jest.fn(async () => [
+        { name: 'node-a', ageSeconds: 1 },
+        { name: 'node-live', ageSeconds: 50 },
+        { name: 'node-gone', ageSeconds: 2 * 3600 },
+      ]),
+    };
 
     const report = await sweepNode({ ...sweepDeps({ scratch: mine, runtime }), nodes });
 
@@ -225,7 +247,9 @@ describe('expireOldJobs', () => {
       jobs: {
         findExpirable: jest.fn(async () => (options.expirable ?? []).filter((id) => !expired.includes(id))),
         markExpired: jest.fn(async (id: string) => void expired.push(id)),
-        statuses: jest.fn(async (ids: string[]) => new Map(ids.filter((id) => options.known?.includes(id)).map((id) => [id, 'queued' as JobStatus]))),
+        statuses: jest.fn(
+          async (ids: string[]) => new Map(ids.filter((id) => options.known?.includes(id)).map((id) => [id, 'queued' as JobStatus])),
+        ),
       },
       submissions: { findExpirable: jest.fn(async () => []), markExpired: jest.fn(), known: jest.fn(async () => new Set<string>()) },
       cursors: {
@@ -237,13 +261,19 @@ describe('expireOldJobs', () => {
     };
     return { deps, blobs, removed, expired, pages, cursor: () => cursor };
   }
-  const run = (deps: MaintenanceDeps): Promise<ExpireReport> => new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
+  const run = (deps: MaintenanceDeps): Promise<ExpireReport> =>
+    new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });
   const ids = (n: number) => Array.from({ length: n }, () => randomUUID()).sort();
 
   it('removes the files of expired jobs and marks them expired, and removes stored files no row owns once untouched for an hour', async () => {
     const [old1, old2, orphan, recorded, fresh, result] = ids(6);
     // `result`: a result and log a cache hit shared before its row was written, its API gone since.
-    const t = retention({ expirable: [old1!, old2!], stored: [orphan!, recorded!, fresh!, result!], known: [recorded!], written: { [fresh!]: Date.now() - 60_000 } });
+    const t = retention({
+      expirable: [old1!, old2!],
+      stored: [orphan!, recorded!, fresh!, result!],
+      known: [recorded!],
+      written: { [fresh!]: Date.now() - 60_000 },
+    });
 
     const report = await run(t.deps);
 
@@ -259,7 +289,10 @@ describe('expireOldJobs', () => {
     const t = retention({ stored, orphans: { perRun: 3, pageSize: 2 } });
 
     expect((await run(t.deps)).orphanIdsRead).toBe(3);
-    expect(t.pages).toEqual([{ after: null, limit: 2 }, { after: stored[1], limit: 1 }]);
+    expect(t.pages).toEqual([
+      { after: null, limit: 2 },
+      { after: stored[1], limit: 1 },
+    ]);
     expect(t.cursor()).toBe(stored[2]);
     expect(t.removed).toEqual(stored.slice(0, 3));
 
@@ -298,9 +331,15 @@ describe('abortStaleUploads', () => {
 });
 
 describe('removeOrphanContainers (retention workflows from before nodes swept themselves)', () => {
-  it("sweeps the node that takes it and answers with the containers removed", async () => {
+  it('sweeps the node that takes it and answers with the containers removed', async () => {
     const sweep = jest.fn(async () => ({ removedContainers: ['c1', 'c2'], removedJobDirs: 4, failed: 0 }));
-    const deps = { blobs: {} as BlobStore, jobs: {} as MaintenanceDeps['jobs'], submissions: {} as MaintenanceDeps['submissions'], cursors: {} as MaintenanceDeps['cursors'], sweepNode: sweep };
+    const deps = {
+      blobs: {} as BlobStore,
+      jobs: {} as MaintenanceDeps['jobs'],
+      submissions: {} as MaintenanceDeps['submissions'],
+      cursors: {} as MaintenanceDeps['cursors'],
+      sweepNode: sweep,
+    };
 
     const answer = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).removeOrphanContainers);
 

@@ -6,10 +6,31 @@ const REPORT_SECONDS = 10;
 function node(name: string, ageSeconds: number, engines: NodeEngine[]): SeenNode {
   return { name, engines, running: [], lastSeenAt: SEEN, ageSeconds };
 }
-const serves = (name: string, digest: string): NodeEngine => ({ name, image: `menagerie/${name}:1`, digest, available: true, serving: true, reason: null });
-const lacks = (name: string, reason: string): NodeEngine => ({ name, image: `menagerie/${name}:1`, digest: null, available: false, serving: false, reason });
+const serves = (name: string, digest: string): NodeEngine => ({
+  name,
+  image: `menagerie/${name}:1`,
+  digest,
+  available: true,
+  serving: true,
+  reason: null,
+});
+const lacks = (name: string, reason: string): NodeEngine => ({
+  name,
+  image: `menagerie/${name}:1`,
+  digest: null,
+  available: false,
+  serving: false,
+  reason,
+});
 /** Served (its jobs are taken) but not runnable now: the node's Docker daemon does not answer. */
-const stalled = (name: string, reason: string): NodeEngine => ({ name, image: `menagerie/${name}:1`, digest: null, available: false, serving: true, reason });
+const stalled = (name: string, reason: string): NodeEngine => ({
+  name,
+  image: `menagerie/${name}:1`,
+  digest: null,
+  available: false,
+  serving: true,
+  reason,
+});
 
 describe('isLive', () => {
   it('takes a node for live up to three report intervals since it reported, and for gone after', () => {

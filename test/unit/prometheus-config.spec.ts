@@ -17,7 +17,10 @@ const target = (job: string) => {
 /** The settings a service gets, with ${VAR:-default} read as the default (no .env). */
 function settingsOf(service: string) {
   const env = Object.fromEntries(
-    Object.entries(compose.services[service].environment as Record<string, string>).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')]),
+    Object.entries(compose.services[service].environment as Record<string, string>).map(([k, v]) => [
+      k,
+      String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1'),
+    ]),
   );
   return loadConfig({ ...readEnv(env), confDir: join(ROOT, 'confs') }).settings;
 }

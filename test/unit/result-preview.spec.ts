@@ -30,7 +30,11 @@ describe('result preview output bounds', () => {
     const doc = `${'['.repeat(3000)}${Array(40_000).fill('1').join(',')}${']'.repeat(3000)}`;
     expect(doc.length).toBe(85_999);
     const p = await previewPath(file(doc));
-    expect(p).toMatchObject({ kind: 'json', truncated: false, note: `nesting deeper than ${PREVIEW_LIMITS.jsonIndentDepth} levels is not indented further` });
+    expect(p).toMatchObject({
+      kind: 'json',
+      truncated: false,
+      note: `nesting deeper than ${PREVIEW_LIMITS.jsonIndentDepth} levels is not indented further`,
+    });
     if (p.kind !== 'json') throw new Error('not json');
     expect(p.text.length).toBeLessThan(PREVIEW_LIMITS.jsonChars);
     // Nothing lost, only indentation (compared as text: jest's deep equality recurses past the stack at this depth).
@@ -55,7 +59,11 @@ describe('result preview output bounds', () => {
 
   it('indents nesting up to jsonIndentDepth exactly as JSON.stringify does, and says when it stops', () => {
     const value = { a: [1, { b: [[], {}, 'x', null, true, 2.5] }], 'k"ey': '\u2028"' };
-    expect(prettyJson(value, { jsonChars: 1e6, jsonIndentDepth: 32 })).toEqual({ text: JSON.stringify(value, null, 2), truncated: false, note: null });
+    expect(prettyJson(value, { jsonChars: 1e6, jsonIndentDepth: 32 })).toEqual({
+      text: JSON.stringify(value, null, 2),
+      truncated: false,
+      note: null,
+    });
     const deep = JSON.parse(`${'['.repeat(5)}1${']'.repeat(5)}`) as unknown;
     expect(prettyJson(deep, { jsonChars: 1e6, jsonIndentDepth: 2 })).toEqual({
       text: '[\n  [\n    [\n    [\n    [\n    1\n    ]\n    ]\n    ]\n  ]\n]',
@@ -73,13 +81,25 @@ describe('result preview output bounds', () => {
   it('a tar whose entries have 4 MiB names lists each name cut at entryNameChars, saying so', async () => {
     // Just under tar-stream's 4 MiB cap on a pax header.
     const long = (c: string) => `${c.repeat(4 * 1024 * 1024 - 64)}.txt`;
-    const tar = await tarOf([{ name: long('a'), content: 'a' }, { name: 'short.txt', content: 'b' }, { name: long('c'), content: 'c' }]);
+    const tar = await tarOf([
+      { name: long('a'), content: 'a' },
+      { name: 'short.txt', content: 'b' },
+      { name: long('c'), content: 'c' },
+    ]);
     expect(tar.length).toBeGreaterThan(8 * 1024 * 1024); // the names are really there
     for (const archive of [tar, gzipSync(tar)]) {
       const p = await previewPath(file(archive));
-      expect(p).toMatchObject({ kind: 'archive', truncated: true, note: `names longer than ${PREVIEW_LIMITS.entryNameChars} characters are cut` });
+      expect(p).toMatchObject({
+        kind: 'archive',
+        truncated: true,
+        note: `names longer than ${PREVIEW_LIMITS.entryNameChars} characters are cut`,
+      });
       if (p.kind !== 'archive') throw new Error('not an archive');
-      expect(p.entries.map((e) => e.name)).toEqual([`${'a'.repeat(PREVIEW_LIMITS.entryNameChars)}…`, 'short.txt', `${'c'.repeat(PREVIEW_LIMITS.entryNameChars)}…`]);
+      expect(p.entries.map((e) => e.name)).toEqual([
+        `${'a'.repeat(PREVIEW_LIMITS.entryNameChars)}…`,
+        'short.txt',
+        `${'c'.repeat(PREVIEW_LIMITS.entryNameChars)}…`,
+      ]);
       expect(shipped(p)).toBeLessThan(4 * PREVIEW_LIMITS.entryNameChars);
     }
   });
@@ -88,7 +108,11 @@ describe('result preview output bounds', () => {
     const limits = { ...PREVIEW_LIMITS, archiveEntries: 5, entryNameChars: 100 };
     const tar = await tarOf(Array.from({ length: 20 }, (_, i) => ({ name: `${i}-${'x'.repeat(5000)}`, content: `${i}` })));
     const p = await previewPath(file(gzipSync(tar)), limits);
-    expect(p).toMatchObject({ kind: 'archive', truncated: true, note: 'only the first 5 entries are listed; names longer than 100 characters are cut' });
+    expect(p).toMatchObject({
+      kind: 'archive',
+      truncated: true,
+      note: 'only the first 5 entries are listed; names longer than 100 characters are cut',
+    });
     if (p.kind !== 'archive') throw new Error('not an archive');
     expect(p.entries).toHaveLength(5);
     expect(shipped(p)).toBeLessThan(5 * 200);

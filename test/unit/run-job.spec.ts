@@ -7,8 +7,24 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
-import { completedJob, FAILURE_TYPES, MenagerieError, type UserNamespace, type EngineJobInput, type EngineSpec, type FinalizeJobInput, type JobRun } from '@menagerie/core';
-import { RegistryError, type ContainerRuntime, type ImageInfo, type RegistryAuth, type RunOutcome, type RunRequest } from '@menagerie/runtime';
+import {
+  completedJob,
+  FAILURE_TYPES,
+  MenagerieError,
+  type UserNamespace,
+  type EngineJobInput,
+  type EngineSpec,
+  type FinalizeJobInput,
+  type JobRun,
+} from '@menagerie/core';
+import {
+  RegistryError,
+  type ContainerRuntime,
+  type ImageInfo,
+  type RegistryAuth,
+  type RunOutcome,
+  type RunRequest,
+} from '@menagerie/runtime';
 import type { JobEntity } from '@menagerie/db';
 import { cacheKey } from '@menagerie/engines';
 import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
@@ -128,7 +144,11 @@ async function setup(engine: Engine, options: Partial<ActivityDeps> = {}) {
   const jobId = randomUUID();
   const blobs = new MemoryBlobs();
   blobs.blobs.set(`${jobId}/input`, Buffer.from('the sample bytes'));
-  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-runjob-')), { node: 'node-a', filesystem: 'plain', limitBytes: 10_000_000 });
+  const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-runjob-')), {
+    node: 'node-a',
+    filesystem: 'plain',
+    limitBytes: 10_000_000,
+  });
   await scratch.init();
   const running: RunningJobs = new Map();
   const runningDuringRun: string[][] = [];
@@ -170,7 +190,13 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
   return err as ApplicationFailure;
 }
 
-const facts = (exitCode: number) => ({ imageDigest: DIGEST, startedAt: STARTED.toISOString(), node: 'node-a', exitCode, logTail: ENGINE_LOG });
+const facts = (exitCode: number) => ({
+  imageDigest: DIGEST,
+  startedAt: STARTED.toISOString(),
+  node: 'node-a',
+  exitCode,
+  logTail: ENGINE_LOG,
+});
 
 describe('runJob (workflow version 4: the whole run on one node)', () => {
   it('fetches the input, runs the engine on it, stores the result and the log, and leaves nothing behind', async () => {
@@ -274,7 +300,11 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
 
-    expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: 'engine finished but wrote no result file at /job/result' });
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPES.noResult,
+      nonRetryable: true,
+      message: 'engine finished but wrote no result file at /job/result',
+    });
     expect(failure.details).toEqual([facts(0)]);
     expect(t.stored('log')).toBe(ENGINE_LOG);
     await t.scratch.settled(); // removed in the background, once the run is over
@@ -287,7 +317,11 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
 
-    expect(failure).toMatchObject({ type: FAILURE_TYPES.noResult, nonRetryable: true, message: "engine's result is larger than the limit of 1000 bytes" });
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPES.noResult,
+      nonRetryable: true,
+      message: "engine's result is larger than the limit of 1000 bytes",
+    });
     expect(failure.details).toEqual([facts(0)]);
     expect(t.stored('result')).toBeUndefined();
     await t.scratch.settled(); // removed in the background, once the run is over
@@ -335,7 +369,11 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, t.input));
 
-    expect(failure).toMatchObject({ type: FAILURE_TYPES.inputMissing, nonRetryable: true, message: `the stored input of job ${t.jobId} is missing` });
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPES.inputMissing,
+      nonRetryable: true,
+      message: `the stored input of job ${t.jobId} is missing`,
+    });
     expect(t.runtime.run).not.toHaveBeenCalled();
     await t.scratch.settled(); // removed in the background, once the run is over
     expect(existsSync(t.scratch.dir(t.jobId))).toBe(false);
@@ -404,7 +442,9 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
   it('fails a refused runflag before fetching anything', async () => {
     const t = await setup(writesResult('x'));
-    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, runflags: ['--privileged'] } }));
+    const failure = await failureOf(
+      new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, runflags: ['--privileged'] } }),
+    );
     expect(failure).toMatchObject({ type: FAILURE_TYPES.engineFailed, nonRetryable: true });
     expect(t.blobs.opens).toEqual([]);
     expect(t.runtime.run).not.toHaveBeenCalled();
@@ -451,7 +491,9 @@ asRoot('runJob on a Docker daemon that remaps user namespaces (--userns-remap)',
   it('fails EngineFailed, running nothing, for an engine user the namespace does not map', async () => {
     const t = await setup(seesOwners);
     t.runtime.userNamespace.mockResolvedValue(REMAP);
-    const failure = await failureOf(new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, user: '70000' } }));
+    const failure = await failureOf(
+      new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, engine: { ...ENGINE, user: '70000' } }),
+    );
     expect(failure).toMatchObject({ type: FAILURE_TYPES.engineFailed, nonRetryable: true });
     expect(failure.message).toMatch(/uid 70000 is outside the 65536 ids/);
     expect(t.runtime.run).not.toHaveBeenCalled();
@@ -493,7 +535,9 @@ describe('runJob: the cache re-check with the digest the node resolved', () => {
     expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 7, mime: 'application/json' });
     expect(t.stored('result')).toBe('{"a":1}');
     expect(t.stored('log')).toBe('first log');
-    expect(t.jobs.finalize).toHaveBeenCalledWith(expect.objectContaining({ status: 'completed', cachedFrom: first.id, cacheKey: keyOf(DIGEST) }));
+    expect(t.jobs.finalize).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 'completed', cachedFrom: first.id, cacheKey: keyOf(DIGEST) }),
+    );
   });
 
   it('runs the engine, and records the key of what ran, when the cache is not to be asked (force, or a TTL of 0)', async () => {
@@ -608,7 +652,11 @@ describe('runJob: which image runs (the registry rules)', () => {
   });
 
   it.each([
-    ['wrong credentials', new RegistryError('unauthorized', ENGINE.image, 'unauthorized: authentication required'), /refused the credentials/],
+    [
+      'wrong credentials',
+      new RegistryError('unauthorized', ENGINE.image, 'unauthorized: authentication required'),
+      /refused the credentials/,
+    ],
     ['an unknown tag', new RegistryError('unknown', ENGINE.image, 'manifest unknown'), /has no image menagerie\/filemeta:1/],
     ['a registry that is down', new RegistryError('unreachable', ENGINE.image, 'connection refused'), /could not be reached/],
   ])('fails a job whose image is missing, once and with the reason, for %s', async (_what, refusal, reason) => {
@@ -664,6 +712,8 @@ describe('recordJobStatus', () => {
   it('fails, to be retried, while the database is down', async () => {
     const t = await setup(writesResult('x'));
     t.jobs.finalize.mockRejectedValue(new Error('connect ECONNREFUSED'));
-    await expect(new MockActivityEnvironment().run(t.activities.recordJobStatus, { jobId: t.jobId, status: 'completed' } as FinalizeJobInput)).rejects.toThrow('ECONNREFUSED');
+    await expect(
+      new MockActivityEnvironment().run(t.activities.recordJobStatus, { jobId: t.jobId, status: 'completed' } as FinalizeJobInput),
+    ).rejects.toThrow('ECONNREFUSED');
   });
 });

@@ -204,7 +204,16 @@ describe('runflags: containment is compared with the default policy', () => {
   });
 
   it('applies what tightens', () => {
-    const p = parseRunflags(['--memory=512m', '--pids-limit', '10', '--cap-drop=net_raw', '--ulimit', 'memlock=1024', '--tmpfs', '/tmp:size=16m']);
+    const p = parseRunflags([
+      '--memory=512m',
+      '--pids-limit',
+      '10',
+      '--cap-drop=net_raw',
+      '--ulimit',
+      'memlock=1024',
+      '--tmpfs',
+      '/tmp:size=16m',
+    ]);
     expect(p).toMatchObject({ memoryBytes: 512 * 1024 ** 2, pidsLimit: 10, capDrop: ['ALL', 'NET_RAW'], tmpfs: { '/tmp': 'size=16m' } });
     // A later ulimit replaces the default one for the same resource.
     expect(p.ulimits.filter((u) => u.name === 'memlock')).toEqual([{ name: 'memlock', soft: 1024, hard: 1024 }]);
@@ -230,13 +239,14 @@ function engineJson(user: string, runflags: string[] = []): string {
   return `{"engines": [${JSON.stringify(engine).replace(/}$/, `, "user": ${user}}`)}]}`;
 }
 
-
 const vars = { regserver: '', uid: 1000 };
 
 describe('engines.json: the engine\'s "user" and its runflags', () => {
   it.each(['0', '"0"', '"+0"', '"-0"', '"root"', '"0:0"', '"1000:0"'])('refuses "user": %s, naming the engine and the field', (user) => {
     const problems = problemsOf(() => parseEngines('e.json', engineJson(user), vars));
-    expect(problems).toEqual([expect.stringMatching(/^engines\[0\] \(apktool\)\.user: "user": ".*" in engines\.json breaks containment: it adds privilege/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^engines\[0\] \(apktool\)\.user: "user": ".*" in engines\.json breaks containment: it adds privilege/),
+    ]);
   });
 
   it('permits a root "user" when allowRunflags names --user', () => {
@@ -245,7 +255,9 @@ describe('engines.json: the engine\'s "user" and its runflags', () => {
   });
 
   it('checks the user -u gives, in place of "user"', () => {
-    expect(problemsOf(() => parseEngines('e.json', engineJson('1000', ['-u', '0']), vars))[0]).toMatch(/^engines\[0\] \(apktool\)\.runflags: flag "-u 0"/);
+    expect(problemsOf(() => parseEngines('e.json', engineJson('1000', ['-u', '0']), vars))[0]).toMatch(
+      /^engines\[0\] \(apktool\)\.runflags: flag "-u 0"/,
+    );
     expect(parseEngines('e.json', engineJson('0', ['-u', '1000']), vars)[0].spec.user).toBe('1000');
   });
 
@@ -268,7 +280,16 @@ describe('environment values stay out of what leaves the process', () => {
 
   it('withoutEnvValues keeps the names and every other flag as written', () => {
     expect(withoutEnvValues(['-e', 'A=1', '--env=B=2=3', '--env', 'C', '--memory', '1g', '-w', '/e', '--cpus=1'])).toEqual([
-      '-e', 'A', '--env=B', '--env', 'C', '--memory', '1g', '-w', '/e', '--cpus=1',
+      '-e',
+      'A',
+      '--env=B',
+      '--env',
+      'C',
+      '--memory',
+      '1g',
+      '-w',
+      '/e',
+      '--cpus=1',
     ]);
   });
 
@@ -289,11 +310,15 @@ describe('environment values stay out of what leaves the process', () => {
 
   it('engines.json may set a variable once: twice, Docker and the worker would disagree on its value', () => {
     const [problem] = problemsOf(() => parseEngines('e.json', engineJson('1000', ['-e', 'A=1', '--env=A=2']), vars));
-    expect(problem).toMatch(/^engines\[0\] \(\w[\w-]*\)\.runflags: --env: environment variable A is set twice \("A=1" and "A=2"\); set it once/);
+    expect(problem).toMatch(
+      /^engines\[0\] \(\w[\w-]*\)\.runflags: --env: environment variable A is set twice \("A=1" and "A=2"\); set it once/,
+    );
     expect(parseRunflags(['-e', 'A=1', '-e', 'B=1']).env).toEqual(['A=1', 'B=1']);
   });
 
   it('engines.json must give each variable a value', () => {
-    expect(problemsOf(() => parseEngines('e.json', engineJson('1000', ['-e', 'TOKEN']), vars))[0]).toMatch(/runflags: -e TOKEN: needs a value/);
+    expect(problemsOf(() => parseEngines('e.json', engineJson('1000', ['-e', 'TOKEN']), vars))[0]).toMatch(
+      /runflags: -e TOKEN: needs a value/,
+    );
   });
 });

@@ -21,7 +21,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { describeResult, safeStem, Scratch, SPARE_VOLUMES, sniff, type JobDirOptions, type ResultProblem, type ScratchResult } from '@menagerie/storage';
+import {
+  describeResult,
+  safeStem,
+  Scratch,
+  SPARE_VOLUMES,
+  sniff,
+  type JobDirOptions,
+  type ResultProblem,
+  type ScratchResult,
+} from '@menagerie/storage';
 
 async function newScratch(options: Omit<JobDirOptions, 'node'> = { filesystem: 'plain', limitBytes: 1024 ** 3 }): Promise<Scratch> {
   const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { node: 'node-a', ...options });
@@ -45,7 +54,7 @@ const openOn = (path: string) =>
   }).length;
 
 describe('Scratch', () => {
-  it('adds up what its job directories use (the node\'s scratch metric), 0 once they are gone', async () => {
+  it("adds up what its job directories use (the node's scratch metric), 0 once they are gone", async () => {
     const scratch = await newScratch();
     const [a, b] = [randomUUID(), randomUUID()];
     await scratch.stage(a, 'in', '1000', from('x'.repeat(1000)));
@@ -55,7 +64,7 @@ describe('Scratch', () => {
     expect(await scratch.usedBytes()).toBe(0);
   });
 
-  it('stages the input under inputfilename in a job directory of its own, owned by the engine\'s user', async () => {
+  it("stages the input under inputfilename in a job directory of its own, owned by the engine's user", async () => {
     const scratch = await newScratch();
     const id = randomUUID();
     await scratch.stage(id, 'sample.apk', '1000', from('apk'));
@@ -97,7 +106,11 @@ describe('Scratch', () => {
     writeFileSync(join(scratch.dir(id), 'result'), '{"a": 1}');
     const result = opened(await scratch.openResult(id, 1000));
     expect({ size: result.size, head: result.head.toString() }).toEqual({ size: 8, head: '{"a": 1}' });
-    expect(describeResult(result.head, result.size, '../../évil name.apk', 'filemeta')).toEqual({ name: 'vil_name.filemeta.json', size: 8, mime: 'application/json' });
+    expect(describeResult(result.head, result.size, '../../évil name.apk', 'filemeta')).toEqual({
+      name: 'vil_name.filemeta.json',
+      size: 8,
+      mime: 'application/json',
+    });
     expect((await read(result.stream)).toString()).toBe('{"a": 1}');
   });
 
@@ -112,7 +125,7 @@ describe('Scratch', () => {
     expect(await read(result.stream)).toEqual(bytes);
   });
 
-  it('closes the result file on close(), on a stream\'s end, and on a stream destroyed mid-way', async () => {
+  it("closes the result file on close(), on a stream's end, and on a stream destroyed mid-way", async () => {
     const scratch = await newScratch();
     const id = randomUUID();
     await scratch.stage(id, 'in', '1000', from('x'));
@@ -238,7 +251,7 @@ describe('Scratch with loop-mounted job directories', () => {
     }
   });
 
-  loopIt('stages a filesystem of the limit\'s size holding only the input, owned by the engine\'s user, 0700', async () => {
+  loopIt("stages a filesystem of the limit's size holding only the input, owned by the engine's user, 0700", async () => {
     const scratch = await loopScratch();
     const id = await staged(scratch, 'apk');
     const dir = scratch.dir(id);
@@ -318,9 +331,11 @@ describe('Scratch with loop-mounted job directories', () => {
   loopIt('refuses an input larger than the job directory, naming the limit, and leaves no directory or volume', async () => {
     const scratch = await loopScratch();
     const id = randomUUID();
-    const input = Readable.from((function* () {
-      for (let i = 0; i < 20; i++) yield Buffer.alloc(1024 ** 2, 1);
-    })());
+    const input = Readable.from(
+      (function* () {
+        for (let i = 0; i < 20; i++) yield Buffer.alloc(1024 ** 2, 1);
+      })(),
+    );
     await expect(scratch.stage(id, 'in', '1000:1000', input)).rejects.toThrow(
       `the input of job ${id} does not fit in its job directory (jobDirLimitBytes ${LIMIT})`,
     );
@@ -351,7 +366,7 @@ describe('Scratch with loop-mounted job directories', () => {
     expect(statSync(join(scratch.area, 'volumes', `${id}.img`)).blocks * 512).toBeLessThanOrEqual(LIMIT);
   });
 
-  loopIt('bounds empty files and directories by the volume\'s inodes', async () => {
+  loopIt("bounds empty files and directories by the volume's inodes", async () => {
     const scratch = await loopScratch();
     const id = await staged(scratch);
     const dir = scratch.dir(id);
@@ -390,7 +405,7 @@ describe('Scratch with loop-mounted job directories', () => {
     expect(readdirSync(join(scratch.area, 'volumes'))).toEqual([]);
   });
 
-  loopIt('sweeps a volume a crashed worker left, and never follows a symlink in a job directory\'s place', async () => {
+  loopIt("sweeps a volume a crashed worker left, and never follows a symlink in a job directory's place", async () => {
     const scratch = await loopScratch();
     const other = await loopScratch();
     const left = await staged(scratch);
@@ -414,7 +429,11 @@ describe('Scratch with loop-mounted job directories', () => {
   });
 
   it('refuses a limit too small for a filesystem, at init', async () => {
-    const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), { node: 'node-a', filesystem: 'loop', limitBytes: 4096 });
+    const scratch = new Scratch(mkdtempSync(join(tmpdir(), 'menagerie-scratch-')), {
+      node: 'node-a',
+      filesystem: 'loop',
+      limitBytes: 4096,
+    });
     await expect(scratch.init()).rejects.toThrow(/jobDirLimitBytes must be at least/);
   });
 

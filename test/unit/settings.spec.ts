@@ -55,7 +55,9 @@ describe('default.json', () => {
       join(dir, 'engines.json'),
       '{"engines":[{"name":"big","workers":1,"image":"x:1","cmd":"/run","mountpoint":"/data","sizelimit":1000,"inputfilename":"in","user":1000,"timeout":5}]}',
     );
-    expect(() => loadConfig({ confDir: dir, patch: {} })).toThrow(/engines\[0\] \(big\)\.sizelimit: 1000 must be below jobDirLimitBytes \(1000\)/);
+    expect(() => loadConfig({ confDir: dir, patch: {} })).toThrow(
+      /engines\[0\] \(big\)\.sizelimit: 1000 must be below jobDirLimitBytes \(1000\)/,
+    );
     expect(loadConfig({ confDir: dir, patch: { jobDirLimitBytes: 1001 } }).engines).toHaveLength(1);
   });
 

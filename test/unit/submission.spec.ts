@@ -25,7 +25,9 @@ describe('submissionStatus', () => {
 
 describe('parseEngineChoice', () => {
   const invalid = (value: unknown, message: RegExp) =>
-    expect(() => parseEngineChoice(value)).toThrow(expect.objectContaining({ code: 'INVALID_ENGINES', message: expect.stringMatching(message) }));
+    expect(() => parseEngineChoice(value)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ENGINES', message: expect.stringMatching(message) }),
+    );
 
   it('reads auto, or the names in the order given, trimmed', () => {
     expect(parseEngineChoice('auto')).toEqual({ auto: true });

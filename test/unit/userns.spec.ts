@@ -1,6 +1,6 @@
 import { hostUser, remappedRoot, subordinateRange } from '@menagerie/core';
 
-describe('hostUser: who owns an engine\'s job directory on the host', () => {
+describe("hostUser: who owns an engine's job directory on the host", () => {
   const ns = { uid: 100000, gid: 100000, size: 65536 };
 
   it('is the engine user itself (its gid defaulting to its uid) on a daemon that does not remap', () => {
@@ -15,7 +15,7 @@ describe('hostUser: who owns an engine\'s job directory on the host', () => {
     expect(hostUser('65535', ns)).toBe('165535:165535');
   });
 
-  it('refuses an id past the mapped range (another user\'s ids may be there), naming it', () => {
+  it("refuses an id past the mapped range (another user's ids may be there), naming it", () => {
     expect(() => hostUser('65536', ns)).toThrow(/uid 65536 is outside the 65536 ids/);
     expect(() => hostUser('1000:70000', ns)).toThrow(/gid 70000 is outside/);
   });

@@ -26,7 +26,9 @@ describe('webhook signature', () => {
   it('is t=<unix>,v1=<hex HMAC-SHA256 of "t.url.body">, as openssl computes it', () => {
     const key = callbackKey(CALLBACK_SECRET, URL_A);
     // printf '%s' '1700000000.https://hooks.example.com/cb?token=x.{"event":"job.completed"}' | openssl dgst -sha256 -hmac <key>
-    expect(signWebhook(key, URL_A, BODY, 1_700_000_000)).toBe('t=1700000000,v1=1c28ca5cf0e9d62fa45252b30782dacf993915765baaa20c49e6aa344e10ecd4');
+    expect(signWebhook(key, URL_A, BODY, 1_700_000_000)).toBe(
+      't=1700000000,v1=1c28ca5cf0e9d62fa45252b30782dacf993915765baaa20c49e6aa344e10ecd4',
+    );
   });
 
   it('verifies within the window, and refuses another key, another URL, a changed body, an old or future time, and garbage', () => {
@@ -45,15 +47,26 @@ describe('webhook signature', () => {
 
 describe('guardedLookup: the address rule at connection time (DNS rebinding)', () => {
   const answering = (addresses: LookupAddress[]) =>
-    ((_host: string, _options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) => callback(null, addresses)) as never;
+    ((_host: string, _options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) =>
+      callback(null, addresses)) as never;
   const ask = (lookup: ReturnType<typeof guardedLookup>, all: boolean) =>
-    new Promise<{ err: Error | null; address: unknown }>((resolve) => lookup('hooks.example.com', { all }, (err, address) => resolve({ err, address })));
+    new Promise<{ err: Error | null; address: unknown }>((resolve) =>
+      lookup('hooks.example.com', { all }, (err, address) => resolve({ err, address })),
+    );
 
   it('refuses a host whose answer now includes an internal address', async () => {
-    const lookup = guardedLookup(addressRefusal, answering([{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }]));
+    const lookup = guardedLookup(
+      addressRefusal,
+      answering([
+        { address: '93.184.215.14', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]),
+    );
     const { err } = await ask(lookup, false);
     expect(err?.message).toMatch(/hooks\.example\.com resolves to 127\.0\.0\.1, a loopback address/);
-    expect((await ask(guardedLookup(addressRefusal, answering([{ address: 'fd00::1', family: 6 }])), true)).err?.message).toMatch(/unique-local/);
+    expect((await ask(guardedLookup(addressRefusal, answering([{ address: 'fd00::1', family: 6 }])), true)).err?.message).toMatch(
+      /unique-local/,
+    );
   });
 
   it('passes a public answer on, in the shape asked for', async () => {
@@ -98,9 +111,18 @@ describe('postWebhook', () => {
   it('does not follow a redirect, and reads no more than the limit of a long answer', async () => {
     answer = (res) => res.writeHead(302, { Location: '/elsewhere?token=secret' }).end();
     // The status and a reason of our own: neither the Location nor the receiver's body is echoed to API callers.
-    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, refused: false, statusCode: 302, error: 'HTTP 302: redirect not followed' });
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({
+      delivered: false,
+      refused: false,
+      statusCode: 302,
+      error: 'HTTP 302: redirect not followed',
+    });
     answer = (res) => res.writeHead(500).end('internal: db password is hunter2');
-    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({ delivered: false, statusCode: 500, error: 'HTTP 500: Internal Server Error' });
+    expect(await postWebhook(`${base}/x`, BODY, {}, limits)).toMatchObject({
+      delivered: false,
+      statusCode: 500,
+      error: 'HTTP 500: Internal Server Error',
+    });
     answer = (res) => {
       res.writeHead(200);
       // Endless: only the cap ends the read.
@@ -137,7 +159,9 @@ describe('webhooks settings', () => {
   });
 
   it('refuses a non-http URL, a short secret, an unknown event, a listed URL twice, and callbacks without a secret', () => {
-    expect(() => parse({ targets: [{ url: 'ftp://hooks.example.com/', secret: SECRET }] })).toThrow(/webhooks\.targets\[0\]\.url: must be an http/);
+    expect(() => parse({ targets: [{ url: 'ftp://hooks.example.com/', secret: SECRET }] })).toThrow(
+      /webhooks\.targets\[0\]\.url: must be an http/,
+    );
     expect(() => parse({ targets: [{ url: 'https://hooks.example.com/', secret: 'short' }] })).toThrow(/at least 16/);
     expect(() => parse({ targets: [{ url: 'https://hooks.example.com/', secret: SECRET, events: ['job.started'] }] })).toThrow(/events/);
     const twice = { url: 'https://hooks.example.com/', secret: SECRET };
@@ -148,7 +172,14 @@ describe('webhooks settings', () => {
 });
 
 describe('a callback allowlist narrowed after deliveries were queued', () => {
-  const delivery = { id: 'd-1', kind: 'callback' as const, url: 'https://hooks.example.com/old/cb?token=s3cret', status: 'delivering', body: BODY, event: 'job.completed' };
+  const delivery = {
+    id: 'd-1',
+    kind: 'callback' as const,
+    url: 'https://hooks.example.com/old/cb?token=s3cret',
+    status: 'delivering',
+    body: BODY,
+    event: 'job.completed',
+  };
 
   it('refuses, at the next attempt, a callback no longer under any prefix: recorded, and never retried', async () => {
     const attempts: Array<{ error: string | null }> = [];
@@ -164,7 +195,9 @@ describe('a callback allowlist narrowed after deliveries were queued', () => {
     });
     const failure = await new MockActivityEnvironment().run(activities.deliverWebhook, 'd-1').catch((err: unknown) => err);
     expect(failure).toMatchObject({ type: 'WebhookReceiverGone', nonRetryable: true });
-    expect(attempts.map((a) => a.error)).toEqual(['https://hooks.example.com/old/cb?… is no longer under a prefix of webhooks.callbackAllow']);
+    expect(attempts.map((a) => a.error)).toEqual([
+      'https://hooks.example.com/old/cb?… is no longer under a prefix of webhooks.callbackAllow',
+    ]);
   });
 
   it('lets a callback still under a prefix through, and never holds a configured target to the list', () => {

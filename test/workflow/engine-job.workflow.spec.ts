@@ -5,7 +5,14 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import { containerQueueFor, FAILURE_TYPES, NODE_SEARCH_ATTRIBUTE, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import {
+  containerQueueFor,
+  FAILURE_TYPES,
+  NODE_SEARCH_ATTRIBUTE,
+  type EngineJobInput,
+  type FinalizeJobInput,
+  type JobRun,
+} from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 import { quietTemporalLogs } from '../support/temporal';
@@ -21,7 +28,15 @@ const nodeKey = defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeT
 const RESULT = { name: 'x.stub.json', size: 2, mime: 'application/json' };
 
 function ran(overrides: Partial<JobRun> = {}): JobRun {
-  return { exitCode: 0, imageDigest: 'sha256:abc', startedAt: '2026-12-01T10:00:00.000Z', logTail: 'ok', node: 'node-a', result: RESULT, ...overrides };
+  return {
+    exitCode: 0,
+    imageDigest: 'sha256:abc',
+    startedAt: '2026-12-01T10:00:00.000Z',
+    logTail: 'ok',
+    node: 'node-a',
+    result: RESULT,
+    ...overrides,
+  };
 }
 
 describe('engineJob workflow', () => {
@@ -79,16 +94,18 @@ describe('engineJob workflow', () => {
       maxHeartbeatThrottleInterval: '1 second',
       activities: { runJob },
     });
-    const outcome = await containers.runUntil(() => worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(engineJob, { taskQueue, workflowId: `job-${job.jobId}`, args: [job] });
-      if (during) await during(handle.workflowId);
-      const ended = await handle.result().then(
-        (value) => ({ value, error: undefined }),
-        (error: unknown) => ({ value: undefined, error }),
-      );
-      const node = (await handle.describe()).typedSearchAttributes.get(nodeKey) ?? null;
-      return { ...ended, node };
-    }));
+    const outcome = await containers.runUntil(() =>
+      worker.runUntil(async () => {
+        const handle = await env.client.workflow.start(engineJob, { taskQueue, workflowId: `job-${job.jobId}`, args: [job] });
+        if (during) await during(handle.workflowId);
+        const ended = await handle.result().then(
+          (value) => ({ value, error: undefined }),
+          (error: unknown) => ({ value: undefined, error }),
+        );
+        const node = (await handle.describe()).typedSearchAttributes.get(nodeKey) ?? null;
+        return { ...ended, node };
+      }),
+    );
     return { ...outcome, finalized, job };
   }
 
@@ -156,7 +173,12 @@ describe('engineJob workflow', () => {
   it('records timed_out when the engine outlives its timeout', async () => {
     const { finalized } = await run({
       runJob: async () => {
-        throw ApplicationFailure.create({ message: 'engine exceeded its timeout of 1s', type: FAILURE_TYPES.engineTimeout, nonRetryable: true, details: [{ logTail: 'partial' }] });
+        throw ApplicationFailure.create({
+          message: 'engine exceeded its timeout of 1s',
+          type: FAILURE_TYPES.engineTimeout,
+          nonRetryable: true,
+          details: [{ logTail: 'partial' }],
+        });
       },
     });
     expect(finalized).toEqual([expect.objectContaining({ status: 'timed_out', logTail: 'partial' })]);

@@ -44,8 +44,12 @@ describe('engineJob and retentionSweep replay the histories of earlier versions'
     ]);
   });
 
-  it.each(files)('replays %s without a determinism error', async (file) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../libs/workflows/src') }, history, file);
-  }, 120_000); // each replay bundles the workflows first, which takes long on a busy machine
+  it.each(files)(
+    'replays %s without a determinism error',
+    async (file) => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../libs/workflows/src') }, history, file);
+    },
+    120_000,
+  ); // each replay bundles the workflows first, which takes long on a busy machine
 });

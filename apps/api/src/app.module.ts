@@ -4,7 +4,16 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
-import { createDataSource, JobEndings, JobRepository, NodeRepository, RateLimitRepository, runMigrations, SubmissionRepository, WebhookRepository } from '@menagerie/db';
+import {
+  createDataSource,
+  JobEndings,
+  JobRepository,
+  NodeRepository,
+  RateLimitRepository,
+  runMigrations,
+  SubmissionRepository,
+  WebhookRepository,
+} from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { AccessGuard, ApiKeys } from './common/access';
 import { RateLimitPruner } from './common/rate-limit-pruner';
@@ -76,7 +85,11 @@ export class AppModule {
             // Only what an operator needs; headers (and so any credentials) are never logged.
             serializers: {
               // A callback's query string (often the receiver's token) is not kept.
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggedRequestUrl(req.url) }),
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: loggedRequestUrl(req.url),
+              }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
@@ -84,7 +97,15 @@ export class AppModule {
         }),
         ConsoleModule,
       ],
-      controllers: [JobsController, SubmissionsController, EnginesController, NodesController, HealthController, MetricsController, WebhooksController],
+      controllers: [
+        JobsController,
+        SubmissionsController,
+        EnginesController,
+        NodesController,
+        HealthController,
+        MetricsController,
+        WebhooksController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -123,10 +144,15 @@ export class AppModule {
           provide: ApiMetrics,
           inject: [JOB_REPOSITORY],
           // config.engines is replaced on each engines.json reload: read when scraped.
-          useFactory: (jobs: JobRepository) => new ApiMetrics({ engines: () => config.engines.map((e) => e.config.name), activeJobs: () => jobs.countActive() }),
+          useFactory: (jobs: JobRepository) =>
+            new ApiMetrics({ engines: () => config.engines.map((e) => e.config.name), activeJobs: () => jobs.countActive() }),
         },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        { provide: ApiKeys, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new ApiKeys(config.settings, new RateLimitRepository(ds)) },
+        {
+          provide: ApiKeys,
+          inject: [DATA_SOURCE],
+          useFactory: (ds: DataSource) => new ApiKeys(config.settings, new RateLimitRepository(ds)),
+        },
         RateLimitPruner,
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: JobIdPipe },

@@ -33,7 +33,8 @@ export class ApiClient {
 
   url(path: string, query: Query = {}): string {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
     const qs = params.toString();
     return `${this.connection.url}${path}${qs ? `?${qs}` : ''}`;
   }
@@ -110,7 +111,11 @@ export class ApiClient {
 
   /** A job, or else a submission with that id (ids of both are UUIDs: the job is asked first). */
   async jobOrSubmission(id: string): Promise<{ job: Job } | { submission: Submission }> {
-    return this.eitherOf(id, async () => ({ job: await this.job(id) }), async () => ({ submission: await this.submission(id) }));
+    return this.eitherOf(
+      id,
+      async () => ({ job: await this.job(id) }),
+      async () => ({ submission: await this.submission(id) }),
+    );
   }
 
   async jobs(query: Query): Promise<JobPage> {

@@ -29,7 +29,11 @@ export function filenameFrom(contentDisposition: string | null): string | null {
  */
 export function safeName(name: string): string | null {
   // eslint-disable-next-line no-control-regex
-  const base = name.split(/[/\\]/).pop()!.replace(/[\x00-\x1f\x7f]/g, '').trim();
+  const base = name
+    .split(/[/\\]/)
+    .pop()!
+    .replace(/[\x00-\x1f\x7f]/g, '')
+    .trim();
   if (!base || base === '.' || base === '..') return null;
   return base.startsWith('.') ? `_${base}` : base;
 }

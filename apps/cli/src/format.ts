@@ -4,7 +4,12 @@ import type { Engine, Job, JobPage, Submission } from './types';
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** 1536 -> "1.5 kB" (powers of 1000, as the README's sizes). */
@@ -24,7 +29,9 @@ export function bytes(n: number): string {
 export function statusText(job: Job): string {
   if (job.status === 'completed') return job.cached ? 'completed (cached)' : 'completed';
   if (job.status === 'queued' && job.waitingFor) return `queued (waiting for ${job.waitingFor})`;
-  const why = [job.exitCode !== null && job.exitCode !== undefined ? `exit code ${job.exitCode}` : '', firstLine(job.error)].filter(Boolean).join(': ');
+  const why = [job.exitCode !== null && job.exitCode !== undefined ? `exit code ${job.exitCode}` : '', firstLine(job.error)]
+    .filter(Boolean)
+    .join(': ');
   return why ? `${job.status} (${why})` : job.status;
 }
 
@@ -95,7 +102,10 @@ export function submissionDetails(s: Submission): string[] {
 
 export function jobPageLines(page: JobPage): string[] {
   if (!page.items.length) return ['no jobs'];
-  const rows = [['JOB', 'ENGINE', 'STATUS', 'CREATED', 'INPUT'], ...page.items.map((j) => [j.jobid, j.engine, statusText(j), j.createdAt, j.input.name])];
+  const rows = [
+    ['JOB', 'ENGINE', 'STATUS', 'CREATED', 'INPUT'],
+    ...page.items.map((j) => [j.jobid, j.engine, statusText(j), j.createdAt, j.input.name]),
+  ];
   const lines = table(rows);
   lines.push(`${page.items.length} of ${page.totalExact ? '' : 'about '}${page.total}${page.next ? `; older: --cursor ${page.next}` : ''}`);
   return lines;
@@ -125,5 +135,10 @@ function keyValues(rows: [string, string | null | undefined][]): string[] {
 }
 
 function firstLine(text: string | null | undefined): string {
-  return (text ?? '').split('\n').find((l) => l.trim())?.trim() ?? '';
+  return (
+    (text ?? '')
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? ''
+  );
 }

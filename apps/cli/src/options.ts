@@ -40,7 +40,8 @@ export function resolveTarget(engine: string | undefined, engines: string | unde
     if (!name || name.includes(',')) throw new UsageError('--engine takes one engine name; use --engines a,b for several');
     return { kind: 'engine', engine: name };
   }
-  if (engines === undefined) throw new UsageError('say which engines: --engine E, or --engines a,b (or auto); `menagerie engines` lists them');
+  if (engines === undefined)
+    throw new UsageError('say which engines: --engine E, or --engines a,b (or auto); `menagerie engines` lists them');
   const names = engines.split(',').map((s) => s.trim());
   if (names.some((n) => !n)) throw new UsageError(`--engines "${engines}" has an empty name`);
   if (names.length === 1 && names[0] !== 'auto') return { kind: 'engine', engine: names[0] };

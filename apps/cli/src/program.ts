@@ -48,7 +48,12 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
 
   const context = (cmd: Command): Context => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
-    return { client: new ApiClient(resolveConnection(globals, io.env), io.fetch), json: globals.json === true, stdout: io.stdout, stderr: io.stderr };
+    return {
+      client: new ApiClient(resolveConnection(globals, io.env), io.fetch),
+      json: globals.json === true,
+      stdout: io.stdout,
+      stderr: io.stderr,
+    };
   };
 
   program
@@ -62,7 +67,12 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--engines <list>', 'several engines, a,b,c, or auto: POST /submit')
     .option('-w, --wait', 'follow every job to its end; exit 1 unless all completed')
     .option('-f, --force', 'run the engines whatever the result cache holds')
-    .option('-c, --concurrency <n>', `uploads (and waits) at once, 1 to ${MAX_CONCURRENCY}`, integerOption('--concurrency', 1, MAX_CONCURRENCY), DEFAULT_CONCURRENCY)
+    .option(
+      '-c, --concurrency <n>',
+      `uploads (and waits) at once, 1 to ${MAX_CONCURRENCY}`,
+      integerOption('--concurrency', 1, MAX_CONCURRENCY),
+      DEFAULT_CONCURRENCY,
+    )
     .action(async (paths: string[], options: SubmitOptions, cmd: Command) => done(await submit(context(cmd), paths, options)));
 
   program

@@ -9,7 +9,8 @@ import type { Engine } from './types';
  */
 export function oversizeFor(size: number, target: Target, engines: Pick<Engine, 'name' | 'sizelimit'>[]): string | null {
   const over = (e: Pick<Engine, 'sizelimit'>) => size > e.sizelimit;
-  const said = (e: Pick<Engine, 'name' | 'sizelimit'>) => `the file (${size} bytes) is larger than engine ${e.name}'s limit of ${e.sizelimit} bytes`;
+  const said = (e: Pick<Engine, 'name' | 'sizelimit'>) =>
+    `the file (${size} bytes) is larger than engine ${e.name}'s limit of ${e.sizelimit} bytes`;
   if (target.kind === 'engine') {
     const engine = engines.find((e) => e.name === target.engine);
     return engine && over(engine) ? said(engine) : null;

@@ -16,7 +16,12 @@ const RETRIES = 5;
  * the answer comes the moment its final status is committed. `onChange`
  * hears every status it is seen in, starting with the one given.
  */
-export async function untilJobEnds(client: ApiClient, job: Job, pollSeconds: number, onChange: (job: Job) => void = () => undefined): Promise<Job> {
+export async function untilJobEnds(
+  client: ApiClient,
+  job: Job,
+  pollSeconds: number,
+  onChange: (job: Job) => void = () => undefined,
+): Promise<Job> {
   onChange(job);
   let current = job;
   while (!isFinal(current.status)) {

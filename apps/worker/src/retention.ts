@@ -48,7 +48,11 @@ async function ensureSchedule(client: Client, options: ScheduleOptions, logger: 
  * before it runs a workflow: upserting an unknown attribute would fail the
  * workflow's task. A server that refuses (no operator rights) is logged.
  */
-export async function ensureSearchAttributes(connection: ConnectionLike & { operatorService: OperatorService }, namespace: string, logger: Logger): Promise<void> {
+export async function ensureSearchAttributes(
+  connection: ConnectionLike & { operatorService: OperatorService },
+  namespace: string,
+  logger: Logger,
+): Promise<void> {
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     if (existing.customAttributes?.[NODE_SEARCH_ATTRIBUTE] !== undefined) return;

@@ -12,13 +12,23 @@ import type { WorkerMetrics } from '@menagerie/metrics';
  * attempt is held to callbackAllow as it is now, and its every connection to
  * the address rule unless allowPrivate lets it.
  */
-export function webhookActivitiesFor(settings: Settings, dataSource: DataSource, metrics?: Pick<WorkerMetrics, 'webhookDelivery'>): WebhookActivities {
+export function webhookActivitiesFor(
+  settings: Settings,
+  dataSource: DataSource,
+  metrics?: Pick<WorkerMetrics, 'webhookDelivery'>,
+): WebhookActivities {
   const { targets, callbackSecret, allowPrivate, callbackAllow } = settings.webhooks;
   return createWebhookActivities({
     webhooks: new WebhookRepository(dataSource),
-    keyFor: (kind, url) => (kind === 'callback' ? (callbackSecret ? callbackKey(callbackSecret, url) : null) : (targets.find((t) => t.url === url)?.secret ?? null)),
+    keyFor: (kind, url) =>
+      kind === 'callback'
+        ? callbackSecret
+          ? callbackKey(callbackSecret, url)
+          : null
+        : (targets.find((t) => t.url === url)?.secret ?? null),
     receiverRefusal: callbackRefusal(callbackAllow),
-    refuseAddress: (kind, url) => (kind === 'target' || allowPrivate.some((prefix) => urlUnderPrefix(url, prefix)) ? () => null : addressRefusal),
+    refuseAddress: (kind, url) =>
+      kind === 'target' || allowPrivate.some((prefix) => urlUnderPrefix(url, prefix)) ? () => null : addressRefusal,
     observe: (outcome) => metrics?.webhookDelivery(outcome),
   });
 }
@@ -26,5 +36,7 @@ export function webhookActivitiesFor(settings: Settings, dataSource: DataSource,
 /** The allowlist as this worker has it now, at each attempt: a list narrowed since a callback was accepted stops its deliveries. */
 export function callbackRefusal(callbackAllow: readonly string[]) {
   return (kind: 'target' | 'callback', url: string): string | null =>
-    kind === 'callback' && !callbackAllow.some((prefix) => urlUnderPrefix(url, prefix)) ? `${shownUrl(url)} is no longer under a prefix of webhooks.callbackAllow` : null;
+    kind === 'callback' && !callbackAllow.some((prefix) => urlUnderPrefix(url, prefix))
+      ? `${shownUrl(url)} is no longer under a prefix of webhooks.callbackAllow`
+      : null;
 }

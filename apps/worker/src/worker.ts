@@ -11,7 +11,14 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities, createMaintenanceActivities, sweepNode, type Activities, type RunningJobs, type SweepLog } from '@menagerie/activities';
+import {
+  createActivities,
+  createMaintenanceActivities,
+  sweepNode,
+  type Activities,
+  type RunningJobs,
+  type SweepLog,
+} from '@menagerie/activities';
 import { webhookActivitiesFor } from './webhooks';
 import { containerQueueFor, MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
@@ -50,10 +57,16 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
  */
 export function installRuntime(logger: Logger, metrics?: Settings['metrics']): void {
   const level = (logger.level === 'debug' ? 'DEBUG' : 'INFO') as LogLevel;
-  const bindAddress = metrics?.temporalPort ? `${metrics.workerHost.includes(':') ? `[${metrics.workerHost}]` : metrics.workerHost}:${metrics.temporalPort}` : null;
+  const bindAddress = metrics?.temporalPort
+    ? `${metrics.workerHost.includes(':') ? `[${metrics.workerHost}]` : metrics.workerHost}:${metrics.temporalPort}`
+    : null;
   Runtime.install({
     ...(bindAddress
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }
+      ? {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } },
+          },
+        }
       : {}),
     logger: new DefaultLogger(level, (entry) => {
       const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
@@ -106,11 +119,13 @@ function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSou
     const refused = created.find((c) => c.status === 'rejected');
     if (refused) {
       // A worker created but never run keeps its task queue registered: release it, so a retry can start.
-      await Promise.all(workers.map(async (w) => {
-        const running = w.run();
-        w.shutdown();
-        await running.catch(() => undefined);
-      }));
+      await Promise.all(
+        workers.map(async (w) => {
+          const running = w.run();
+          w.shutdown();
+          await running.catch(() => undefined);
+        }),
+      );
       throw refused.reason;
     }
     logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
@@ -146,12 +161,22 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   const metricsServer: MetricsServer | null =
     workerPort === null
       ? null
-      : await serveMetrics({ host: workerHost, port: workerPort, token, apiKeys: settings.auth.apiKeys, scrape: () => metrics.scrape() }).catch((err: Error) => {
-          throw new Error(`cannot serve the worker's metrics on ${workerHost}:${workerPort} (metrics.workerPort: 0 lets the OS choose a port, null turns them off): ${err.message}`);
+      : await serveMetrics({
+          host: workerHost,
+          port: workerPort,
+          token,
+          apiKeys: settings.auth.apiKeys,
+          scrape: () => metrics.scrape(),
+        }).catch((err: Error) => {
+          throw new Error(
+            `cannot serve the worker's metrics on ${workerHost}:${workerPort} (metrics.workerPort: 0 lets the OS choose a port, null turns them off): ${err.message}`,
+          );
         });
   if (metricsServer) logger.info({ url: metricsServer.url }, 'worker metrics served');
   if (settings.storage.jobDirFilesystem === 'plain') {
-    logger.warn('storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past');
+    logger.warn(
+      'storage.jobDirFilesystem is "plain": jobDirLimitBytes is checked by walking job directories, which a hostile engine can get past',
+    );
   }
   const runtime = new DockerRuntime({
     docker: settings.docker,
@@ -161,8 +186,14 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   });
   // Said at boot when the daemon answers; a run asks again (the daemon may be down now, or restarted otherwise).
   await runtime.userNamespace().then(
-    (ns) => ns && logger.info({ hostUid: ns.uid, hostGid: ns.gid, size: ns.size }, 'the Docker daemon remaps user namespaces: job directories go to the remapped ids'),
-    (err: Error) => logger.warn({ err: err.message }, 'could not learn whether the Docker daemon remaps user namespaces; each run asks again'),
+    (ns) =>
+      ns &&
+      logger.info(
+        { hostUid: ns.uid, hostGid: ns.gid, size: ns.size },
+        'the Docker daemon remaps user namespaces: job directories go to the remapped ids',
+      ),
+    (err: Error) =>
+      logger.warn({ err: err.message }, 'could not learn whether the Docker daemon remaps user namespaces; each run asks again'),
   );
   const jobs = new JobRepository(dataSource);
   const nodes = new NodeRepository(dataSource);
@@ -232,17 +263,29 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   });
   await ensureSearchAttributes(connection, settings.temporal.namespace, logger);
   const facts = await reporter.tick();
-  for (const missing of facts.filter((e) => !e.available)) logger.warn({ engine: missing.name, reason: missing.reason }, 'not serving an engine');
+  for (const missing of facts.filter((e) => !e.available))
+    logger.warn({ engine: missing.name, reason: missing.reason }, 'not serving an engine');
 
   const maintenance = await Worker.create({
     ...common,
     taskQueue: MAINTENANCE_QUEUE,
     workflowBundle: bundleCode,
-    activities: createMaintenanceActivities({ blobs, jobs, submissions: new SubmissionRepository(dataSource), cursors: new MaintenanceRepository(dataSource), sweepNode: sweep }),
+    activities: createMaintenanceActivities({
+      blobs,
+      jobs,
+      submissions: new SubmissionRepository(dataSource),
+      cursors: new MaintenanceRepository(dataSource),
+      sweepNode: sweep,
+    }),
   });
   const maintenanceRun = maintenance.run();
   // Every worker process delivers webhooks, whatever engines it serves.
-  const webhooks = await Worker.create({ ...common, taskQueue: WEBHOOK_QUEUE, workflowBundle: bundleCode, activities: webhookActivitiesFor(settings, dataSource, metrics) });
+  const webhooks = await Worker.create({
+    ...common,
+    taskQueue: WEBHOOK_QUEUE,
+    workflowBundle: bundleCode,
+    activities: webhookActivitiesFor(settings, dataSource, metrics),
+  });
   const webhooksRun = webhooks.run();
   await ensureRetentionSchedule(connection, settings, logger);
 
@@ -258,11 +301,14 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   );
   const retire = setInterval(() => void fleet.retireIdle().catch((err) => logger.warn({ err }, 'could not check retiring engines')), 5000);
   const report = setInterval(
-    () => void reporter.tick().catch((err) => logger.warn({ err: String(err) }, 'could not report this node; trying again at the next report')),
+    () =>
+      void reporter.tick().catch((err) => logger.warn({ err: String(err) }, 'could not report this node; trying again at the next report')),
     settings.node.reportSeconds * 1000,
   );
   const stopDigestWatch = settings.node.digestCheckSeconds
-    ? reporter.watchDigests(settings.node.digestCheckSeconds * 1000, (err) => logger.warn({ err: String(err) }, 'could not report a moved image digest; the next report will'))
+    ? reporter.watchDigests(settings.node.digestCheckSeconds * 1000, (err) =>
+        logger.warn({ err: String(err) }, 'could not report a moved image digest; the next report will'),
+      )
     : () => undefined;
   const sweeping = setInterval(
     () => void sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node; the next sweep tries again')),

@@ -151,7 +151,11 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       if (!(err instanceof RegistryError)) throw err; // this node's daemon not answering: the attempt is retried
       if (local) {
-        log.warn('the registry did not say what the tag is now; running the image present here', { image: ref, digest: local.digest, error: err.message });
+        log.warn('the registry did not say what the tag is now; running the image present here', {
+          image: ref,
+          digest: local.digest,
+          error: err.message,
+        });
         return local;
       }
       return fail(`image not found: ${ref}: ${err.message}`, FAILURE_TYPES.imageNotFound);
@@ -362,7 +366,13 @@ export function createActivities(deps: ActivityDeps) {
    * symlink, device or directory is refused, never followed; so is a result
    * over resultLimitBytes. Null when there is no result file.
    */
-  function storeResult(ctx: Context, jobId: string, engine: EngineSpec, originalName: string, facts: FailureDetails = {}): Promise<StoredResult | null> {
+  function storeResult(
+    ctx: Context,
+    jobId: string,
+    engine: EngineSpec,
+    originalName: string,
+    facts: FailureDetails = {},
+  ): Promise<StoredResult | null> {
     return withStore('store the result', ctx, async () => {
       const opened = await deps.scratch.openResult(jobId, deps.resultLimitBytes);
       switch (opened) {
@@ -431,7 +441,11 @@ export function createActivities(deps: ActivityDeps) {
       startedAt: null,
       logTail: hit.logTail ?? '',
       node: deps.node,
-      result: { name: resultNameFor(hit, originalName, input.engine.name), size: hit.resultSize ?? 0, mime: hit.resultMime ?? 'application/octet-stream' },
+      result: {
+        name: resultNameFor(hit, originalName, input.engine.name),
+        size: hit.resultSize ?? 0,
+        mime: hit.resultMime ?? 'application/octet-stream',
+      },
       cacheKey: key,
       cachedFrom: hit.id,
     };
@@ -473,7 +487,8 @@ export function createActivities(deps: ActivityDeps) {
           if (recorded) return recorded;
           // A previous attempt whose node died may have left its container running (on a shared daemon).
           const removed = await deps.runtime.removeJobContainers(jobId);
-          if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
+          if (removed.length)
+            log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
         }
         const { env } = policyOf(engine); // a refused flag fails the job before anything is fetched
         const image = await resolveImage(engine, ctx);
@@ -490,7 +505,13 @@ export function createActivities(deps: ActivityDeps) {
         const run = await execute(ctx, jobId, engine, image);
         ranClean = true;
         // A refused result still leaves a row that says what ran, when and where.
-        const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
+        const facts = {
+          imageDigest: run.imageDigest,
+          startedAt: run.startedAt,
+          node: deps.node,
+          exitCode: run.exitCode,
+          logTail: run.logTail,
+        };
         const result = (await storeResult(ctx, jobId, engine, name, facts)) ?? noResult(engine, facts);
         const done: JobRun = { ...run, node: deps.node, result, ...(key ? { cacheKey: key } : {}) };
         await recordCompletedNow(done, jobId);
@@ -523,7 +544,8 @@ export function createActivities(deps: ActivityDeps) {
         // A previous attempt whose worker died may have left its container running,
         // and whatever it wrote: the retry starts from a freshly staged job directory.
         const removed = await deps.runtime.removeJobContainers(jobId);
-        if (removed.length) log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
+        if (removed.length)
+          log.warn('removed containers left by an earlier attempt', { jobId, containerIds: removed, attempt: ctx.info.attempt });
         await stage(ctx, jobId, engine);
       }
       deps.running.set(jobId, engine.name);

@@ -87,7 +87,11 @@ export async function sweepNode(deps: NodeSweepDeps): Promise<NodeSweepReport> {
       deps.log.warn('removed an orphaned job container', { containerId: c.id, jobId: c.jobId, node: deps.node });
     } catch (err) {
       failed++;
-      deps.log.warn('could not remove an orphaned job container; the next sweep tries again', { containerId: c.id, jobId: c.jobId, error: String(err) });
+      deps.log.warn('could not remove an orphaned job container; the next sweep tries again', {
+        containerId: c.id,
+        jobId: c.jobId,
+        error: String(err),
+      });
     }
   }
   const dirs = await deps.scratch.list();
@@ -101,8 +105,14 @@ export async function sweepNode(deps: NodeSweepDeps): Promise<NodeSweepReport> {
   failed += removed.failed;
   const retired = await retireGoneNodes(deps);
   failed += retired.failed;
-  const report = { removedContainers, removedJobDirs: removed.done, failed, ...(retired.nodes.length ? { retiredNodes: retired.nodes } : {}) };
-  if (removedContainers.length || removed.done || failed || retired.nodes.length) deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
+  const report = {
+    removedContainers,
+    removedJobDirs: removed.done,
+    failed,
+    ...(retired.nodes.length ? { retiredNodes: retired.nodes } : {}),
+  };
+  if (removedContainers.length || removed.done || failed || retired.nodes.length)
+    deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
   return report;
 }
 
@@ -122,7 +132,10 @@ async function retireGoneNodes(deps: NodeSweepDeps): Promise<{ nodes: string[]; 
       deps.log.warn('removed the scratch directories of a node gone for good', { gone: name, lastSeenSecondsAgo: Math.round(age) });
     } catch (err) {
       failed++;
-      deps.log.warn('could not remove the scratch directories of a node gone for good; the next sweep tries again', { gone: name, error: String(err) });
+      deps.log.warn('could not remove the scratch directories of a node gone for good; the next sweep tries again', {
+        gone: name,
+        error: String(err),
+      });
     }
   }
   return { nodes, failed };
@@ -153,7 +166,12 @@ const BATCH = 500;
  * Runs `step` for each id; one that fails (a mount that won't let go, say) is
  * logged and left for the next sweep instead of stopping this one.
  */
-async function eachId(ids: string[], what: string, step: (id: string) => Promise<void>, logger: SweepLog = log): Promise<{ done: number; failed: number }> {
+async function eachId(
+  ids: string[],
+  what: string,
+  step: (id: string) => Promise<void>,
+  logger: SweepLog = log,
+): Promise<{ done: number; failed: number }> {
   let done = 0;
   let failed = 0;
   for (const id of ids) {

@@ -25,7 +25,11 @@ class AddressRefused extends Error {}
 
 /** dns.lookup, refusing any answer `refuse` names: checked when the socket connects, so a DNS answer that changed since the check at acceptance (rebinding) is caught. */
 export function guardedLookup(refuse: (ip: string) => string | null, lookup: typeof dnsLookup = dnsLookup): LookupFunction {
-  return ((hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  return ((
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const list = addresses as LookupAddress[];
@@ -43,14 +47,26 @@ export function guardedLookup(refuse: (ip: string) => string | null, lookup: typ
  * exchange bounded by `timeoutMs`, and no more than `maxResponseBytes` of the
  * answer read. Never throws: the outcome says what happened.
  */
-export function postWebhook(url: string, body: string, headers: Record<string, string>, limits: WebhookPostLimits): Promise<WebhookPostOutcome> {
+export function postWebhook(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  limits: WebhookPostLimits,
+): Promise<WebhookPostOutcome> {
   const started = process.hrtime.bigint();
   const latencyMs = () => Number((process.hrtime.bigint() - started) / 1_000_000n);
   const target = new URL(url);
   const host = target.hostname.replace(/^\[|\]$/g, '');
   // An IP literal is never looked up, so the hook would not see it.
   const literal = isIP(host) ? limits.refuseAddress(host) : null;
-  if (literal) return Promise.resolve({ delivered: false, refused: true, statusCode: null, latencyMs: latencyMs(), error: `refused: ${host} is ${literal}` });
+  if (literal)
+    return Promise.resolve({
+      delivered: false,
+      refused: true,
+      statusCode: null,
+      latencyMs: latencyMs(),
+      error: `refused: ${host} is ${literal}`,
+    });
 
   return new Promise((resolve) => {
     let settled = false;
@@ -63,7 +79,12 @@ export function postWebhook(url: string, body: string, headers: Record<string, s
     const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(target, {
       method: 'POST',
-      headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), 'User-Agent': 'Menagerie-Webhooks/1' },
+      headers: {
+        ...headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(body)),
+        'User-Agent': 'Menagerie-Webhooks/1',
+      },
       lookup: guardedLookup(limits.refuseAddress),
       agent: false,
     });

@@ -47,7 +47,10 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const key = refusal === null ? deps.keyFor(delivery.kind, delivery.url) : null;
       if (key === null) {
         const error =
-          refusal ?? (delivery.kind === 'callback' ? 'webhooks.callbackSecret is no longer set' : `${shownUrl(delivery.url)} is no longer a configured webhook target`);
+          refusal ??
+          (delivery.kind === 'callback'
+            ? 'webhooks.callbackSecret is no longer set'
+            : `${shownUrl(delivery.url)} is no longer a configured webhook target`);
         await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: null, latencyMs: 0, error }, false);
         observe('failed');
         throw ApplicationFailure.nonRetryable(error, 'WebhookReceiverGone');
@@ -66,7 +69,10 @@ export function createWebhookActivities(deps: WebhookDeps) {
           refuseAddress: deps.refuseAddress(delivery.kind, delivery.url),
         },
       );
-      await deps.webhooks.recordAttempt({ deliveryId, attempt, at, statusCode: outcome.statusCode, latencyMs: outcome.latencyMs, error: outcome.error }, outcome.delivered);
+      await deps.webhooks.recordAttempt(
+        { deliveryId, attempt, at, statusCode: outcome.statusCode, latencyMs: outcome.latencyMs, error: outcome.error },
+        outcome.delivered,
+      );
       observe(outcome.delivered ? 'delivered' : 'failed');
       const meta = { deliveryId, event: delivery.event, attempt, statusCode: outcome.statusCode, latencyMs: outcome.latencyMs };
       if (outcome.delivered) {

@@ -42,12 +42,16 @@ export function parseSettings(file: string, text: string, patch: Record<string, 
 
 /** The engines of `file`, templated and checked with these settings (at boot and on every reload). */
 export function loadEnginesFor(settings: Settings, file: string): Engine[] {
-  const engines = loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags, { cacheTtl: settings.cache.ttl });
+  const engines = loadEngines(file, { regserver: settings.regserver, uid: settings.uid }, settings.allowRunflags, {
+    cacheTtl: settings.cache.ttl,
+  });
   // The input is staged into a job directory of jobDirLimitBytes: an upload that can't fit there would fail every time.
   const problems = engines.flatMap(({ config }, index) =>
     config.sizelimit < settings.jobDirLimitBytes
       ? []
-      : [`engines[${index}] (${config.name}).sizelimit: ${config.sizelimit} must be below jobDirLimitBytes (${settings.jobDirLimitBytes}) in default.json, the size of each job directory the input is staged into`],
+      : [
+          `engines[${index}] (${config.name}).sizelimit: ${config.sizelimit} must be below jobDirLimitBytes (${settings.jobDirLimitBytes}) in default.json, the size of each job directory the input is staged into`,
+        ],
   );
   if (problems.length) throw new ConfigError(file, problems);
   return engines;

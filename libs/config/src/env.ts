@@ -51,7 +51,11 @@ const VARS: Array<[string, string[], Kind]> = [
 ];
 
 /** Every variable readEnv reads; test/unit/compose.spec.ts checks docker-compose.yml against it. */
-export const ENV_VARS: readonly string[] = VARS.map((v) => v[0]).concat(['MENAGERIE_CONF_DIR', 'MENAGERIE_ENGINES_FILE', 'MENAGERIE_DEFAULTS_FILE']);
+export const ENV_VARS: readonly string[] = VARS.map((v) => v[0]).concat([
+  'MENAGERIE_CONF_DIR',
+  'MENAGERIE_ENGINES_FILE',
+  'MENAGERIE_DEFAULTS_FILE',
+]);
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
   const patch: Record<string, unknown> = {};
@@ -60,7 +64,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOverrides {
     if (raw === undefined || raw === '') continue;
     const value =
       kind === 'list'
-        ? raw.split(',').map((v) => v.trim()).filter(Boolean)
+        ? raw
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
         : kind === 'int' && /^\d+$/.test(raw)
           ? Number(raw)
           : kind === 'bool' && (raw === 'true' || raw === 'false')

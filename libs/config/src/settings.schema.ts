@@ -73,7 +73,10 @@ export const settingsSchema = z
           .object({
             endpoint: z.string().default(''),
             region: z.string().min(1).default('us-east-1'),
-            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('menagerie'),
+            bucket: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+              .default('menagerie'),
             accessKeyId: z.string().default(''),
             secretAccessKey: z.string().default(''),
             /** Bucket-in-path addressing, which most S3-compatible services (SeaweedFS among them) want. */
@@ -199,7 +202,10 @@ export const settingsSchema = z
         /** Files of jobs that ended longer ago than this are removed; rows stay, marked expired. */
         days: z.number().positive().default(30),
         /** How often the retention Schedule runs, as a Temporal duration ("1 hour", "15m"). */
-        every: z.string().regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'must be a duration such as "1 hour" or "15m"').default('1 hour'),
+        every: z
+          .string()
+          .regex(/^\d+\s*(s|m|h|d|seconds?|minutes?|hours?|days?)$/, 'must be a duration such as "1 hour" or "15m"')
+          .default('1 hour'),
       })
       .strict()
       .prefault({}),
@@ -231,7 +237,10 @@ export const settingsSchema = z
                 url: httpUrl,
                 /** The HMAC-SHA256 key of its X-Menagerie-Signature. */
                 secret: z.string().min(16, 'a webhook secret must be at least 16 characters'),
-                events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).default([...WEBHOOK_EVENTS]),
+                events: z
+                  .array(z.enum(WEBHOOK_EVENTS))
+                  .min(1)
+                  .default([...WEBHOOK_EVENTS]),
               })
               .strict(),
           )
@@ -297,11 +306,23 @@ export const settingsSchema = z
     allowRunflags: z.array(z.string()).default([]),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** How many bytes of an engine's stdout+stderr are kept. */
-    logLimitBytes: z.number().int().positive().default(1024 * 1024),
+    logLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     /** What an engine may write into its job directory (input included) before it is killed. */
-    jobDirLimitBytes: z.number().int().positive().default(2 * 1024 ** 3),
+    jobDirLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 1024 ** 3),
     /** Largest result file an engine may hand back. */
-    resultLimitBytes: z.number().int().positive().default(1024 ** 3),
+    resultLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 ** 3),
     /** How much of the log /result shows. */
     logTailBytes: z.number().int().positive().default(4096),
   })

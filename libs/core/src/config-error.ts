@@ -17,7 +17,10 @@ export class ConfigError extends Error {
   }
 
   static fromIssues(file: string, issues: readonly ConfigIssue[], data: unknown): ConfigError {
-    return new ConfigError(file, issues.map((issue) => `${describePath(issue.path, data)}: ${issue.message}`));
+    return new ConfigError(
+      file,
+      issues.map((issue) => `${describePath(issue.path, data)}: ${issue.message}`),
+    );
   }
 }
 

@@ -79,7 +79,9 @@ export function decodeJobCursor(value: string): JobCursor {
   const parts = /^[A-Za-z0-9_-]{1,200}$/.test(value) ? Buffer.from(value, 'base64url').toString('utf8').split('|') : [];
   const [direction, createdAt, id] = parts;
   if (parts.length !== 3 || !(direction in DIRECTIONS) || !isCursorTime(createdAt) || !isJobId(id)) {
-    throw invalid('cursor is not one this API gave: pass the `next` or `prev` of an answer from GET /jobs unchanged, or leave it out for the newest jobs');
+    throw invalid(
+      'cursor is not one this API gave: pass the `next` or `prev` of an answer from GET /jobs unchanged, or leave it out for the newest jobs',
+    );
   }
   return { direction: DIRECTIONS[direction as keyof typeof DIRECTIONS], createdAt, id };
 }
@@ -117,7 +119,8 @@ function pageNumber(value: string | undefined): number {
 export function parseJobSearch(query: Record<string, unknown>, fields: readonly JobSearchField[]): JobSearch {
   const page = single(query, 'page');
   const cursor = single(query, 'cursor');
-  if (page !== undefined && cursor !== undefined) throw invalid('give page or cursor, not both: a cursor already says where the page starts');
+  if (page !== undefined && cursor !== undefined)
+    throw invalid('give page or cursor, not both: a cursor already says where the page starts');
   const search: JobSearch = {
     page: pageNumber(page),
     limit: wholeNumber(single(query, 'limit'), 'limit', DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT),

@@ -57,9 +57,7 @@ export interface ResultFacts {
   expiredAt: Date | null;
 }
 
-export type ResultAvailability =
-  | { available: true }
-  | { available: false; code: 'RESULT_EXPIRED' | 'RESULT_NOT_READY'; reason: string };
+export type ResultAvailability = { available: true } | { available: false; code: 'RESULT_EXPIRED' | 'RESULT_NOT_READY'; reason: string };
 
 /**
  * The one rule for "has a result to serve": completed, with a result, and not

@@ -56,7 +56,17 @@ export function servingOf(engine: string, nodes: readonly SeenNode[], reportSeco
   }
   if (!facts.length) {
     // Live nodes that don't mention it have not applied the engines.json that added it yet (they do within a report interval).
-    return { available: false, reason: `no worker node has reported on engine ${engine} yet; its jobs wait until one does`, nodes: [], refused: false };
+    return {
+      available: false,
+      reason: `no worker node has reported on engine ${engine} yet; its jobs wait until one does`,
+      nodes: [],
+      refused: false,
+    };
   }
-  return { available: false, reason: reasonsOf(facts).join('; ') || `no live worker node can run engine ${engine}`, nodes: [], refused: true };
+  return {
+    available: false,
+    reason: reasonsOf(facts).join('; ') || `no live worker node can run engine ${engine}`,
+    nodes: [],
+    refused: true,
+  };
 }

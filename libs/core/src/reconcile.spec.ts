@@ -22,9 +22,21 @@ describe('unrecordedEnd', () => {
   it('maps each other way a workflow closes to the status it means', () => {
     const end = (how: 'cancelled' | 'timed_out' | 'failed' | 'completed' | 'continued_as_new', detail: string | null = null) =>
       unrecordedEnd(ID, WF, { state: 'closed', how, detail });
-    expect(end('cancelled')).toEqual({ jobId: ID, status: 'cancelled', error: 'the workflow was cancelled in Temporal before it recorded a status' });
-    expect(end('timed_out')).toEqual({ jobId: ID, status: 'timed_out', error: 'the workflow timed out in Temporal before it recorded a status' });
-    expect(end('failed', 'boom')).toEqual({ jobId: ID, status: 'failed', error: 'the workflow failed in Temporal ("boom") before it recorded a status' });
+    expect(end('cancelled')).toEqual({
+      jobId: ID,
+      status: 'cancelled',
+      error: 'the workflow was cancelled in Temporal before it recorded a status',
+    });
+    expect(end('timed_out')).toEqual({
+      jobId: ID,
+      status: 'timed_out',
+      error: 'the workflow timed out in Temporal before it recorded a status',
+    });
+    expect(end('failed', 'boom')).toEqual({
+      jobId: ID,
+      status: 'failed',
+      error: 'the workflow failed in Temporal ("boom") before it recorded a status',
+    });
     expect(end('completed')!.status).toBe('failed');
     expect(end('continued_as_new')!.error).toBe('the workflow continued as new in Temporal without recording a status');
   });

@@ -40,6 +40,10 @@ export function unrecordedEnd(jobId: string, workflowId: string, wf: WorkflowSta
     case 'failed':
       return { jobId, status: 'failed', error: `the workflow failed in Temporal${detail} ${before}` };
     default:
-      return { jobId, status: 'failed', error: `the workflow ${wf.how === 'completed' ? 'completed' : 'continued as new'} in Temporal without recording a status` };
+      return {
+        jobId,
+        status: 'failed',
+        error: `the workflow ${wf.how === 'completed' ? 'completed' : 'continued as new'} in Temporal without recording a status`,
+      };
   }
 }

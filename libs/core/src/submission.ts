@@ -35,16 +35,21 @@ export function parseEngineChoice(value: unknown): EngineChoice {
   if (names.length === 1 && names[0] === 'auto') return { auto: true };
   const bad = names.find((name) => !ENGINE_NAME.test(name) || name === 'auto');
   if (bad !== undefined) {
-    throw new MenagerieError('INVALID_ENGINES', bad === 'auto' ? `auto stands alone; ${example}` : `"${value}" is not a list of engine names; ${example}`);
+    throw new MenagerieError(
+      'INVALID_ENGINES',
+      bad === 'auto' ? `auto stands alone; ${example}` : `"${value}" is not a list of engine names; ${example}`,
+    );
   }
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice !== undefined) throw new MenagerieError('INVALID_ENGINES', `engine ${twice} is named twice; each engine runs once per submission`);
+  if (twice !== undefined)
+    throw new MenagerieError('INVALID_ENGINES', `engine ${twice} is named twice; each engine runs once per submission`);
   return { auto: false, names };
 }
 
 /** A submission id from a request, lower-cased; INVALID_SUBMISSION_ID when it is not a UUID. */
 export function canonicalSubmissionId(value: unknown): string {
   const id = typeof value === 'string' ? value.toLowerCase() : '';
-  if (!isJobId(id)) throw new MenagerieError('INVALID_SUBMISSION_ID', 'a submission id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
+  if (!isJobId(id))
+    throw new MenagerieError('INVALID_SUBMISSION_ID', 'a submission id is a UUID such as 3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90');
   return id;
 }

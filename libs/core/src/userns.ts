@@ -27,7 +27,10 @@ export function hostUser(user: string, ns: UserNamespace | null): string {
   const uid = Number(uidPart);
   const gid = gidPart === undefined ? uid : Number(gidPart);
   if (!ns) return `${uid}:${gid}`;
-  for (const [what, id] of [['uid', uid], ['gid', gid]] as const) {
+  for (const [what, id] of [
+    ['uid', uid],
+    ['gid', gid],
+  ] as const) {
     if (id >= ns.size) {
       throw new Error(
         `engine user ${user}: ${what} ${id} is outside the ${ns.size} ids the Docker daemon's user namespace maps (container root is host uid ${ns.uid}, gid ${ns.gid})`,

@@ -33,15 +33,36 @@ describe('addressRefusal: the addresses a callback may not reach', () => {
     expect(addressRefusal(ip)).toContain(why);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '172.32.0.1', '172.15.255.255', '192.169.0.1', '100.128.0.1', '169.255.0.1', '2606:4700::1111', '2001:db8::1', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2a00:1450:4001:80b::200e'])(
-    'lets %s through',
-    (ip) => {
-      expect(addressRefusal(ip)).toBeNull();
-    },
-  );
+  it.each([
+    '93.184.215.14',
+    '8.8.8.8',
+    '172.32.0.1',
+    '172.15.255.255',
+    '192.169.0.1',
+    '100.128.0.1',
+    '169.255.0.1',
+    '2606:4700::1111',
+    '2001:db8::1',
+    '::ffff:8.8.8.8',
+    '64:ff9b::8.8.8.8',
+    '2a00:1450:4001:80b::200e',
+  ])('lets %s through', (ip) => {
+    expect(addressRefusal(ip)).toBeNull();
+  });
 
   it('refuses what is not an IP address', () => {
-    for (const text of ['localhost', '1.2.3', '1.2.3.4.5', '01.2.3.4', '256.1.1.1', '1::2::3', '12345::1', 'g::1', '1:2:3:4:5:6:7:8:9', '']) {
+    for (const text of [
+      'localhost',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '256.1.1.1',
+      '1::2::3',
+      '12345::1',
+      'g::1',
+      '1:2:3:4:5:6:7:8:9',
+      '',
+    ]) {
       expect(addressRefusal(text)).toMatch(/not an IP address/);
     }
   });
@@ -88,8 +109,12 @@ describe('shownUrl and loggedRequestUrl', () => {
 
   it('logs a request with its callback shown that way, and every other parameter as it came', () => {
     const callback = encodeURIComponent('https://hooks.example.com/cb?token=s3cret');
-    expect(loggedRequestUrl(`/filemeta/upload?force=true&callback=${callback}`)).toBe('/filemeta/upload?force=true&callback=https://hooks.example.com/cb?…');
-    expect(loggedRequestUrl(`/submit?engines=auto&%63allback=${callback}`)).toBe('/submit?engines=auto&%63allback=https://hooks.example.com/cb?…');
+    expect(loggedRequestUrl(`/filemeta/upload?force=true&callback=${callback}`)).toBe(
+      '/filemeta/upload?force=true&callback=https://hooks.example.com/cb?…',
+    );
+    expect(loggedRequestUrl(`/submit?engines=auto&%63allback=${callback}`)).toBe(
+      '/submit?engines=auto&%63allback=https://hooks.example.com/cb?…',
+    );
     expect(loggedRequestUrl('/result/x?wait=60')).toBe('/result/x?wait=60');
     expect(loggedRequestUrl('/jobs')).toBe('/jobs');
     expect(loggedRequestUrl('/submit?callback=%zz')).not.toContain('%zz');

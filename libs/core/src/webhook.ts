@@ -161,12 +161,15 @@ export function shownUrl(url: string): string {
 export function loggedRequestUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  const parts = url.slice(q + 1).split('&').map((part) => {
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? part : part.slice(0, eq);
-    if (safeDecode(key) !== 'callback' || eq < 0) return part;
-    return `${key}=${shownUrl(safeDecode(part.slice(eq + 1).replace(/\+/g, ' ')))}`;
-  });
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const key = eq < 0 ? part : part.slice(0, eq);
+      if (safeDecode(key) !== 'callback' || eq < 0) return part;
+      return `${key}=${shownUrl(safeDecode(part.slice(eq + 1).replace(/\+/g, ' ')))}`;
+    });
   return `${url.slice(0, q)}?${parts.join('&')}`;
 }
 

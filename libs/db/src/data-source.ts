@@ -21,7 +21,18 @@ export interface DatabaseOptions {
   database: string;
 }
 
-export const MIGRATIONS = [CreateJobs1764200000000, JobExpiry1764300000000, Nodes1764400000000, HistoryIndexes1764500000000, JobEndedNotify1764600000000, CacheAndSubmissions1764700000000, Webhooks1764800000000, RetryAndRateLimits1764810000000, QuieterJobEnds1764820000000, MaintenanceCursors1764830000000];
+export const MIGRATIONS = [
+  CreateJobs1764200000000,
+  JobExpiry1764300000000,
+  Nodes1764400000000,
+  HistoryIndexes1764500000000,
+  JobEndedNotify1764600000000,
+  CacheAndSubmissions1764700000000,
+  Webhooks1764800000000,
+  RetryAndRateLimits1764810000000,
+  QuieterJobEnds1764820000000,
+  MaintenanceCursors1764830000000,
+];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {
   return new DataSource({

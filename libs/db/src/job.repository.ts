@@ -1,5 +1,13 @@
 import { Brackets, In, type DataSource, type EntityManager, type Repository, type SelectQueryBuilder } from 'typeorm';
-import { encodeJobCursor, FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobCursor, type JobSearch, type JobStatus } from '@menagerie/core';
+import {
+  encodeJobCursor,
+  FINAL_STATUSES,
+  MenagerieError,
+  type FinalizeJobInput,
+  type JobCursor,
+  type JobSearch,
+  type JobStatus,
+} from '@menagerie/core';
 import { JobEntity } from './job.entity';
 import { hydrate, prepared } from './prepared';
 
@@ -92,7 +100,16 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
       `INSERT INTO jobs (${JOB_COLUMNS}, cached_from, image_digest, started_at, finished_at, exit_code, log_tail, result_name, result_size, result_mime)
        VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), now(), $16, $17, $18, $19, $20)
        RETURNING created_at, finished_at`,
-      [...valuesOf(job, hit.cacheKey), hit.id, hit.imageDigest, hit.exitCode, textOrNull(hit.logTail), hit.resultName, hit.resultSize, hit.resultMime],
+      [
+        ...valuesOf(job, hit.cacheKey),
+        hit.id,
+        hit.imageDigest,
+        hit.exitCode,
+        textOrNull(hit.logTail),
+        hit.resultName,
+        hit.resultSize,
+        hit.resultMime,
+      ],
     );
     return row(rows[0].created_at, {
       status: 'completed',
@@ -290,7 +307,17 @@ export class JobRepository {
       `UPDATE jobs SET status = 'completed', started_at = now(), finished_at = now(), cache_key = $3, image_digest = $4, exit_code = $5,
          log_tail = $6, result_name = $7, result_size = $8, result_mime = $9
        WHERE id = $1 AND cached_from = $2 AND status = 'queued' RETURNING id`,
-      [follower, leader.id, leader.cacheKey, leader.imageDigest, leader.exitCode, textOrNull(leader.logTail), leader.resultName, leader.resultSize, leader.resultMime],
+      [
+        follower,
+        leader.id,
+        leader.cacheKey,
+        leader.imageDigest,
+        leader.exitCode,
+        textOrNull(leader.logTail),
+        leader.resultName,
+        leader.resultSize,
+        leader.resultMime,
+      ],
     );
     return rows.length > 0;
   }
@@ -309,7 +336,11 @@ export class JobRepository {
         : [];
       const heir: string | undefined =
         active[0]?.id ??
-        (await tx.query(`SELECT id FROM jobs WHERE cached_from = $1 AND status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE`, [leader]))[0]?.id;
+        (
+          await tx.query(`SELECT id FROM jobs WHERE cached_from = $1 AND status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE`, [
+            leader,
+          ])
+        )[0]?.id;
       if (!heir) return;
       await tx.query(
         `UPDATE jobs SET cached_from = CASE WHEN id = $2 THEN NULL ELSE $2::uuid END WHERE cached_from = $1 AND status = 'queued'`,
@@ -437,7 +468,14 @@ export class JobRepository {
       [
         ...[input.jobId, input.status, input.exitCode ?? null, textOrNull(input.error), textOrNull(input.logTail)],
         ...[input.result?.name ?? null, input.result?.size ?? null, input.result?.mime ?? null],
-        ...[input.imageDigest ?? null, input.node ?? null, input.startedAt ?? null, input.cacheKey ?? null, input.cachedFrom ?? null, FINAL_STATUSES],
+        ...[
+          input.imageDigest ?? null,
+          input.node ?? null,
+          input.startedAt ?? null,
+          input.cacheKey ?? null,
+          input.cachedFrom ?? null,
+          FINAL_STATUSES,
+        ],
         new Date(),
       ],
     );
@@ -469,11 +507,15 @@ export class JobRepository {
       rows.offset((search.page - 1) * search.limit);
     }
     const order = newer ? 'ASC' : 'DESC';
-    rows.orderBy('job.created_at', order).addOrderBy('job.id', order).limit(search.limit + 1);
+    rows
+      .orderBy('job.created_at', order)
+      .addOrderBy('job.id', order)
+      .limit(search.limit + 1);
 
     const [{ entities, raw }, total] = await Promise.all([rows.getRawAndEntities<{ cursor_at: string }>(), this.total(search)]);
     const more = entities.length > search.limit;
-    const at = (i: number, direction: JobCursor['direction']) => encodeJobCursor({ direction, createdAt: raw[i].cursor_at, id: entities[i].id });
+    const at = (i: number, direction: JobCursor['direction']) =>
+      encodeJobCursor({ direction, createdAt: raw[i].cursor_at, id: entities[i].id });
     const n = Math.min(entities.length, search.limit);
     let next: string | null;
     let prev: string | null;

@@ -6,7 +6,10 @@ export class MaintenanceRepository {
 
   /** Where the pass `name` stopped; null to start from the beginning. */
   async cursor(name: string): Promise<string | null> {
-    const rows: Array<{ position: string | null }> = await this.dataSource.query(`SELECT position FROM maintenance_cursors WHERE name = $1`, [name]);
+    const rows: Array<{ position: string | null }> = await this.dataSource.query(
+      `SELECT position FROM maintenance_cursors WHERE name = $1`,
+      [name],
+    );
     return rows[0]?.position ?? null;
   }
 

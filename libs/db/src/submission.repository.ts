@@ -65,7 +65,15 @@ export class SubmissionRepository {
     return this.dataSource.transaction(async (tx) => {
       const [row]: Array<{ created_at: Date }> = await tx.query(
         `INSERT INTO submissions (id, original_name, size, sha256, input_mime, requested, forced) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at`,
-        [submission.id, submission.originalName, submission.size, submission.sha256, submission.inputMime, submission.requested, submission.forced],
+        [
+          submission.id,
+          submission.originalName,
+          submission.size,
+          submission.sha256,
+          submission.inputMime,
+          submission.requested,
+          submission.forced,
+        ],
       );
       const created = new Map<string, JobEntity>();
       for (const job of lockOrder(jobs)) created.set(job.id, await insertJob(tx, { ...job, submissionId: submission.id }));

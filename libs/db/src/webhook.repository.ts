@@ -82,7 +82,10 @@ export class WebhookRepository {
   }
 
   async addCallback(ownerId: string, url: string): Promise<void> {
-    await this.dataSource.query(`INSERT INTO webhook_callbacks (owner_id, url) VALUES ($1, $2) ON CONFLICT (owner_id) DO UPDATE SET url = EXCLUDED.url`, [ownerId, url]);
+    await this.dataSource.query(
+      `INSERT INTO webhook_callbacks (owner_id, url) VALUES ($1, $2) ON CONFLICT (owner_id) DO UPDATE SET url = EXCLUDED.url`,
+      [ownerId, url],
+    );
   }
 
   async removeCallback(ownerId: string): Promise<void> {
@@ -98,7 +101,10 @@ export class WebhookRepository {
    * (SKIP LOCKED); a crash before the commit leaves the events to expand
    * again. Answers how many events were taken and the new deliveries' ids.
    */
-  async expandPending(limit: number, plan: (event: ExpandingEvent) => NewWebhookDelivery[]): Promise<{ events: number; deliveries: string[] }> {
+  async expandPending(
+    limit: number,
+    plan: (event: ExpandingEvent) => NewWebhookDelivery[],
+  ): Promise<{ events: number; deliveries: string[] }> {
     return this.dataSource.transaction(async (tx) => {
       const events: Array<{ id: string; event: WebhookEvent; job_id: string | null; submission_id: string | null }> = await tx.query(
         `SELECT id, event, job_id, submission_id FROM webhook_events WHERE expanded_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -106,20 +112,30 @@ export class WebhookRepository {
       );
       if (!events.length) return { events: 0, deliveries: [] };
       const jobIds = events.flatMap((e) => (e.job_id ? [e.job_id] : []));
-      const endedSubmissions = events.filter((e) => e.event === 'submission.completed').flatMap((e) => (e.submission_id ? [e.submission_id] : []));
+      const endedSubmissions = events
+        .filter((e) => e.event === 'submission.completed')
+        .flatMap((e) => (e.submission_id ? [e.submission_id] : []));
       const jobs = new Map((jobIds.length ? await tx.getRepository(JobEntity).findBy({ id: In(jobIds) }) : []).map((j) => [j.id, j]));
       const submissions = new Map(
-        (endedSubmissions.length ? await tx.getRepository(SubmissionEntity).findBy({ id: In(endedSubmissions) }) : []).map((s) => [s.id, s]),
+        (endedSubmissions.length ? await tx.getRepository(SubmissionEntity).findBy({ id: In(endedSubmissions) }) : []).map((s) => [
+          s.id,
+          s,
+        ]),
       );
       const jobsOf = new Map<string, JobEntity[]>();
-      for (const job of endedSubmissions.length ? await tx.getRepository(JobEntity).find({ where: { submissionId: In(endedSubmissions) }, order: { createdAt: 'ASC', id: 'ASC' } }) : []) {
+      for (const job of endedSubmissions.length
+        ? await tx.getRepository(JobEntity).find({ where: { submissionId: In(endedSubmissions) }, order: { createdAt: 'ASC', id: 'ASC' } })
+        : []) {
         jobsOf.set(job.submissionId!, [...(jobsOf.get(job.submissionId!) ?? []), job]);
       }
       const owners = [...jobIds, ...events.flatMap((e) => (e.submission_id ? [e.submission_id] : []))];
       const callbacks = new Map<string, string>(
-        ((await tx.query(`SELECT owner_id, url FROM webhook_callbacks WHERE owner_id = ANY($1::uuid[])`, [owners])) as Array<{ owner_id: string; url: string }>).map(
-          (r) => [r.owner_id, r.url],
-        ),
+        (
+          (await tx.query(`SELECT owner_id, url FROM webhook_callbacks WHERE owner_id = ANY($1::uuid[])`, [owners])) as Array<{
+            owner_id: string;
+            url: string;
+          }>
+        ).map((r) => [r.owner_id, r.url]),
       );
 
       const created: string[] = [];
@@ -133,7 +149,8 @@ export class WebhookRepository {
           job,
           submission: e.event === 'submission.completed' && e.submission_id ? (submissions.get(e.submission_id) ?? null) : null,
           submissionJobs: e.event === 'submission.completed' && e.submission_id ? (jobsOf.get(e.submission_id) ?? []) : [],
-          callbackUrl: (e.job_id ? callbacks.get(e.job_id) : undefined) ?? (e.submission_id ? callbacks.get(e.submission_id) : undefined) ?? null,
+          callbackUrl:
+            (e.job_id ? callbacks.get(e.job_id) : undefined) ?? (e.submission_id ? callbacks.get(e.submission_id) : undefined) ?? null,
         });
         for (const d of deliveries) {
           const rows: unknown[] = await tx.query(
@@ -180,11 +197,17 @@ export class WebhookRepository {
   /** Their workflows are started (a delivery that already ended stays as it is). */
   async markStarted(ids: string[]): Promise<void> {
     if (!ids.length) return;
-    await this.dataSource.query(`UPDATE webhook_deliveries SET status = 'delivering', started_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [ids]);
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET status = 'delivering', started_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`,
+      [ids],
+    );
   }
 
   async delivery(id: string): Promise<WebhookDeliveryRow | null> {
-    const [row]: WebhookDeliveryRow[] = await this.dataSource.query(`SELECT id, event, kind, url, body, status FROM webhook_deliveries WHERE id = $1`, [id]);
+    const [row]: WebhookDeliveryRow[] = await this.dataSource.query(
+      `SELECT id, event, kind, url, body, status FROM webhook_deliveries WHERE id = $1`,
+      [id],
+    );
     return row ?? null;
   }
 
@@ -258,7 +281,13 @@ export class WebhookRepository {
       createdAt: r.created_at,
       finishedAt: r.finished_at,
       lastError: r.last_error,
-      attempts: (r.attempts ?? []).map((a) => ({ attempt: a.attempt, at: new Date(a.at), statusCode: a.status_code, latencyMs: a.latency_ms, error: a.error })),
+      attempts: (r.attempts ?? []).map((a) => ({
+        attempt: a.attempt,
+        at: new Date(a.at),
+        statusCode: a.status_code,
+        latencyMs: a.latency_ms,
+        error: a.error,
+      })),
     }));
   }
 }

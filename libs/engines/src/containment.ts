@@ -16,7 +16,12 @@ export interface Finding {
 }
 
 type Found = Omit<Finding, 'field'>;
-type Rule<K extends keyof ContainerPolicy> = (value: ContainerPolicy[K], base: ContainerPolicy[K], policy: ContainerPolicy, basePolicy: ContainerPolicy) => Found[];
+type Rule<K extends keyof ContainerPolicy> = (
+  value: ContainerPolicy[K],
+  base: ContainerPolicy[K],
+  policy: ContainerPolicy,
+  basePolicy: ContainerPolicy,
+) => Found[];
 
 const UNLIMITED = Number.POSITIVE_INFINITY;
 
@@ -78,7 +83,11 @@ function tmpfsSize(options: string): number | null {
   const match = key === 'size' ? /^(\d+)([kmgt]?)$/i.exec(value) : /^(\d+)()$/.exec(value);
   // A percentage of RAM, or anything unreadable, can't be shown to be a bound.
   if (!match) return UNLIMITED;
-  const bytes = Number(match[1]) * (key === 'nr_blocks' ? 4096 : { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't']);
+  const bytes =
+    Number(match[1]) *
+    (key === 'nr_blocks'
+      ? 4096
+      : { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't']);
   return bytes === 0 ? UNLIMITED : bytes;
 }
 
@@ -94,7 +103,9 @@ const RULES: { [K in keyof ContainerPolicy]-?: Rule<K> } = {
   network: (value, base) =>
     value === 'none' || value === base ? [] : [{ effect: 'lowers isolation', detail: `network "${value}" instead of none` }],
   readOnlyRootfs: (value, base) =>
-    !value && base ? [{ effect: 'removes a limit', detail: "a writable container layer, on the host's disk outside the job directory limit" }] : [],
+    !value && base
+      ? [{ effect: 'removes a limit', detail: "a writable container layer, on the host's disk outside the job directory limit" }]
+      : [],
   capAdd: added('capability', 'adds privilege'),
   capDrop: (value, base) =>
     base.filter((c) => !value.includes(c)).map((c) => ({ key: c, effect: 'adds privilege', detail: `capabilities not dropped: ${c}` })),
@@ -104,16 +115,30 @@ const RULES: { [K in keyof ContainerPolicy]-?: Rule<K> } = {
       .flatMap((opt): Found[] => {
         const [key, val] = splitSecurityOpt(opt);
         if (key === 'no-new-privileges' && (val === '' || val === 'true')) return [];
-        if (key === 'no-new-privileges') return [{ key: opt, effect: 'adds privilege', detail: 'setuid binaries regain privileges (no-new-privileges off)' }];
-        const what = { seccomp: 'the seccomp filter', apparmor: 'the AppArmor profile', label: 'the SELinux label', systempaths: "the masks on /proc and /sys" }[key];
-        return [{ key: opt, effect: 'lowers isolation', detail: what ? `${what} replaced by "${val}"` : `security option "${opt}" can't be shown to tighten` }];
+        if (key === 'no-new-privileges')
+          return [{ key: opt, effect: 'adds privilege', detail: 'setuid binaries regain privileges (no-new-privileges off)' }];
+        const what = {
+          seccomp: 'the seccomp filter',
+          apparmor: 'the AppArmor profile',
+          label: 'the SELinux label',
+          systempaths: 'the masks on /proc and /sys',
+        }[key];
+        return [
+          {
+            key: opt,
+            effect: 'lowers isolation',
+            detail: what ? `${what} replaced by "${val}"` : `security option "${opt}" can't be shown to tighten`,
+          },
+        ];
       }),
   memoryBytes: limit('memory'),
   memorySwapBytes: (_value, _base, policy, basePolicy) => {
     const allowance = swapAllowance(policy);
     const baseAllowance = swapAllowance(basePolicy);
     if (allowance === UNLIMITED) return [{ effect: 'removes a limit', detail: 'swap unlimited' }];
-    return allowance > baseAllowance ? [{ effect: 'raises a limit', detail: `swap ${size(allowance)} on top of memory, above the default ${baseAllowance}` }] : [];
+    return allowance > baseAllowance
+      ? [{ effect: 'raises a limit', detail: `swap ${size(allowance)} on top of memory, above the default ${baseAllowance}` }]
+      : [];
   },
   nanoCpus: limit('cpu (nanocpus)'),
   pidsLimit: limit('pids'),
@@ -124,7 +149,8 @@ const RULES: { [K in keyof ContainerPolicy]-?: Rule<K> } = {
       const found: Found[] = [];
       const bytes = tmpfsSize(options);
       const own = base[path] === undefined ? ceiling : (tmpfsSize(base[path]) ?? ceiling);
-      if (bytes === null) found.push({ key: path, effect: 'removes a limit', detail: `tmpfs ${path} without size= (half of the host's RAM)` });
+      if (bytes === null)
+        found.push({ key: path, effect: 'removes a limit', detail: `tmpfs ${path} without size= (half of the host's RAM)` });
       else if (bytes > own) found.push({ key: path, effect: 'raises a limit', detail: `tmpfs ${path} of ${size(bytes)}, above ${own}` });
       const loose = options.split(',').filter((o) => o === 'suid' || o === 'dev');
       if (loose.length) found.push({ key: path, effect: 'lowers isolation', detail: `tmpfs ${path} with ${loose.join(',')}` });
@@ -136,7 +162,13 @@ const RULES: { [K in keyof ContainerPolicy]-?: Rule<K> } = {
       const pinned = base.find((b) => b.name === u.name);
       if (u.soft < 0 || u.hard < 0) return [{ key: u.name, effect: 'removes a limit', detail: `ulimit ${u.name} unlimited` }];
       if (pinned && (ulimitValue(u.soft) > ulimitValue(pinned.soft) || ulimitValue(u.hard) > ulimitValue(pinned.hard))) {
-        return [{ key: u.name, effect: 'raises a limit', detail: `ulimit ${u.name}=${u.soft}:${u.hard} above the default ${pinned.soft}:${pinned.hard}` }];
+        return [
+          {
+            key: u.name,
+            effect: 'raises a limit',
+            detail: `ulimit ${u.name}=${u.soft}:${u.hard} above the default ${pinned.soft}:${pinned.hard}`,
+          },
+        ];
       }
       return [];
     }),

@@ -3,17 +3,33 @@ import { z } from 'zod';
 /** Engine names appear in URLs and are Temporal task queue names. */
 const ENGINE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Names the API's own routes use at the top level; an engine can't take them. */
-export const RESERVED_ENGINE_NAMES = ['result', 'link', 'jobs', 'engines', 'health', 'console', 'docs', 'api', 'submit', 'submission', 'submissions'];
+export const RESERVED_ENGINE_NAMES = [
+  'result',
+  'link',
+  'jobs',
+  'engines',
+  'health',
+  'console',
+  'docs',
+  'api',
+  'submit',
+  'submission',
+  'submissions',
+];
 
 /** A regular expression on the detected MIME type (`accepts`, `rejects`); checked to compile when the file is read. */
-const mimePattern = z.string().min(1).max(1000).refine((source) => {
-  try {
-    new RegExp(source, 'i');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression (matched against the detected MIME type, such as "^application/zip$")');
+const mimePattern = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((source) => {
+    try {
+      new RegExp(source, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression (matched against the detected MIME type, such as "^application/zip$")');
 
 export const engineSchema = z
   .object({
@@ -22,7 +38,10 @@ export const engineSchema = z
       .regex(ENGINE_NAME, 'must be lower-case letters, digits, "-" or "_" (at most 63)')
       .refine((n) => !RESERVED_ENGINE_NAMES.includes(n), 'is reserved for an API route'),
     workers: z.number().int().min(1).max(64),
-    image: z.string().min(1).regex(/^[^\s]+$/, 'must be an image reference without spaces'),
+    image: z
+      .string()
+      .min(1)
+      .regex(/^[^\s]+$/, 'must be an image reference without spaces'),
     runflags: z.array(z.string()).default([]),
     cmd: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     mountpoint: z

@@ -33,8 +33,10 @@ export interface Engine {
  */
 export function refusesType(engine: Engine, mime: string): string | null {
   const { accepts, rejects, name } = engine.config;
-  if (accepts && !new RegExp(accepts, 'i').test(mime)) return `engine ${name} accepts only files whose type matches /${accepts}/, and this file is ${mime}`;
-  if (rejects && new RegExp(rejects, 'i').test(mime)) return `engine ${name} rejects files whose type matches /${rejects}/, and this file is ${mime}`;
+  if (accepts && !new RegExp(accepts, 'i').test(mime))
+    return `engine ${name} accepts only files whose type matches /${accepts}/, and this file is ${mime}`;
+  if (rejects && new RegExp(rejects, 'i').test(mime))
+    return `engine ${name} rejects files whose type matches /${rejects}/, and this file is ${mime}`;
   return null;
 }
 

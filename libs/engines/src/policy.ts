@@ -48,8 +48,21 @@ export const DEFAULT_SHM_BYTES = 64 * 1024 ** 2;
  * limits (pids, memory, cpu) and the timeout, so any finite value is accepted.
  */
 export const ULIMIT_NAMES = [
-  'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice',
-  'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
 ] as const;
 
 export function defaultPolicy(): ContainerPolicy {

@@ -100,7 +100,8 @@ const FLAGS: FlagDef[] = [
       const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
       if (!match) throw new RunflagError(`${f}: "${v}" must look like nofile=1024:2048`);
       const name = match[1];
-      if (!(ULIMIT_NAMES as readonly string[]).includes(name)) throw new RunflagError(`${f}: "${name}" is not a ulimit (${ULIMIT_NAMES.join(', ')})`);
+      if (!(ULIMIT_NAMES as readonly string[]).includes(name))
+        throw new RunflagError(`${f}: "${name}" is not a ulimit (${ULIMIT_NAMES.join(', ')})`);
       const soft = Number(match[2]);
       // A later --ulimit for the same resource replaces the earlier one, or the default.
       p.ulimits = [...p.ulimits.filter((u) => u.name !== name), { name, soft, hard: match[3] === undefined ? soft : Number(match[3]) }];
@@ -115,7 +116,8 @@ const FLAGS: FlagDef[] = [
       if (!ENV_NAME.test(envName(v))) throw new RunflagError(`${f}: "${v}" must be NAME=value`);
       // Docker would take the last and the worker's value lookup the first: one name, one value.
       const twice = p.env.find((e) => envName(e) === envName(v));
-      if (twice !== undefined) throw new RunflagError(`${f}: environment variable ${envName(v)} is set twice ("${twice}" and "${v}"); set it once`);
+      if (twice !== undefined)
+        throw new RunflagError(`${f}: environment variable ${envName(v)} is set twice ("${twice}" and "${v}"); set it once`);
       p.env.push(v);
     },
   },
@@ -236,7 +238,12 @@ export function parseRunflags(runflags: readonly string[], allowed: readonly str
   const at = (field: keyof ContainerPolicy, key?: string) => `${field}\0${key ?? ''}`;
   if (options.user !== undefined) {
     policy.user = options.user;
-    sources.set(at('user'), { flag: '--user', value: options.user, label: `"user": ${JSON.stringify(options.user)} in engines.json`, field: 'user' });
+    sources.set(at('user'), {
+      flag: '--user',
+      value: options.user,
+      label: `"user": ${JSON.stringify(options.user)} in engines.json`,
+      field: 'user',
+    });
   }
   for (const token of tokenize(runflags)) {
     const key = token.def.apply(policy, token.value, token.name);
@@ -248,7 +255,12 @@ export function parseRunflags(runflags: readonly string[], allowed: readonly str
   const permitted = new Set(allowed.map(canonicalAllowName));
   const problems = compare(policy, defaultPolicy()).flatMap((finding: Finding) => {
     const source = sources.get(at(finding.field, finding.key)) ??
-      sources.get(at(finding.field)) ?? { flag: finding.field, value: '', label: `policy field ${finding.field}`, field: 'runflags' as const };
+      sources.get(at(finding.field)) ?? {
+        flag: finding.field,
+        value: '',
+        label: `policy field ${finding.field}`,
+        field: 'runflags' as const,
+      };
     const value = source.flag === '--cap-add' && finding.key ? finding.key : source.value;
     if (permitted.has(source.flag) || permitted.has(`${source.flag}=${value}`)) return [];
     const name = value ? `${source.flag}=${value}` : source.flag;
@@ -260,7 +272,6 @@ export function parseRunflags(runflags: readonly string[], allowed: readonly str
   if (problems.length) throw new RunflagError(problems.map((p) => p.message).join('; '), problems);
   return policy;
 }
-
 
 /** They live in core, where workflow code can apply them too. */
 export { envName, withoutEnvValues } from '@menagerie/core';

@@ -8,7 +8,10 @@ class FakeWorkers implements EngineWorkers {
   private resolve!: () => void;
   private reject!: (err: unknown) => void;
 
-  constructor(readonly engine: string, public concurrency: number) {
+  constructor(
+    readonly engine: string,
+    public concurrency: number,
+  ) {
     this.run = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;

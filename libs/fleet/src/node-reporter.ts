@@ -64,7 +64,14 @@ export class NodeReporter<E extends ReportedEngine> {
     for (const engine of this.deps.configured()) {
       const { name, image } = engine.config;
       if (only && !only.includes(name)) {
-        engines.push({ name, image, digest: null, available: false, serving: false, reason: `not among node ${this.deps.name}'s node.engines` });
+        engines.push({
+          name,
+          image,
+          digest: null,
+          available: false,
+          serving: false,
+          reason: `not among node ${this.deps.name}'s node.engines`,
+        });
         continue;
       }
       let found: ImageLookup;
@@ -109,9 +116,24 @@ export class NodeReporter<E extends ReportedEngine> {
         ? { name, image, digest: found.digest, available: true, serving: true, reason: `running the image present here: ${why}` }
         : { name, image, digest: null, available: false, serving: true, reason: `image not found: ${image}: ${why}` };
     }
-    if (!found) return { name, image, digest: wanted, available: true, serving: true, reason: `image not pulled yet: ${image} (pulled from the registry at its first job)` };
+    if (!found)
+      return {
+        name,
+        image,
+        digest: wanted,
+        available: true,
+        serving: true,
+        reason: `image not pulled yet: ${image} (pulled from the registry at its first job)`,
+      };
     if (found.digest === wanted) return { name, image, digest: wanted, available: true, serving: true, reason: null };
-    return { name, image, digest: wanted, available: true, serving: true, reason: `a newer version of ${image} is at the registry; pulled at the next job` };
+    return {
+      name,
+      image,
+      digest: wanted,
+      available: true,
+      serving: true,
+      reason: `a newer version of ${image} is at the registry; pulled at the next job`,
+    };
   }
 
   /** Serves what this node can run, then reports it. The report goes out even if serving failed. */

@@ -41,7 +41,7 @@ export function httpRequests(registry: Registry) {
 export function httpDuration(registry: Registry) {
   return new Histogram({
     name: 'menagerie_http_request_duration_seconds',
-    help: 'Time from a request\'s arrival to the end of its answer, by method and route pattern.',
+    help: "Time from a request's arrival to the end of its answer, by method and route pattern.",
     labelNames: labels('method', 'route'),
     buckets: [...BUCKETS.http],
     registers: [registry],
@@ -88,7 +88,7 @@ export function cacheLookups(registry: Registry) {
 export function jobsEnded(registry: Registry) {
   return new Counter({
     name: 'menagerie_jobs_ended_total',
-    help: 'Jobs that reached a final status, by engine and status, each counted once, by the process that wrote the status: an API counts the cache hits it recorded at upload, the followers it completed from their identical job and the jobs cancelled before they started; a worker counts the statuses it recorded (only the first final write changes a row, and only that one is counted). sum() over every API and worker target is the deployment\'s total.',
+    help: "Jobs that reached a final status, by engine and status, each counted once, by the process that wrote the status: an API counts the cache hits it recorded at upload, the followers it completed from their identical job and the jobs cancelled before they started; a worker counts the statuses it recorded (only the first final write changes a row, and only that one is counted). sum() over every API and worker target is the deployment's total.",
     labelNames: labels('engine', 'status'),
     registers: [registry],
   });
@@ -97,7 +97,7 @@ export function jobsEnded(registry: Registry) {
 export function jobsQueued(registry: Registry, collect: (g: Gauge<'engine'>) => Promise<void>) {
   return new Gauge({
     name: 'menagerie_jobs_queued',
-    help: 'Jobs queued now, by engine: the whole deployment\'s, read from the database at scrape time, so every API replica reports the same value (use max(), not sum()).',
+    help: "Jobs queued now, by engine: the whole deployment's, read from the database at scrape time, so every API replica reports the same value (use max(), not sum()).",
     labelNames: labels('engine'),
     registers: [registry],
     collect() {
@@ -109,7 +109,7 @@ export function jobsQueued(registry: Registry, collect: (g: Gauge<'engine'>) => 
 export function jobsRunning(registry: Registry, collect: (g: Gauge<'engine'>) => Promise<void>) {
   return new Gauge({
     name: 'menagerie_jobs_running',
-    help: 'Jobs running now, by engine: the whole deployment\'s, read from the database at scrape time (use max(), not sum()).',
+    help: "Jobs running now, by engine: the whole deployment's, read from the database at scrape time (use max(), not sum()).",
     labelNames: labels('engine'),
     registers: [registry],
     collect() {
@@ -121,7 +121,7 @@ export function jobsRunning(registry: Registry, collect: (g: Gauge<'engine'>) =>
 export function runDuration(registry: Registry) {
   return new Histogram({
     name: 'menagerie_job_run_duration_seconds',
-    help: 'Time an engine\'s container took on this node, from its creation to its exit (or kill), whatever the outcome, by engine; one observation per run (a retried job runs again). Cache hits run nothing and are not observed.',
+    help: "Time an engine's container took on this node, from its creation to its exit (or kill), whatever the outcome, by engine; one observation per run (a retried job runs again). Cache hits run nothing and are not observed.",
     labelNames: labels('engine'),
     buckets: [...BUCKETS.run],
     registers: [registry],
@@ -131,7 +131,7 @@ export function runDuration(registry: Registry) {
 export function queueWait(registry: Registry) {
   return new Histogram({
     name: 'menagerie_job_queue_wait_seconds',
-    help: 'Time from a job\'s upload (its row created) to its container started, by engine; observed by the worker that records the final status of a job whose container started, once per job.',
+    help: "Time from a job's upload (its row created) to its container started, by engine; observed by the worker that records the final status of a job whose container started, once per job.",
     labelNames: labels('engine'),
     buckets: [...BUCKETS.queueWait],
     registers: [registry],
@@ -165,7 +165,7 @@ export function scratchBytes(registry: Registry, collect: (g: Gauge<'node'>) => 
 export function webhookDeliveries(registry: Registry) {
   return new Counter({
     name: 'menagerie_webhook_deliveries_total',
-    help: 'Webhook deliveries by outcome, counted by the worker that ran them: each attempt answered 2xx (delivered) or not (failed: another status, a timeout, a network error, a refused address; retried with backoff unless it can\'t succeed), and each delivery given up (given_up: its deadline passed, or no retry could mend it).',
+    help: "Webhook deliveries by outcome, counted by the worker that ran them: each attempt answered 2xx (delivered) or not (failed: another status, a timeout, a network error, a refused address; retried with backoff unless it can't succeed), and each delivery given up (given_up: its deadline passed, or no retry could mend it).",
     labelNames: labels('outcome'),
     registers: [registry],
   });

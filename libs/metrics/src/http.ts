@@ -44,7 +44,8 @@ export function metricsAuthorized(authorization: string | undefined, token: stri
 
 export const METRICS_UNAUTHORIZED = {
   error: 'UNAUTHORIZED',
-  message: 'the metrics need the metrics token (metrics.token) or, where none is set, an API key: send it as "Authorization: Bearer <token or key>"',
+  message:
+    'the metrics need the metrics token (metrics.token) or, where none is set, an API key: send it as "Authorization: Bearer <token or key>"',
 };
 
 export interface MetricsServer {
@@ -93,7 +94,8 @@ export async function serveMetrics(options: ServeOptions): Promise<MetricsServer
     });
   });
   const { port } = server.address() as AddressInfo;
-  const shown = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const shown =
+    options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${shown}:${port}/metrics`,

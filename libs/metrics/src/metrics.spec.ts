@@ -81,12 +81,30 @@ describe('ApiMetrics', () => {
     expect(body).not.toMatch(/^menagerie_jobs_(queued|running)\{/m);
   });
 
-  it('counts an accepted upload\'s bytes and time, and a refusal by its code, passing the error on', async () => {
+  it("counts an accepted upload's bytes and time, and a refusal by its code, passing the error on", async () => {
     const metrics = new ApiMetrics({ engines: () => [], activeJobs: active([]) });
-    await expect(metrics.timeUpload('upload', async () => ({ size: 1234 }), (j) => j.size)).resolves.toEqual({ size: 1234 });
+    await expect(
+      metrics.timeUpload(
+        'upload',
+        async () => ({ size: 1234 }),
+        (j) => j.size,
+      ),
+    ).resolves.toEqual({ size: 1234 });
     const tooLarge = new MenagerieError('UPLOAD_TOO_LARGE', 'too large');
-    await expect(metrics.timeUpload('upload', async () => Promise.reject(tooLarge), () => 0)).rejects.toBe(tooLarge);
-    await expect(metrics.timeUpload('submit', async () => Promise.reject(new Error('boom')), () => 0)).rejects.toThrow('boom');
+    await expect(
+      metrics.timeUpload(
+        'upload',
+        async () => Promise.reject(tooLarge),
+        () => 0,
+      ),
+    ).rejects.toBe(tooLarge);
+    await expect(
+      metrics.timeUpload(
+        'submit',
+        async () => Promise.reject(new Error('boom')),
+        () => 0,
+      ),
+    ).rejects.toThrow('boom');
     const r = metrics.registry;
     expect(await valueOf(r, 'menagerie_upload_bytes_total', { endpoint: 'upload' })).toBe(1234);
     expect(await valueOf(r, 'menagerie_upload_refusals_total', { endpoint: 'upload', code: 'UPLOAD_TOO_LARGE' })).toBe(1);
@@ -123,7 +141,7 @@ describe('WorkerMetrics', () => {
     expect(await valueOf(r, 'menagerie_job_queue_wait_seconds_sum', { engine: 'clamav' })).toBeCloseTo(1.7);
   });
 
-  it('reads the node\'s containers and scratch at scrape time, and leaves scratch unknown when it cannot be measured', async () => {
+  it("reads the node's containers and scratch at scrape time, and leaves scratch unknown when it cannot be measured", async () => {
     const { body } = await new WorkerMetrics(sources).scrape();
     expect(body).toContain('menagerie_node_running_containers{node="node-a"} 2');
     expect(body).toContain('menagerie_node_scratch_bytes{node="node-a"} 4096');
@@ -131,7 +149,7 @@ describe('WorkerMetrics', () => {
     expect(broken.body).not.toMatch(/^menagerie_node_scratch_bytes\{/m);
   });
 
-  it('counts the worker\'s cache re-checks apart from the lookups at upload', async () => {
+  it("counts the worker's cache re-checks apart from the lookups at upload", async () => {
     const metrics = new WorkerMetrics(sources);
     metrics.cacheLookup('clamav', 'hit');
     expect(await valueOf(metrics.registry, 'menagerie_cache_lookups_total', { engine: 'clamav', at: 'worker', outcome: 'hit' })).toBe(1);
@@ -181,7 +199,12 @@ describe('serveMetrics', () => {
   });
 
   it('answers 500 naming the failure when the metrics cannot be collected', async () => {
-    const server = await serveMetrics({ host: '127.0.0.1', port: 0, token: '', scrape: async () => Promise.reject(new Error('no database')) });
+    const server = await serveMetrics({
+      host: '127.0.0.1',
+      port: 0,
+      token: '',
+      scrape: async () => Promise.reject(new Error('no database')),
+    });
     try {
       const res = await fetch(server.url);
       expect(res.status).toBe(500);

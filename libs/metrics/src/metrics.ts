@@ -63,7 +63,10 @@ export class ApiMetrics {
     jobsRunning(this.registry, async (gauge) => this.fill(gauge, 'running'));
   }
 
-  private async fill(gauge: { reset(): void; set(labels: { engine: string }, value: number): void }, status: 'queued' | 'running'): Promise<void> {
+  private async fill(
+    gauge: { reset(): void; set(labels: { engine: string }, value: number): void },
+    status: 'queued' | 'running',
+  ): Promise<void> {
     this.active ??= this.sources
       .activeJobs()
       .catch(() => null)

@@ -60,6 +60,9 @@ export class CappedLog {
     const all = this.toBuffer();
     let start = Math.max(0, all.length - bytes);
     while (start < all.length && (all[start] & 0xc0) === 0x80) start++;
-    return all.subarray(start).toString('utf8').replace(/\u0000/g, '\ufffd');
+    return all
+      .subarray(start)
+      .toString('utf8')
+      .replace(/\u0000/g, '\ufffd');
   }
 }

@@ -40,7 +40,8 @@ const REGISTRY_TIMEOUT_MS = 10_000;
 /** Which registry problem the daemon's answer to a pull or a distribution lookup names. */
 export function registryProblem(status: number | undefined, message: string): RegistryProblem {
   if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) return 'unknown';
-  if (status === 401 || status === 403 || /unauthorized|authentication required|no basic auth credentials|denied/i.test(message)) return 'unauthorized';
+  if (status === 401 || status === 403 || /unauthorized|authentication required|no basic auth credentials|denied/i.test(message))
+    return 'unauthorized';
   return 'unreachable';
 }
 
@@ -121,14 +122,25 @@ export class DockerRuntime implements ContainerRuntime {
     const remapped = (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'));
     const configured = this.usernsRemap;
     if (!remapped) {
-      if (configured) throw new RuntimeError('info', 'docker.usernsRemap is set, but the Docker daemon does not remap user namespaces (no name=userns in docker info); remove the setting or start dockerd with --userns-remap');
+      if (configured)
+        throw new RuntimeError(
+          'info',
+          'docker.usernsRemap is set, but the Docker daemon does not remap user namespaces (no name=userns in docker info); remove the setting or start dockerd with --userns-remap',
+        );
       return null;
     }
     const root = remappedRoot(info.DockerRootDir ?? '');
-    if (!root) throw new RuntimeError('info', `the Docker daemon remaps user namespaces, but its root directory ${JSON.stringify(info.DockerRootDir)} does not end in <uid>.<gid>`);
+    if (!root)
+      throw new RuntimeError(
+        'info',
+        `the Docker daemon remaps user namespaces, but its root directory ${JSON.stringify(info.DockerRootDir)} does not end in <uid>.<gid>`,
+      );
     if (configured) {
       if (configured.uid !== root.uid || configured.gid !== root.gid) {
-        throw new RuntimeError('info', `docker.usernsRemap says container root is host ${configured.uid}:${configured.gid}, but the Docker daemon maps it to ${root.uid}:${root.gid} (${info.DockerRootDir})`);
+        throw new RuntimeError(
+          'info',
+          `docker.usernsRemap says container root is host ${configured.uid}:${configured.gid}, but the Docker daemon maps it to ${root.uid}:${root.gid} (${info.DockerRootDir})`,
+        );
       }
       return configured;
     }
@@ -138,7 +150,10 @@ export class DockerRuntime implements ContainerRuntime {
         const text = await readFile(file, 'utf8').catch(() => '');
         const size = subordinateRange(text, root[what]);
         if (size === null) {
-          throw new RuntimeError('info', `the Docker daemon maps container root to host ${what} ${root[what]}, but ${file} has no range that starts there; set docker.usernsRemap { uid, gid, size }`);
+          throw new RuntimeError(
+            'info',
+            `the Docker daemon maps container root to host ${what} ${root[what]}, but ${file} has no range that starts there; set docker.usernsRemap { uid, gid, size }`,
+          );
         }
         return size;
       }),
@@ -187,7 +202,6 @@ export class DockerRuntime implements ContainerRuntime {
     if (!digest) throw new RegistryError('unknown', ref, 'the registry gave no digest');
     return digest;
   }
-
 
   createOptions(req: RunRequest): ContainerCreateOptions {
     const p = req.policy;
@@ -299,7 +313,14 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  private outcome(exitCode: number | null, timedOut: boolean, cancelled: boolean, oomKilled: boolean, log: CappedLog, startedAt: Date | null): RunOutcome {
+  private outcome(
+    exitCode: number | null,
+    timedOut: boolean,
+    cancelled: boolean,
+    oomKilled: boolean,
+    log: CappedLog,
+    startedAt: Date | null,
+  ): RunOutcome {
     return {
       exitCode,
       timedOut,

@@ -44,6 +44,7 @@ export function isOutOfSpace(err: unknown): boolean {
 
 /** A full disk is STORAGE_FULL, for the caller to answer; any other failure is left as it is. */
 export function translateFsError(err: unknown, what: string): unknown {
-  if (isOutOfSpace(err)) return new MenagerieError('STORAGE_FULL', `${what} is out of space; try again later or ask an operator to free space`);
+  if (isOutOfSpace(err))
+    return new MenagerieError('STORAGE_FULL', `${what} is out of space; try again later or ask an operator to free space`);
   return err;
 }

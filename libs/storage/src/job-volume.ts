@@ -64,7 +64,19 @@ export async function formatVolume(image: string, sizeBytes: number): Promise<vo
   }
   const inodes = Math.max(128, Math.floor(sizeBytes / BYTES_PER_INODE));
   // No journal and lazy tables: a job's scratch space need not survive a crash, and so mkfs takes milliseconds.
-  await tool('mkfs.ext4', ['-q', '-F', '-m', '0', '-N', String(inodes), '-O', '^has_journal', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', image]);
+  await tool('mkfs.ext4', [
+    '-q',
+    '-F',
+    '-m',
+    '0',
+    '-N',
+    String(inodes),
+    '-O',
+    '^has_journal',
+    '-E',
+    'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
+    image,
+  ]);
 }
 
 /** Mounts a formatted image on `mountpoint` (an empty directory that must exist). */

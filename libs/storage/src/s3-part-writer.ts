@@ -95,7 +95,9 @@ export class S3PartWriter extends Writable {
     const PartNumber = this.done.length + 1;
     const body = this.part!.subarray(0, this.partLength);
     const sent = await this.track(
-      this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId, PartNumber, Body: body, ContentLength: body.length })),
+      this.client.send(
+        new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId, PartNumber, Body: body, ContentLength: body.length }),
+      ),
     );
     this.done.push({ ETag: sent.ETag, PartNumber });
     this.partLength = 0;
@@ -104,13 +106,17 @@ export class S3PartWriter extends Writable {
   private async finish(): Promise<void> {
     if (!this.part) {
       const body = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head, this.headLength);
-      await this.track(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length })));
+      await this.track(
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length })),
+      );
       return;
     }
     if (!this.uploadId) {
       // Larger than small, smaller than a part: one PutObject still.
       const body = this.part.subarray(0, this.partLength);
-      await this.track(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length })));
+      await this.track(
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length })),
+      );
       this.giveBack();
       return;
     }
@@ -118,7 +124,9 @@ export class S3PartWriter extends Writable {
     this.giveBack();
     const UploadId: string = this.uploadId;
     await this.track(
-      this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId, MultipartUpload: { Parts: this.done } })),
+      this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId, MultipartUpload: { Parts: this.done } }),
+      ),
     );
     this.uploadId = null;
   }

@@ -127,14 +127,21 @@ export class S3BlobStore implements BlobStore {
     };
     this.client = client ?? new S3Client(config);
     this.bucket = options.bucket;
-    this.buffers = new PartBuffers(options.partBuffers ?? PART_BUFFERS, Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 5 * 1024 * 1024), options.partBufferWaitMs ?? PART_BUFFER_WAIT_MS);
+    this.buffers = new PartBuffers(
+      options.partBuffers ?? PART_BUFFERS,
+      Math.max(5 * 1024 * 1024, options.partSizeBytes ?? 5 * 1024 * 1024),
+      options.partBufferWaitMs ?? PART_BUFFER_WAIT_MS,
+    );
     this.where = options.endpoint || `AWS region ${options.region}`;
   }
 
   /** A failure of the service as STORAGE_UNAVAILABLE, naming it; anything else as it is. */
   private translate(err: unknown, doing: string): unknown {
     if (!unreachable(err)) return err;
-    return new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} (bucket ${this.bucket}) failed while ${doing}: ${reason(err)}`);
+    return new MenagerieError(
+      'STORAGE_UNAVAILABLE',
+      `S3 storage at ${this.where} (bucket ${this.bucket}) failed while ${doing}: ${reason(err)}`,
+    );
   }
 
   /** How many part buffers this store holds now (for tests and the bench). */
@@ -198,7 +205,9 @@ export class S3BlobStore implements BlobStore {
   /** A server-side copy (results are at most resultLimitBytes, well under CopyObject's 5 GB): no byte passes through here. */
   async share(from: string, to: string, kind: BlobKind): Promise<boolean> {
     try {
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: keyOf(to, kind), CopySource: `${this.bucket}/${keyOf(from, kind)}` }));
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: keyOf(to, kind), CopySource: `${this.bucket}/${keyOf(from, kind)}` }),
+      );
       return true;
     } catch (err) {
       if (notFound(err)) return false;
@@ -218,7 +227,9 @@ export class S3BlobStore implements BlobStore {
 
   private async deleteKeys(keys: string[]): Promise<void> {
     if (!keys.length) return;
-    await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+    await this.client.send(
+      new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+    );
   }
 
   async abortStaleUploads(before: Date): Promise<number> {
@@ -309,7 +320,11 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
     } catch (err) {
-      const why = notFound(err) ? 'the bucket does not exist' : (err as SdkError).name === 'AbortError' ? `no answer within ${CHECK_TIMEOUT_MS} ms` : reason(err);
+      const why = notFound(err)
+        ? 'the bucket does not exist'
+        : (err as SdkError).name === 'AbortError'
+          ? `no answer within ${CHECK_TIMEOUT_MS} ms`
+          : reason(err);
       throw new MenagerieError('STORAGE_UNAVAILABLE', `S3 storage at ${this.where} bucket ${this.bucket} does not answer: ${why}`);
     }
   }

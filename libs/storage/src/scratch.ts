@@ -7,7 +7,16 @@ import { pipeline } from 'node:stream/promises';
 import { isJobId } from '@menagerie/core';
 import { RESULT_HEAD_BYTES } from './describe-result';
 import { isOutOfSpace, translateFsError } from './fs-files';
-import { formatVolume, hasOwnFilesystem, MIN_VOLUME_BYTES, mountVolume, probeVolumes, unmountVolume, volumeIsFull, volumeUsage } from './job-volume';
+import {
+  formatVolume,
+  hasOwnFilesystem,
+  MIN_VOLUME_BYTES,
+  mountVolume,
+  probeVolumes,
+  unmountVolume,
+  volumeIsFull,
+  volumeUsage,
+} from './job-volume';
 
 /** What a node name may be (node.name): safe as one path segment. */
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -108,7 +117,9 @@ export class Scratch {
     await mkdir(this.jobsArea, { recursive: true, mode: 0o711 });
     if (this.options.filesystem !== 'loop') return;
     if (this.options.limitBytes < MIN_VOLUME_BYTES) {
-      throw new Error(`jobDirLimitBytes must be at least ${MIN_VOLUME_BYTES} with storage.jobDirFilesystem "loop", not ${this.options.limitBytes}`);
+      throw new Error(
+        `jobDirLimitBytes must be at least ${MIN_VOLUME_BYTES} with storage.jobDirFilesystem "loop", not ${this.options.limitBytes}`,
+      );
     }
     await mkdir(this.volumesArea, { recursive: true, mode: 0o700 });
     try {
@@ -267,7 +278,11 @@ export class Scratch {
   /** What the job directories here use now, together (the node's metrics); one removed while it is measured counts 0. */
   async usedBytes(): Promise<number> {
     let total = 0;
-    for (const id of await this.list()) total += await this.usage(id).then((u) => u.usedBytes, () => 0);
+    for (const id of await this.list())
+      total += await this.usage(id).then(
+        (u) => u.usedBytes,
+        () => 0,
+      );
     return total;
   }
 

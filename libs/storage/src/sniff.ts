@@ -45,7 +45,10 @@ export function isZip(head: Buffer): boolean {
 export function safeStem(originalName: string): string {
   const base = originalName.split(/[\\/]/).pop() ?? '';
   const stem = base.replace(/\.[^.]*$/, '');
-  const safe = stem.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 80);
+  const safe = stem
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 80);
   return safe || 'input';
 }
 
@@ -83,7 +86,8 @@ function zipNames(...parts: Buffer[]): string[] {
       for (let i = part.indexOf('PK'); i >= 0 && i + headerBytes <= part.length; i = part.indexOf('PK', i + 1)) {
         if (part.readUInt32LE(i) !== signature) continue;
         const length = part.readUInt16LE(i + nameLengthAt);
-        if (i + headerBytes + length <= part.length) names.push(part.subarray(i + headerBytes, i + headerBytes + length).toString('latin1'));
+        if (i + headerBytes + length <= part.length)
+          names.push(part.subarray(i + headerBytes, i + headerBytes + length).toString('latin1'));
       }
     }
   }

@@ -45,14 +45,19 @@ describe('ToolRunner', () => {
     const first = group();
     await expect(runner.run('sleep', ['30'])).rejects.toThrow(/^sleep 30: still running after 2000 ms; killed$/);
     // No process of the old group is left: not the shell, not its sleep.
-    await until('the killed process group is gone', async () => {
-      try {
-        process.kill(-first, 0);
-        return false;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ESRCH';
-      }
-    }, 5000, 50);
+    await until(
+      'the killed process group is gone',
+      async () => {
+        try {
+          process.kill(-first, 0);
+          return false;
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code === 'ESRCH';
+        }
+      },
+      5000,
+      50,
+    );
     await runner.run('touch', [join(dir, 'next')]);
     expect(existsSync(join(dir, 'next'))).toBe(true);
     expect(group()).not.toBe(first);
@@ -73,7 +78,9 @@ describe('ToolRunner', () => {
       // Each command holds its shell until the file it waits for exists; the fourth waits for a free shell.
       const gate = join(dir, 'gate');
       const started = (i: number) => join(dir, `started-${i}`);
-      const runs = [0, 1, 2, 3].map((i) => three.run('sh', ['-c', `touch "$0"; while [ ! -e "$1" ]; do sleep 0.02; done`, started(i), gate]));
+      const runs = [0, 1, 2, 3].map((i) =>
+        three.run('sh', ['-c', `touch "$0"; while [ ! -e "$1" ]; do sleep 0.02; done`, started(i), gate]),
+      );
       await until('three commands under way', async () => [0, 1, 2, 3].filter((i) => existsSync(started(i))).length === 3, 5000, 20);
       expect([0, 1, 2, 3].filter((i) => existsSync(started(i)))).toEqual([0, 1, 2]);
       writeFileSync(gate, '');

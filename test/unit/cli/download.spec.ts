@@ -2,7 +2,9 @@ import { filenameFrom, safeName } from '../../../apps/cli/src/download';
 
 describe('filenameFrom (Content-Disposition)', () => {
   it('prefers the UTF-8 name over the ASCII fallback', () => {
-    expect(filenameFrom(`attachment; filename="r_sum_.filemeta.json"; filename*=UTF-8''r%C3%A9sum%C3%A9.filemeta.json`)).toBe('résumé.filemeta.json');
+    expect(filenameFrom(`attachment; filename="r_sum_.filemeta.json"; filename*=UTF-8''r%C3%A9sum%C3%A9.filemeta.json`)).toBe(
+      'résumé.filemeta.json',
+    );
   });
 
   it('reads a quoted or a bare name', () => {

@@ -1,18 +1,35 @@
-import { ApiError, apiErrorFrom, CliError, connectionReason, describeError, EXIT, exitCodeOf, UsageError } from '../../../apps/cli/src/errors';
+import {
+  ApiError,
+  apiErrorFrom,
+  CliError,
+  connectionReason,
+  describeError,
+  EXIT,
+  exitCodeOf,
+  UsageError,
+} from '../../../apps/cli/src/errors';
 
 describe('apiErrorFrom', () => {
   it("keeps the server's code and message", () => {
-    const err = apiErrorFrom(413, 'Payload Too Large', JSON.stringify({ error: 'UPLOAD_TOO_LARGE', message: 'the file is larger than 1000 bytes' }));
+    const err = apiErrorFrom(
+      413,
+      'Payload Too Large',
+      JSON.stringify({ error: 'UPLOAD_TOO_LARGE', message: 'the file is larger than 1000 bytes' }),
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: 'UPLOAD_TOO_LARGE', message: 'the file is larger than 1000 bytes', status: 413 });
   });
 
   it('adds the engines an ENGINE_UNKNOWN lists', () => {
-    const err = apiErrorFrom(404, 'Not Found', JSON.stringify({ error: 'ENGINE_UNKNOWN', message: 'no engine named "x"', engines: ['apktool', 'filemeta'] }));
+    const err = apiErrorFrom(
+      404,
+      'Not Found',
+      JSON.stringify({ error: 'ENGINE_UNKNOWN', message: 'no engine named "x"', engines: ['apktool', 'filemeta'] }),
+    );
     expect(describeError(err)).toBe('ENGINE_UNKNOWN: no engine named "x" (engines: apktool, filemeta)');
   });
 
-  it('describes an answer that is not the API\'s JSON by its status, on one line', () => {
+  it("describes an answer that is not the API's JSON by its status, on one line", () => {
     const err = apiErrorFrom(502, 'Bad Gateway', '<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body></html>');
     expect(err.code).toBe('HTTP_502');
     expect(describeError(err)).toBe('HTTP_502: Bad Gateway: <html> <body> <h1>502 Bad Gateway</h1> </body></html>');

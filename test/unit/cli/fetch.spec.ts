@@ -10,7 +10,9 @@ const ID = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
 
 /** A context whose API answers GET /link/<id> with `bytes`, named by the server `name`. */
 function contextAnswering(name: string, bytes: string): Context {
-  const client = { result: async () => new Response(bytes, { headers: { 'content-disposition': `attachment; filename="${name}"` } }) } as unknown as ApiClient;
+  const client = {
+    result: async () => new Response(bytes, { headers: { 'content-disposition': `attachment; filename="${name}"` } }),
+  } as unknown as ApiClient;
   return { client, json: false, stdout: new PassThrough(), stderr: new PassThrough() as unknown as NodeJS.WriteStream };
 }
 

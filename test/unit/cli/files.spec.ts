@@ -45,6 +45,9 @@ describe('collectInputs', () => {
 
   it('reports a named special file', async () => {
     execFileSync('mkfifo', [join(dir, 'fifo')]);
-    expect(await collectInputs([join(dir, 'fifo')])).toEqual({ files: [], problems: [{ path: join(dir, 'fifo'), reason: 'not a regular file or a directory' }] });
+    expect(await collectInputs([join(dir, 'fifo')])).toEqual({
+      files: [],
+      problems: [{ path: join(dir, 'fifo'), reason: 'not a regular file or a directory' }],
+    });
   });
 });

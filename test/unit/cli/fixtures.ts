@@ -47,4 +47,5 @@ export function stubFetch(answer: (url: URL, init: RequestInit) => Response | Pr
   return { fn, calls };
 }
 
-export const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+export const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });

@@ -3,7 +3,12 @@ import { job, submission } from './fixtures';
 
 describe('format', () => {
   it('aligns columns, leaving the last unpadded', () => {
-    expect(table([['a', 'bbb', 'x'], ['cccc', 'd', 'y']])).toEqual(['a     bbb  x', 'cccc  d    y']);
+    expect(
+      table([
+        ['a', 'bbb', 'x'],
+        ['cccc', 'd', 'y'],
+      ]),
+    ).toEqual(['a     bbb  x', 'cccc  d    y']);
   });
 
   it.each([
@@ -17,7 +22,9 @@ describe('format', () => {
 
   it('says why a job did not complete, and when it came from the cache', () => {
     expect(statusText(job({ status: 'completed', cached: true }))).toBe('completed (cached)');
-    expect(statusText(job({ status: 'failed', exitCode: 1, error: '\nengine exited with code 1\nmore' }))).toBe('failed (exit code 1: engine exited with code 1)');
+    expect(statusText(job({ status: 'failed', exitCode: 1, error: '\nengine exited with code 1\nmore' }))).toBe(
+      'failed (exit code 1: engine exited with code 1)',
+    );
     expect(statusText(job({ status: 'timed_out', error: 'ran past 60 s' }))).toBe('timed_out (ran past 60 s)');
     expect(statusText(job({ status: 'queued', waitingFor: 'abc' }))).toBe('queued (waiting for abc)');
     expect(statusText(job({ status: 'running' }))).toBe('running');
@@ -25,7 +32,10 @@ describe('format', () => {
 
   it('prints a job per row and a submission with its jobs under it, skipping refused files', () => {
     const a = job({ jobid: 'job-a', status: 'completed' });
-    const s = submission([job({ jobid: 'job-b', engine: 'apktool' }), job({ jobid: 'job-c', engine: 'filemeta', status: 'failed', exitCode: 2 })]);
+    const s = submission([
+      job({ jobid: 'job-b', engine: 'apktool' }),
+      job({ jobid: 'job-c', engine: 'filemeta', status: 'failed', exitCode: 2 }),
+    ]);
     expect(
       submittedLines([
         { file: 'dir/a.txt', job: a },

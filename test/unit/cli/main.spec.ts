@@ -21,7 +21,10 @@ async function cli(argv: string[], answer: Parameters<typeof stubFetch>[0] = () 
 describe('menagerie (the command line)', () => {
   it('takes --url and --api-key before or after the command, over the environment', async () => {
     const env = { MENAGERIE_URL: 'http://env:1', MENAGERIE_API_KEY: 'env-key' };
-    for (const argv of [['--url', 'http://flag:2', '--api-key', 'k', 'status', 'x'], ['status', 'x', '--url', 'http://flag:2', '--api-key', 'k']]) {
+    for (const argv of [
+      ['--url', 'http://flag:2', '--api-key', 'k', 'status', 'x'],
+      ['status', 'x', '--url', 'http://flag:2', '--api-key', 'k'],
+    ]) {
       const { calls } = await cli(argv, () => json(200, job()), env);
       expect([calls[0].url.host, calls[0].headers['x-api-key']]).toEqual(['flag:2', 'k']);
     }
@@ -36,12 +39,20 @@ describe('menagerie (the command line)', () => {
   });
 
   it("shows the server's error as one line and exits 1", async () => {
-    const { code, stdout, stderr } = await cli(['jobs', '--engine', 'nope'], () => json(400, { error: 'INVALID_QUERY', message: 'no engine nope' }));
+    const { code, stdout, stderr } = await cli(['jobs', '--engine', 'nope'], () =>
+      json(400, { error: 'INVALID_QUERY', message: 'no engine nope' }),
+    );
     expect([code, stdout, stderr]).toEqual([1, '', 'menagerie: INVALID_QUERY: no engine nope\n']);
   });
 
   it('exits 2 on a bad command line, asking nothing of the API', async () => {
-    for (const argv of [['submit', 'f'], ['jobs', '--limit', '0'], ['jobs', '--status', 'done'], ['bogus'], ['submit', 'f', '-e', 'a', '--concurrency', 'many']]) {
+    for (const argv of [
+      ['submit', 'f'],
+      ['jobs', '--limit', '0'],
+      ['jobs', '--status', 'done'],
+      ['bogus'],
+      ['submit', 'f', '-e', 'a', '--concurrency', 'many'],
+    ]) {
       const { code, stderr, calls } = await cli(argv);
       expect([argv, code]).toEqual([argv, 2]);
       expect(stderr).toMatch(/^menagerie: USAGE: /);
@@ -65,10 +76,15 @@ describe('menagerie (the command line)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-'));
     for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, name), name);
     let n = 0;
-    const answer = () => (++n === 2 ? json(400, { error: 'UPLOAD_EMPTY', message: 'empty' }) : json(201, job({ jobid: `job-${n}`, status: 'completed' })));
+    const answer = () =>
+      ++n === 2 ? json(400, { error: 'UPLOAD_EMPTY', message: 'empty' }) : json(201, job({ jobid: `job-${n}`, status: 'completed' }));
     const { code, stdout, stderr } = await cli(['submit', dir, '-e', 'filemeta', '-c', '1', '--json'], answer);
     expect(code).toBe(1);
-    expect((JSON.parse(stdout) as object[]).map((i) => Object.keys(i).sort())).toEqual([['file', 'job'], ['error', 'file'], ['file', 'job']]);
+    expect((JSON.parse(stdout) as object[]).map((i) => Object.keys(i).sort())).toEqual([
+      ['file', 'job'],
+      ['error', 'file'],
+      ['file', 'job'],
+    ]);
     expect(stderr).toBe(`menagerie: ${join(dir, 'b')}: UPLOAD_EMPTY: empty\n2 completed, 1 of 3 files not submitted\n`);
   });
 

@@ -4,8 +4,16 @@ import { UsageError } from '../../../apps/cli/src/errors';
 describe('resolveConnection', () => {
   it('takes the flag over the environment over the default', () => {
     expect(resolveConnection({}, {})).toEqual({ url: 'http://localhost:8100', apiKey: null });
-    expect(resolveConnection({}, { MENAGERIE_URL: 'http://api:9000/', MENAGERIE_API_KEY: 'env-key' })).toEqual({ url: 'http://api:9000', apiKey: 'env-key' });
-    expect(resolveConnection({ url: 'https://m.example/base/', apiKey: 'flag-key' }, { MENAGERIE_URL: 'http://api:9000', MENAGERIE_API_KEY: 'env-key' })).toEqual({
+    expect(resolveConnection({}, { MENAGERIE_URL: 'http://api:9000/', MENAGERIE_API_KEY: 'env-key' })).toEqual({
+      url: 'http://api:9000',
+      apiKey: 'env-key',
+    });
+    expect(
+      resolveConnection(
+        { url: 'https://m.example/base/', apiKey: 'flag-key' },
+        { MENAGERIE_URL: 'http://api:9000', MENAGERIE_API_KEY: 'env-key' },
+      ),
+    ).toEqual({
       url: 'https://m.example/base',
       apiKey: 'flag-key',
     });

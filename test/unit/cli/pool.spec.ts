@@ -44,7 +44,11 @@ describe('mapBounded', () => {
       },
       (_, i) => seen.push(i),
     );
-    expect(outcomes).toEqual([{ ok: true, value: 30 }, { ok: false, error: new Error('one') }, { ok: true, value: 20 }]);
+    expect(outcomes).toEqual([
+      { ok: true, value: 30 },
+      { ok: false, error: new Error('one') },
+      { ok: true, value: 20 },
+    ]);
     expect(seen.sort()).toEqual([0, 1, 2]);
   });
 

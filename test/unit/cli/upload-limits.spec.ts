@@ -6,8 +6,10 @@ const engines = [
 ];
 
 describe('oversizeFor (explaining an upload the API cut off)', () => {
-  it("names the engine whose limit the file is over", () => {
-    expect(oversizeFor(5000, { kind: 'engine', engine: 'tiny' }, engines)).toBe("the file (5000 bytes) is larger than engine tiny's limit of 1000 bytes");
+  it('names the engine whose limit the file is over', () => {
+    expect(oversizeFor(5000, { kind: 'engine', engine: 'tiny' }, engines)).toBe(
+      "the file (5000 bytes) is larger than engine tiny's limit of 1000 bytes",
+    );
     expect(oversizeFor(5000, { kind: 'engine', engine: 'big' }, engines)).toBeNull();
     expect(oversizeFor(5000, { kind: 'engine', engine: 'unknown' }, engines)).toBeNull();
   });
@@ -15,7 +17,9 @@ describe('oversizeFor (explaining an upload the API cut off)', () => {
   it('for a submission: any named engine; for auto, only when over every engine', () => {
     expect(oversizeFor(5000, { kind: 'submission', engines: 'big,tiny' }, engines)).toMatch(/engine tiny's limit/);
     expect(oversizeFor(5000, { kind: 'submission', engines: 'auto' }, engines)).toBeNull();
-    expect(oversizeFor(2_000_000, { kind: 'submission', engines: 'auto' }, engines)).toBe("the file (2000000 bytes) is larger than every engine's limit (the largest is 1000000 bytes)");
+    expect(oversizeFor(2_000_000, { kind: 'submission', engines: 'auto' }, engines)).toBe(
+      "the file (2000000 bytes) is larger than every engine's limit (the largest is 1000000 bytes)",
+    );
     expect(oversizeFor(10, { kind: 'submission', engines: 'auto' }, [])).toBeNull();
   });
 });

@@ -7,7 +7,9 @@ describe('waiting for the end', () => {
     const answers = [job({ status: 'queued' }), job({ status: 'running' }), job({ status: 'running' }), job({ status: 'completed' })];
     const stub = stubFetch(() => json(200, answers.shift()));
     const seen: string[] = [];
-    const final = await untilJobEnds(new ApiClient({ url: 'http://api', apiKey: null }, stub.fn), job({ status: 'queued' }), 60, (j) => seen.push(j.status));
+    const final = await untilJobEnds(new ApiClient({ url: 'http://api', apiKey: null }, stub.fn), job({ status: 'queued' }), 60, (j) =>
+      seen.push(j.status),
+    );
     expect(final.status).toBe('completed');
     expect(seen).toEqual(['queued', 'running', 'completed']);
     expect(stub.calls.every((c) => c.url.searchParams.get('wait') === '60')).toBe(true);
@@ -29,17 +31,27 @@ describe('waiting for the end', () => {
 
   it('stops on an error that waiting will not cure', async () => {
     const stub = stubFetch(() => json(404, { error: 'JOB_NOT_FOUND', message: 'gone' }));
-    await expect(untilJobEnds(new ApiClient({ url: 'http://api', apiKey: null }, stub.fn), job(), 60)).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    await expect(untilJobEnds(new ApiClient({ url: 'http://api', apiKey: null }, stub.fn), job(), 60)).rejects.toMatchObject({
+      code: 'JOB_NOT_FOUND',
+    });
     expect(stub.calls).toHaveLength(1);
   });
 
   it('long-polls /submission until no job is live, reporting each job as it changes', async () => {
     const a = (status: string) => job({ jobid: 'a', engine: 'apktool', status });
     const b = (status: string) => job({ jobid: 'b', engine: 'filemeta', status });
-    const answers = [submission([a('running'), b('completed')]), submission([a('failed'), b('completed')], { status: 'completed_with_failures' })];
+    const answers = [
+      submission([a('running'), b('completed')]),
+      submission([a('failed'), b('completed')], { status: 'completed_with_failures' }),
+    ];
     const stub = stubFetch(() => json(200, answers.shift()));
     const seen: string[] = [];
-    const final = await untilSubmissionEnds(new ApiClient({ url: 'http://api', apiKey: null }, stub.fn), submission([a('queued'), b('queued')]), 10, (j) => seen.push(`${j.jobid}:${j.status}`));
+    const final = await untilSubmissionEnds(
+      new ApiClient({ url: 'http://api', apiKey: null }, stub.fn),
+      submission([a('queued'), b('queued')]),
+      10,
+      (j) => seen.push(`${j.jobid}:${j.status}`),
+    );
     expect(final.status).toBe('completed_with_failures');
     expect(seen).toEqual(['a:queued', 'b:queued', 'a:running', 'b:completed', 'a:failed']);
     expect(stub.calls.map((c) => c.url.searchParams.get('wait'))).toEqual(['10', '10']);

@@ -194,7 +194,11 @@ const STATUS_LABELS = {
 };
 
 export function statusBadge(status) {
-  return h('span', { class: `badge status-${String(status).replace(/[^a-z_]/g, '')}`, dataset: { status }, text: STATUS_LABELS[status] ?? status });
+  return h('span', {
+    class: `badge status-${String(status).replace(/[^a-z_]/g, '')}`,
+    dataset: { status },
+    text: STATUS_LABELS[status] ?? status,
+  });
 }
 
 export function isFinal(status) {

@@ -1,6 +1,18 @@
 // Engines page: every engine from GET /engines with the live nodes that serve it (refreshed every 2 s),
 // and service health from GET /health (every 10 s).
-import { api, errorText, formatBytes, formatCount, formatDuration, h, liveIndicator, nodePath, notice, poll, shortHash } from './console.js';
+import {
+  api,
+  errorText,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  h,
+  liveIndicator,
+  nodePath,
+  notice,
+  poll,
+  shortHash,
+} from './console.js';
 
 const list = document.getElementById('engines');
 const health = document.getElementById('health');
@@ -8,7 +20,12 @@ const error = document.getElementById('error');
 const live = liveIndicator(document.getElementById('live'));
 
 function fact(label, value, opts = {}) {
-  return h('div', { class: `fact${opts.wide ? ' wide' : ''}` }, h('dt', { text: label }), h('dd', { class: opts.mono ? 'mono breakable' : undefined, title: opts.title }, value));
+  return h(
+    'div',
+    { class: `fact${opts.wide ? ' wide' : ''}` },
+    h('dt', { text: label }),
+    h('dd', { class: opts.mono ? 'mono breakable' : undefined, title: opts.title }, value),
+  );
 }
 
 /** The image digest, when every node that serves the engine resolves its image to the same one. */
@@ -51,9 +68,24 @@ function engineCard(engine) {
     h(
       'div',
       { class: 'counters' },
-      h('a', { class: 'counter', href: `/console/jobs?engine=${encodeURIComponent(engine.name)}&status=queued` }, h('strong', { dataset: { count: 'queued' }, text: formatCount(queued) }), h('span', { text: 'queued' })),
-      h('a', { class: 'counter', href: `/console/jobs?engine=${encodeURIComponent(engine.name)}&status=running` }, h('strong', { dataset: { count: 'running' }, text: formatCount(running) }), h('span', { text: 'running' })),
-      h('div', { class: 'counter' }, h('strong', { dataset: { count: 'workers' }, text: formatCount(engine.workers) }), h('span', { text: engine.workers === 1 ? 'worker' : 'workers' })),
+      h(
+        'a',
+        { class: 'counter', href: `/console/jobs?engine=${encodeURIComponent(engine.name)}&status=queued` },
+        h('strong', { dataset: { count: 'queued' }, text: formatCount(queued) }),
+        h('span', { text: 'queued' }),
+      ),
+      h(
+        'a',
+        { class: 'counter', href: `/console/jobs?engine=${encodeURIComponent(engine.name)}&status=running` },
+        h('strong', { dataset: { count: 'running' }, text: formatCount(running) }),
+        h('span', { text: 'running' }),
+      ),
+      h(
+        'div',
+        { class: 'counter' },
+        h('strong', { dataset: { count: 'workers' }, text: formatCount(engine.workers) }),
+        h('span', { text: engine.workers === 1 ? 'worker' : 'workers' }),
+      ),
     ),
     h(
       'dl',
@@ -79,7 +111,11 @@ function renderHealth(answer) {
     ...Object.entries(answer.checks ?? {}).map(([key, check]) =>
       h(
         'span',
-        { class: `pill ${check.ok ? 'ok' : 'bad'}`, title: check.ok ? `answered in ${check.latencyMs} ms` : check.error, dataset: { check: key } },
+        {
+          class: `pill ${check.ok ? 'ok' : 'bad'}`,
+          title: check.ok ? `answered in ${check.latencyMs} ms` : check.error,
+          dataset: { check: key },
+        },
         h('span', { class: 'dot', 'aria-hidden': 'true' }),
         `${names[key] ?? key} ${check.ok ? 'up' : 'down'}`,
       ),

@@ -56,7 +56,11 @@ function step(state, label, iso, note) {
       'div',
       { class: 'step-body' },
       h('strong', { text: label }),
-      h('span', { class: 'step-time' }, iso ? h('time', { datetime: iso, text: formatDate(iso) }) : state === 'skipped' ? 'skipped' : 'pending'),
+      h(
+        'span',
+        { class: 'step-time' },
+        iso ? h('time', { datetime: iso, text: formatDate(iso) }) : state === 'skipped' ? 'skipped' : 'pending',
+      ),
       note ? h('span', { class: 'step-note', text: note }) : null,
     ),
   );
@@ -76,7 +80,8 @@ function renderTimeline(j) {
   const ran = started ? between(started, j.finishedAt ?? now) : null;
   const total = final ? between(j.createdAt, j.finishedAt) : null;
 
-  const queuedNote = j.status === 'queued' ? `waiting for ${formatDuration(waited)}` : j.cached ? 'upload stored' : 'upload stored, workflow started';
+  const queuedNote =
+    j.status === 'queued' ? `waiting for ${formatDuration(waited)}` : j.cached ? 'upload stored' : 'upload stored, workflow started';
   const runningNote = j.cached
     ? 'no container ran: served from the cache'
     : started
@@ -84,12 +89,21 @@ function renderTimeline(j) {
       : final
         ? 'never started'
         : null;
-  const finalNote = !final ? null : ran !== null ? `ran ${formatDuration(ran)} · ${formatDuration(total)} in all` : `${formatDuration(total)} in all`;
+  const finalNote = !final
+    ? null
+    : ran !== null
+      ? `ran ${formatDuration(ran)} · ${formatDuration(total)} in all`
+      : `${formatDuration(total)} in all`;
   fill(
     timeline,
     step(j.status === 'queued' ? 'current' : 'done', 'Queued', j.createdAt, queuedNote),
     step(j.status === 'running' ? 'current' : started ? 'done' : final ? 'skipped' : 'pending', 'Running', started, runningNote),
-    step(final ? `done ${j.status === 'completed' ? 'ok' : 'bad'}` : 'pending', final ? FINAL_LABELS[j.status] : 'Finished', j.finishedAt, finalNote),
+    step(
+      final ? `done ${j.status === 'completed' ? 'ok' : 'bad'}` : 'pending',
+      final ? FINAL_LABELS[j.status] : 'Finished',
+      j.finishedAt,
+      finalNote,
+    ),
   );
 }
 
@@ -109,15 +123,51 @@ function renderDetails(j) {
     item('Size', `${formatBytes(j.input.size)} (${formatCount(j.input.size)} bytes)`, { field: 'size' }),
     item('Detected type', j.input.mime ?? 'not recorded', { mono: true, field: 'mime' }),
     item('Engine', j.engine, { field: 'engine' }),
-    item('Node', j.node ? h('a', { href: nodePath(j.node), text: j.node }) : j.cached ? 'none: no container ran' : isFinal(j.status) ? 'not recorded' : 'known when the job starts', { field: 'node' }),
-    item('SHA-256', [j.input.sha256, h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(j.input.sha256)}`, text: 'All analyses of this file' })], { mono: true, wide: true, field: 'sha256' }),
+    item(
+      'Node',
+      j.node
+        ? h('a', { href: nodePath(j.node), text: j.node })
+        : j.cached
+          ? 'none: no container ran'
+          : isFinal(j.status)
+            ? 'not recorded'
+            : 'known when the job starts',
+      { field: 'node' },
+    ),
+    item(
+      'SHA-256',
+      [
+        j.input.sha256,
+        h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(j.input.sha256)}`, text: 'All analyses of this file' }),
+      ],
+      { mono: true, wide: true, field: 'sha256' },
+    ),
     item('Job id', j.jobid, { mono: true, wide: true, field: 'jobid' }),
     item('Image', j.image, { mono: true, wide: true, field: 'image' }),
-    item('Image digest', j.imageDigest ?? (isFinal(j.status) ? 'not resolved' : 'resolved when the job starts'), { mono: true, wide: true, field: 'digest' }),
+    item('Image digest', j.imageDigest ?? (isFinal(j.status) ? 'not resolved' : 'resolved when the job starts'), {
+      mono: true,
+      wide: true,
+      field: 'digest',
+    }),
     item('Exit code', j.exitCode === null ? '—' : String(j.exitCode), { field: 'exit' }),
     item('Cache', cacheFact(j), { field: 'cache' }),
-    j.submission ? item('Submission', h('a', { href: submissionPath(j.submission.id), class: 'mono', text: j.submission.id }), { wide: true, field: 'submission' }) : null,
-    item('Result', j.result ? `${j.result.name} · ${formatBytes(j.result.size)}` : j.expiredAt ? 'removed by retention' : isFinal(j.status) ? 'none' : 'not yet', { field: 'result' }),
+    j.submission
+      ? item('Submission', h('a', { href: submissionPath(j.submission.id), class: 'mono', text: j.submission.id }), {
+          wide: true,
+          field: 'submission',
+        })
+      : null,
+    item(
+      'Result',
+      j.result
+        ? `${j.result.name} · ${formatBytes(j.result.size)}`
+        : j.expiredAt
+          ? 'removed by retention'
+          : isFinal(j.status)
+            ? 'none'
+            : 'not yet',
+      { field: 'result' },
+    ),
     j.expiredAt ? item('Files removed', formatDate(j.expiredAt), { field: 'expired' }) : null,
   );
 }
@@ -156,8 +206,10 @@ function renderRelations(j) {
   cacheNote.hidden = !((j.cached && j.cachedFrom) || j.waitingFor);
   const retryNote = document.getElementById('retry-note');
   const retryParts = [];
-  if (j.retryOf) retryParts.push('A retry of job ', h('a', { href: jobPath(j.retryOf), id: 'retry-of', class: 'mono', text: j.retryOf }), '. ');
-  if (j.retriedAs) retryParts.push('Run again as job ', h('a', { href: jobPath(j.retriedAs), id: 'retried-as', class: 'mono', text: j.retriedAs }), '.');
+  if (j.retryOf)
+    retryParts.push('A retry of job ', h('a', { href: jobPath(j.retryOf), id: 'retry-of', class: 'mono', text: j.retryOf }), '. ');
+  if (j.retriedAs)
+    retryParts.push('Run again as job ', h('a', { href: jobPath(j.retriedAs), id: 'retried-as', class: 'mono', text: j.retriedAs }), '.');
   fill(retryNote, ...retryParts);
   retryNote.hidden = retryParts.length === 0;
 }
@@ -165,25 +217,50 @@ function renderRelations(j) {
 function renderActions(j) {
   const nodes = [];
   if (j.result) {
-    nodes.push(h('a', { class: 'button primary', id: 'download', href: `/link/${encodeURIComponent(j.jobid)}`, download: '' }, 'Download result'));
+    nodes.push(
+      h('a', { class: 'button primary', id: 'download', href: `/link/${encodeURIComponent(j.jobid)}`, download: '' }, 'Download result'),
+    );
   }
   if (!isFinal(j.status)) {
     nodes.push(
-      h('button', { type: 'button', class: 'button danger-outline', id: 'cancel', disabled: cancelling, on: { click: cancel } }, cancelling ? 'Cancelling…' : 'Cancel job'),
+      h(
+        'button',
+        { type: 'button', class: 'button danger-outline', id: 'cancel', disabled: cancelling, on: { click: cancel } },
+        cancelling ? 'Cancelling…' : 'Cancel job',
+      ),
     );
   }
   if (isFinal(j.status) && !j.expiredAt) {
-    nodes.push(h('button', { type: 'button', class: 'button subtle', id: 'retry', disabled: retrying, on: { click: retry } }, retrying ? 'Starting…' : 'Run again'));
+    nodes.push(
+      h(
+        'button',
+        { type: 'button', class: 'button subtle', id: 'retry', disabled: retrying, on: { click: retry } },
+        retrying ? 'Starting…' : 'Run again',
+      ),
+    );
   }
   // A hit served at upload (or from the identical job it waited for) never had a workflow.
-  if (j.temporalUrl) nodes.push(h('a', { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal ↗'));
+  if (j.temporalUrl)
+    nodes.push(
+      h(
+        'a',
+        { class: 'button subtle', id: 'temporal', href: j.temporalUrl, target: '_blank', rel: 'noopener noreferrer' },
+        'Open in Temporal ↗',
+      ),
+    );
   fill(actions, ...nodes);
 }
 
 function render(j) {
   document.title = `${j.input.name} · Menagerie`;
   title.textContent = j.input.name;
-  fill(sub, statusBadge(j.status), j.cached ? cachedBadge() : null, h('span', { text: ` ${j.engine} · ` }), h('span', { class: 'mono', text: j.jobid }));
+  fill(
+    sub,
+    statusBadge(j.status),
+    j.cached ? cachedBadge() : null,
+    h('span', { text: ` ${j.engine} · ` }),
+    h('span', { class: 'mono', text: j.jobid }),
+  );
   renderActions(j);
   renderRelations(j);
   renderTimeline(j);
@@ -227,7 +304,13 @@ async function cancel() {
 // ---------------------------------------------------------------- preview
 
 function renderArchive(p) {
-  const filter = h('input', { type: 'search', class: 'entry-filter', placeholder: 'Filter entries', 'aria-label': 'Filter entries', spellcheck: 'false' });
+  const filter = h('input', {
+    type: 'search',
+    class: 'entry-filter',
+    placeholder: 'Filter entries',
+    'aria-label': 'Filter entries',
+    spellcheck: 'false',
+  });
   const body = h('tbody');
   const files = p.entries.filter((e) => e.type !== 'directory').length;
   const showEntries = () => {
@@ -239,7 +322,11 @@ function renderArchive(p) {
           'tr',
           { dataset: { type: e.type } },
           h('td', { class: 'mono breakable entry-name', text: e.type === 'directory' && !e.name.endsWith('/') ? `${e.name}/` : e.name }),
-          h('td', { class: 'num', title: e.size === null ? undefined : `${e.size} bytes` }, e.type === 'directory' ? 'dir' : e.type === 'symlink' ? 'link' : formatBytes(e.size)),
+          h(
+            'td',
+            { class: 'num', title: e.size === null ? undefined : `${e.size} bytes` },
+            e.type === 'directory' ? 'dir' : e.type === 'symlink' ? 'link' : formatBytes(e.size),
+          ),
         ),
       ),
     );
@@ -254,7 +341,16 @@ function renderArchive(p) {
       filter,
     ),
     p.truncated ? h('p', { class: 'notice small', text: p.note ?? 'Not every entry is listed.' }) : null,
-    h('div', { class: 'scroll-box' }, h('table', { class: 'entries' }, h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }))), body)),
+    h(
+      'div',
+      { class: 'scroll-box' },
+      h(
+        'table',
+        { class: 'entries' },
+        h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }))),
+        body,
+      ),
+    ),
   ];
 }
 
@@ -279,7 +375,10 @@ function renderPreview(p) {
     case 'binary':
       return fill(
         preview,
-        h('p', { class: 'muted small', text: `Binary${p.note ? ` (${p.note})` : ''} · the first ${p.bytes} of ${formatCount(p.size)} bytes` }),
+        h('p', {
+          class: 'muted small',
+          text: `Binary${p.note ? ` (${p.note})` : ''} · the first ${p.bytes} of ${formatCount(p.size)} bytes`,
+        }),
         h('pre', { class: 'code hex scroll-box', id: 'preview-hex', text: p.hex }),
       );
     default:
@@ -310,7 +409,12 @@ async function loadLog() {
     const text = await res.text();
     const size = Number(res.headers.get('X-Log-Size') ?? text.length);
     logMeta.textContent = `${formatBytes(size)}${res.headers.get('X-Log-Truncated') === 'true' ? ' · first part shown' : ''}`;
-    fill(logBox, text ? h('pre', { class: 'code log scroll-box', id: 'log-text', text }) : h('p', { class: 'muted', text: 'The engine printed nothing.' }));
+    fill(
+      logBox,
+      text
+        ? h('pre', { class: 'code log scroll-box', id: 'log-text', text })
+        : h('p', { class: 'muted', text: 'The engine printed nothing.' }),
+    );
   } catch (err) {
     fill(logBox, h('p', { class: 'notice danger', text: `Could not load the log: ${errorText(err)}` }));
   }
@@ -342,7 +446,9 @@ function attemptLine(a) {
 function renderWebhooks(deliveries) {
   webhooksTable.hidden = deliveries.length === 0;
   webhooksEmpty.hidden = deliveries.length > 0;
-  webhooksMeta.textContent = deliveries.length ? `${deliveries.filter((d) => d.status === 'delivered').length} of ${deliveries.length} delivered` : '';
+  webhooksMeta.textContent = deliveries.length
+    ? `${deliveries.filter((d) => d.status === 'delivered').length} of ${deliveries.length} delivered`
+    : '';
   fill(
     webhookRows,
     ...deliveries.map((d) =>
@@ -350,9 +456,20 @@ function renderWebhooks(deliveries) {
         'tr',
         { dataset: { delivery: d.deliveryId, status: d.status } },
         h('td', { class: 'mono', text: d.event }),
-        h('td', {}, h('span', { class: 'mono breakable', text: d.url }), h('span', { class: 'muted', text: d.receiver === 'callback' ? ' (callback)' : ' (target)' })),
+        h(
+          'td',
+          {},
+          h('span', { class: 'mono breakable', text: d.url }),
+          h('span', { class: 'muted', text: d.receiver === 'callback' ? ' (callback)' : ' (target)' }),
+        ),
         h('td', {}, h('span', { class: `badge ${DELIVERY_BADGES[d.status] ?? ''}`, text: DELIVERY_LABELS[d.status] ?? d.status })),
-        h('td', {}, d.attempts.length ? h('ol', { class: 'attempts' }, ...d.attempts.map(attemptLine)) : h('span', { class: 'muted', text: 'none yet' })),
+        h(
+          'td',
+          {},
+          d.attempts.length
+            ? h('ol', { class: 'attempts' }, ...d.attempts.map(attemptLine))
+            : h('span', { class: 'muted', text: 'none yet' }),
+        ),
       ),
     ),
   );

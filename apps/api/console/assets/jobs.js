@@ -94,9 +94,17 @@ function row(job) {
     'tr',
     { dataset: { jobid: job.jobid, status: job.status, cached: String(Boolean(job.cached)) } },
     cell('Status', statusBadge(job.status), job.cached ? cachedBadge() : null),
-    h('td', { class: 'file', dataset: { label: 'File' } }, h('a', { href: jobPath(job.jobid), class: 'job-link breakable', title: job.input.name, text: job.input.name })),
+    h(
+      'td',
+      { class: 'file', dataset: { label: 'File' } },
+      h('a', { href: jobPath(job.jobid), class: 'job-link breakable', title: job.input.name, text: job.input.name }),
+    ),
     cell('Engine', job.engine),
-    h('td', { class: 'node', dataset: { label: 'Node' } }, job.node ? h('a', { href: nodePath(job.node), class: 'breakable', text: job.node }) : h('span', { class: 'muted', text: '—' })),
+    h(
+      'td',
+      { class: 'node', dataset: { label: 'Node' } },
+      job.node ? h('a', { href: nodePath(job.node), class: 'breakable', text: job.node }) : h('span', { class: 'muted', text: '—' }),
+    ),
     h('td', { class: 'num', dataset: { label: 'Size' }, title: `${job.input.size} bytes` }, formatBytes(job.input.size)),
     h('td', { class: 'mono hash', dataset: { label: 'SHA-256' }, title: job.input.sha256 }, shortHash(job.input.sha256)),
     cell('Created', timeAgo(job.createdAt)),
@@ -133,7 +141,9 @@ async function load() {
   empty.hidden = answer.items.length > 0;
   const filtered = (state.q && !short) || state.engine || state.status;
   const count = `${about}${formatCount(answer.total)} ${answer.total === 1 ? 'job' : 'jobs'}${filtered ? ' match' : ''}, newest first.`;
-  summary.textContent = short ? `Type at least ${MIN_SEARCH} characters to search. ${count}` : count.charAt(0).toUpperCase() + count.slice(1);
+  summary.textContent = short
+    ? `Type at least ${MIN_SEARCH} characters to search. ${count}`
+    : count.charAt(0).toUpperCase() + count.slice(1);
   pageInfo.textContent = `Page ${state.page} of ${about}${formatCount(pages)}`;
   prev.disabled = state.page <= 1;
   next.disabled = !answer.next;

@@ -26,7 +26,11 @@ function engineRow(engine) {
   return h(
     'tr',
     { dataset: { engine: engine.name, available: String(engine.available), serving: String(engine.serving) } },
-    cell('Engine', { class: 'engine-name' }, h('a', { href: `/console/jobs?engine=${encodeURIComponent(engine.name)}`, text: engine.name })),
+    cell(
+      'Engine',
+      { class: 'engine-name' },
+      h('a', { href: `/console/jobs?engine=${encodeURIComponent(engine.name)}`, text: engine.name }),
+    ),
     cell('Image', { class: 'mono breakable' }, engine.image),
     cell('Digest', { class: 'mono digest', title: engine.digest ?? undefined }, engine.digest ? shortHash(engine.digest) : 'not resolved'),
     cell(
@@ -63,7 +67,11 @@ function nodeCard(node) {
       'header',
       { class: 'card-head' },
       h('h2', { class: 'breakable mono', text: node.name }),
-      h('span', { class: `badge ${node.live ? 'ok' : 'bad'}`, title: node.live ? 'reported within the last three report intervals' : 'has not reported for three report intervals', text: node.live ? 'Live' : 'Gone' }),
+      h('span', {
+        class: `badge ${node.live ? 'ok' : 'bad'}`,
+        title: node.live ? 'reported within the last three report intervals' : 'has not reported for three report intervals',
+        text: node.live ? 'Live' : 'Gone',
+      }),
     ),
     h(
       'dl',
@@ -80,7 +88,15 @@ function nodeCard(node) {
           h(
             'table',
             { class: 'node-engines' },
-            h('thead', {}, h('tr', {}, ['Engine', 'Image', 'Digest', 'State', 'Serving'].map((t) => h('th', { text: t })))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Engine', 'Image', 'Digest', 'State', 'Serving'].map((t) => h('th', { text: t })),
+              ),
+            ),
             h('tbody', {}, node.engines.map(engineRow)),
           ),
         )

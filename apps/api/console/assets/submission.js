@@ -71,13 +71,25 @@ function item(label, value, opts = {}) {
 }
 
 function renderDetails(s) {
-  const requested = s.requested === 'auto' ? 'auto: every engine that accepts the file' : String(s.requested ?? '').split(',').join(', ');
+  const requested =
+    s.requested === 'auto'
+      ? 'auto: every engine that accepts the file'
+      : String(s.requested ?? '')
+          .split(',')
+          .join(', ');
   fill(
     details,
     item('File name', s.input.name, { wide: true, field: 'name' }),
     item('Size', `${formatBytes(s.input.size)} (${formatCount(s.input.size)} bytes)`, { field: 'size' }),
     item('Detected type', s.input.mime ?? 'not detected', { mono: true, field: 'mime' }),
-    item('SHA-256', [s.input.sha256, h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(s.input.sha256)}`, text: 'All analyses of this file' })], { mono: true, wide: true, field: 'sha256' }),
+    item(
+      'SHA-256',
+      [
+        s.input.sha256,
+        h('a', { class: 'also', href: `/console/jobs?q=${encodeURIComponent(s.input.sha256)}`, text: 'All analyses of this file' }),
+      ],
+      { mono: true, wide: true, field: 'sha256' },
+    ),
     item('Engines asked', requested, { field: 'requested' }),
     item('Cache', s.forced ? 'bypassed: every engine ran again' : 'used where a result was held', { field: 'forced' }),
     item('Submitted', formatDate(s.createdAt), { field: 'created' }),
@@ -96,9 +108,24 @@ function statusCell(job) {
   const notes = [];
   if (job.cached) {
     notes.push(' ', cachedBadge());
-    if (job.cachedFrom) notes.push(h('span', { class: 'cell-note' }, 'from job ', h('a', { href: jobPath(job.cachedFrom), class: 'mono', title: job.cachedFrom, text: shortHash(job.cachedFrom, 8) })));
+    if (job.cachedFrom)
+      notes.push(
+        h(
+          'span',
+          { class: 'cell-note' },
+          'from job ',
+          h('a', { href: jobPath(job.cachedFrom), class: 'mono', title: job.cachedFrom, text: shortHash(job.cachedFrom, 8) }),
+        ),
+      );
   } else if (job.waitingFor) {
-    notes.push(h('span', { class: 'cell-note' }, 'waiting for identical job ', h('a', { href: jobPath(job.waitingFor), class: 'mono', title: job.waitingFor, text: shortHash(job.waitingFor, 8) })));
+    notes.push(
+      h(
+        'span',
+        { class: 'cell-note' },
+        'waiting for identical job ',
+        h('a', { href: jobPath(job.waitingFor), class: 'mono', title: job.waitingFor, text: shortHash(job.waitingFor, 8) }),
+      ),
+    );
   }
   return h('td', { class: 'status', dataset: { label: 'Status' } }, statusBadge(job.status), ...notes);
 }
@@ -106,7 +133,11 @@ function statusCell(job) {
 function resultCell(job) {
   let content;
   if (job.result) {
-    content = h('a', { class: 'download breakable', href: `/link/${encodeURIComponent(job.jobid)}`, download: '', title: `Download ${job.result.name}` }, `${job.result.name} · ${formatBytes(job.result.size)}`);
+    content = h(
+      'a',
+      { class: 'download breakable', href: `/link/${encodeURIComponent(job.jobid)}`, download: '', title: `Download ${job.result.name}` },
+      `${job.result.name} · ${formatBytes(job.result.size)}`,
+    );
   } else if (job.error) {
     content = h('span', { class: 'muted breakable cell-error', text: job.error });
   } else {
@@ -121,7 +152,11 @@ function row(job) {
     { dataset: { jobid: job.jobid, engine: job.engine, status: job.status, cached: String(Boolean(job.cached)) } },
     h('td', { class: 'engine-name', dataset: { label: 'Engine' } }, h('strong', { text: job.engine })),
     statusCell(job),
-    h('td', { class: 'job', dataset: { label: 'Job' } }, h('a', { href: jobPath(job.jobid), class: 'job-link mono', title: job.jobid, text: shortHash(job.jobid, 8) })),
+    h(
+      'td',
+      { class: 'job', dataset: { label: 'Job' } },
+      h('a', { href: jobPath(job.jobid), class: 'job-link mono', title: job.jobid, text: shortHash(job.jobid, 8) }),
+    ),
     resultCell(job),
     h('td', { class: 'num', dataset: { label: 'Duration' } }, duration(job)),
   );
@@ -151,7 +186,12 @@ function render(s) {
   document.title = `${s.input.name} · Menagerie`;
   title.textContent = s.input.name;
   const n = s.jobs.length;
-  fill(line, statusBadge(s.status), h('span', { text: ` ${n} ${n === 1 ? 'engine' : 'engines'} · ` }), h('span', { class: 'mono', text: s.submissionId }));
+  fill(
+    line,
+    statusBadge(s.status),
+    h('span', { text: ` ${n} ${n === 1 ? 'engine' : 'engines'} · ` }),
+    h('span', { class: 'mono', text: s.submissionId }),
+  );
   renderCancel(s);
   renderSummary(s);
   rows.replaceChildren(...s.jobs.map(row));

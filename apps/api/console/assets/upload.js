@@ -60,7 +60,10 @@ function problem() {
 
 /** Which detected types the engine takes (its `accepts` and `rejects` regexes), when it says. */
 function typeFacts(engine) {
-  return [engine.accepts ? ` · accepts types matching /${engine.accepts}/` : '', engine.rejects ? ` · rejects /${engine.rejects}/` : ''].join('');
+  return [
+    engine.accepts ? ` · accepts types matching /${engine.accepts}/` : '',
+    engine.rejects ? ` · rejects /${engine.rejects}/` : '',
+  ].join('');
 }
 
 function engineFacts(engine) {
@@ -101,7 +104,13 @@ function syncUrl() {
   p.delete('engines');
   const m = mode();
   if (m === 'one' && engineSelect.value) p.set('engine', engineSelect.value);
-  if (m === 'several') p.set('engines', checkedEngines().map((e) => e.name).join(','));
+  if (m === 'several')
+    p.set(
+      'engines',
+      checkedEngines()
+        .map((e) => e.name)
+        .join(','),
+    );
   if (m === 'auto') p.set('engines', 'auto');
   const search = p.toString();
   history.replaceState(null, '', search ? `?${search}` : location.pathname);
@@ -139,7 +148,15 @@ function finish(message) {
 function target() {
   const m = mode();
   if (m === 'one') return { url: `/${encodeURIComponent(selectedEngine().name)}/upload`, engines: null };
-  return { url: '/submit', engines: m === 'auto' ? 'auto' : checkedEngines().map((e) => e.name).join(',') };
+  return {
+    url: '/submit',
+    engines:
+      m === 'auto'
+        ? 'auto'
+        : checkedEngines()
+            .map((e) => e.name)
+            .join(','),
+  };
 }
 
 function send() {
@@ -258,7 +275,9 @@ api('/engines')
       ...engines.map((e) => h('option', { value: e.name, text: e.available ? e.name : `${e.name} (unavailable)` })),
     );
     engineChecks.replaceChildren(
-      ...(engines.length ? engines.map((e) => engineCheck(e, ticked.has(e.name))) : [h('span', { class: 'muted', text: 'No engines configured' })]),
+      ...(engines.length
+        ? engines.map((e) => engineCheck(e, ticked.has(e.name)))
+        : [h('span', { class: 'muted', text: 'No engines configured' })]),
     );
     if (list === 'auto') document.getElementById('mode-auto').checked = true;
     else if (list !== null) document.getElementById('mode-several').checked = true;

@@ -34,7 +34,10 @@ function presentedKey(req: Request): string | null {
     try {
       return decodeURIComponent(value.join('='));
     } catch {
-      throw new MenagerieError('UNAUTHORIZED', `the ${KEY_COOKIE} cookie is not URL-encoded; enter the key again in the console, or ${HOW}`);
+      throw new MenagerieError(
+        'UNAUTHORIZED',
+        `the ${KEY_COOKIE} cookie is not URL-encoded; enter the key again in the console, or ${HOW}`,
+      );
     }
   }
   return null;
@@ -83,7 +86,13 @@ export class ApiKeys {
     if (!key || !match) {
       // Guessing keys, or flooding without one, is limited by the client's address (req.ip: see api.trustedProxies).
       const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-      if (this.unauthenticatedPerMinute > 0) await this.count(digest(`address:${address}`).toString('hex'), res, this.unauthenticatedPerMinute, 'without a valid key from this address');
+      if (this.unauthenticatedPerMinute > 0)
+        await this.count(
+          digest(`address:${address}`).toString('hex'),
+          res,
+          this.unauthenticatedPerMinute,
+          'without a valid key from this address',
+        );
       throw new MenagerieError('UNAUTHORIZED', `an API key is required: ${HOW}`);
     }
     if (this.perMinute > 0) await this.count(candidate.toString('hex'), res, this.perMinute, 'for this key');
@@ -99,7 +108,10 @@ export class ApiKeys {
     }
     if (window.count > perMinute) {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((window.resetAt.getTime() - Date.now()) / 1000))));
-      throw new MenagerieError('RATE_LIMITED', `more than ${perMinute} requests in a minute ${whose} (across every API replica); retry after the time in Retry-After`);
+      throw new MenagerieError(
+        'RATE_LIMITED',
+        `more than ${perMinute} requests in a minute ${whose} (across every API replica); retry after the time in Retry-After`,
+      );
     }
   }
 

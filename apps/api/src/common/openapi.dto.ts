@@ -15,7 +15,12 @@ class JobInputDto {
   @ApiProperty({ description: 'the uploaded file name, kept as metadata only' }) name!: string;
   @ApiProperty() size!: number;
   @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
-  @ApiProperty({ nullable: true, type: String, description: "detected from the file's bytes; null for jobs from before it was", example: 'application/vnd.android.package-archive' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "detected from the file's bytes; null for jobs from before it was",
+    example: 'application/vnd.android.package-archive',
+  })
   mime!: string | null;
 }
 
@@ -36,7 +41,8 @@ export class JobDto {
   @ApiProperty({ enum: JOB_STATUSES }) status!: string;
   @ApiProperty({ type: JobInputDto }) input!: JobInputDto;
   @ApiProperty({ description: 'the image reference as configured when the job was uploaded' }) image!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'the digest the image resolved to when the job ran' }) imageDigest!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the digest the image resolved to when the job ran' }) imageDigest!:
+    string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) startedAt!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finishedAt!: string | null;
@@ -46,29 +52,46 @@ export class JobDto {
   @ApiProperty({ nullable: true, type: JobResultDto }) result!: JobResultDto | null;
   @ApiProperty({ nullable: true, type: String, description: 'GET it for the result bytes' }) resultUrl!: string | null;
   @ApiProperty() statusUrl!: string;
-  @ApiProperty({ nullable: true, type: String, description: "this job's workflow in the Temporal Web UI; null for a cache hit, which has none" }) temporalUrl!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "this job's workflow in the Temporal Web UI; null for a cache hit, which has none",
+  })
+  temporalUrl!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!:
+    string | null;
   @ApiProperty({ nullable: true, type: String, description: 'the worker node that ran the job' }) node!: string | null;
   @ApiProperty({ description: 'served from the cache: no container ran for it' }) cached!: boolean;
-  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'for a cached job, the job whose result it serves' }) cachedFrom!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'while queued: the identical job it waits for (its result will be this one\'s)' })
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'for a cached job, the job whose result it serves' })
+  cachedFrom!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'uuid',
+    description: "while queued: the identical job it waits for (its result will be this one's)",
+  })
   waitingFor!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'a retry: the job it ran again' }) retryOf!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'the latest retry of this job (POST /jobs/<id>/retry)' }) retriedAs!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'the latest retry of this job (POST /jobs/<id>/retry)' })
+  retriedAs!: string | null;
   @ApiProperty({ description: 'uploaded with force=true: run whatever the cache held' }) forced!: boolean;
-  @ApiProperty({ nullable: true, type: JobSubmissionDto, description: 'the submission it is part of' }) submission!: JobSubmissionDto | null;
+  @ApiProperty({ nullable: true, type: JobSubmissionDto, description: 'the submission it is part of' })
+  submission!: JobSubmissionDto | null;
 }
 
 export class JobPageDto {
   @ApiProperty({ type: [JobDto] }) items!: JobDto[];
-  @ApiProperty({ description: 'how many jobs match: exact when totalExact, else an estimate (PostgreSQL planner) above 1,000' }) total!: number;
+  @ApiProperty({ description: 'how many jobs match: exact when totalExact, else an estimate (PostgreSQL planner) above 1,000' })
+  total!: number;
   @ApiProperty({ description: 'false when total is an estimate' }) totalExact!: boolean;
   @ApiProperty({ nullable: true, type: Number, description: 'the page asked for; null for a page asked by cursor' }) page!: number | null;
   @ApiProperty() limit!: number;
   @ApiProperty({ description: 'from total, so an estimate when total is' }) pages!: number;
-  @ApiProperty({ nullable: true, type: String, description: 'cursor of the next page (older jobs); null on the last page' }) next!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the next page (older jobs); null on the last page' }) next!:
+    string | null;
   @ApiProperty({ nullable: true, type: String, description: 'next as a URL, with the same filters and limit' }) nextUrl!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'cursor of the previous page (newer jobs); null on the first page' }) prev!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the previous page (newer jobs); null on the first page' }) prev!:
+    string | null;
   @ApiProperty({ nullable: true, type: String, description: 'prev as a URL, with the same filters and limit' }) prevUrl!: string | null;
 }
 
@@ -79,14 +102,16 @@ class EngineJobsDto {
 
 class EngineNodeDto {
   @ApiProperty() name!: string;
-  @ApiProperty({ nullable: true, type: String, description: "the digest the engine's image resolves to on that node" }) digest!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "the digest the engine's image resolves to on that node" }) digest!:
+    string | null;
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
 }
 
 class EngineDto {
   @ApiProperty() name!: string;
   @ApiProperty() image!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'the digest on the most recently seen node that serves it' }) imageDigest!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the digest on the most recently seen node that serves it' }) imageDigest!:
+    string | null;
   @ApiProperty({ description: 'a live worker node serves it' }) available!: boolean;
   @ApiProperty({ nullable: true, type: String }) unavailableReason!: string | null;
   @ApiProperty({ type: [EngineNodeDto], description: 'the live worker nodes that serve it' }) nodes!: EngineNodeDto[];
@@ -98,10 +123,17 @@ class EngineDto {
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }) cmd!: string | string[];
   @ApiProperty() user!: string;
   @ApiProperty({ type: [String], description: 'as in engines.json, with `-e NAME` in place of `-e NAME=value`' }) runflags!: string[];
-  @ApiProperty({ type: [String], description: 'names of the environment variables the engine is given; never their values' }) env!: string[];
-  @ApiProperty({ description: "seconds a completed result answers identical uploads (engines.json `cachettl`, else default.json `cache.ttl`); 0: no cache" }) cacheTtl!: number;
-  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine takes' }) accepts!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine turns away' }) rejects!: string | null;
+  @ApiProperty({ type: [String], description: 'names of the environment variables the engine is given; never their values' })
+  env!: string[];
+  @ApiProperty({
+    description:
+      'seconds a completed result answers identical uploads (engines.json `cachettl`, else default.json `cache.ttl`); 0: no cache',
+  })
+  cacheTtl!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine takes' }) accepts!:
+    string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine turns away' })
+  rejects!: string | null;
   @ApiProperty({ type: EngineJobsDto }) jobs!: EngineJobsDto;
   @ApiProperty() uploadUrl!: string;
 }
@@ -156,20 +188,31 @@ export class HealthDto {
 export class UploadDto {
   @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
   upload!: unknown;
-  @ApiPropertyOptional({ description: 'true: run the engine even if the result cache has an answer (also as the query parameter force)', example: 'true' })
+  @ApiPropertyOptional({
+    description: 'true: run the engine even if the result cache has an answer (also as the query parameter force)',
+    example: 'true',
+  })
   force?: string;
-  @ApiPropertyOptional({ description: "a URL to POST the job's end to, signed (when not given on the query); it must start with one of webhooks.callbackAllow" })
+  @ApiPropertyOptional({
+    description: "a URL to POST the job's end to, signed (when not given on the query); it must start with one of webhooks.callbackAllow",
+  })
   callback?: string;
 }
 
 export class SubmitDto {
   @ApiProperty({ type: 'string', format: 'binary', description: 'exactly one file' })
   upload!: unknown;
-  @ApiPropertyOptional({ description: 'engine names separated by commas, or auto (when not given on the query)', example: 'apktool,filemeta' })
+  @ApiPropertyOptional({
+    description: 'engine names separated by commas, or auto (when not given on the query)',
+    example: 'apktool,filemeta',
+  })
   engines?: string;
   @ApiPropertyOptional({ description: 'true: run every engine whatever the cache holds (when not given on the query)' })
   force?: string;
-  @ApiPropertyOptional({ description: "a URL to POST each job's end and the submission's to, signed (when not given on the query); it must start with one of webhooks.callbackAllow" })
+  @ApiPropertyOptional({
+    description:
+      "a URL to POST each job's end and the submission's to, signed (when not given on the query); it must start with one of webhooks.callbackAllow",
+  })
   callback?: string;
 }
 
@@ -195,14 +238,20 @@ export class SubmissionDto {
   @ApiProperty({ format: 'uuid' }) submissionId!: string;
   @ApiProperty({
     enum: SUBMISSION_STATUSES,
-    description: 'running while any job is queued or running; completed: all completed; completed_with_failures: all ended, some completed; failed: none completed',
+    description:
+      'running while any job is queued or running; completed: all completed; completed_with_failures: all ended, some completed; failed: none completed',
   })
   status!: string;
   @ApiProperty({ type: SubmissionInputDto, description: 'the file, stored once for all its jobs' }) input!: SubmissionInputDto;
   @ApiProperty({ description: 'what was asked: auto, or the engines as listed', example: 'apktool,filemeta' }) requested!: string;
   @ApiProperty() forced!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed the shared input (every job of it had expired)' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'when retention removed the shared input (every job of it had expired)',
+  })
   expiredAt!: string | null;
   @ApiProperty({ type: [JobDto], description: 'one per engine, each also at /result/<jobid>, in the order asked' }) jobs!: JobDto[];
   @ApiProperty({ type: SubmissionSummaryDto }) summary!: SubmissionSummaryDto;

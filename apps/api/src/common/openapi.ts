@@ -3,7 +3,6 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Express } from 'express';
 import type { ApiKeys } from './access';
 
-
 /**
  * OpenAPI generated from the controllers' decorators: the document at
  * /docs-json, the UI at /docs (served locally), both behind the API keys.

@@ -20,7 +20,10 @@ export class RateLimitPruner implements OnApplicationBootstrap, OnApplicationShu
   onApplicationBootstrap(): void {
     if (!this.keys.enabled) return;
     const windows = new RateLimitRepository(this.dataSource);
-    this.timer = setInterval(() => void windows.prune().catch((err: unknown) => this.logger.warn(`could not prune rate limit windows: ${String(err)}`)), EVERY_MS);
+    this.timer = setInterval(
+      () => void windows.prune().catch((err: unknown) => this.logger.warn(`could not prune rate limit windows: ${String(err)}`)),
+      EVERY_MS,
+    );
     this.timer.unref();
   }
 

@@ -33,9 +33,9 @@ const NAV: Array<[string, string]> = [
 
 function renderPage(layout: string, page: string, main: string): string {
   const { title, section } = PAGES[page];
-  const nav = NAV.map(
-    ([href, label]) => `        <a href="${href}"${href === section ? ' aria-current="page"' : ''}>${label}</a>\n`,
-  ).join('');
+  const nav = NAV.map(([href, label]) => `        <a href="${href}"${href === section ? ' aria-current="page"' : ''}>${label}</a>\n`).join(
+    '',
+  );
   // Function replacements: page text is inserted as is, `$` patterns and all.
   return layout
     .replaceAll('{{title}}', () => title)

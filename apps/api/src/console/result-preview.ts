@@ -118,7 +118,10 @@ export async function previewFile({ handle, size }: OpenFile, limits: PreviewLim
  * the value with a stack of its own, so no nesting overflows the call stack,
  * and every step writes output, so the work is bounded by the output.
  */
-export function prettyJson(value: unknown, limits: Pick<PreviewLimits, 'jsonChars' | 'jsonIndentDepth'>): { text: string; truncated: boolean; note: string | null } {
+export function prettyJson(
+  value: unknown,
+  limits: Pick<PreviewLimits, 'jsonChars' | 'jsonIndentDepth'>,
+): { text: string; truncated: boolean; note: string | null } {
   const pads = Array.from({ length: limits.jsonIndentDepth + 1 }, (_, depth) => `\n${'  '.repeat(depth)}`);
   const pad = (depth: number) => pads[Math.min(depth, limits.jsonIndentDepth)];
   const out: string[] = [];
@@ -188,7 +191,7 @@ export function prettyJson(value: unknown, limits: Pick<PreviewLimits, 'jsonChar
 }
 
 async function* chunksOf(handle: PositionalReader, length: number, chunk = 64 * 1024): AsyncGenerator<Buffer> {
-  for (let position = 0; position < length; ) {
+  for (let position = 0; position < length;) {
     const bytes = await readAt(handle, position, Math.min(chunk, length - position));
     if (bytes.length === 0) return;
     position += bytes.length;
@@ -207,7 +210,6 @@ async function readAt(handle: PositionalReader, position: number, length: number
   return buf.subarray(0, read);
 }
 
-
 /**
  * UTF-8 text, or null for binary: a NUL byte or an invalid sequence. A cut
  * multi-byte character at the end of a truncated read is not held against it.
@@ -222,7 +224,10 @@ export function decodeText(bytes: Buffer, truncated: boolean): string | null {
 }
 
 async function binary(handle: PositionalReader, size: number, limits: PreviewLimits, note: string | null, head?: Buffer): Promise<Preview> {
-  const bytes = head && head.length >= Math.min(size, limits.hexBytes) ? head.subarray(0, limits.hexBytes) : await readAt(handle, 0, Math.min(size, limits.hexBytes));
+  const bytes =
+    head && head.length >= Math.min(size, limits.hexBytes)
+      ? head.subarray(0, limits.hexBytes)
+      : await readAt(handle, 0, Math.min(size, limits.hexBytes));
   return { kind: 'binary', size, bytes: bytes.length, hex: hexDump(bytes), note };
 }
 
@@ -262,7 +267,11 @@ function withNameNote(note: string | null, namesCut: boolean, limits: PreviewLim
 }
 
 function entryType(type: string | null | undefined): ArchiveEntry['type'] {
-  return type === 'file' || type === 'directory' || type === 'symlink' || type === 'link' ? type : type === 'contiguous-file' ? 'file' : 'other';
+  return type === 'file' || type === 'directory' || type === 'symlink' || type === 'link'
+    ? type
+    : type === 'contiguous-file'
+      ? 'file'
+      : 'other';
 }
 
 /**
@@ -297,7 +306,12 @@ function capped(max: number, onCap: () => void): Transform {
  * `archiveInflateBytes`; an archive cut by either limit is listed as far as
  * it was read. Throws when the data isn't a tar archive at all.
  */
-export async function listTar(handle: PositionalReader, size: number, gzip: boolean, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Listing> {
+export async function listTar(
+  handle: PositionalReader,
+  size: number,
+  gzip: boolean,
+  limits: PreviewLimits = PREVIEW_LIMITS,
+): Promise<Listing> {
   const entries: ArchiveEntry[] = [];
   let note: string | null = null;
   let namesCut = false;

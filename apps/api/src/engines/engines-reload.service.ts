@@ -14,7 +14,8 @@ export class EnginesReloadService implements OnModuleInit, OnModuleDestroy {
     this.watcher = watchEngines(
       this.config,
       (engines) => this.logger.log(`engines.json reloaded: ${engines.map((e) => e.config.name).join(', ')}`),
-      (err) => this.logger.error(`engines.json reload failed; keeping the previous engines: ${err instanceof Error ? err.message : String(err)}`),
+      (err) =>
+        this.logger.error(`engines.json reload failed; keeping the previous engines: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 

@@ -2,7 +2,17 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES, type WorkflowState, WEBHOOK_QUEUE, WEBHOOK_WORKFLOW_TYPE, webhookWorkflowIdFor, WORKFLOW_TYPE, workflowIdFor, type EngineJobInput, type WebhookDeliveryInput } from '@menagerie/core';
+import {
+  SEARCH_ATTRIBUTES,
+  type WorkflowState,
+  WEBHOOK_QUEUE,
+  WEBHOOK_WORKFLOW_TYPE,
+  webhookWorkflowIdFor,
+  WORKFLOW_TYPE,
+  workflowIdFor,
+  type EngineJobInput,
+  type WebhookDeliveryInput,
+} from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { CONFIG } from '../common/tokens';
 
@@ -82,18 +92,20 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
     await this.connection.withDeadline(deadline, () => this.ensureSearchAttributes());
     const workflowId = workflowIdFor(input.jobId);
     try {
-      const handle = await this.connection.withDeadline(deadline, () => this.client.workflow.start(WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: input.engine.name,
-        args: [{ ...input, originalName }],
-        typedSearchAttributes: [
-          { key: ENGINE_KEY, value: input.engine.name },
-          { key: SHA256_KEY, value: sha256 },
-        ],
-        memo: { engine: input.engine.name, sha256, originalName },
-        // Started at most once: a start repeated after a crash (its run id never recorded) must not run the job again, even once it ended.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      }));
+      const handle = await this.connection.withDeadline(deadline, () =>
+        this.client.workflow.start(WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: input.engine.name,
+          args: [{ ...input, originalName }],
+          typedSearchAttributes: [
+            { key: ENGINE_KEY, value: input.engine.name },
+            { key: SHA256_KEY, value: sha256 },
+          ],
+          memo: { engine: input.engine.name, sha256, originalName },
+          // Started at most once: a start repeated after a crash (its run id never recorded) must not run the job again, even once it ended.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        }),
+      );
       return { workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -152,7 +164,10 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   async openJobWorkflows(timeoutMs = 10_000): Promise<Set<string>> {
     const open = new Set<string>();
     await this.connection.withDeadline(Date.now() + timeoutMs, async () => {
-      for await (const wf of this.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`, pageSize: 1000 })) {
+      for await (const wf of this.client.workflow.list({
+        query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+        pageSize: 1000,
+      })) {
         open.add(wf.workflowId);
       }
     });
@@ -185,7 +200,9 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
       }),
     );
     const event = history?.events?.[0];
-    return event?.workflowExecutionTerminatedEventAttributes?.reason || event?.workflowExecutionFailedEventAttributes?.failure?.message || null;
+    return (
+      event?.workflowExecutionTerminatedEventAttributes?.reason || event?.workflowExecutionFailedEventAttributes?.failure?.message || null
+    );
   }
 
   /** Requests cancellation; false when the workflow no longer exists. */

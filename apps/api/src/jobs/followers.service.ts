@@ -70,7 +70,9 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     this.pending = new Set();
     this.everything = false;
     this.flushing = this.settleAll(ids)
-      .catch((err: unknown) => this.logger.warn(`could not settle the jobs waiting for an identical one: ${(err as Error).message}; retrying`))
+      .catch((err: unknown) =>
+        this.logger.warn(`could not settle the jobs waiting for an identical one: ${(err as Error).message}; retrying`),
+      )
       .finally(() => (this.flushing = null));
     await this.flushing;
   }

@@ -76,7 +76,10 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
   async end(engine: string, end: FinalizeJobInput): Promise<boolean> {
     if (!(await this.jobs.finalize(end))) return false;
     this.metrics.jobEnded(engine, end.status);
-    this.logger.warn({ jobId: end.jobId, status: end.status, error: end.error }, 'job ended: its workflow closed in Temporal without recording it');
+    this.logger.warn(
+      { jobId: end.jobId, status: end.status, error: end.error },
+      'job ended: its workflow closed in Temporal without recording it',
+    );
     return true;
   }
 }

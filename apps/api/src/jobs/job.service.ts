@@ -50,7 +50,12 @@ export class JobService {
    * passed: a client blocks on one request instead of polling.
    */
   async getWhenDone(id: string, wait: string | undefined, gone: AbortSignal): Promise<JobEntity> {
-    return this.readWhenEnded(() => this.get(id), (job) => (isFinalStatus(job.status) ? [] : [id]), wait, gone);
+    return this.readWhenEnded(
+      () => this.get(id),
+      (job) => (isFinalStatus(job.status) ? [] : [id]),
+      wait,
+      gone,
+    );
   }
 
   /**
@@ -60,7 +65,12 @@ export class JobService {
    * up (`gone`) or the API shuts down. Past MAX_WAITERS, it answers at once.
    * For one job (/result) and for a submission's jobs.
    */
-  async readWhenEnded<T>(read: () => Promise<T>, unfinished: (current: T) => string[], wait: string | undefined, gone: AbortSignal): Promise<T> {
+  async readWhenEnded<T>(
+    read: () => Promise<T>,
+    unfinished: (current: T) => string[],
+    wait: string | undefined,
+    gone: AbortSignal,
+  ): Promise<T> {
     const seconds = wait === undefined ? 0 : Number(wait);
     if (!/^\d+$/.test(wait ?? '0') || seconds > MAX_WAIT_SECONDS) {
       throw new MenagerieError('INVALID_QUERY', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`);
@@ -110,7 +120,9 @@ export class JobService {
     const job = await this.get(id);
     const availability = resultAvailability(job);
     if (!availability.available) {
-      throw new MenagerieError(availability.code, `no result for job ${id}: ${availability.reason}; see /result/${id}`, { status: job.status });
+      throw new MenagerieError(availability.code, `no result for job ${id}: ${availability.reason}; see /result/${id}`, {
+        status: job.status,
+      });
     }
     const file = await this.store.open(id, 'result');
     if (!file) throw new MenagerieError('RESULT_MISSING', `the result of job ${id} is no longer stored`);
@@ -128,12 +140,23 @@ export class JobService {
   async retry(id: string): Promise<JobEntity> {
     const job = await this.get(id);
     if (!isFinalStatus(job.status)) {
-      throw new MenagerieError('JOB_NOT_ENDED', `job ${id} is still ${job.status}: wait for it to end (GET /result/${id}?wait=60), or cancel it, then retry`, { status: job.status });
+      throw new MenagerieError(
+        'JOB_NOT_ENDED',
+        `job ${id} is still ${job.status}: wait for it to end (GET /result/${id}?wait=60), or cancel it, then retry`,
+        { status: job.status },
+      );
     }
-    const gone = () => new MenagerieError('INPUT_EXPIRED', `the input of job ${id} is no longer stored${job.expiredAt ? ` (removed by retention on ${job.expiredAt.toISOString()})` : ''}; upload the file again`);
+    const gone = () =>
+      new MenagerieError(
+        'INPUT_EXPIRED',
+        `the input of job ${id} is no longer stored${job.expiredAt ? ` (removed by retention on ${job.expiredAt.toISOString()})` : ''}; upload the file again`,
+      );
     if (job.expiredAt) throw gone();
     const engine = this.config.engines.find((e) => e.config.name === job.engine);
-    if (!engine) throw new MenagerieError('ENGINE_UNKNOWN', `engine ${job.engine} is no longer configured; GET /engines lists them`, { engines: this.config.engines.map((e) => e.config.name) });
+    if (!engine)
+      throw new MenagerieError('ENGINE_UNKNOWN', `engine ${job.engine} is no longer configured; GET /engines lists them`, {
+        engines: this.config.engines.map((e) => e.config.name),
+      });
     // The engine as it is now takes the file, as an upload of it would be asked.
     const refusal = refusesFile(engine, { size: job.size, mime: job.inputMime });
     if (refusal) throw new MenagerieError(refusal.code, `${refusal.message}; job ${id} was not retried`, refusal.details);
@@ -156,7 +179,9 @@ export class JobService {
       return retried;
     } catch (err) {
       await this.store.remove(retryId).catch(() => undefined);
-      throw new MenagerieError('DATABASE_UNAVAILABLE', `the job database is unavailable, so job ${id} was not retried; try again shortly`, { cause: String(err) });
+      throw new MenagerieError('DATABASE_UNAVAILABLE', `the job database is unavailable, so job ${id} was not retried; try again shortly`, {
+        cause: String(err),
+      });
     }
   }
 

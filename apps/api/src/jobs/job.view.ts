@@ -65,7 +65,8 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     resultUrl: done ? `${settings.api.publicUrl}/link/${job.id}` : null,
     statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
     // A hit answered at upload, or a follower completed from its leader, never had a workflow.
-    temporalUrl: job.cachedFrom && job.runId === null && job.status === 'completed' ? null : temporalUrl(settings, job.workflowId, job.runId),
+    temporalUrl:
+      job.cachedFrom && job.runId === null && job.status === 'completed' ? null : temporalUrl(settings, job.workflowId, job.runId),
     expiredAt: job.expiredAt?.toISOString() ?? null,
     node: job.node,
     cached: job.status === 'completed' && job.cachedFrom !== null,

@@ -38,20 +38,49 @@ export class JobsController {
   /** The original curl interface: `curl -XPOST /<engine>/upload -F "upload=@file"`. */
   @Post(':engine/upload')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Upload a file to an engine', description: 'Streams the file to storage and queues a job. `curl -XPOST /<engine>/upload -F "upload=@file"`' })
+  @ApiOperation({
+    summary: 'Upload a file to an engine',
+    description: 'Streams the file to storage and queues a job. `curl -XPOST /<engine>/upload -F "upload=@file"`',
+  })
   @ApiParam({ name: 'engine', description: 'an engine name from GET /engines', example: 'apktool' })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadDto })
   @ApiQuery({ name: 'force', required: false, description: 'true: run the engine even if the result cache has an answer' })
-  @ApiQuery({ name: 'callback', required: false, description: "a URL to POST the job's end to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field" })
-  @ApiResponse({ status: 201, type: JobDto, description: 'queued; or already completed, `cached: true`, when the result cache answered. Location: /result/<id>' })
-  @ApiResponse({ status: 422, type: ErrorDto, description: "ENGINE_REFUSES_TYPE: the engine's accepts/rejects turns the detected type away" })
-  @ApiResponse({ status: 400, type: ErrorDto, description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)' })
-  @ApiResponse({ status: 408, type: ErrorDto, description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds, or less than api.minUploadBytesPerSecond' })
+  @ApiQuery({
+    name: 'callback',
+    required: false,
+    description:
+      "a URL to POST the job's end to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field",
+  })
+  @ApiResponse({
+    status: 201,
+    type: JobDto,
+    description: 'queued; or already completed, `cached: true`, when the result cache answered. Location: /result/<id>',
+  })
+  @ApiResponse({
+    status: 422,
+    type: ErrorDto,
+    description: "ENGINE_REFUSES_TYPE: the engine's accepts/rejects turns the detected type away",
+  })
+  @ApiResponse({
+    status: 400,
+    type: ErrorDto,
+    description: 'UPLOAD_MISSING, UPLOAD_TOO_MANY_FILES, UPLOAD_EMPTY, MALFORMED_UPLOAD; CALLBACK_NOT_ALLOWED (nothing kept)',
+  })
+  @ApiResponse({
+    status: 408,
+    type: ErrorDto,
+    description: 'UPLOAD_TIMEOUT: nothing arrived for api.uploadIdleSeconds, or less than api.minUploadBytesPerSecond',
+  })
   @ApiResponse({ status: 404, type: ErrorDto, description: 'ENGINE_UNKNOWN' })
   @ApiResponse({ status: 413, type: ErrorDto, description: "UPLOAD_TOO_LARGE: over the engine's sizelimit" })
   @ApiResponse({ status: 415, type: ErrorDto, description: 'NOT_MULTIPART' })
-  @ApiResponse({ status: 503, type: ErrorDto, description: 'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE (the store does not answer), UPLOADS_BUSY (every part buffer taken), or ENGINE_UNAVAILABLE (no live node can run the engine): nothing was kept' })
+  @ApiResponse({
+    status: 503,
+    type: ErrorDto,
+    description:
+      'SCHEDULER_UNAVAILABLE, DATABASE_UNAVAILABLE, STORAGE_UNAVAILABLE (the store does not answer), UPLOADS_BUSY (every part buffer taken), or ENGINE_UNAVAILABLE (no live node can run the engine): nothing was kept',
+  })
   @ApiResponse({ status: 507, type: ErrorDto, description: 'STORAGE_FULL' })
   async upload(
     @Param('engine') engine: string,
@@ -60,13 +89,20 @@ export class JobsController {
     @Query('force') force?: string,
     @Query('callback') callback?: string,
   ): Promise<JobView> {
-    const job = await this.metrics.timeUpload('upload', () => this.uploads.upload(engine, req, force, callback), (accepted) => accepted.size);
+    const job = await this.metrics.timeUpload(
+      'upload',
+      () => this.uploads.upload(engine, req, force, callback),
+      (accepted) => accepted.size,
+    );
     res.setHeader('Location', `/result/${job.id}`);
     return toJobView(job, this.config.settings);
   }
 
   @Get('result/:id')
-  @ApiOperation({ summary: 'The job as JSON', description: 'With ?wait=N, answers once the job has ended or N seconds (at most 60) have passed.' })
+  @ApiOperation({
+    summary: 'The job as JSON',
+    description: 'With ?wait=N, answers once the job has ended or N seconds (at most 60) have passed.',
+  })
   @ApiParam(ID)
   @ApiQuery({ name: 'wait', required: false, type: Number, description: 'seconds to wait for the job to end, 0 to 60' })
   @ApiResponse({ status: 200, type: JobDto })
@@ -83,7 +119,11 @@ export class JobsController {
   @ApiOperation({ summary: "The result file's bytes", description: 'With Content-Disposition naming the file.' })
   @ApiParam(ID)
   @ApiProduces('application/octet-stream')
-  @ApiResponse({ status: 200, description: 'the result file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'the result file',
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiResponse(BAD_ID)
   @ApiResponse({ status: 404, type: ErrorDto, description: 'JOB_NOT_FOUND, or RESULT_NOT_READY while the job has no result' })
   @ApiResponse({ status: 410, type: ErrorDto, description: 'RESULT_EXPIRED: removed by retention' })
@@ -106,8 +146,13 @@ export class JobsController {
   @ApiQuery({ name: 'engine', required: false })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'sha256', required: false })
-  @ApiQuery({ name: 'cursor', required: false, description: "the `next` or `prev` of an earlier answer, as given; not with `page`" })
-  @ApiQuery({ name: 'page', required: false, type: Number, description: 'from 1 to 100, at most 2,000 rows in (page × limit); deeper, use `cursor`' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` or `prev` of an earlier answer, as given; not with `page`' })
+  @ApiQuery({
+    name: 'page',
+    required: false,
+    type: Number,
+    description: 'from 1 to 100, at most 2,000 rows in (page × limit); deeper, use `cursor`',
+  })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1 to 100, default 20' })
   @ApiResponse({ status: 200, type: JobPageDto })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_QUERY (also a cursor this API did not give, or a page past 100)' })
@@ -129,7 +174,8 @@ export class JobsController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Run an ended job again, as a new job',
-    description: "The same input and the engine's current definition; the cache is not asked. The new job has `retryOf`, the old one `retriedAs`.",
+    description:
+      "The same input and the engine's current definition; the cache is not asked. The new job has `retryOf`, the old one `retriedAs`.",
   })
   @ApiParam(ID)
   @ApiResponse({ status: 201, type: JobDto, description: 'the new job, queued; Location: /result/<new id>' })

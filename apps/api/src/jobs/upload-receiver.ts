@@ -42,7 +42,10 @@ export class UploadReceiver {
   receive(id: string, req: Request, { limit, limitOf }: ReceiveLimit): Promise<ReceivedFile> {
     const contentType = req.headers['content-type'] ?? '';
     if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-      throw new MenagerieError('NOT_MULTIPART', `send the file as multipart/form-data in a field named "${FIELD}", e.g. curl -F "${FIELD}=@file"`);
+      throw new MenagerieError(
+        'NOT_MULTIPART',
+        `send the file as multipart/form-data in a field named "${FIELD}", e.g. curl -F "${FIELD}=@file"`,
+      );
     }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD) {
@@ -71,7 +74,10 @@ export class UploadReceiver {
 
       // A client that stops sending would otherwise hold the partial file and its descriptor for as long as it likes.
       const idle = setTimeout(
-        () => void fail(new MenagerieError('UPLOAD_TIMEOUT', `no data arrived for ${idleSeconds} s, so the upload was given up; send it again`)),
+        () =>
+          void fail(
+            new MenagerieError('UPLOAD_TIMEOUT', `no data arrived for ${idleSeconds} s, so the upload was given up; send it again`),
+          ),
         idleSeconds * 1000,
       );
       let windowBytes = 0;
@@ -135,7 +141,12 @@ export class UploadReceiver {
         originalName = cleanOriginalName(info.filename);
         tap = new TypeTap();
         // The tap ends or breaks with the part: a destroyed part destroys it too, and the store's put sees that.
-        writing = this.store.put(id, 'input', pipeline(stream, tap, () => undefined), limit);
+        writing = this.store.put(
+          id,
+          'input',
+          pipeline(stream, tap, () => undefined),
+          limit,
+        );
         writing.catch((err) => void fail(err));
       });
       parser.on('field', (name: string, value: string) => {
@@ -144,7 +155,10 @@ export class UploadReceiver {
       parser.on('filesLimit', () => {
         problem = new MenagerieError('UPLOAD_TOO_MANY_FILES', `send exactly one file, in the field "${FIELD}"`);
       });
-      parser.on('error', (err: Error) => void fail(new MenagerieError('MALFORMED_UPLOAD', `the multipart request could not be read: ${err.message}`)));
+      parser.on(
+        'error',
+        (err: Error) => void fail(new MenagerieError('MALFORMED_UPLOAD', `the multipart request could not be read: ${err.message}`)),
+      );
       parser.on('close', () => {
         void (async () => {
           if (problem) return fail(problem);

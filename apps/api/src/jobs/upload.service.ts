@@ -66,7 +66,12 @@ export class UploadService {
   }
 
   /** Removes what `ids` stored, and says why the upload was discarded. */
-  async discard(ids: string[], code: 'SCHEDULER_UNAVAILABLE' | 'DATABASE_UNAVAILABLE', err: unknown, log: Record<string, unknown>): Promise<never> {
+  async discard(
+    ids: string[],
+    code: 'SCHEDULER_UNAVAILABLE' | 'DATABASE_UNAVAILABLE',
+    err: unknown,
+    log: Record<string, unknown>,
+  ): Promise<never> {
     for (const id of ids) await this.store.remove(id).catch(() => undefined);
     if (code === 'SCHEDULER_UNAVAILABLE') {
       this.logger.error({ ...log, err }, 'the job scheduler is unreachable');
@@ -81,7 +86,10 @@ export class UploadService {
     const refusal = refusesType(engine, file.mime);
     if (!refusal) return;
     for (const id of stored) await this.store.remove(id).catch(() => undefined);
-    throw new MenagerieError('ENGINE_REFUSES_TYPE', `${refusal}; the upload was discarded`, { engine: engine.config.name, mime: file.mime });
+    throw new MenagerieError('ENGINE_REFUSES_TYPE', `${refusal}; the upload was discarded`, {
+      engine: engine.config.name,
+      mime: file.mime,
+    });
   }
 
   /**
@@ -123,7 +131,10 @@ export class UploadService {
       return job;
     }
     this.dispatcher.wake();
-    this.logger.log({ ...log, size: file.size, sha256: file.sha256, mime: file.mime, following: job.cachedFrom ?? undefined }, 'job queued');
+    this.logger.log(
+      { ...log, size: file.size, sha256: file.sha256, mime: file.mime, following: job.cachedFrom ?? undefined },
+      'job queued',
+    );
     return job;
   }
 }

@@ -107,7 +107,14 @@ export class SubmissionService {
     for (const job of created.jobs) if (job.status !== 'queued') this.metrics.jobEnded(job.engine, job.status);
     if (created.jobs.some((job) => job.status === 'queued')) this.dispatcher.wake();
     this.logger.log(
-      { ...log, jobIds: created.jobs.map((j) => j.id), size: file.size, sha256: file.sha256, mime: file.mime, cached: created.jobs.filter((j) => j.status === 'completed').length },
+      {
+        ...log,
+        jobIds: created.jobs.map((j) => j.id),
+        size: file.size,
+        sha256: file.sha256,
+        mime: file.mime,
+        cached: created.jobs.filter((j) => j.status === 'completed').length,
+      },
       'submission queued',
     );
     return created;
@@ -143,9 +150,13 @@ export class SubmissionService {
       }
     }
     if (!chosen.length) {
-      throw new MenagerieError('NO_ENGINE_ACCEPTS', `no engine accepts this file (${file.mime}, ${file.size} bytes): ${reasons.join('; ')}; the upload was discarded`, {
-        mime: file.mime,
-      });
+      throw new MenagerieError(
+        'NO_ENGINE_ACCEPTS',
+        `no engine accepts this file (${file.mime}, ${file.size} bytes): ${reasons.join('; ')}; the upload was discarded`,
+        {
+          mime: file.mime,
+        },
+      );
     }
     return chosen;
   }
@@ -183,7 +194,8 @@ export class SubmissionService {
     const outcomes = await Promise.allSettled(live.map((job) => this.jobService.cancel(job.id)));
     // A job that ended on its own meanwhile is no failure of the cancel.
     const failure = outcomes.find(
-      (o): o is PromiseRejectedResult => o.status === 'rejected' && !(o.reason instanceof MenagerieError && o.reason.code === 'JOB_NOT_CANCELLABLE'),
+      (o): o is PromiseRejectedResult =>
+        o.status === 'rejected' && !(o.reason instanceof MenagerieError && o.reason.code === 'JOB_NOT_CANCELLABLE'),
     );
     if (failure) throw failure.reason;
     this.logger.log({ submissionId: id, jobIds: live.map((j) => j.id) }, 'submission cancelled');

@@ -46,9 +46,23 @@ export function inAskedOrder(jobs: JobEntity[], requested: string, configured: s
   return [...jobs].sort((a, b) => rank(a.engine) - rank(b.engine) || a.engine.localeCompare(b.engine));
 }
 
-export function toSubmissionView(submission: SubmissionEntity, jobs: JobEntity[], settings: Settings, configured: string[]): SubmissionView {
+export function toSubmissionView(
+  submission: SubmissionEntity,
+  jobs: JobEntity[],
+  settings: Settings,
+  configured: string[],
+): SubmissionView {
   const views = inAskedOrder(jobs, submission.requested, configured).map((job) => toJobView(job, settings));
-  const summary: SubmissionSummary = { total: views.length, queued: 0, running: 0, completed: 0, failed: 0, timed_out: 0, cancelled: 0, cached: 0 };
+  const summary: SubmissionSummary = {
+    total: views.length,
+    queued: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    timed_out: 0,
+    cancelled: 0,
+    cached: 0,
+  };
   for (const job of jobs) summary[job.status]++;
   summary.cached = views.filter((v) => v.cached).length;
   return {

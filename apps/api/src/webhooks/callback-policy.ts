@@ -59,7 +59,8 @@ export class CallbackPolicy {
     if (url.length > MAX_URL_LENGTH) refuse(`is longer than ${MAX_URL_LENGTH} characters`);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') refuse('must be an http:// or https:// URL');
     if (parsed.username || parsed.password) refuse('must not carry credentials');
-    if (!callbackAllow.some((prefix) => urlUnderPrefix(url, prefix))) refuse(`${parsed.origin}${parsed.pathname} is not under a prefix this server allows`);
+    if (!callbackAllow.some((prefix) => urlUnderPrefix(url, prefix)))
+      refuse(`${parsed.origin}${parsed.pathname} is not under a prefix this server allows`);
     if (allowPrivate.some((prefix) => urlUnderPrefix(url, prefix))) return url;
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     let addresses: string[];

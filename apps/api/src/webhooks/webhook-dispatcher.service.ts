@@ -1,7 +1,14 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { MenagerieConfig } from '@menagerie/config';
-import { WEBHOOK_EVENT_CHANNEL, type ExpandingEvent, type JobEndings, type NewWebhookDelivery, type WebhookReceiverKind, type WebhookRepository } from '@menagerie/db';
+import {
+  WEBHOOK_EVENT_CHANNEL,
+  type ExpandingEvent,
+  type JobEndings,
+  type NewWebhookDelivery,
+  type WebhookReceiverKind,
+  type WebhookRepository,
+} from '@menagerie/db';
 import { CONFIG, JOB_ENDINGS, WEBHOOK_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { toJobView } from '../jobs/job.view';
@@ -53,7 +60,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.unsubscribe = this.endings.subscribe(() => this.wake(GATHER_MS), WEBHOOK_EVENT_CHANNEL);
     void this.webhooks
       .setTargetsPresent(this.config.settings.webhooks.targets.length > 0)
-      .catch((err: unknown) => this.logger.warn(`could not record whether this deployment has webhook targets: ${String(err)}; events are written as the database last said`));
+      .catch((err: unknown) =>
+        this.logger.warn(
+          `could not record whether this deployment has webhook targets: ${String(err)}; events are written as the database last said`,
+        ),
+      );
     this.wake(0);
   }
 
@@ -115,12 +126,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     let view: object;
     if (e.event === 'submission.completed') {
       if (!e.submission) return [];
-      view = toSubmissionView(e.submission, e.submissionJobs, settings, this.config.engines.map((engine) => engine.config.name));
+      view = toSubmissionView(
+        e.submission,
+        e.submissionJobs,
+        settings,
+        this.config.engines.map((engine) => engine.config.name),
+      );
     } else {
       if (!e.job) return [];
       view = toJobView(e.job, settings);
     }
-    const receivers: Array<{ kind: WebhookReceiverKind; url: string }> = settings.webhooks.targets.filter((t) => t.events.includes(e.event)).map((t) => ({ kind: 'target', url: t.url }));
+    const receivers: Array<{ kind: WebhookReceiverKind; url: string }> = settings.webhooks.targets
+      .filter((t) => t.events.includes(e.event))
+      .map((t) => ({ kind: 'target', url: t.url }));
     if (e.callbackUrl) receivers.push({ kind: 'callback', url: e.callbackUrl });
     return receivers.map(({ kind, url }) => {
       const id = randomUUID();

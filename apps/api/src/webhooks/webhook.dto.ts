@@ -5,15 +5,21 @@ import { WEBHOOK_EVENTS } from '@menagerie/core';
 class WebhookAttemptDto {
   @ApiProperty({ description: 'from 1' }) attempt!: number;
   @ApiProperty({ format: 'date-time' }) at!: string;
-  @ApiProperty({ nullable: true, type: Number, description: "the receiver's HTTP status; null when none answered" }) statusCode!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: "the receiver's HTTP status; null when none answered" }) statusCode!:
+    number | null;
   @ApiProperty() latencyMs!: number;
   @ApiProperty({ nullable: true, type: String, example: 'HTTP 500: try later' }) error!: string | null;
 }
 
 export class WebhookDeliveryDto {
-  @ApiProperty({ format: 'uuid', description: 'also the X-Menagerie-Delivery header and the body\'s deliveryId: the same at every attempt' }) deliveryId!: string;
+  @ApiProperty({ format: 'uuid', description: "also the X-Menagerie-Delivery header and the body's deliveryId: the same at every attempt" })
+  deliveryId!: string;
   @ApiProperty({ enum: WEBHOOK_EVENTS }) event!: string;
-  @ApiProperty({ enum: ['target', 'callback'], description: 'a deployment-wide target (default.json), or the callback given with the upload or submission' }) receiver!: string;
+  @ApiProperty({
+    enum: ['target', 'callback'],
+    description: 'a deployment-wide target (default.json), or the callback given with the upload or submission',
+  })
+  receiver!: string;
   @ApiProperty({ description: 'without its query string' }) url!: string;
   @ApiProperty({ enum: ['pending', 'delivering', 'delivered', 'failed'] }) status!: string;
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) jobId!: string | null;

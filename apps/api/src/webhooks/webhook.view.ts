@@ -31,6 +31,12 @@ export function toWebhookView(d: WebhookDeliveryReport): WebhookDeliveryView {
     createdAt: d.createdAt.toISOString(),
     finishedAt: d.finishedAt?.toISOString() ?? null,
     lastError: d.lastError,
-    attempts: d.attempts.map((a) => ({ attempt: a.attempt, at: a.at.toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
+    attempts: d.attempts.map((a) => ({
+      attempt: a.attempt,
+      at: a.at.toISOString(),
+      statusCode: a.statusCode,
+      latencyMs: a.latencyMs,
+      error: a.error,
+    })),
   };
 }

@@ -9,7 +9,9 @@ import { WebhookDeliveryDto } from './webhook.dto';
 import { toWebhookView, type WebhookDeliveryView } from './webhook.view';
 
 /** A submission's `:id`, checked and lower-cased (the global JobIdPipe takes `@Param('id')` for a job id). */
-const SubmissionId = createParamDecorator((_: unknown, ctx: ExecutionContext) => canonicalSubmissionId(ctx.switchToHttp().getRequest<Request>().params.id));
+const SubmissionId = createParamDecorator((_: unknown, ctx: ExecutionContext) =>
+  canonicalSubmissionId(ctx.switchToHttp().getRequest<Request>().params.id),
+);
 
 @ApiTags('webhooks')
 @Controller()
@@ -21,7 +23,10 @@ export class WebhooksController {
   ) {}
 
   @Get('jobs/:id/webhooks')
-  @ApiOperation({ summary: "The job's webhook deliveries, each with every attempt", description: 'One per event and receiver; oldest first. Empty when no target or callback wanted its events.' })
+  @ApiOperation({
+    summary: "The job's webhook deliveries, each with every attempt",
+    description: 'One per event and receiver; oldest first. Empty when no target or callback wanted its events.',
+  })
   @ApiParam({ name: 'id', description: 'the job id (a UUID)', format: 'uuid' })
   @ApiResponse({ status: 200, type: [WebhookDeliveryDto] })
   @ApiResponse({ status: 400, type: ErrorDto, description: 'INVALID_JOB_ID: not a UUID' })

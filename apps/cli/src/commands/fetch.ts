@@ -44,8 +44,13 @@ export async function fetchResult(ctx: Context, id: string, options: FetchOption
   } catch (err) {
     body.destroy();
     const code = (err as { code?: string }).code;
-    if (code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; remove it, name another with -o FILE, or overwrite it with --force`);
-    if (code === 'ELOOP') throw new CliError('FILE_IS_LINK', `${path} is a symbolic link, which the CLI never writes through; remove it, or name another file with -o FILE`);
+    if (code === 'EEXIST')
+      throw new CliError('FILE_EXISTS', `${path} exists; remove it, name another with -o FILE, or overwrite it with --force`);
+    if (code === 'ELOOP')
+      throw new CliError(
+        'FILE_IS_LINK',
+        `${path} is a symbolic link, which the CLI never writes through; remove it, or name another file with -o FILE`,
+      );
     throw new CliError(code ?? 'WRITE_FAILED', `cannot write ${path}: ${(err as Error).message}`);
   }
   let bytes = 0;

@@ -12,7 +12,13 @@ export interface JobsOptions {
 
 /** GET /jobs: one page of the history, newest first; the API checks the filters. */
 export async function jobs(ctx: Context, options: JobsOptions): Promise<number> {
-  const page = await ctx.client.jobs({ engine: options.engine, status: options.status, sha256: options.sha256, limit: options.limit, cursor: options.cursor });
+  const page = await ctx.client.jobs({
+    engine: options.engine,
+    status: options.status,
+    sha256: options.sha256,
+    limit: options.limit,
+    cursor: options.cursor,
+  });
   if (ctx.json) printJson(ctx, page);
   else print(ctx, jobPageLines(page));
   return EXIT.OK;

@@ -38,7 +38,9 @@ export class Webhooks1764800000000 implements MigrationInterface {
         expanded_at timestamptz
       )`);
     await q.query(`CREATE UNIQUE INDEX webhook_events_job_idx ON webhook_events (job_id) WHERE job_id IS NOT NULL`);
-    await q.query(`CREATE UNIQUE INDEX webhook_events_submission_idx ON webhook_events (submission_id) WHERE event = 'submission.completed'`);
+    await q.query(
+      `CREATE UNIQUE INDEX webhook_events_submission_idx ON webhook_events (submission_id) WHERE event = 'submission.completed'`,
+    );
     await q.query(`CREATE INDEX webhook_events_pending_idx ON webhook_events (id) WHERE expanded_at IS NULL`);
     await q.query(`
       CREATE TABLE webhook_deliveries (
