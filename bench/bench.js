@@ -188,7 +188,8 @@ function dockerRun(file) {
     p.on('exit', (code) => {
       const ms = performance.now() - started;
       rmSync(dir, { recursive: true, force: true });
-      code === 0 ? resolve({ ms }) : reject(new Error(`docker run exited ${code}`));
+      if (code === 0) resolve({ ms });
+      else reject(new Error(`docker run exited ${code}`));
     });
   });
 }

@@ -11,7 +11,7 @@
 const { execFileSync } = require('node:child_process');
 const { randomBytes, randomInt } = require('node:crypto');
 const http = require('node:http');
-const { readFileSync, writeFileSync } = require('node:fs');
+const { writeFileSync } = require('node:fs');
 const { cpuSnapshot: snapshot, cpuPer: cpuPerUnit } = require('./lib/cpu');
 const { Client, Pool } = require('pg');
 

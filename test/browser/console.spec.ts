@@ -14,8 +14,8 @@ jest.setTimeout(180_000);
 
 // Functions given to page.evaluate / waitForFunction run in the browser. The
 // tests compile without the DOM lib, so its globals are declared loosely here.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const DataTransfer: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
+declare const DataTransfer: any;
 
 const HOSTILE = '<img src=x onerror=alert(1)>.apk';
 const UUID_PATH = /\/console\/jobs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

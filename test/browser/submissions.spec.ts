@@ -11,7 +11,7 @@ import { startSystem, type System } from '../support/system';
 jest.setTimeout(240_000);
 
 // Functions given to page.evaluate / waitForFunction run in the browser; the tests compile without the DOM lib.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
 
 const SUBMISSION_PATH = /\/console\/submissions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 const JOB_PATH = /\/console\/jobs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;

@@ -10,7 +10,7 @@ import { startSystem, type System } from '../support/system';
 jest.setTimeout(240_000);
 
 // Functions given to page.evaluate / waitForFunction run in the browser; the tests compile without the DOM lib.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
 
 describe('admin console: a job page shows its webhook deliveries and their attempts', () => {
   let sys: System;

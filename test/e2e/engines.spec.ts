@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { RETENTION_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
 import { DEPLOYMENT_LABEL, JOB_LABEL } from '@menagerie/runtime';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';

@@ -1,5 +1,3 @@
-import { readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, getJob, uploadBytes, type Job } from '../support/http';
 import { engineJobWorkflows } from '../support/temporal';

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes } from '../support/http';
 import { storedOf } from '../support/stored';

@@ -5,8 +5,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from './env';
 
 // Functions given to page.evaluate run in the browser; the tests compile without the DOM lib.
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const requestAnimationFrame: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;
+declare const requestAnimationFrame: any;
 
 /** Debian's Chromium (`apt-get install chromium`); Playwright's own browser downloads aren't used. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -41,7 +41,7 @@ export async function waitForJob(
 }
 
 /** A response's JSON, loosely typed for assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export async function body<T = Record<string, any>>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }

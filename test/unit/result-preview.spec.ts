@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { prettyJson, PREVIEW_LIMITS, type Preview } from '../../apps/api/src/console/result-preview';

@@ -28,7 +28,6 @@ export function filenameFrom(contentDisposition: string | null): string | null {
  * the directory the CLI runs in.
  */
 export function safeName(name: string): string | null {
-  // eslint-disable-next-line no-control-regex
   const base = name
     .split(/[/\\]/)
     .pop()!
