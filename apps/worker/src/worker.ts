@@ -12,6 +12,7 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import {
+  activitiesOn,
   createActivities,
   createMaintenanceActivities,
   sweepNode,
@@ -94,18 +95,19 @@ function slotsFrom(pool: SlotPool): CustomSlotSupplier<ActivitySlotInfo> {
 
 /** Starts an engine's two Temporal workers: its workflow queue and its container queue. */
 function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSourceMap, activities: Activities, logger: Logger) {
-  const { runEngine, runJob, ...shortActivities } = activities;
+  const onWorkflowQueue = activitiesOn(activities, 'workflow');
+  const onContainerQueue = activitiesOn(activities, 'container');
   return async (engine: Engine): Promise<EngineWorkers> => {
     const name = engine.config.name;
     // `workers` bounds this engine's concurrent containers in this process. Temporal allows one
     // worker per task queue in a process, so a reload resizes the bound rather than replacing the worker.
     const containers = new SlotPool(engine.config.workers);
     const created = await Promise.allSettled([
-      Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: shortActivities }),
+      Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: onWorkflowQueue }),
       Worker.create({
         ...common,
         taskQueue: containerQueueFor(name),
-        activities: { runEngine, runJob },
+        activities: onContainerQueue,
         tuner: {
           activityTaskSlotSupplier: slotsFrom(containers),
           // Unused: this worker runs no workflows, local activities or Nexus tasks.
