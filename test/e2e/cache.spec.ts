@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { JobRepository } from '@menagerie/db';
+import { JobRetentionRepository } from '@menagerie/db';
 import { DEPLOYMENT_LABEL } from '@menagerie/runtime';
 import { createBlobStore } from '@menagerie/storage';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
@@ -215,7 +215,7 @@ describe('the result cache', () => {
     // What retention does to the original: its files removed, its row marked expired.
     const blobs = createBlobStore({ ...sys.config.settings.storage, dir: sys.config.storageDir });
     await blobs.remove(first.jobid);
-    await new JobRepository(sys.db).markExpired(first.jobid);
+    await new JobRetentionRepository(sys.db).markExpired(first.jobid);
     await blobs.close();
 
     expect((await fetch(`${sys.baseUrl}/link/${first.jobid}`)).status).toBe(410);

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { EXACT_TOTAL_LIMIT, type JobPage, type JobRepository } from '@menagerie/db';
+import { EXACT_TOTAL_LIMIT } from '@menagerie/core';
+import { JobHistoryRepository, type JobPage, type JobRepository } from '@menagerie/db';
 import { decodeJobCursor, workflowIdFor, type JobSearch, type JobStatus } from '@menagerie/core';
 import { prepared } from '../../libs/db/src/prepared';
 import { useJobsDatabase } from '../support/database';
@@ -141,11 +142,15 @@ describe('JobRepository', () => {
  * The history's pages on a real PostgreSQL: keyset cursors, the first pages
  * by number, totals exact or estimated, and the searches the indexes serve.
  */
-describe('JobRepository.search', () => {
+describe('JobHistoryRepository.search', () => {
   const db = useJobsDatabase(4);
   let ds: DataSource;
   let jobs: JobRepository;
-  beforeAll(() => ({ ds, jobs } = db));
+  let history: JobHistoryRepository;
+  beforeAll(() => {
+    ({ ds, jobs } = db);
+    history = new JobHistoryRepository(ds);
+  });
 
   interface Row {
     id: string;
@@ -189,10 +194,10 @@ describe('JobRepository.search', () => {
     from?: JobPage,
   ): Promise<{ ids: string[]; pages: JobPage[] }> {
     const pages: JobPage[] = [];
-    let page = from ?? (await jobs.search({ ...search, page: 1 }));
+    let page = from ?? (await history.search({ ...search, page: 1 }));
     pages.push(page);
     for (let cursor = page[direction]; cursor; cursor = page[direction]) {
-      page = await jobs.search({ ...search, page: 1, cursor: decodeJobCursor(cursor) });
+      page = await history.search({ ...search, page: 1, cursor: decodeJobCursor(cursor) });
       pages.push(page);
       expect(pages.length).toBeLessThan(1000);
     }
@@ -220,7 +225,7 @@ describe('JobRepository.search', () => {
   it('stays stable while new jobs arrive during the walk: none seen twice, none missed', async () => {
     const rows = rowsOf('moving', 30);
     await insert(rows);
-    const first = await jobs.search({ engine: 'moving', page: 1, limit: 10 });
+    const first = await history.search({ engine: 'moving', page: 1, limit: 10 });
     // Newer jobs arrive, some in the very microsecond of the newest row.
     await insert([...rowsOf('moving', 12, '2030-01-01T00:00:00'), { ...rowsOf('moving', 1)[0], id: randomUUID(), at: rows.at(-1)!.at }]);
     const rest = await walk({ engine: 'moving', limit: 10 }, 'next', first);
@@ -233,20 +238,20 @@ describe('JobRepository.search', () => {
     const rows = rowsOf('numbered', 25);
     await insert(rows);
     const order = ordered(rows);
-    const page2 = await jobs.search({ engine: 'numbered', page: 2, limit: 10 });
+    const page2 = await history.search({ engine: 'numbered', page: 2, limit: 10 });
     expect(page2).toMatchObject({ page: 2, limit: 10, total: 25, totalExact: true, pages: 3 });
     expect(page2.items.map((j) => j.id)).toEqual(order.slice(10, 20));
-    const page3 = await jobs.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.next!) });
+    const page3 = await history.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.next!) });
     expect(page3.items.map((j) => j.id)).toEqual(order.slice(20));
     expect(page3.next).toBeNull();
-    const page1 = await jobs.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.prev!) });
+    const page1 = await history.search({ engine: 'numbered', page: 1, limit: 10, cursor: decodeJobCursor(page2.prev!) });
     expect(page1.items.map((j) => j.id)).toEqual(order.slice(0, 10));
     expect(page1.prev).toBeNull();
-    expect((await jobs.search({ engine: 'numbered', page: 1, limit: 10 })).prev).toBeNull();
+    expect((await history.search({ engine: 'numbered', page: 1, limit: 10 })).prev).toBeNull();
   });
 
   it(`counts totals exactly up to ${EXACT_TOTAL_LIMIT} and says when it gives the planner's estimate instead`, async () => {
-    expect(await jobs.search({ engine: 'nothing-here', page: 1, limit: 5 })).toMatchObject({
+    expect(await history.search({ engine: 'nothing-here', page: 1, limit: 5 })).toMatchObject({
       total: 0,
       totalExact: true,
       pages: 0,
@@ -260,9 +265,9 @@ describe('JobRepository.search', () => {
        SELECT id, 'bulk', 'completed', 'bulk-' || g, 1, repeat('b', 64), 'x', 'job-' || id FROM (SELECT g, gen_random_uuid() AS id FROM generate_series(1, ${many}) g) s`,
     );
     await ds.query('ANALYZE jobs');
-    const exact = await jobs.search({ engine: 'bulk', q: 'bulk-12', page: 1, limit: 5 }); // bulk-12, bulk-120..129, bulk-1200..1299
+    const exact = await history.search({ engine: 'bulk', q: 'bulk-12', page: 1, limit: 5 }); // bulk-12, bulk-120..129, bulk-1200..1299
     expect(exact).toMatchObject({ total: 111, totalExact: true, pages: 23 });
-    const estimated = await jobs.search({ engine: 'bulk', page: 1, limit: 100 });
+    const estimated = await history.search({ engine: 'bulk', page: 1, limit: 100 });
     expect(estimated.totalExact).toBe(false);
     expect(estimated.total).toBeGreaterThan(EXACT_TOTAL_LIMIT);
     // Just analysed, the estimate is close.
@@ -279,7 +284,7 @@ describe('JobRepository.search', () => {
     ];
     await insert(rows);
     const found = async (q: string) =>
-      (await jobs.search({ engine: 'search', q, page: 1, limit: 20 })).items.map((j) => j.originalName).sort();
+      (await history.search({ engine: 'search', q, page: 1, limit: 20 })).items.map((j) => j.originalName).sort();
     expect(await found('report')).toEqual(['Quarterly REPORT 2024.pdf']);
     expect(await found('rt 20')).toEqual(['Quarterly REPORT 2024.pdf']);
     expect(await found(rows[1].sha256.slice(0, 6))).toEqual(['holiday_photo.jpg']);
@@ -291,7 +296,7 @@ describe('JobRepository.search', () => {
     expect(await found('y_p')).toEqual(['holiday_photo.jpg']);
     expect(await found('y%p')).toEqual([]);
     expect(await found('a_e')).toEqual([]);
-    expect((await jobs.search({ sha256: rows[2].sha256, page: 1, limit: 20 })).items.map((j) => j.id)).toEqual([rows[2].id]);
+    expect((await history.search({ sha256: rows[2].sha256, page: 1, limit: 20 })).items.map((j) => j.id)).toEqual([rows[2].id]);
   });
 
   it('counts queued and running jobs by engine in one query', async () => {
@@ -299,7 +304,7 @@ describe('JobRepository.search', () => {
       rowsOf('busy', 6).map((r, i) => ({ ...r, status: (['queued', 'running', 'queued', 'completed', 'queued', 'failed'] as const)[i] })),
     );
     await insert(rowsOf('idle', 2).map((r) => ({ ...r, status: 'completed' })));
-    const active = await jobs.countActive();
+    const active = await history.countActive();
     expect(active.get('busy')).toEqual({ queued: 3, running: 1 });
     expect(active.has('idle')).toBe(false);
     expect(await jobs.countByStatus('busy', ['queued', 'running'])).toBe(4);

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMaintenanceActivities, type ExpireReport } from '@menagerie/activities';
 import { STALE_UPLOADS_SCHEDULE_ID, workflowIdFor } from '@menagerie/core';
-import { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
+import { JobRetentionRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore } from '@menagerie/storage';
 import { storedOf } from '../support/stored';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
@@ -217,7 +217,7 @@ describe('what operators do to a running system', () => {
       try {
         const activities = createMaintenanceActivities({
           blobs,
-          jobs: new JobRepository(sys.db),
+          jobs: new JobRetentionRepository(sys.db),
           submissions: new SubmissionRepository(sys.db),
           cursors: new MaintenanceRepository(sys.db),
           sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),

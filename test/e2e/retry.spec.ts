@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { JobRepository } from '@menagerie/db';
+import { JobRetentionRepository } from '@menagerie/db';
 import { createBlobStore } from '@menagerie/storage';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, waitForJob, type Job } from '../support/http';
@@ -87,7 +87,7 @@ describe('retry', () => {
     // What retention does: the files removed, the row marked expired.
     const blobs = createBlobStore({ ...sys.config.settings.storage, dir: sys.config.storageDir });
     await blobs.remove(old.jobid);
-    await new JobRepository(sys.db).markExpired(old.jobid);
+    await new JobRetentionRepository(sys.db).markExpired(old.jobid);
     await blobs.close();
     const before = Number((await sys.db.query('SELECT count(*)::int AS n FROM jobs'))[0].n);
     const expired = await retry(old.jobid);

@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMaintenanceActivities } from '@menagerie/activities';
-import { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
+import { JobRetentionRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
 import { writeEnginesFile } from '../support/engines-file';
@@ -227,7 +227,7 @@ describe('submissions: one upload, several engines', () => {
     function expire() {
       const activities = createMaintenanceActivities({
         blobs,
-        jobs: new JobRepository(sys.db),
+        jobs: new JobRetentionRepository(sys.db),
         submissions: new SubmissionRepository(sys.db),
         cursors: new MaintenanceRepository(sys.db),
         orphans: { graceMs: -60_000 },

@@ -1,5 +1,5 @@
 import { FINAL_STATUSES, type FinalStatus } from '@menagerie/core';
-import type { EndedLeader, JobEndings, JobEntity, JobRepository } from '@menagerie/db';
+import type { EndedLeader, JobEndings, JobEntity, JobFollowerRepository } from '@menagerie/db';
 import { ApiMetrics } from '@menagerie/metrics';
 import type { BlobStore } from '@menagerie/storage';
 import { FollowersService } from '../../apps/api/src/jobs/followers.service';
@@ -27,7 +27,7 @@ async function settle(status: FinalStatus, resultName: string | null): Promise<{
     releaseFollowers: async (id: string) => {
       done.released.push(id);
     },
-  } as unknown as JobRepository;
+  } as unknown as JobFollowerRepository;
   const store = { share: async () => true } as unknown as BlobStore;
   const endings = { subscribe: () => () => undefined } as unknown as JobEndings;
   const dispatcher = { wake: () => void done.woken++ } as unknown as JobDispatcher;

@@ -7,6 +7,9 @@ import type { MenagerieConfig } from '@menagerie/config';
 import {
   createDataSource,
   JobEndings,
+  JobFollowerRepository,
+  JobHistoryRepository,
+  JobOutboxRepository,
   JobRepository,
   NodeRepository,
   RateLimitRepository,
@@ -76,7 +79,7 @@ export class AppModule {
       module: AppModule,
       // The console module uses the shared config, the repositories, the nodes and the store (never the DataSource).
       global: true,
-      exports: [CONFIG, JOB_REPOSITORY, BLOB_STORE, NodesService],
+      exports: [CONFIG, JOB_REPOSITORY, JobHistoryRepository, BLOB_STORE, NodesService],
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
@@ -118,6 +121,9 @@ export class AppModule {
           },
         },
         { provide: JOB_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobRepository(ds) },
+        { provide: JobOutboxRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobOutboxRepository(ds) },
+        { provide: JobFollowerRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobFollowerRepository(ds) },
+        { provide: JobHistoryRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new JobHistoryRepository(ds) },
         { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
         { provide: SubmissionRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new SubmissionRepository(ds) },
         { provide: WEBHOOK_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new WebhookRepository(ds) },
@@ -142,9 +148,9 @@ export class AppModule {
         },
         {
           provide: ApiMetrics,
-          inject: [JOB_REPOSITORY],
+          inject: [JobHistoryRepository],
           // config.engines is replaced on each engines.json reload: read when scraped.
-          useFactory: (jobs: JobRepository) =>
+          useFactory: (jobs: JobHistoryRepository) =>
             new ApiMetrics({ engines: () => config.engines.map((e) => e.config.name), activeJobs: () => jobs.countActive() }),
         },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -23,7 +23,15 @@ import {
 import { webhookActivitiesFor } from './webhooks';
 import { containerQueueFor, MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
-import { createDataSource, JobRepository, MaintenanceRepository, NodeRepository, runMigrations, SubmissionRepository } from '@menagerie/db';
+import {
+  createDataSource,
+  JobRepository,
+  JobRetentionRepository,
+  MaintenanceRepository,
+  NodeRepository,
+  runMigrations,
+  SubmissionRepository,
+} from '@menagerie/db';
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
@@ -247,7 +255,8 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     info: (message, meta) => logger.info({ ...meta, node }, message),
     warn: (message, meta) => logger.warn({ ...meta, node }, message),
   };
-  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs, running, nodes });
+  const retention = new JobRetentionRepository(dataSource);
+  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs: retention, running, nodes });
   await sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node at boot; the next sweep tries again'));
 
   let engines = config.engines;
@@ -274,7 +283,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     workflowBundle: bundleCode,
     activities: createMaintenanceActivities({
       blobs,
-      jobs,
+      jobs: retention,
       submissions: new SubmissionRepository(dataSource),
       cursors: new MaintenanceRepository(dataSource),
       sweepNode: sweep,

@@ -1,13 +1,13 @@
 import { log } from '@temporalio/activity';
 import { isFinalStatus } from '@menagerie/core';
-import type { JobRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
+import type { JobRetentionRepository, MaintenanceRepository, SubmissionRepository } from '@menagerie/db';
 import type { ContainerRuntime } from '@menagerie/runtime';
 import type { BlobStore, Scratch } from '@menagerie/storage';
 import type { RunningJobs } from './activities';
 
 export interface MaintenanceDeps {
   blobs: BlobStore;
-  jobs: Pick<JobRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
+  jobs: Pick<JobRetentionRepository, 'findExpirable' | 'markExpired' | 'statuses'>;
   /** A submission's input is stored once, under its own id: kept while any of its jobs is, and never taken for an orphan. */
   submissions: Pick<SubmissionRepository, 'findExpirable' | 'markExpired' | 'known'>;
   /** Where the orphan sweep stopped, from one run to the next. */
@@ -41,7 +41,7 @@ export interface NodeSweepDeps {
   log: SweepLog;
   runtime: ContainerRuntime;
   scratch: Scratch;
-  jobs: Pick<JobRepository, 'statuses'>;
+  jobs: Pick<JobRetentionRepository, 'statuses'>;
   /** The jobs this process runs now: read after listing, so that a run that starts meanwhile is never taken for a leftover. */
   running: RunningJobs;
   /** The nodes of this deployment as the database last heard from them: a node gone this long has its part of a shared scratch root swept. */

@@ -9,3 +9,4 @@ export * from './submission';
 export * from './webhook';
 export * from './userns';
 export * from './reconcile';
+export * from './admission';

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 export * from './data-source';
 export * from './job.entity';
 export * from './job-endings';
-export * from './job.repository';
+export * from './jobs';
 export * from './node.entity';
 export * from './node.repository';
 export * from './submission.entity';

@@ -1,7 +1,7 @@
 import { In, type DataSource, type Repository } from 'typeorm';
 import { MenagerieError } from '@menagerie/core';
 import type { JobEntity } from './job.entity';
-import { insertJob, type NewJob } from './job.repository';
+import { insertJob, type NewJob } from './jobs/job-insert';
 import { SubmissionEntity } from './submission.entity';
 
 export interface NewSubmission {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { MenagerieError, parseJobSearch, resultAvailability } from '@menagerie/core';
-import type { JobPage, JobRepository } from '@menagerie/db';
+import { JobHistoryRepository, type JobPage, type JobRepository } from '@menagerie/db';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
 import { blobReader } from './blob-reader';
@@ -26,12 +26,13 @@ export const LOG_SERVE_LIMIT = 8 * 1024 * 1024;
 export class ConsoleJobsService {
   constructor(
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly history: JobHistoryRepository,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
   /** Like GET /jobs, with `q` matching a part of the file name or a sha256 prefix. */
   async search(query: Record<string, unknown>): Promise<JobPage> {
-    return this.jobs.search(parseJobSearch(query, ['q', 'engine', 'status']));
+    return this.history.search(parseJobSearch(query, ['q', 'engine', 'status']));
   }
 
   /** The engine's stored log, opened for reading; null while there is none (the job hasn't ended). */

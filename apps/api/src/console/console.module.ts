@@ -8,7 +8,7 @@ import { consoleSecurityHeaders } from './security-headers';
 /**
  * The admin console at /console: static pages and scripts from
  * apps/api/console, plus /console/api for what the public API lacks.
- * Uses CONFIG, JOB_REPOSITORY, BLOB_STORE and NodesService, which AppModule provides and exports.
+ * Uses CONFIG, JOB_REPOSITORY, JobHistoryRepository, BLOB_STORE and NodesService, which AppModule provides and exports.
  */
 @Module({
   controllers: [ConsolePagesController, ConsoleApiController],

@@ -2,10 +2,10 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EnginesDto } from '../common/openapi.dto';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobRepository } from '@menagerie/db';
+import { JobHistoryRepository } from '@menagerie/db';
 import { envNames } from '@menagerie/engines';
 import { servingOf } from '@menagerie/core';
-import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { CONFIG } from '../common/tokens';
 import { NodesService } from '../nodes/nodes.service';
 
 @ApiTags('engines')
@@ -13,7 +13,7 @@ import { NodesService } from '../nodes/nodes.service';
 export class EnginesController {
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
-    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly history: JobHistoryRepository,
     private readonly nodes: NodesService,
   ) {}
 
@@ -22,7 +22,7 @@ export class EnginesController {
   @ApiResponse({ status: 200, type: EnginesDto })
   async list(): Promise<EnginesDto> {
     // One query for every engine's queue: the console polls this.
-    const [nodes, active] = await Promise.all([this.nodes.list(), this.jobs.countActive()]);
+    const [nodes, active] = await Promise.all([this.nodes.list(), this.history.countActive()]);
     const engines = this.config.engines.map(({ config, policy, spec, cacheTtl }) => {
       const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
       const { queued, running } = active.get(config.name) ?? { queued: 0, running: 0 };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, type JobRepository } from '@menagerie/db';
+import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, JobFollowerRepository } from '@menagerie/db';
 import { resultNameFor, type BlobStore } from '@menagerie/storage';
-import { BLOB_STORE, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
+import { BLOB_STORE, JOB_ENDINGS } from '../common/tokens';
 import { JobDispatcher } from './job-dispatcher.service';
 import { ApiMetrics } from '@menagerie/metrics';
 
@@ -31,7 +31,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
   private stopped = false;
 
   constructor(
-    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly followers: JobFollowerRepository,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly metrics: ApiMetrics,
@@ -79,7 +79,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
 
   private async settleAll(ids: string[] | null): Promise<void> {
     for (;;) {
-      const ended = await this.jobs.endedLeaders(ids);
+      const ended = await this.followers.endedLeaders(ids);
       const released = new Set<string>();
       for (const e of ended) await this.settle(e, released);
       if (ended.length < 100) return;
@@ -89,7 +89,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
   private async settle({ follower, followerName, leader }: EndedLeader, released: Set<string>): Promise<void> {
     if (leader.status === 'completed' && leader.resultName && (await this.store.share(leader.id, follower, 'result'))) {
       await this.store.share(leader.id, follower, 'log');
-      if (await this.jobs.completeFollower(follower, { ...leader, resultName: resultNameFor(leader, followerName, leader.engine) })) {
+      if (await this.followers.completeFollower(follower, { ...leader, resultName: resultNameFor(leader, followerName, leader.engine) })) {
         this.metrics.jobEnded(leader.engine, 'completed');
         this.logger.log({ jobId: follower, cachedFrom: leader.id }, 'served from the identical job it waited for');
       }
@@ -97,7 +97,7 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
     }
     if (released.has(leader.id)) return;
     released.add(leader.id);
-    await this.jobs.releaseFollowers(leader.id);
+    await this.followers.releaseFollowers(leader.id);
     this.dispatcher.wake(); // the one that now leads is an unstarted row: start it now, not at the next idle check
     this.logger.log({ leader: leader.id, status: leader.status }, 'the identical job ended without a result; the jobs waiting for it run');
   }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobRepository, UnstartedJob } from '@menagerie/db';
+import { JobOutboxRepository, type UnstartedJob } from '@menagerie/db';
 import type { Engine } from '@menagerie/engines';
-import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
+import { CONFIG } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
 import { ApiMetrics } from '@menagerie/metrics';
@@ -42,7 +42,7 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
-    @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly outbox: JobOutboxRepository,
     private readonly temporal: TemporalService,
     private readonly nodes: NodesService,
     private readonly metrics: ApiMetrics,
@@ -117,9 +117,9 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
     if (Date.now() < this.nextUnconfiguredCheck) return;
     this.nextUnconfiguredCheck = Date.now() + IDLE_MS;
     const names = this.config.engines.map((e) => e.config.name);
-    for (const engine of await this.jobs.unstartedEnginesOtherThan(names)) {
+    for (const engine of await this.outbox.unstartedEnginesOtherThan(names)) {
       const error = `engine ${engine} was removed from engines.json before this job started, so it can't run; upload the file to an engine GET /engines lists`;
-      const ended = await this.jobs.failUnstarted(engine, error);
+      const ended = await this.outbox.failUnstarted(engine, error);
       for (const _ of ended) this.metrics.jobEnded(engine, 'failed');
       if (ended.length) this.logger.warn({ engine, jobIds: ended }, 'jobs of a removed engine ended before they started');
     }
@@ -135,13 +135,13 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
       const name = engine.config.name;
       const serving = await this.nodes.serving(name).catch(() => null);
       const ahead = Math.max(MIN_AHEAD, AHEAD_PER_SLOT * engine.config.workers * Math.max(1, serving?.nodes.length ?? 0));
-      const room = ahead - (await this.jobs.countStartedQueued(name));
+      const room = ahead - (await this.outbox.countStartedQueued(name));
       if (room <= 0) {
         backlog = true; // possibly: the next check finds out
         continue;
       }
       const want = Math.min(room, BATCH);
-      const jobs = await this.jobs.unstarted(name, want);
+      const jobs = await this.outbox.unstarted(name, want);
       if (jobs.length === want) backlog = true;
       started += await this.startAll(engine, jobs);
     }
@@ -173,7 +173,7 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
       }),
     );
     // Recorded even when a later start failed: those stay unstarted for the next round.
-    const cancelled = await this.jobs.markStarted(started);
+    const cancelled = await this.outbox.markStarted(started);
     for (const id of cancelled) await this.temporal.cancel(workflowIdFor(id)).catch(() => undefined);
     if (failure !== undefined) throw failure;
     return started.length;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { unrecordedEnd, type FinalizeJobInput } from '@menagerie/core';
-import type { JobRepository } from '@menagerie/db';
+import { JobOutboxRepository, type JobRepository } from '@menagerie/db';
 import { ApiMetrics } from '@menagerie/metrics';
 import type { MenagerieConfig } from '@menagerie/config';
 import { CONFIG, JOB_REPOSITORY } from '../common/tokens';
@@ -32,6 +32,7 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly outbox: JobOutboxRepository,
     private readonly temporal: TemporalService,
     private readonly metrics: ApiMetrics,
   ) {}
@@ -61,7 +62,7 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
 
   /** One round; answers the jobs it ended. */
   async reconcile(): Promise<FinalizeJobInput[]> {
-    const rows = await this.jobs.startedUnfinished(BATCH);
+    const rows = await this.outbox.startedUnfinished(BATCH);
     if (!rows.length) return [];
     const open = await this.temporal.openJobWorkflows();
     const ended: FinalizeJobInput[] = [];

@@ -3,7 +3,14 @@ import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { isFinalStatus, MenagerieError, parseJobSearch, resultAvailability, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import type { JobEndings, JobEntity, JobPage, JobRepository } from '@menagerie/db';
+import {
+  JobHistoryRepository,
+  JobOutboxRepository,
+  type JobEndings,
+  type JobEntity,
+  type JobPage,
+  type JobRepository,
+} from '@menagerie/db';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_ENDINGS, JOB_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
@@ -32,6 +39,8 @@ export class JobService {
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly outbox: JobOutboxRepository,
+    private readonly history: JobHistoryRepository,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_ENDINGS) private readonly endings: JobEndings,
     private readonly temporal: TemporalService,
@@ -113,7 +122,7 @@ export class JobService {
 
   /** GET /jobs: the history, newest first, filtered by engine, status and sha256. */
   async list(query: Record<string, unknown>): Promise<JobPage> {
-    return this.jobs.search(parseJobSearch(query, ['engine', 'status', 'sha256']));
+    return this.history.search(parseJobSearch(query, ['engine', 'status', 'sha256']));
   }
 
   async result(id: string): Promise<ResultFile> {
@@ -195,7 +204,7 @@ export class JobService {
       throw new MenagerieError('JOB_NOT_CANCELLABLE', `job ${id} already ended ${job.status}`, { status: job.status });
     }
     // Not started yet (the dispatcher's backlog): the row alone says so. Started meanwhile: its workflow is cancelled.
-    if (job.runId === null && (await this.jobs.cancelUnstarted(id))) {
+    if (job.runId === null && (await this.outbox.cancelUnstarted(id))) {
       this.metrics.jobEnded(job.engine, 'cancelled');
       return (await this.jobs.findById(id)) ?? job;
     }

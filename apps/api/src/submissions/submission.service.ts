@@ -3,7 +3,14 @@ import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isFinalStatus, MenagerieError, parseEngineChoice, submissionStatus, type EngineChoice } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
-import { SubmissionRepository, type JobEntity, type JobRepository, type NewJob, type SubmissionEntity } from '@menagerie/db';
+import {
+  JobHistoryRepository,
+  SubmissionRepository,
+  type JobEntity,
+  type JobRepository,
+  type NewJob,
+  type SubmissionEntity,
+} from '@menagerie/db';
 import { refusesFile, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
@@ -35,6 +42,7 @@ export class SubmissionService {
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
+    private readonly history: JobHistoryRepository,
     @Inject(SubmissionRepository) private readonly submissions: SubmissionRepository,
     private readonly uploads: UploadService,
     private readonly admission: JobAdmission,
@@ -168,7 +176,7 @@ export class SubmissionService {
   /** `id` is canonical (SubmissionId checked and lower-cased it). */
   async get(id: string): Promise<SubmissionWithJobs> {
     const submission = await this.submissions.get(id);
-    return { submission, jobs: await this.jobs.bySubmission(id) };
+    return { submission, jobs: await this.history.bySubmission(id) };
   }
 
   /**
@@ -199,6 +207,6 @@ export class SubmissionService {
     );
     if (failure) throw failure.reason;
     this.logger.log({ submissionId: id, jobIds: live.map((j) => j.id) }, 'submission cancelled');
-    return { submission, jobs: await this.jobs.bySubmission(id) };
+    return { submission, jobs: await this.history.bySubmission(id) };
   }
 }
