@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { callbackKey } from '@menagerie/activities';
-import { readmeNodeVerifier, readmePythonVerifier, type Delivery } from '../support/readme-verifiers';
+import { docNodeVerifier as readmeNodeVerifier, docPythonVerifier as readmePythonVerifier, type Delivery } from '../support/doc-verifiers';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebhookDeliveryView } from '../../apps/api/src/webhooks/webhook.view';
