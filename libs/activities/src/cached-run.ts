@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
 import type { EngineJobInput, JobRun } from '@menagerie/core';
-import { cacheKey } from '@menagerie/engines';
+import { cachedSince, cacheKey } from '@menagerie/engines';
 import type { ImageInfo } from '@menagerie/runtime';
-import { resultNameFor } from '@menagerie/storage';
+import { shareResult } from '@menagerie/storage';
 import type { RunDeps } from './deps';
 
 /**
@@ -11,10 +11,9 @@ import type { RunDeps } from './deps';
  * of the same key within the TTL is shared to this job instead of running.
  */
 export async function cachedRun(deps: RunDeps, input: EngineJobInput, key: string, originalName: string): Promise<JobRun | null> {
-  const since = new Date(Date.now() - (input.cacheTtlSeconds ?? 0) * 1000);
-  const hit = await deps.jobs.findCached(key, since);
-  if (!hit?.resultName || !(await deps.blobs.share(hit.id, input.jobId, 'result'))) return null;
-  await deps.blobs.share(hit.id, input.jobId, 'log');
+  const hit = await deps.jobs.findCached(key, cachedSince(input.cacheTtlSeconds ?? 0));
+  const resultName = hit && (await shareResult(deps.blobs, hit, input.jobId, originalName, input.engine.name));
+  if (!hit || !resultName) return null;
   log.info('served from the cache; no container ran', { jobId: input.jobId, cachedFrom: hit.id });
   return {
     exitCode: hit.exitCode ?? 0,
@@ -23,7 +22,7 @@ export async function cachedRun(deps: RunDeps, input: EngineJobInput, key: strin
     logTail: hit.logTail ?? '',
     node: deps.node,
     result: {
-      name: resultNameFor(hit, originalName, input.engine.name),
+      name: resultName,
       size: hit.resultSize ?? 0,
       mime: hit.resultMime ?? 'application/octet-stream',
     },

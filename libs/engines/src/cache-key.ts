@@ -40,3 +40,17 @@ export function cacheKey({ spec, env, imageDigest, sha256 }: CacheKeyInput): str
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
+
+/**
+ * The cache's one eligibility rule: how long ago an identical run may have
+ * finished for this job to be served from it, in seconds; 0 when it may not be
+ * served at all (the upload forced a run, or the engine caches nothing).
+ */
+export function cacheTtlOf(engine: { cacheTtl: number }, forced: boolean): number {
+  return forced ? 0 : Math.max(0, engine.cacheTtl);
+}
+
+/** The oldest finish a run may have to serve a job with this TTL. */
+export function cachedSince(ttlSeconds: number, now = Date.now()): Date {
+  return new Date(now - ttlSeconds * 1000);
+}

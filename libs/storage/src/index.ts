@@ -7,3 +7,4 @@ export * from './create-blob-store';
 export * from './scratch';
 export { describeResult, resultNameFor } from './describe-result';
 export * from './part-buffers';
+export * from './share-result';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, JobFollowerRepository } from '@menagerie/db';
-import { resultNameFor, type BlobStore } from '@menagerie/storage';
+import { shareResult, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_ENDINGS } from '../common/tokens';
 import { JobDispatcher } from './job-dispatcher.service';
 import { ApiMetrics } from '@menagerie/metrics';
@@ -87,9 +87,9 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async settle({ follower, followerName, leader }: EndedLeader, released: Set<string>): Promise<void> {
-    if (leader.status === 'completed' && leader.resultName && (await this.store.share(leader.id, follower, 'result'))) {
-      await this.store.share(leader.id, follower, 'log');
-      if (await this.followers.completeFollower(follower, { ...leader, resultName: resultNameFor(leader, followerName, leader.engine) })) {
+    const resultName = leader.status === 'completed' && (await shareResult(this.store, leader, follower, followerName, leader.engine));
+    if (resultName) {
+      if (await this.followers.completeFollower(follower, { ...leader, resultName })) {
         this.metrics.jobEnded(leader.engine, 'completed');
         this.logger.log({ jobId: follower, cachedFrom: leader.id }, 'served from the identical job it waited for');
       }

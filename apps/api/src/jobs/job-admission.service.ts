@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { workflowIdFor } from '@menagerie/core';
 import type { JobRepository, NewJob } from '@menagerie/db';
-import { cacheKey, configuredEnv, type Engine } from '@menagerie/engines';
-import { resultNameFor, type BlobStore } from '@menagerie/storage';
+import { cachedSince, cacheKey, cacheTtlOf, configuredEnv, type Engine } from '@menagerie/engines';
+import { shareResult, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
 import { NodesService } from '../nodes/nodes.service';
 import { ApiMetrics } from '@menagerie/metrics';
@@ -63,14 +63,15 @@ export class JobAdmission {
       inputFrom: options.inputFrom ?? null,
       cacheKey: null,
     };
-    if (options.force || engine.cacheTtl <= 0) return job;
+    const ttl = cacheTtlOf(engine, options.force);
+    if (!ttl) return job;
     const digest = await this.agreedDigest(engine);
     if (!digest) return job;
     job.cacheKey = cacheKey({ spec: engine.spec, env: configuredEnv(engine), imageDigest: digest, sha256: input.sha256 });
-    const hit = await this.jobs.findCached(job.cacheKey, new Date(Date.now() - engine.cacheTtl * 1000));
-    if (hit && (await this.store.share(hit.id, job.id, 'result'))) {
-      await this.store.share(hit.id, job.id, 'log');
-      job.hit = { ...hit, resultName: resultNameFor(hit, input.originalName, job.engine) };
+    const hit = await this.jobs.findCached(job.cacheKey, cachedSince(ttl));
+    const resultName = hit && (await shareResult(this.store, hit, job.id, input.originalName, job.engine));
+    if (hit && resultName) {
+      job.hit = { ...hit, resultName };
       this.logger.log({ jobId: job.id, engine: job.engine, cachedFrom: hit.id }, 'served from the cache');
     }
     this.metrics.cacheLookup(job.engine, job.hit ? 'hit' : 'miss');

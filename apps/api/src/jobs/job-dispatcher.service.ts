@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { JobOutboxRepository, type UnstartedJob } from '@menagerie/db';
-import type { Engine } from '@menagerie/engines';
+import { cacheTtlOf, type Engine } from '@menagerie/engines';
 import { CONFIG } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
@@ -157,12 +157,13 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
         while (next < jobs.length && failure === undefined) {
           const job = jobs[next++];
           try {
+            const ttl = cacheTtlOf(engine, job.forced);
             const input = {
               jobId: job.id,
               engine: engine.spec,
               sha256: job.sha256,
               ...(job.inputFrom ? { inputFrom: job.inputFrom } : {}),
-              ...(!job.forced && engine.cacheTtl > 0 ? { cacheTtlSeconds: engine.cacheTtl } : {}),
+              ...(ttl ? { cacheTtlSeconds: ttl } : {}),
             };
             const { runId } = await this.temporal.startJob(input, job.sha256, job.originalName);
             started.push({ id: job.id, runId });
