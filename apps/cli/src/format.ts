@@ -12,7 +12,7 @@ export function table(rows: string[][]): string[] {
   );
 }
 
-/** 1536 -> "1.5 kB" (powers of 1000, as the README's sizes). */
+/** 1536 -> "1.5 kB" (powers of 1000: kB, not KiB). */
 export function bytes(n: number): string {
   if (n < 1000) return `${n} B`;
   const units = ['kB', 'MB', 'GB', 'TB'];

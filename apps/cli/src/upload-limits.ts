@@ -5,7 +5,7 @@ import type { Engine } from './types';
  * Why the API would refuse a file of `size` bytes for this target as too
  * large, or null if it would not: over the engine's sizelimit; for a
  * submission, over a named engine's, or for auto, over every engine's (the
- * README's rule for /submit). Used only to explain a dropped upload.
+ * docs/api.md's rule for /submit). Used only to explain a dropped upload.
  */
 export function oversizeFor(size: number, target: Target, engines: Pick<Engine, 'name' | 'sizelimit'>[]): string | null {
   const over = (e: Pick<Engine, 'sizelimit'>) => size > e.sizelimit;

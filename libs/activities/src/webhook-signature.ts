@@ -31,7 +31,7 @@ export function signWebhook(key: string, url: string, body: string, unixSeconds:
 }
 
 /**
- * What a receiver does (README, Webhooks): the header's `t` must be within
+ * What a receiver does (docs/api.md, Verifying a delivery): the header's `t` must be within
  * `toleranceSeconds` of now (a replay of an old delivery is refused), and
  * one of its `v1` must be the HMAC of `t`, its own URL and the body under its
  * key, compared in constant time. (De-duplicating on the body's deliveryId

@@ -177,7 +177,7 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
-    /** Prometheus metrics (README, Metrics): GET /metrics on the API, and on each worker on a port of its own. */
+    /** Prometheus metrics (docs/configuration.md, Metrics): GET /metrics on the API, and on each worker on a port of its own. */
     metrics: z
       .object({
         /**
@@ -223,7 +223,7 @@ export const settingsSchema = z
       .strict()
       .prefault({}),
     /**
-     * Signed webhooks (README, Webhooks): every deployment-wide target hears
+     * Signed webhooks (docs/api.md, Webhooks): every deployment-wide target hears
      * the events it lists, for every job; a `callback=<url>` on an upload or
      * a submission hears that job's (or submission's) events, when it starts
      * with one of `callbackAllow`.
@@ -302,7 +302,7 @@ export const settingsSchema = z
     regserver: z.string().default(''),
     /** Replaces {{uid}} in engines.json: the user engines run as. */
     uid: z.number().int().min(1).default(1000),
-    /** Runflags weaker than the default containment that engines may use: `--flag` (any value) or `--flag=value` (README, security model). */
+    /** Runflags weaker than the default containment that engines may use: `--flag` (any value) or `--flag=value` (docs/security.md, Runflags). */
     allowRunflags: z.array(z.string()).default([]),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     /** How many bytes of an engine's stdout+stderr are kept. */

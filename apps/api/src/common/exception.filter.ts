@@ -76,7 +76,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const message =
         status === HttpStatus.NOT_FOUND
-          ? `no route for ${req.method} ${req.path}; see GET /engines and the README for the API`
+          ? `no route for ${req.method} ${req.path}; see GET /engines and docs/api.md for the API`
           : typeof response === 'object' && response && 'message' in response
             ? String((response as { message: unknown }).message)
             : exception.message;

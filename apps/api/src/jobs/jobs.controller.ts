@@ -50,7 +50,7 @@ export class JobsController {
     name: 'callback',
     required: false,
     description:
-      "a URL to POST the job's end to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field",
+      "a URL to POST the job's end to, signed (docs/api.md, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field",
   })
   @ApiResponse({
     status: 201,

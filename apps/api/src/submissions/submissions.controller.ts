@@ -72,7 +72,7 @@ export class SubmissionsController {
     name: 'callback',
     required: false,
     description:
-      "a URL to POST each job's end and submission.completed to, signed (README, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field",
+      "a URL to POST each job's end and submission.completed to, signed (docs/api.md, Webhooks); it must start with one of webhooks.callbackAllow. Also a form field",
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: SubmitDto })
