@@ -10,3 +10,4 @@ export * from './webhook';
 export * from './userns';
 export * from './reconcile';
 export * from './admission';
+export * from './relay';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { LEADER_ENDED_CHANNEL, type EndedLeader, type JobEndings, JobFollowerRepository } from '@menagerie/db';
 import { shareResult, type BlobStore } from '@menagerie/storage';
+import { Relay } from '@menagerie/core';
 import { BLOB_STORE, JOB_ENDINGS } from '../common/tokens';
 import { JobDispatcher } from './job-dispatcher.service';
 import { ApiMetrics } from '@menagerie/metrics';
@@ -22,13 +23,16 @@ const CHECK_MS = 5000;
 @Injectable()
 export class FollowersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(FollowersService.name);
+  /** Leaders announced ended since the last round. */
   private pending = new Set<string>();
-  private everything = false;
-  private flushing: Promise<void> | null = null;
-  private batchTimer: NodeJS.Timeout | null = null;
-  private checkTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private stopped = false;
+  private readonly relay = new Relay({
+    idleMs: CHECK_MS,
+    round: (scan) => this.round(scan),
+    failing: (rounds, err) =>
+      this.logger.warn(`could not settle the jobs waiting for an identical one (${rounds} rounds): ${err.message}; retrying`),
+    recovered: (rounds) => this.logger.log(`settling the jobs waiting for an identical one again after ${rounds} failed rounds`),
+  });
 
   constructor(
     private readonly followers: JobFollowerRepository,
@@ -40,41 +44,31 @@ export class FollowersService implements OnApplicationBootstrap, BeforeApplicati
 
   onApplicationBootstrap(): void {
     // Announced only for jobs that followers wait for (the trigger checks): not every end.
-    this.unsubscribe = this.endings.subscribe((id) => this.heard(id), LEADER_ENDED_CHANNEL);
-    this.checkTimer = setInterval(() => this.heard(null), CHECK_MS);
-    this.heard(null);
+    // null: the connection broke, and announcements may have been missed.
+    this.unsubscribe = this.endings.subscribe((id) => {
+      if (id) {
+        this.pending.add(id);
+        this.relay.wake(BATCH_MS);
+      } else this.relay.rescan(BATCH_MS);
+    }, LEADER_ENDED_CHANNEL);
+    this.relay.wake();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    if (this.checkTimer) clearInterval(this.checkTimer);
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    await this.flushing;
+    await this.relay.stop();
   }
 
-  /** A job ended (`id`), or any may have (null). */
-  private heard(id: string | null): void {
-    if (this.stopped) return;
-    if (id) this.pending.add(id);
-    else this.everything = true;
-    this.batchTimer ??= setTimeout(() => {
-      this.batchTimer = null;
-      void this.flush();
-    }, BATCH_MS);
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) return void this.flushing.then(() => this.heard(null));
-    const ids = this.everything ? null : [...this.pending];
+  /** The followers of the leaders announced ended, or of any (a scan). Announced ids a failed round did not settle wait for the next. */
+  private async round(scan: boolean): Promise<void> {
+    const ids = [...this.pending];
     this.pending = new Set();
-    this.everything = false;
-    this.flushing = this.settleAll(ids)
-      .catch((err: unknown) =>
-        this.logger.warn(`could not settle the jobs waiting for an identical one: ${(err as Error).message}; retrying`),
-      )
-      .finally(() => (this.flushing = null));
-    await this.flushing;
+    try {
+      await this.settleAll(scan ? null : ids);
+    } catch (err) {
+      for (const id of ids) this.pending.add(id);
+      throw err;
+    }
   }
 
   private async settleAll(ids: string[] | null): Promise<void> {

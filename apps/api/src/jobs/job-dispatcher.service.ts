@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { workflowIdFor } from '@menagerie/core';
+import { Relay, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { JobOutboxRepository, type UnstartedJob } from '@menagerie/db';
 import { cacheTtlOf, type Engine } from '@menagerie/engines';
@@ -18,7 +18,6 @@ const PARALLEL_STARTS = 8;
 const IDLE_MS = 5000;
 /** With a backlog but every engine's window full: how often it is checked for room. */
 const FULL_MS = 250;
-const MAX_BACKOFF_MS = 10_000;
 
 /**
  * Starts the workflows of accepted jobs. An upload only records its row
@@ -34,11 +33,17 @@ const MAX_BACKOFF_MS = 10_000;
 @Injectable()
 export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobDispatcher.name);
-  private readonly stop = new AbortController();
-  private loop: Promise<void> | null = null;
-  private woken = false;
-  private wakeUp: (() => void) | null = null;
   private nextUnconfiguredCheck = 0;
+  private readonly relay = new Relay({
+    idleMs: IDLE_MS,
+    round: async () => {
+      const { started, backlog } = await this.round();
+      // A new upload matters only when nothing waits: while windows are full, only the engines make room.
+      return { pause: started ? 0 : backlog ? FULL_MS : IDLE_MS, wakeable: !backlog };
+    },
+    failing: (rounds, err) => this.logger.warn(`could not start queued workflows (${rounds} rounds): ${err.message}; the jobs stay queued`),
+    recovered: (rounds) => this.logger.log(`starting workflows again after ${rounds} failed rounds`),
+  });
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
@@ -49,61 +54,16 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    this.relay.wake();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stop.abort();
-    this.wakeUp?.();
-    await this.loop;
+    await this.relay.stop();
   }
 
   /** A job was accepted: start it now rather than at the next idle check. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stop.signal.aborted) {
-      let pause: number;
-      let wakeable = false;
-      try {
-        const { started, backlog } = await this.round();
-        if (failures) this.logger.log(`starting workflows again after ${failures} failed rounds`);
-        failures = 0;
-        pause = started ? 0 : backlog ? FULL_MS : IDLE_MS;
-        // A new upload matters only when nothing waits: while windows are full, only the engines make room.
-        wakeable = !backlog;
-      } catch (err) {
-        failures++;
-        if (failures === 1 || failures % 20 === 0) {
-          this.logger.warn(`could not start queued workflows (${failures} rounds): ${(err as Error).message}; the jobs stay queued`);
-        }
-        pause = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(failures, 6));
-      }
-      if (pause) await this.sleep(pause, wakeable);
-    }
-  }
-
-  private sleep(ms: number, wakeable: boolean): Promise<void> {
-    if (wakeable && this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = () => {
-        if (wakeable || this.stop.signal.aborted) done();
-      };
-    });
+    this.relay.wake();
   }
 
   /**
@@ -129,7 +89,6 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
   private async round(): Promise<{ started: number; backlog: boolean }> {
     let started = 0;
     let backlog = false;
-    this.woken = false;
     await this.endUnconfigured();
     for (const engine of this.config.engines) {
       const name = engine.config.name;

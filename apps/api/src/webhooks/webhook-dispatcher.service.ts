@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Relay } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import {
   WEBHOOK_EVENT_CHANNEL,
@@ -21,7 +22,6 @@ const PARALLEL_STARTS = 8;
 const SCAN_MS = 5000;
 /** How long announced ends are gathered into one round. */
 const GATHER_MS = 20;
-const MAX_BACKOFF_MS = 10_000;
 
 /**
  * Turns the database's webhook events into deliveries, and starts one
@@ -41,12 +41,12 @@ const MAX_BACKOFF_MS = 10_000;
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private unsubscribe: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private due = 0;
-  private round: Promise<void> | null = null;
-  private again = false;
-  private failures = 0;
-  private stopped = false;
+  private readonly relay = new Relay({
+    idleMs: SCAN_MS,
+    round: () => this.round(),
+    failing: (rounds, err) => this.logger.warn(`could not dispatch webhooks (${rounds} rounds): ${err.message}; they wait in the database`),
+    recovered: (rounds) => this.logger.log(`delivering webhooks again after ${rounds} failed rounds`),
+  });
 
   constructor(
     @Inject(CONFIG) private readonly config: MenagerieConfig,
@@ -57,7 +57,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     // Written (and announced) only when a target or a callback listens: not every end wakes it.
-    this.unsubscribe = this.endings.subscribe(() => this.wake(GATHER_MS), WEBHOOK_EVENT_CHANNEL);
+    this.unsubscribe = this.endings.subscribe(() => this.relay.wake(GATHER_MS), WEBHOOK_EVENT_CHANNEL);
     void this.webhooks
       .setTargetsPresent(this.config.settings.webhooks.targets.length > 0)
       .catch((err: unknown) =>
@@ -65,58 +65,23 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
           `could not record whether this deployment has webhook targets: ${String(err)}; events are written as the database last said`,
         ),
       );
-    this.wake(0);
+    this.relay.wake();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    if (this.timer) clearTimeout(this.timer);
-    await this.round;
+    await this.relay.stop();
   }
 
-  /** Runs a round after `ms` (sooner than a round already planned), or right after the one under way. */
-  private wake(ms: number): void {
-    if (this.stopped) return;
-    if (this.round) {
-      this.again = true;
-      return;
+  private async round(): Promise<void> {
+    for (;;) {
+      const { events } = await this.webhooks.expandPending(BATCH, (e) => this.plan(e));
+      if (events < BATCH) break;
     }
-    const due = Date.now() + ms;
-    if (this.timer) {
-      if (due >= this.due) return;
-      clearTimeout(this.timer);
-    }
-    this.due = due;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.round = this.runRound().finally(() => {
-        this.round = null;
-        const pause = this.again ? 0 : this.failures ? Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.failures, 6)) : SCAN_MS;
-        this.again = false;
-        this.wake(pause);
-      });
-    }, ms);
-  }
-
-  private async runRound(): Promise<void> {
-    try {
-      for (;;) {
-        const { events } = await this.webhooks.expandPending(BATCH, (e) => this.plan(e));
-        if (events < BATCH) break;
-      }
-      for (;;) {
-        const ids = await this.webhooks.unstarted(BATCH);
-        await this.startAll(ids);
-        if (ids.length < BATCH) break;
-      }
-      if (this.failures) this.logger.log(`delivering webhooks again after ${this.failures} failed rounds`);
-      this.failures = 0;
-    } catch (err) {
-      this.failures++;
-      if (this.failures === 1 || this.failures % 20 === 0) {
-        this.logger.warn(`could not dispatch webhooks (${this.failures} rounds): ${(err as Error).message}; they wait in the database`);
-      }
+    for (;;) {
+      const ids = await this.webhooks.unstarted(BATCH);
+      await this.startAll(ids);
+      if (ids.length < BATCH) break;
     }
   }
 
