@@ -1,10 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DataSource } from 'typeorm';
@@ -15,9 +12,10 @@ import { createApp } from '../../apps/api/src/app';
 import { startWorkers, type WorkerHandle } from '../../apps/worker/src/worker';
 import { createTestDatabase } from './database';
 import { DB, ROOT, TEMPORAL_BIN } from './env';
+import { removeDir, tempDir } from './temp-dir';
 import { quietTemporalLogs } from './temporal';
 import { testBucket, testStorageKind } from './test-bucket';
-import { NODE_SEARCH_ATTRIBUTE } from '@menagerie/core';
+import { SEARCH_ATTRIBUTES } from '@menagerie/core';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export interface System {
@@ -68,13 +66,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           ip: '127.0.0.1',
           ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
           log: { format: 'pretty', level: 'error' },
-          searchAttributes: [defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD)],
+          searchAttributes: [defineSearchAttributeKey(SEARCH_ATTRIBUTES.node, SearchAttributeType.KEYWORD)],
         },
       });
   const address = options.temporalAddress ?? env.connection.options.address;
   const database = options.database ? await migrated(options.database) : await createTestDatabase();
   const dbSettings = options.database ?? { ...DB, database: database.name };
-  const storage = mkdtempSync(join(tmpdir(), 'menagerie-e2e-'));
+  const storage = tempDir('menagerie-e2e-', { until: 'file' });
   // On S3, each system has a bucket of its own; the directory still holds the node's scratch.
   const bucket = testStorageKind() === 's3' ? testBucket() : null;
   const base = readEnv({});
@@ -133,8 +131,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await env.teardown().catch(() => undefined); // a test may have stopped Temporal on purpose
       await database.drop();
       await bucket?.drop();
-      unmountUnder(storage);
-      rmSync(storage, { recursive: true, force: true });
+      removeDir(storage); // with the job volumes a worker killed mid-job left mounted (a live worker unmounts its own)
     },
   };
 }
@@ -153,12 +150,4 @@ export async function jobContainers(docker: Docker, scope: string[] | { deployme
   const label = Array.isArray(scope) ? [JOB_LABEL] : [`${DEPLOYMENT_LABEL}=${scope.deployment}`];
   const all = await docker.listContainers({ all: true, filters: { label } });
   return Array.isArray(scope) ? all.filter((c) => scope.includes(c.Labels[JOB_LABEL])) : all;
-}
-
-/** Job volumes a worker killed mid-job left mounted (a live worker unmounts its own). */
-function unmountUnder(dir: string): void {
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const target = line.split(' ')[1];
-    if (target?.startsWith(`${dir}/`)) execFileSync('umount', ['-l', target]);
-  }
 }

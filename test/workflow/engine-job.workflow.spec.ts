@@ -8,7 +8,7 @@ import type { Activities } from '@menagerie/activities';
 import {
   containerQueueFor,
   FAILURE_TYPES,
-  NODE_SEARCH_ATTRIBUTE,
+  SEARCH_ATTRIBUTES,
   type EngineJobInput,
   type FinalizeJobInput,
   type JobRun,
@@ -24,7 +24,7 @@ import { quietTemporalLogs } from '../support/temporal';
  */
 jest.setTimeout(120_000);
 
-const nodeKey = defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+const nodeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.node, SearchAttributeType.KEYWORD);
 const RESULT = { name: 'x.stub.json', size: 2, mime: 'application/json' };
 
 function ran(overrides: Partial<JobRun> = {}): JobRun {

@@ -1,7 +1,6 @@
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ConnectionLike, type ScheduleOptions } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { temporal } from '@temporalio/proto';
-import { MAINTENANCE_QUEUE, NODE_SEARCH_ATTRIBUTE, RETENTION_SCHEDULE_ID, STALE_UPLOADS_SCHEDULE_ID } from '@menagerie/core';
+import { MAINTENANCE_QUEUE, RETENTION_SCHEDULE_ID, STALE_UPLOADS_SCHEDULE_ID } from '@menagerie/core';
 import type { Settings } from '@menagerie/config';
 
 /**
@@ -41,33 +40,3 @@ async function ensureSchedule(client: Client, options: ScheduleOptions, logger: 
     }));
   }
 }
-
-/**
- * Registers the search attribute that names the node a job ran on (a
- * Keyword), unless the namespace has it. Every worker calls it at boot,
- * before it runs a workflow: upserting an unknown attribute would fail the
- * workflow's task. A server that refuses (no operator rights) is logged.
- */
-export async function ensureSearchAttributes(
-  connection: ConnectionLike & { operatorService: OperatorService },
-  namespace: string,
-  logger: Logger,
-): Promise<void> {
-  try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    if (existing.customAttributes?.[NODE_SEARCH_ATTRIBUTE] !== undefined) return;
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: { [NODE_SEARCH_ATTRIBUTE]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
-    });
-    logger.info({ searchAttribute: NODE_SEARCH_ATTRIBUTE }, 'search attribute registered');
-  } catch (err) {
-    if (/already exists/i.test(String(err))) return;
-    throw new Error(
-      `could not register the search attribute ${NODE_SEARCH_ATTRIBUTE} (Keyword) in namespace ${namespace}: ${String(err)}; ` +
-        `register it once with: temporal operator search-attribute create --namespace ${namespace} --name ${NODE_SEARCH_ATTRIBUTE} --type Keyword`,
-    );
-  }
-}
-
-type OperatorService = temporal.api.operatorservice.v1.OperatorService;

@@ -37,7 +37,8 @@ import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
 import { EngineFleet, NodeReporter, SlotPool, type EngineWorkers } from '@menagerie/fleet';
 import { serveMetrics, WorkerMetrics, type MetricsServer } from '@menagerie/metrics';
-import { ensureRetentionSchedule, ensureSearchAttributes } from './retention';
+import { ensureSearchAttributes } from '@menagerie/temporal';
+import { ensureRetentionSchedule } from './retention';
 
 export interface WorkerHandle {
   /** Resolves when every worker has stopped. */
@@ -272,7 +273,8 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     serve: (served) => fleet.apply(served),
     publish: (report) => nodes.report(report, bootedAt),
   });
-  await ensureSearchAttributes(connection, settings.temporal.namespace, logger);
+  const registered = await ensureSearchAttributes(connection, settings.temporal.namespace);
+  if (registered.length) logger.info({ searchAttributes: registered }, 'search attributes registered');
   const facts = await reporter.tick();
   for (const missing of facts.filter((e) => !e.available))
     logger.warn({ engine: missing.name, reason: missing.reason }, 'not serving an engine');

@@ -69,9 +69,6 @@ export interface JobRun extends EngineRun {
   cachedFrom?: string | null;
 }
 
-/** The Temporal search attribute (Keyword) that names the node a job ran on. */
-export const NODE_SEARCH_ATTRIBUTE = 'MenagerieNode';
-
 /** Carried as ApplicationFailure details so the final status keeps what the engine said. */
 export interface FailureDetails extends RunFacts {
   exitCode?: number | null;

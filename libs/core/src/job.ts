@@ -26,10 +26,15 @@ export function workflowIdFor(jobId: string): string {
   return `job-${jobId}`;
 }
 
-/** Custom search attributes that let a person find a job in the Temporal Web UI. */
+/**
+ * The custom search attributes (all Keyword): a job's engine and input, set
+ * at its start, let a person find it in the Temporal Web UI; the node it ran
+ * on is upserted by the workflow.
+ */
 export const SEARCH_ATTRIBUTES = {
   engine: 'MenagerieEngine',
   sha256: 'MenagerieSha256',
+  node: 'MenagerieNode',
 } as const;
 
 export const WORKFLOW_TYPE = 'engineJob';

@@ -21,7 +21,7 @@ import {
   type FinalizeJobInput,
   type JobRun,
   type RunFacts,
-  NODE_SEARCH_ATTRIBUTE,
+  SEARCH_ATTRIBUTES,
 } from '@menagerie/core';
 import type { Activities } from '@menagerie/activities';
 
@@ -53,7 +53,7 @@ const RUN_FACTS_AND_ENV_NAMES = 'run-facts-and-env-names';
  */
 const NODE_LOCAL_RUN = 'node-local-run';
 
-const nodeKey = defineSearchAttributeKey(NODE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+const nodeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.node, SearchAttributeType.KEYWORD);
 
 const shortStepOptions = {
   startToCloseTimeout: '5 minutes',

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
-  SEARCH_ATTRIBUTES,
   type WorkflowState,
   WEBHOOK_QUEUE,
   WEBHOOK_WORKFLOW_TYPE,
@@ -14,10 +13,10 @@ import {
   type WebhookDeliveryInput,
 } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
+import { ensureSearchAttributes, SEARCH_ATTRIBUTE_KEYS } from '@menagerie/temporal';
 import { CONFIG } from '../common/tokens';
 
-const ENGINE_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.engine, SearchAttributeType.KEYWORD);
-const SHA256_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.sha256, SearchAttributeType.KEYWORD);
+const { engine: ENGINE_KEY, sha256: SHA256_KEY } = SEARCH_ATTRIBUTE_KEYS;
 
 const START_TIMEOUT_MS = 6_000;
 
@@ -73,16 +72,8 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
   /** Registers the search attributes that make jobs findable by engine and sha256 in the Web UI. */
   private async ensureSearchAttributes(): Promise<void> {
     if (this.searchAttributesReady) return;
-    const namespace = this.config.settings.temporal.namespace;
-    const existing = await this.connection.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.values(SEARCH_ATTRIBUTES).filter((name) => !(name in (existing.customAttributes ?? {})));
-    if (missing.length) {
-      await this.connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-      });
-      this.logger.log(`registered search attributes ${missing.join(', ')}`);
-    }
+    const registered = await ensureSearchAttributes(this.connection, this.config.settings.temporal.namespace);
+    if (registered.length) this.logger.log(`registered search attributes ${registered.join(', ')}`);
     this.searchAttributesReady = true;
   }
 
