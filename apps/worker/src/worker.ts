@@ -1,28 +1,9 @@
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type ActivitySlotInfo,
-  type CustomSlotSupplier,
-  type LogLevel,
-  type WorkerOptions,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import {
-  activitiesOn,
-  createActivities,
-  createMaintenanceActivities,
-  sweepNode,
-  type Activities,
-  type RunningJobs,
-  type SweepLog,
-} from '@menagerie/activities';
+import { createActivities, createMaintenanceActivities, sweepNode, type RunningJobs, type SweepLog } from '@menagerie/activities';
 import { webhookActivitiesFor } from './webhooks';
-import { containerQueueFor, MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
-import { watchEngines, type MenagerieConfig, type Settings } from '@menagerie/config';
+import { MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
+import { watchEngines, type MenagerieConfig } from '@menagerie/config';
 import {
   createDataSource,
   JobRepository,
@@ -35,10 +16,14 @@ import {
 import { configuredEnv, type Engine } from '@menagerie/engines';
 import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
-import { EngineFleet, NodeReporter, SlotPool, type EngineWorkers } from '@menagerie/fleet';
+import { EngineFleet, NodeReporter } from '@menagerie/fleet';
 import { serveMetrics, WorkerMetrics, type MetricsServer } from '@menagerie/metrics';
 import { ensureSearchAttributes } from '@menagerie/temporal';
+import { temporalEngineWorkers, type Common } from './engine-workers';
 import { ensureRetentionSchedule } from './retention';
+import { workflowBundle } from './runtime';
+
+export { installRuntime, workflowBundle } from './runtime';
 
 export interface WorkerHandle {
   /** Resolves when every worker has stopped. */
@@ -48,105 +33,6 @@ export interface WorkerHandle {
   /** Where this worker's metrics are scraped (with the port the OS chose for metrics.workerPort 0); null when they are off. */
   metricsUrl: string | null;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-
-/** Bundled once per process and shared by every engine's worker. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('@menagerie/workflows'), logger: new DefaultLogger('WARN') });
-  return bundle;
-}
-
-/**
- * Once per process, before any connection or worker. With metrics.temporalPort,
- * the SDK serves its own worker metrics (task slots, poll and schedule-to-start
- * latencies, sticky cache, ...) with its Prometheus exporter on that port, in
- * Prometheus' conventions (seconds, _total): its exporter can't share the
- * worker's metrics port, and can't be asked for a free one.
- */
-export function installRuntime(logger: Logger, metrics?: Settings['metrics']): void {
-  const level = (logger.level === 'debug' ? 'DEBUG' : 'INFO') as LogLevel;
-  const bindAddress = metrics?.temporalPort
-    ? `${metrics.workerHost.includes(':') ? `[${metrics.workerHost}]` : metrics.workerHost}:${metrics.temporalPort}`
-    : null;
-  Runtime.install({
-    ...(bindAddress
-      ? {
-          telemetryOptions: {
-            metrics: { prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } },
-          },
-        }
-      : {}),
-    logger: new DefaultLogger(level, (entry) => {
-      const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
-      logger[method]({ ...entry.meta, context: 'temporal' }, entry.message);
-    }),
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-  });
-}
-
-type Common = Pick<WorkerOptions, 'connection' | 'namespace' | 'shutdownGraceTime' | 'maxHeartbeatThrottleInterval'>;
-
-/** Activity slots from a pool, whose size a reload can change while the worker polls. */
-function slotsFrom(pool: SlotPool): CustomSlotSupplier<ActivitySlotInfo> {
-  return {
-    type: 'custom',
-    reserveSlot: async (_ctx, signal) => {
-      await pool.acquire(signal);
-      return {};
-    },
-    tryReserveSlot: () => (pool.tryAcquire() ? {} : null),
-    markSlotUsed: () => undefined,
-    releaseSlot: () => pool.release(),
-  };
-}
-
-/** Starts an engine's two Temporal workers: its workflow queue and its container queue. */
-function temporalEngineWorkers(common: Common, bundleCode: WorkflowBundleWithSourceMap, activities: Activities, logger: Logger) {
-  const onWorkflowQueue = activitiesOn(activities, 'workflow');
-  const onContainerQueue = activitiesOn(activities, 'container');
-  return async (engine: Engine): Promise<EngineWorkers> => {
-    const name = engine.config.name;
-    // `workers` bounds this engine's concurrent containers in this process. Temporal allows one
-    // worker per task queue in a process, so a reload resizes the bound rather than replacing the worker.
-    const containers = new SlotPool(engine.config.workers);
-    const created = await Promise.allSettled([
-      Worker.create({ ...common, taskQueue: name, workflowBundle: bundleCode, activities: onWorkflowQueue }),
-      Worker.create({
-        ...common,
-        taskQueue: containerQueueFor(name),
-        activities: onContainerQueue,
-        tuner: {
-          activityTaskSlotSupplier: slotsFrom(containers),
-          // Unused: this worker runs no workflows, local activities or Nexus tasks.
-          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-        },
-      }),
-    ]);
-    const workers = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
-    const refused = created.find((c) => c.status === 'rejected');
-    if (refused) {
-      // A worker created but never run keeps its task queue registered: release it, so a retry can start.
-      await Promise.all(
-        workers.map(async (w) => {
-          const running = w.run();
-          w.shutdown();
-          await running.catch(() => undefined);
-        }),
-      );
-      throw refused.reason;
-    }
-    logger.info({ engine: name, workers: engine.config.workers, image: engine.config.image }, 'engine workers started');
-    return {
-      run: Promise.all(workers.map((w) => w.run())).then(() => undefined),
-      resize: (size) => containers.resize(size),
-      // Runtime.install's signal handlers may have stopped them already.
-      shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
-    };
-  };
 }
 
 /** Starts the engine workers and the maintenance worker, and keeps them in line with engines.json. */
