@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { WEBHOOK_EVENTS } from '@menagerie/core';
+import { storageSettings } from './settings.storage';
+import { webhookSettings } from './settings.webhooks';
 
 const port = z.number().int().min(1).max(65535);
 /** 0 asks the OS for a free port (tests use it). */
 const listenPort = z.number().int().min(0).max(65535);
 const url = z.url().transform((u) => u.replace(/\/+$/, ''));
-/** An http(s) URL, kept as written (a trailing "/" of a prefix matters). */
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 export const settingsSchema = z
   .object({
@@ -59,54 +58,7 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
-    storage: z
-      .object({
-        /**
-         * Where inputs, results and engine logs are kept. "fs": under `dir`, on
-         * this machine (or a shared filesystem). "s3": in an S3-compatible
-         * service (`s3`), which any number of API and worker nodes share.
-         */
-        kind: z.enum(['fs', 's3']).default('fs'),
-        /** Relative paths are resolved against the directory of default.json. */
-        dir: z.string().min(1).default('../data'),
-        s3: z
-          .object({
-            endpoint: z.string().default(''),
-            region: z.string().min(1).default('us-east-1'),
-            bucket: z
-              .string()
-              .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
-              .default('menagerie'),
-            accessKeyId: z.string().default(''),
-            secretAccessKey: z.string().default(''),
-            /** Bucket-in-path addressing, which most S3-compatible services (SeaweedFS among them) want. */
-            forcePathStyle: z.boolean().default(true),
-            /**
-             * Files larger than 256 KiB go up in 5 MiB parts, each from a buffer: at most this
-             * many buffers per process at once (16: 80 MiB), whatever the clients do. A put that
-             * finds none free within 10 s is answered 503 UPLOADS_BUSY.
-             */
-            partBuffers: z.number().int().min(1).default(16),
-          })
-          .strict()
-          .prefault({}),
-        /**
-         * "loop": each job directory is a filesystem of its own, jobDirLimitBytes big
-         * (a sparse ext4 image, loop-mounted), so the kernel enforces the limit; the
-         * worker needs root and loop devices, and refuses to start without them.
-         * "plain": a directory whose size the worker walks, which an engine can get
-         * past (a file it unlinked but keeps open, empty files and directories).
-         */
-        jobDirFilesystem: z.enum(['loop', 'plain']).default('loop'),
-        /**
-         * With "loop": how many job directory images a node keeps formatted ahead, so that
-         * a job only mounts one. Each holds the filesystem's metadata, about 0.06% of
-         * jobDirLimitBytes on disk; 0 formats each job's own.
-         */
-        spareJobDirs: z.number().int().min(0).max(64).default(4),
-      })
-      .strict()
-      .prefault({}),
+    storage: storageSettings,
     /**
      * This worker process as a node: the name its jobs record, where it makes
      * their scratch directories, and which engines it serves.
@@ -222,56 +174,7 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
-    /**
-     * Signed webhooks (docs/api.md, Webhooks): every deployment-wide target hears
-     * the events it lists, for every job; a `callback=<url>` on an upload or
-     * a submission hears that job's (or submission's) events, when it starts
-     * with one of `callbackAllow`.
-     */
-    webhooks: z
-      .object({
-        targets: z
-          .array(
-            z
-              .object({
-                url: httpUrl,
-                /** The HMAC-SHA256 key of its X-Menagerie-Signature. */
-                secret: z.string().min(16, 'a webhook secret must be at least 16 characters'),
-                events: z
-                  .array(z.enum(WEBHOOK_EVENTS))
-                  .min(1)
-                  .default([...WEBHOOK_EVENTS]),
-              })
-              .strict(),
-          )
-          .default([])
-          .refine((targets) => new Set(targets.map((t) => t.url)).size === targets.length, 'each target URL may be listed once'),
-        /** URL prefixes a callback must start with (scheme, host and port exactly; then the path). Empty: callbacks are refused. */
-        callbackAllow: z.array(httpUrl).default([]),
-        /** Signs every callback delivery; required when callbackAllow is not empty. */
-        callbackSecret: z.string().default(''),
-        /**
-         * URL prefixes (of callbacks) allowed to resolve to a loopback, private,
-         * link-local or unique-local address; by default none is.
-         */
-        allowPrivate: z.array(httpUrl).default([]),
-        retry: z
-          .object({
-            /** The first retry's delay; each next one doubles it. */
-            initialSeconds: z.number().positive().default(1),
-            maxIntervalSeconds: z.number().positive().default(600),
-            /** After this long, a delivery not yet answered 2xx is given up and recorded failed. */
-            giveUpSeconds: z.number().positive().default(86_400),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({})
-      .refine((w) => w.callbackAllow.length === 0 || w.callbackSecret.length >= 16, {
-        message: 'callbackSecret (at least 16 characters) is needed to sign callbacks when callbackAllow is set',
-        path: ['callbackSecret'],
-      }),
+    webhooks: webhookSettings,
     /**
      * The private registry engine images come from. Enabled, each job asks it
      * what the engine's tag is now and pulls what this node lacks (a version
