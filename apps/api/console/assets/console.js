@@ -2,9 +2,10 @@
 //
 // Every string that comes from the API (file names, logs, results, errors) is
 // put into the page as text: h() turns string children into text nodes, and
-// nothing here assigns innerHTML.
+// nothing here assigns innerHTML. The job statuses are the API's (assets/statuses.js, written from @menagerie/core).
+import { FINAL_STATUSES } from './statuses.js';
 
-export const FINAL_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled'];
+export { FINAL_STATUSES, JOB_STATUSES } from './statuses.js';
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -193,11 +194,14 @@ const STATUS_LABELS = {
   completed_with_failures: 'Completed with failures', // a submission's
 };
 
+/** `Timed out` for `timed_out`; a status it doesn't know as it is. */
+export const statusLabel = (status) => STATUS_LABELS[status] ?? status;
+
 export function statusBadge(status) {
   return h('span', {
     class: `badge status-${String(status).replace(/[^a-z_]/g, '')}`,
     dataset: { status },
-    text: STATUS_LABELS[status] ?? status,
+    text: statusLabel(status),
   });
 }
 

@@ -3,6 +3,8 @@
 // remaining" is DELETE /submission/<id>.
 import {
   ApiError,
+  FINAL_STATUSES,
+  JOB_STATUSES,
   UUID,
   api,
   between,
@@ -45,16 +47,8 @@ const WAIT_SECONDS = 2;
 /** Requests start at least this far apart, whatever the server answers. */
 const MIN_GAP_MS = 1000;
 const SUBMISSION_FINAL = ['completed', 'completed_with_failures', 'failed'];
-const COUNTS = [
-  ['total', 'jobs'],
-  ['queued', 'queued'],
-  ['running', 'running'],
-  ['completed', 'completed'],
-  ['failed', 'failed'],
-  ['timed_out', 'timed out'],
-  ['cancelled', 'cancelled'],
-  ['cached', 'from the cache'],
-];
+/** The summary's counters: the jobs, each status (`timed out` for timed_out), the cache hits. */
+const COUNTS = [['total', 'jobs'], ...JOB_STATUSES.map((status) => [status, status.replace('_', ' ')]), ['cached', 'from the cache']];
 
 let submission = null;
 let cancelling = false;
@@ -170,7 +164,7 @@ function renderSummary(s) {
       h('div', { class: 'counter', dataset: { count: key } }, h('strong', { text: formatCount(counts[key] ?? 0) }), label),
     ),
   );
-  const ended = (counts.completed ?? 0) + (counts.failed ?? 0) + (counts.timed_out ?? 0) + (counts.cancelled ?? 0);
+  const ended = FINAL_STATUSES.reduce((n, status) => n + (counts[status] ?? 0), 0);
   summaryText.textContent = `${formatCount(ended)} of ${formatCount(counts.total ?? s.jobs.length)} ended`;
 }
 

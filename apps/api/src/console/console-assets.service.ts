@@ -2,6 +2,7 @@ import { Injectable, Logger, NotFoundException, type OnModuleInit } from '@nestj
 import type { Response } from 'express';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
+import { STATUSES_ASSET, statusesModule } from './statuses-asset';
 
 /** apps/api/console, from apps/api/src/console (ts) and apps/api/dist/console (js) alike. */
 export const CONSOLE_ASSET_DIR = resolve(__dirname, '../../console');
@@ -51,9 +52,10 @@ interface Asset {
 
 /**
  * The console's static files (apps/api/console: pages at the top, assets/
- * beside them), read once at start and served from memory. Only files that
- * were there at start, with a known type, can be served: a request names a
- * key in a map, never a path.
+ * beside them), read once at start and served from memory, with one written
+ * by the API itself: assets/statuses.js, the job statuses from @menagerie/core.
+ * Only files that were there at start, with a known type, can be served: a
+ * request names a key in a map, never a path.
  */
 @Injectable()
 export class ConsoleAssets implements OnModuleInit {
@@ -66,6 +68,7 @@ export class ConsoleAssets implements OnModuleInit {
     try {
       await this.load('');
       await this.load('assets');
+      this.files.set(STATUSES_ASSET, { body: Buffer.from(statusesModule()), type: TYPES['.js'] });
       this.renderPages();
     } catch (err) {
       this.logger.error(`the console's files could not be read from ${this.dir}: ${(err as Error).message}; /console will answer 404`);
