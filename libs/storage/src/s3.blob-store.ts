@@ -17,6 +17,7 @@ import { MenagerieError, isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
 import { metered } from './metered';
 import { PartBuffers } from './part-buffers';
+import { keyOf, notFound, prefixOf, reason, statusOf, unreachable, type SdkError } from './s3-objects';
 import { S3PartWriter } from './s3-part-writer';
 
 /** Part buffers a process holds at most by default: 16 × 5 MiB = 80 MiB, whatever the clients do. */
@@ -40,54 +41,6 @@ export interface S3BlobStoreOptions {
   partBuffers?: number;
   /** How long a put waits for a part buffer (default 10 s). */
   partBufferWaitMs?: number;
-}
-
-const KIND_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log' };
-
-/** Objects under `jobs/<id>/`: the only place that knows the key layout. */
-function prefixOf(jobId: string): string {
-  if (!isJobId(jobId)) throw new Error(`not a job id: ${JSON.stringify(jobId)}`);
-  return `jobs/${jobId}/`;
-}
-
-function keyOf(jobId: string, kind: BlobKind): string {
-  return `${prefixOf(jobId)}${KIND_NAMES[kind]}`;
-}
-
-type SdkError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-
-function statusOf(err: unknown): number | undefined {
-  return (err as SdkError | undefined)?.$metadata?.httpStatusCode;
-}
-
-function notFound(err: unknown): boolean {
-  const e = err as SdkError;
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || statusOf(err) === 404;
-}
-
-/**
- * The service did not answer, or answered that it cannot serve now: no
- * connection, a timeout, a 5xx, throttling, or credentials it refuses.
- * Whatever else (our own refusal of an upload, a source that broke off) is
- * not the store's failure.
- */
-function unreachable(err: unknown): boolean {
-  if (err instanceof MenagerieError) return false;
-  const e = err as SdkError | undefined;
-  const status = statusOf(err);
-  if (status !== undefined) return status >= 500 || status === 429 || status === 401 || status === 403;
-  // The SDK sent the request and had no answer (its $metadata counts the attempts).
-  if (e?.$metadata) return true;
-  if (e?.name === 'TimeoutError') return true;
-  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(e?.code ?? '');
-}
-
-function reason(err: unknown): string {
-  const e = err as SdkError | undefined;
-  const status = statusOf(err);
-  const what = e?.code ?? e?.name ?? 'Error';
-  const message = (e?.message ?? '').replace(/^AWS SDK error wrapper for /, '');
-  return `${status ? `HTTP ${status} ` : ''}${what}${message && message !== what ? `: ${message}` : ''}`;
 }
 
 /** How long a request may wait for a connection, and for an answer or any byte: a service that is gone fails in seconds, not minutes. */
