@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JOB_STATUSES } from '@menagerie/core';
 import { ApiClient } from './client';
 import { cancel } from './commands/cancel';
 import { fetchResult, type FetchOptions } from './commands/fetch';
@@ -16,8 +17,6 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
 }
-
-const STATUSES = ['queued', 'running', 'completed', 'failed', 'timed_out', 'cancelled'];
 
 function version(): string {
   try {
@@ -93,7 +92,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .command('jobs')
     .description('the job history, newest first (GET /jobs)')
     .option('-e, --engine <engine>')
-    .addOption(new Option('-s, --status <status>').choices(STATUSES))
+    .addOption(new Option('-s, --status <status>').choices(JOB_STATUSES))
     .option('--sha256 <hash>', "the input's sha256")
     .option('-n, --limit <n>', 'jobs on the page, 1 to 100', integerOption('--limit', 1, 100))
     .option('--cursor <cursor>', 'the page an earlier answer pointed to (its "older: --cursor ...")')

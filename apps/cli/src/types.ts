@@ -1,11 +1,12 @@
+import { FINAL_STATUSES } from '@menagerie/core';
+
 /**
  * The parts of the API's JSON answers that the CLI reads. The CLI talks HTTP
  * only and imports nothing of the API, so these restate the shapes of
  * apps/api's JobView and SubmissionView (the OpenAPI document at /docs-json
- * is their contract); --json passes the answers through whole.
+ * is their contract); --json passes the answers through whole. The job
+ * statuses are @menagerie/core's, the list the API itself uses.
  */
-
-export const FINAL_STATUSES = ['completed', 'failed', 'timed_out', 'cancelled'] as const;
 
 export interface Job {
   jobid: string;
