@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isJobId } from '@menagerie/core';
-import { RESULT_HEAD_BYTES } from './describe-result';
-import { isOutOfSpace, translateFsError } from './fs-files';
+import { isOutOfSpace } from './fs-files';
+import { giveTo, openResultFile, walkedSize, type ResultProblem, type ScratchResult } from './scratch-files';
+
+export type { ResultProblem, ScratchResult } from './scratch-files';
 import {
   formatVolume,
   hasOwnFilesystem,
@@ -20,8 +22,6 @@ import {
 
 /** What a node name may be (node.name): safe as one path segment. */
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
-export type ResultProblem = 'missing' | 'not-a-regular-file' | 'too-large';
 
 /** Images kept formatted ahead, unless told otherwise: enough for a burst of jobs on a node to find one each. */
 export const SPARE_VOLUMES = 4;
@@ -49,15 +49,6 @@ export interface JobDirUsage {
   full: 'bytes' | 'inodes' | null;
   /** How many files and directories fit, when the filesystem bounds them (`loop`). */
   inodeLimit: number | null;
-}
-
-/** A result an engine left, open for reading. Either stream it (the stream closes the file) or close() it. */
-export interface ScratchResult {
-  readonly stream: Readable;
-  size: number;
-  /** Its first bytes (up to 4096), for describeResult. */
-  head: Buffer;
-  close(): Promise<void>;
 }
 
 /**
@@ -228,32 +219,14 @@ export class Scratch {
    * never followed; so is a result over `maxBytes`.
    */
   async openResult(id: string, maxBytes: number): Promise<ResultProblem | ScratchResult> {
-    let handle: FileHandle;
-    try {
-      handle = await open(join(this.dir(id), 'result'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return 'missing';
-      if (code === 'ELOOP') return 'not-a-regular-file';
-      throw err;
-    }
-    try {
-      const info = await handle.stat();
-      const problem: ResultProblem | null = !info.isFile() ? 'not-a-regular-file' : info.size > maxBytes ? 'too-large' : null;
-      if (problem) {
-        await handle.close();
-        return problem;
-      }
-      // A volume's image is sparse: what the engine wrote may still be only in memory, and the
-      // host's disk may refuse it. Written back now, such a failure fails the job, not the data later.
-      if (this.options.filesystem === 'loop') await handle.sync();
-      const head = Buffer.alloc(Math.min(RESULT_HEAD_BYTES, info.size));
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      return openFile(handle, info.size, head.subarray(0, bytesRead));
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      throw translateFsError(err, `the scratch disk under ${this.root}`);
-    }
+    // A volume's image is sparse: what the engine wrote may still be only in memory, and the
+    // host's disk may refuse it. Written back now, such a failure fails the job, not the data later.
+    return openResultFile(
+      join(this.dir(id), 'result'),
+      maxBytes,
+      this.options.filesystem === 'loop',
+      `the scratch disk under ${this.root}`,
+    );
   }
 
   /**
@@ -318,54 +291,4 @@ export class Scratch {
     }
     return [...ids];
   }
-}
-
-/** The handle is the stream's once asked for: it closes the file when it ends or is destroyed. */
-function openFile(handle: FileHandle, size: number, head: Buffer): ScratchResult {
-  let stream: Readable | undefined;
-  let closed = false;
-  return {
-    size,
-    head,
-    get stream(): Readable {
-      if (closed) throw new Error('this result was closed');
-      return (stream ??= handle.createReadStream({ start: 0 }));
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      if (stream) stream.destroy();
-      else await handle.close();
-    },
-  };
-}
-
-/** The engine's user owns its directory and can read its input; not root, or a user given by name: anyone in the container can. */
-async function giveTo(user: string, dir: string, target: string): Promise<void> {
-  const [uid, gid] = user.split(':').map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
-  try {
-    if (Number.isNaN(uid)) throw Object.assign(new Error('named user'), { code: 'EPERM' });
-    await chown(dir, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
-    await chown(target, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
-    await chmod(target, 0o400);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    await chmod(dir, 0o777);
-    await chmod(target, 0o444);
-  }
-}
-
-/** Bytes held in a directory's files, counted without following links: what `plain` job directories rely on. */
-async function walkedSize(root: string): Promise<number> {
-  let total = 0;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else total += (await lstat(path).catch(() => null))?.size ?? 0;
-    }
-  };
-  await walk(root);
-  return total;
 }
