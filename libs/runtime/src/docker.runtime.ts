@@ -1,9 +1,10 @@
 import Docker from 'dockerode';
 import type { ContainerCreateOptions } from 'dockerode';
-import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
-import { remappedRoot, subordinateRange, within, type UserNamespace } from '@menagerie/core';
+import { within, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
+import { registryFailure, reason, REGISTRY_TIMEOUT_MS, statusOf, unreachable } from './docker.errors';
+import { askUserNamespace } from './docker.userns';
 import { repoDigestFor } from './image-ref';
 import {
   DEPLOYMENT_LABEL,
@@ -13,48 +14,12 @@ import {
   RegistryError,
   RuntimeError,
   type ContainerRuntime,
-  type RegistryProblem,
   type ImageInfo,
   type JobContainer,
   type RegistryAuth,
   type RunOutcome,
   type RunRequest,
 } from './container.runtime';
-
-function statusOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | undefined)?.statusCode;
-}
-
-const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'EPIPE', 'ETIMEDOUT']);
-
-/** Says so when the error is the daemon's socket not answering; null for any other error. */
-function unreachable(err: unknown): string | null {
-  const e = err as { code?: string; address?: string } | undefined;
-  if (!e?.code || !UNREACHABLE.has(e.code)) return null;
-  return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
-}
-
-/** How long a registry gets to say what a tag is before it counts as unreachable. */
-const REGISTRY_TIMEOUT_MS = 10_000;
-
-/** Which registry problem the daemon's answer to a pull or a distribution lookup names. */
-export function registryProblem(status: number | undefined, message: string): RegistryProblem {
-  if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) return 'unknown';
-  if (status === 401 || status === 403 || /unauthorized|authentication required|no basic auth credentials|denied/i.test(message))
-    return 'unauthorized';
-  return 'unreachable';
-}
-
-/** A failed pull or lookup: this node's daemon not answering (a RuntimeError), else the registry's refusal. */
-function registryFailure(step: 'pull' | 'distribution', ref: string, err: unknown): Error {
-  if (unreachable(err)) return new RuntimeError(step, reason(err), err);
-  return new RegistryError(registryProblem(statusOf(err), reason(err)), ref, reason(err));
-}
-
-function reason(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string } | undefined;
-  return unreachable(err) ?? e?.json?.message ?? e?.message ?? String(err);
-}
 
 export interface DockerRuntimeOptions {
   /** The daemon's socket, or a client to use. */
@@ -105,60 +70,11 @@ export class DockerRuntime implements ContainerRuntime {
    * and /etc/subgid, unless docker.usernsRemap says it all.
    */
   userNamespace(): Promise<UserNamespace | null> {
-    this.userns ??= this.askUserNamespace().catch((err: unknown) => {
+    this.userns ??= askUserNamespace(this.docker, this.usernsRemap, this.subordinateIds).catch((err: unknown) => {
       this.userns = null;
       throw err;
     });
     return this.userns;
-  }
-
-  private async askUserNamespace(): Promise<UserNamespace | null> {
-    let info: { SecurityOptions?: string[]; DockerRootDir?: string };
-    try {
-      info = await this.docker.info();
-    } catch (err) {
-      throw new RuntimeError('info', reason(err), err);
-    }
-    const remapped = (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'));
-    const configured = this.usernsRemap;
-    if (!remapped) {
-      if (configured)
-        throw new RuntimeError(
-          'info',
-          'docker.usernsRemap is set, but the Docker daemon does not remap user namespaces (no name=userns in docker info); remove the setting or start dockerd with --userns-remap',
-        );
-      return null;
-    }
-    const root = remappedRoot(info.DockerRootDir ?? '');
-    if (!root)
-      throw new RuntimeError(
-        'info',
-        `the Docker daemon remaps user namespaces, but its root directory ${JSON.stringify(info.DockerRootDir)} does not end in <uid>.<gid>`,
-      );
-    if (configured) {
-      if (configured.uid !== root.uid || configured.gid !== root.gid) {
-        throw new RuntimeError(
-          'info',
-          `docker.usernsRemap says container root is host ${configured.uid}:${configured.gid}, but the Docker daemon maps it to ${root.uid}:${root.gid} (${info.DockerRootDir})`,
-        );
-      }
-      return configured;
-    }
-    const sizes = await Promise.all(
-      (['uid', 'gid'] as const).map(async (what) => {
-        const file = this.subordinateIds[what];
-        const text = await readFile(file, 'utf8').catch(() => '');
-        const size = subordinateRange(text, root[what]);
-        if (size === null) {
-          throw new RuntimeError(
-            'info',
-            `the Docker daemon maps container root to host ${what} ${root[what]}, but ${file} has no range that starts there; set docker.usernsRemap { uid, gid, size }`,
-          );
-        }
-        return size;
-      }),
-    );
-    return { ...root, size: Math.min(...sizes) };
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | null> {
