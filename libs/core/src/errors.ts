@@ -43,6 +43,33 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * The codes of answers the HTTP framework gives for itself (an unknown route,
+ * a body its parser refuses), by HTTP status name, and of the unexpected
+ * (INTERNAL, with a correlation id). Any other framework status is answered
+ * as BAD_REQUEST (4xx) or INTERNAL (5xx).
+ */
+export const FRAMEWORK_ERROR_CODES = ['NOT_FOUND', 'BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'INTERNAL'] as const;
+export type FrameworkErrorCode = (typeof FRAMEWORK_ERROR_CODES)[number];
+
+/** Every `error` an API answer may carry: what the OpenAPI document lists. */
+export const API_ERROR_CODES: readonly (ErrorCode | FrameworkErrorCode)[] = [...ERROR_CODES, ...FRAMEWORK_ERROR_CODES];
+
+/** The one shape of an error answer: `{ error, message }`, with a refusal's details beside them. */
+export interface ErrorBody {
+  error: ErrorCode | FrameworkErrorCode;
+  message: string;
+  /** On INTERNAL answers: what to quote to an operator. */
+  correlationId?: string;
+  [detail: string]: unknown;
+}
+
+/** The framework's code for an HTTP status it answered with (see FRAMEWORK_ERROR_CODES). */
+export function frameworkErrorCode(status: number, statusName: string | undefined): FrameworkErrorCode {
+  const named = FRAMEWORK_ERROR_CODES.find((c) => c === statusName && c !== 'INTERNAL');
+  return named ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+}
+
 export class MenagerieError extends Error {
   constructor(
     readonly code: ErrorCode,

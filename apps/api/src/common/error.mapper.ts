@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
-import { assertUnreachable, type ErrorCode } from '@menagerie/core';
+import { assertUnreachable, type ErrorBody, type ErrorCode } from '@menagerie/core';
 
 /** The one place a domain error code becomes an HTTP status. */
 export function statusFor(code: ErrorCode): HttpStatus {
@@ -59,5 +59,6 @@ export function statusFor(code: ErrorCode): HttpStatus {
 
 /** Answers with the API's JSON error shape, from middleware that runs outside Nest's exception filter. */
 export function sendError(res: Response, code: ErrorCode, message: string): void {
-  res.status(statusFor(code)).json({ error: code, message });
+  const body: ErrorBody = { error: code, message };
+  res.status(statusFor(code)).json(body);
 }

@@ -1,15 +1,8 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { MenagerieError } from '@menagerie/core';
+import { frameworkErrorCode, MenagerieError, type ErrorBody } from '@menagerie/core';
 import { statusFor } from './error.mapper';
-
-export interface ErrorBody {
-  error: string;
-  message: string;
-  correlationId?: string;
-  [key: string]: unknown;
-}
 
 /** A refused request's unread body up to this size is read and dropped before the answer. */
 export const DRAIN_LIMIT = 1024 * 1024;
@@ -80,7 +73,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
           : typeof response === 'object' && response && 'message' in response
             ? String((response as { message: unknown }).message)
             : exception.message;
-      return [status, { error: HttpStatus[status] ?? 'ERROR', message }];
+      return [status, { error: frameworkErrorCode(status, HttpStatus[status]), message }];
     }
     const correlationId = randomUUID();
     this.logger.error({ err: exception, correlationId, method: req.method, path: req.path }, 'unhandled error');

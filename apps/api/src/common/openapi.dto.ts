@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES } from '@menagerie/core';
+import { API_ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES, type ErrorBody } from '@menagerie/core';
 
 /** Shapes for the OpenAPI document; the API builds these objects in job.view.ts and the controllers. */
-export class ErrorDto {
-  @ApiProperty({ enum: [...ERROR_CODES, 'INTERNAL'], example: 'ENGINE_UNKNOWN' })
-  error!: string;
+export class ErrorDto implements Pick<ErrorBody, 'error' | 'message' | 'correlationId'> {
+  @ApiProperty({ enum: API_ERROR_CODES, example: 'ENGINE_UNKNOWN' })
+  error!: ErrorBody['error'];
   @ApiProperty({ example: 'no engine named "nope"; GET /engines lists them' })
   message!: string;
   @ApiPropertyOptional({ description: 'present on 500s; quote it to an operator' })
