@@ -9,15 +9,19 @@
  * Run through bench/run.sh, which starts a dedicated API and worker.
  */
 'use strict';
-const { spawn } = require('node:child_process');
-const { chownSync, mkdtempSync, openAsBlob, readFileSync, rmSync, writeFileSync, createWriteStream } = require('node:fs');
-const { cpuSnapshot: snapshot, cpuPer } = require('./lib/cpu');
+const { createWriteStream, mkdtempSync, openAsBlob, readFileSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { parseArgs } = require('./lib/args');
+const { parallel } = require('./lib/concurrency');
+const { cpuSnapshot: snapshot, cpuPer } = require('./lib/cpu');
+const { ENGINE, dockerRun, floorRun, floorSetup } = require('./lib/docker-floor');
+const { postUpload } = require('./lib/http');
+const { target, targetLines, writeResults } = require('./lib/report');
+const { p50p95, pct, round, sleep } = require('./lib/stats');
+const { FINAL_STATUSES, LIVE_STATUSES } = require('./lib/statuses');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = parseArgs();
 const API = args.api ?? 'http://localhost:8199';
 const API_PID = Number(args['api-pid']);
 const WORKER_PID = Number(args['worker-pid']);
@@ -26,106 +30,6 @@ const LATENCY_RUNS = Number(args.runs ?? 30);
 const LEVELS = (args.levels ?? '1,4,8').split(',').map(Number);
 const BIG_UPLOADS = Number(args['big-uploads'] ?? 10);
 const BIG_SIZE = Number(args['big-size'] ?? 200 * 1024 * 1024);
-const ENGINE = 'filemeta';
-const IMAGE = 'menagerie/filemeta:stable';
-const UID = '1000';
-// The flags Menagerie applies for bench/confs/engines.json: its defaults plus the engine's runflags.
-const DOCKER_FLAGS = [
-  '--network',
-  'none',
-  '--read-only',
-  '--tmpfs',
-  '/tmp:rw,nosuid,nodev,size=64m',
-  '--cap-drop',
-  'ALL',
-  '--security-opt',
-  'no-new-privileges',
-  '--memory',
-  '256m',
-  '--memory-swap',
-  '256m',
-  '--cpus',
-  '0.5',
-  '--pids-limit',
-  '64',
-  '--log-driver',
-  'none',
-  '--user',
-  UID,
-  // Pinned by Menagerie's default policy (libs/engines/src/policy.ts).
-  '--ulimit',
-  'memlock=8388608',
-  '--ulimit',
-  'nice=0',
-  '--ulimit',
-  'rtprio=0',
-];
-
-// The floor: the Engine API alone. Its create options come from Menagerie's own builders (the built libs), so
-// the flags are the very ones a job gets; what it leaves out is everything of Menagerie's but the container.
-const Docker = require('dockerode');
-const { DockerRuntime } = require('@menagerie/runtime');
-const { parseRunflags } = require('@menagerie/engines');
-const BENCH_ENGINE = JSON.parse(
-  readFileSync(join(__dirname, 'confs/engines.json'), 'utf8')
-    .replace(/{{uid}}/g, UID)
-    .replace(/{{regserver}}/g, 'menagerie'),
-).engines[0];
-const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-let floorOptions; // set in main: needs the image id
-
-async function floorSetup() {
-  const image = await docker.getImage(IMAGE).inspect();
-  const runtime = new DockerRuntime({ docker, deployment: 'menagerie-bench-floor' });
-  const policy = parseRunflags(BENCH_ENGINE.runflags, [], { user: String(BENCH_ENGINE.user) });
-  floorOptions = (hostDir) =>
-    runtime.createOptions({
-      jobId: 'floor',
-      engine: ENGINE,
-      image: { id: image.Id, digest: image.Id },
-      cmd: [BENCH_ENGINE.cmd],
-      user: String(BENCH_ENGINE.user),
-      env: [`MENAGERIE_INPUT=${BENCH_ENGINE.inputfilename}`],
-      mountpoint: BENCH_ENGINE.mountpoint,
-      hostDir,
-      policy,
-      timeoutMs: 0,
-      logLimitBytes: 0,
-    });
-}
-
-/** A job directory with the input in it, owned by the engine's user, as both baselines get it. */
-function jobDir(file, prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  writeFileSync(join(dir, 'input'), readFileSync(file));
-  chownSync(dir, Number(UID), Number(UID));
-  chownSync(join(dir, 'input'), Number(UID), Number(UID));
-  return dir;
-}
-
-/** One run on the Engine API alone: create, attach (the output read to its end), start, wait, remove. */
-async function floorRun(file) {
-  const dir = jobDir(file, 'menagerie-bench-floor-');
-  const started = performance.now();
-  const container = await docker.createContainer(floorOptions(dir));
-  const output = await container.attach({ stream: true, stdout: true, stderr: true });
-  const drained = new Promise((resolve) => output.on('end', resolve).on('close', resolve).resume());
-  await container.start();
-  const { StatusCode } = await container.wait();
-  await drained;
-  await container.remove({ force: true, v: true });
-  if (StatusCode !== 0) throw new Error(`floor run exited ${StatusCode}`);
-  const ms = performance.now() - started;
-  rmSync(dir, { recursive: true, force: true });
-  return { ms };
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
-const round = (x) => Math.round(x * 10) / 10;
 
 function sampleInput() {
   const dir = mkdtempSync(join(tmpdir(), 'menagerie-bench-'));
@@ -144,10 +48,8 @@ let jobsSent = 0;
  */
 async function job(file, { same = false } = {}) {
   const started = performance.now();
-  const form = new FormData();
   const bytes = readFileSync(file);
-  form.append('upload', new Blob(same ? [bytes] : [bytes, `\n#${process.pid}-${jobsSent++}\n`]), 'sample.bin');
-  const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+  const res = await postUpload(API, ENGINE, new Blob(same ? [bytes] : [bytes, `\n#${process.pid}-${jobsSent++}\n`]), 'sample.bin');
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
   const { jobid } = await res.json();
   for (;;) {
@@ -160,48 +62,8 @@ async function job(file, { same = false } = {}) {
         cached: j.cached,
       };
     }
-    if (['failed', 'timed_out', 'cancelled'].includes(j.status)) throw new Error(`job ${jobid} ${j.status}: ${j.error}`);
+    if (FINAL_STATUSES.includes(j.status)) throw new Error(`job ${jobid} ${j.status}: ${j.error}`);
   }
-}
-
-function dockerRun(file) {
-  const dir = jobDir(file, 'menagerie-bench-run-');
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      'docker',
-      [
-        'run',
-        '--rm',
-        ...DOCKER_FLAGS,
-        '-v',
-        `${dir}:/var/data`,
-        '-e',
-        'MENAGERIE_MOUNTPOINT=/var/data',
-        '-e',
-        'MENAGERIE_INPUT=input',
-        IMAGE,
-        '/engine/run.sh',
-      ],
-      { stdio: 'ignore' },
-    );
-    p.on('exit', (code) => {
-      const ms = performance.now() - started;
-      rmSync(dir, { recursive: true, force: true });
-      if (code === 0) resolve({ ms });
-      else reject(new Error(`docker run exited ${code}`));
-    });
-  });
-}
-
-async function parallel(clients, perClient, fn) {
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = 0; i < perClient; i++) await fn();
-    }),
-  );
-  return (performance.now() - started) / 1000;
 }
 
 function rssMb(pid) {
@@ -221,10 +83,6 @@ async function bigFile() {
   for (let i = 0; i < BIG_SIZE / chunk.length; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
   await new Promise((r) => out.end(r));
   return file;
-}
-
-function target(measure, value, wanted, met) {
-  return { measure, value, target: wanted, met };
 }
 
 async function main() {
@@ -254,33 +112,14 @@ async function main() {
   const m = jobs.map((j) => j.ms);
   const d = runs.map((r) => r.ms);
   const f = floors.map((r) => r.ms);
+  const running = jobs.map((j) => j.runMs);
   results.latency = {
     runs: LATENCY_RUNS,
-    menagerie: { p50: round(pct(m, 50)), p95: round(pct(m, 95)) },
-    menagerieServerSide: {
-      p50: round(
-        pct(
-          jobs.map((j) => j.platformMs),
-          50,
-        ),
-      ),
-      p95: round(
-        pct(
-          jobs.map((j) => j.platformMs),
-          95,
-        ),
-      ),
-    },
-    engineRunning: {
-      p50: round(
-        pct(
-          jobs.map((j) => j.runMs),
-          50,
-        ),
-      ),
-    },
-    floor: { p50: round(pct(f, 50)), p95: round(pct(f, 95)) },
-    dockerRun: { p50: round(pct(d, 50)), p95: round(pct(d, 95)) },
+    menagerie: p50p95(m),
+    menagerieServerSide: p50p95(jobs.map((j) => j.platformMs)),
+    engineRunning: { p50: round(pct(running, 50)) },
+    floor: p50p95(f),
+    dockerRun: p50p95(d),
   };
   results.latency.overFloorP50Ms = round(results.latency.menagerie.p50 - results.latency.floor.p50);
   results.latency.overDockerRunP50Ms = round(results.latency.menagerie.p50 - results.latency.dockerRun.p50);
@@ -291,9 +130,7 @@ async function main() {
   const hits = [];
   for (let i = 0; i < LATENCY_RUNS; i++) {
     const started = performance.now();
-    const form = new FormData();
-    form.append('upload', await openAsBlob(file), 'sample.bin');
-    const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+    const res = await postUpload(API, ENGINE, await openAsBlob(file), 'sample.bin');
     const answer = await res.json();
     if (res.status !== 201 || answer.status !== 'completed' || !answer.cached)
       throw new Error(`expected a cached answer, got ${res.status} ${JSON.stringify(answer)}`);
@@ -302,7 +139,7 @@ async function main() {
   results.cache = {
     runs: LATENCY_RUNS,
     firstRunMs: round(first.ms),
-    hit: { p50: round(pct(hits, 50)), p95: round(pct(hits, 95)) },
+    hit: p50p95(hits),
     realRunP50: results.latency.menagerie.p50,
     savedP50Ms: round(results.latency.menagerie.p50 - pct(hits, 50)),
   };
@@ -339,9 +176,7 @@ async function main() {
     const started = performance.now();
     const ids = await Promise.all(
       Array.from({ length: BIG_UPLOADS }, async () => {
-        const form = new FormData();
-        form.append('upload', await openAsBlob(big), 'big.bin');
-        const res = await fetch(`${API}/${ENGINE}/upload`, { method: 'POST', body: form });
+        const res = await postUpload(API, ENGINE, await openAsBlob(big), 'big.bin');
         if (res.status !== 201) throw new Error(`big upload: ${res.status} ${await res.text()}`);
         return (await res.json()).jobid;
       }),
@@ -359,7 +194,7 @@ async function main() {
     for (const id of ids) {
       for (;;) {
         const j = await (await fetch(`${API}/result/${id}`)).json();
-        if (!['queued', 'running'].includes(j.status)) break;
+        if (!LIVE_STATUSES.includes(j.status)) break;
         await sleep(200);
       }
     }
@@ -399,11 +234,9 @@ async function main() {
         ]
       : []),
   ];
-  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  writeResults(OUT, results);
   console.log(JSON.stringify(results, null, 2));
-  console.log(
-    '\n' + results.targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n'),
-  );
+  console.log('\n' + targetLines(results.targets));
 }
 
 main().catch((err) => {

@@ -11,10 +11,9 @@
 const { Client: PgClient } = require('pg');
 const { Connection, Client } = require('@temporalio/client');
 const { temporal } = require('@temporalio/proto');
+const { parseArgs } = require('./lib/args');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = parseArgs();
 const DB = args.db ?? 'menagerie_bench';
 const NAMESPACE = args.namespace ?? 'menagerie-bench';
 const SAMPLE = Number(args.sample ?? 50);

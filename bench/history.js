@@ -14,9 +14,14 @@
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { Client } = require('pg');
+const { parseArgs } = require('./lib/args');
+const { pickValues, timeBefore } = require('./lib/history-before');
+const { migrateAll, seed } = require('./lib/history-seed');
+const { fmtMs: fmt, writeResults } = require('./lib/report');
+const { hrNow: now, msSince: ms, quantiles } = require('./lib/stats');
 
 const [phase, ...rest] = process.argv.slice(2);
-const args = Object.fromEntries(rest.reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = parseArgs(rest);
 const ROWS = Number(args.rows ?? 10_000_000);
 const RUNS = Number(args.runs ?? 200);
 const BEFORE_RUNS = Number(args['before-runs'] ?? 5);
@@ -33,222 +38,11 @@ const DB = {
 /** This run's facts for measure: the seed, the pre-index figures, and the values the query shapes use. */
 const STATE = join(__dirname, '..', '.run', `bench-history-${DB.database}.json`);
 
-// Engines with a skewed spread; the first is configured in bench/confs (so /engines counts it).
-const ENGINES = [
-  ['filemeta', 0.3],
-  ['apktool', 0.2],
-  ['strings', 0.15],
-  ['yara', 0.12],
-  ['exiftool', 0.1],
-  ['peinfo', 0.08],
-  ['olevba', 0.04],
-  ['binwalk', 0.01],
-];
-const WORDS = ['invoice', 'report', 'setup', 'photo', 'backup', 'contract', 'sample', 'driver', 'update', 'archive'];
-const EXTS = ['.pdf', '.apk', '.exe', '.docx', '.zip', '.jpg', '.bin'];
-const QUEUED = 2000; // the newest rows: a backlog
-const RUNNING = 16;
-const POPULAR = 1000; // 20% of uploads are one of these files (same sha256)
-const CHUNK = 500_000;
-
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const now = () => process.hrtime.bigint();
-function quantiles(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
-  return { p50: round(q(0.5)), p95: round(q(0.95)), max: round(s[s.length - 1]), runs: s.length };
-}
-const round = (x) => Math.round(x * 100) / 100;
-
 async function connect() {
   const c = new Client(DB);
   await c.connect();
   return c;
 }
-
-/** One row per N: g from 1 (oldest) to N (newest), a year of history, ~3 s apart at 10 M. */
-function seedSql(from, to, n) {
-  let acc = 0;
-  const engine = ENGINES.map(([name, w]) => `WHEN r1 < ${(acc += w).toFixed(4)} THEN '${name}'`).join(' ');
-  const words = `ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}]`;
-  const exts = `ARRAY[${EXTS.map((w) => `'${w}'`).join(',')}]`;
-  return `
-    INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, image_digest, workflow_id, run_id, created_at,
-                      started_at, finished_at, exit_code, error, log_tail, result_name, result_size, result_mime, node, expired_at)
-    SELECT id, engine, status, name, size, sha, 'menagerie/' || engine || ':stable', 'sha256:' || md5(engine) || md5(engine), 'job-' || id, NULL, created,
-           CASE WHEN status = 'queued' THEN NULL ELSE created + interval '0.4 s' END,
-           CASE WHEN status IN ('queued', 'running') THEN NULL ELSE created + interval '2.1 s' END,
-           CASE status WHEN 'completed' THEN 0 WHEN 'failed' THEN 1 END,
-           CASE status WHEN 'failed' THEN 'the engine exited with 1' WHEN 'timed_out' THEN 'timed out' END,
-           CASE WHEN status IN ('queued', 'running') THEN NULL ELSE 'processing ' || name || E'\\ndone' END,
-           CASE WHEN status = 'completed' THEN name || '.' || engine || '.json' END,
-           CASE WHEN status = 'completed' THEN 200 + g % 5000 END,
-           CASE WHEN status = 'completed' THEN 'application/json' END,
-           CASE WHEN status = 'queued' THEN NULL ELSE 'node-' || (g % 3) END,
-           CASE WHEN created < now() - interval '30 days' AND status NOT IN ('queued', 'running') THEN created + interval '30 days' END
-    FROM (
-      SELECT g, gen_random_uuid() AS id,
-             CASE ${engine} ELSE 'binwalk' END AS engine,
-             CASE WHEN g > ${n - QUEUED} THEN 'queued' WHEN g > ${n - QUEUED - RUNNING} THEN 'running'
-                  WHEN r2 < 0.90 THEN 'completed' WHEN r2 < 0.96 THEN 'failed' WHEN r2 < 0.98 THEN 'timed_out' ELSE 'cancelled' END AS status,
-             CASE WHEN g % 10 = 3 THEN 'IMG_' || substr(md5(g::text), 1, 8) || '.jpg'
-                  ELSE (${words})[1 + g % ${WORDS.length}] || '-' || ((g::bigint * 7919) % 99991) || (${exts})[1 + (g / 10) % ${EXTS.length}] END AS name,
-             1 + (r3 * 10000000)::bigint AS size,
-             encode(sha256(convert_to(CASE WHEN r3 < 0.2 THEN 'popular-' || (g % ${POPULAR}) ELSE 'unique-' || g END, 'UTF8')), 'hex') AS sha,
-             now() - make_interval(secs => (${n} - g)::float8 * (31536000.0 / ${n}) + r2 * 0.5) AS created
-      FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3 FROM generate_series(${from}, ${to}) AS g) AS r
-    ) AS s`;
-}
-
-/** The schema as it was before the history indexes: every migration older than them. */
-async function migrateBefore() {
-  const { DataSource } = require('typeorm');
-  const { MIGRATIONS, JobEntity, NodeEntity } = require('@menagerie/db');
-  const before = MIGRATIONS.filter((m) => !/^HistoryIndexes/.test(m.name));
-  const ds = new DataSource({
-    type: 'postgres',
-    ...DB,
-    username: DB.user,
-    entities: [JobEntity, NodeEntity],
-    migrations: before,
-    migrationsTableName: 'migrations',
-    logging: ['error'],
-  });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'all' });
-  await ds.destroy();
-}
-
-async function migrateAll() {
-  const { createDataSource, runMigrations } = require('@menagerie/db');
-  const ds = createDataSource(DB, 2);
-  await ds.initialize();
-  const t0 = now();
-  const applied = await runMigrations(ds);
-  const seconds = round(ms(t0) / 1000);
-  await ds.destroy();
-  return { applied, seconds };
-}
-
-async function seed(c) {
-  console.log(`seeding ${ROWS.toLocaleString()} rows into ${DB.database} (once; reruns reuse them)`);
-  await c.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-  await migrateBefore();
-  // Bulk load without indexes, then build them sorted: much faster than 10 M random btree inserts.
-  const constraints = (
-    await c.query(
-      `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'jobs'::regclass AND contype IN ('p', 'u')`,
-    )
-  ).rows;
-  const indexes = (
-    await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> ALL($1)`, [
-      constraints.map((r) => r.conname),
-    ])
-  ).rows;
-  for (const i of indexes) await c.query(`DROP INDEX ${i.indexname}`);
-  for (const k of constraints) await c.query(`ALTER TABLE jobs DROP CONSTRAINT ${k.conname}`);
-  await c.query(`SET synchronous_commit = off; SET maintenance_work_mem = '1GB'`);
-  const t0 = now();
-  for (let from = 1; from <= ROWS; from += CHUNK) {
-    const to = Math.min(ROWS, from + CHUNK - 1);
-    await c.query(seedSql(from, to, ROWS));
-    process.stdout.write(`\r  ${to.toLocaleString()} rows, ${Math.round(ms(t0) / 1000)} s`);
-  }
-  process.stdout.write('\n');
-  const t1 = now();
-  for (const k of constraints) await c.query(`ALTER TABLE jobs ADD CONSTRAINT ${k.conname} ${k.def}`);
-  for (const i of indexes) await c.query(i.indexdef);
-  console.log(`  the schema's indexes rebuilt in ${Math.round(ms(t1) / 1000)} s`);
-  await c.query('VACUUM (ANALYZE) jobs');
-  return round(ms(t0) / 1000);
-}
-
-/** Values the query shapes use: taken from the seeded rows so that each finds something. */
-async function pickValues(c) {
-  const one = async (sql) => (await c.query(sql)).rows[0];
-  const popular = await one(`SELECT sha256 FROM jobs WHERE sha256 = encode(sha256(convert_to('popular-7', 'UTF8')), 'hex') LIMIT 1`);
-  let unique;
-  for (const { sha256 } of (await c.query(`SELECT sha256 FROM jobs ORDER BY created_at DESC LIMIT 20 OFFSET 5000`)).rows) {
-    if (Number((await c.query(`SELECT count(*) AS n FROM jobs WHERE sha256 = $1`, [sha256])).rows[0].n) === 1) unique = { sha256 };
-    if (unique) {
-      unique.engine = (await c.query(`SELECT engine FROM jobs WHERE sha256 = $1`, [sha256])).rows[0].engine;
-      break;
-    }
-  }
-  return {
-    engine: 'apktool',
-    rareEngine: 'binwalk',
-    status: 'failed',
-    popularSha: popular.sha256,
-    uniqueSha: unique.sha256,
-    shaPrefix: unique.sha256.slice(0, 10),
-    shaEngine: unique.engine,
-    rareName: 'report-4242',
-    commonName: 'invoice',
-    mediumName: 'setup-12',
-    noName: 'zzqxjw',
-  };
-}
-
-/** The SQL the API sent before this change (OFFSET pages, an exact COUNT, a sequential LIKE), per shape. */
-function beforeShapes(v) {
-  const page = (where, params, offset = 0) => ({
-    sql: [
-      `SELECT * FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET ${offset}`,
-      `SELECT count(DISTINCT id) FROM jobs ${where}`, // TypeORM's getManyAndCount
-    ],
-    params,
-  });
-  const q = (name, extra = '', params = []) => {
-    const hex = /^[0-9a-f]+$/.test(name);
-    const n = params.length;
-    return page(`WHERE ${extra}${hex ? `(original_name ILIKE $${n + 1} OR sha256 LIKE $${n + 2})` : `original_name ILIKE $${n + 1}`}`, [
-      ...params,
-      `%${name}%`,
-      ...(hex ? [`${name}%`] : []),
-    ]);
-  };
-  return {
-    'jobs: no filter': page('', []),
-    'jobs: engine': page('WHERE engine = $1', [v.engine]),
-    'jobs: status': page('WHERE status = $1', [v.status]),
-    'jobs: engine + status': page('WHERE engine = $1 AND status = $2', [v.engine, v.status]),
-    'jobs: rare engine + queued': page('WHERE engine = $1 AND status = $2', [v.rareEngine, 'queued']),
-    'jobs: sha256 (popular file)': page('WHERE sha256 = $1', [v.popularSha]),
-    'jobs: engine + status + sha256': page('WHERE engine = $1 AND status = $2 AND sha256 = $3', ['filemeta', 'completed', v.popularSha]),
-    'jobs: deep page': page('', [], 4999 * 20), // page 5000
-    'console: name part, rare': q(v.rareName),
-    'console: name part, common': q(v.commonName),
-    'console: name part, 0.1% of rows': q(v.mediumName),
-    'console: name part, no match': q(v.noName),
-    'console: sha256 prefix': q(v.shaPrefix),
-    'console: sha256 prefix + engine': q(v.shaPrefix, 'engine = $1 AND ', [v.shaEngine]),
-    'engines: queue counts': {
-      sql: ENGINES.flatMap(([e]) => [
-        `SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('queued')`,
-        `SELECT count(*) FROM jobs WHERE engine = '${e}' AND status IN ('running')`,
-      ]),
-      params: [],
-    },
-  };
-}
-
-async function timeBefore(c, values) {
-  const out = {};
-  for (const [name, shape] of Object.entries(beforeShapes(values))) {
-    const samples = [];
-    for (let i = 0; i < BEFORE_RUNS + 1; i++) {
-      const t0 = now();
-      for (const sql of shape.sql) await c.query(sql, sql.includes('$') ? shape.params : []);
-      if (i > 0) samples.push(ms(t0)); // the first warms the cache
-    }
-    out[name] = quantiles(samples);
-    console.log(`  before  ${name.padEnd(36)} p50 ${fmt(out[name].p50)}  p95 ${fmt(out[name].p95)}`);
-  }
-  return out;
-}
-
-const fmt = (x) => `${x.toFixed(1).padStart(8)} ms`;
 
 async function prepare() {
   const c = await connect();
@@ -261,13 +55,13 @@ async function prepare() {
         `${DB.database} already holds ${ROWS.toLocaleString()} seeded rows: reusing them, and the pre-index figures taken when they were seeded (${state.seededAt})`,
       );
     } else {
-      const seedSeconds = await seed(c);
+      const seedSeconds = await seed(c, DB, ROWS);
       const values = await pickValues(c);
       console.log(
         `seeded in ${seedSeconds} s; the query shapes before the history indexes (SQL as the API sent it, timed from a client, ${BEFORE_RUNS} runs each):`,
       );
-      const before = await timeBefore(c, values);
-      const migration = await migrateAll();
+      const before = await timeBefore(c, values, BEFORE_RUNS);
+      const migration = await migrateAll(DB);
       console.log(`migrated (${migration.applied.join(', ')}) in ${migration.seconds} s`);
       await c.query('VACUUM (ANALYZE) jobs');
       const size = (
@@ -282,7 +76,7 @@ async function prepare() {
         ),
       );
     }
-    await migrateAll(); // a newer migration since the seed
+    await migrateAll(DB); // a newer migration since the seed
   } finally {
     await c.end();
   }
@@ -402,7 +196,7 @@ async function measure() {
     beforeNote:
       'before: the SQL the API sent before keyset pagination and the history indexes (rows + exact count), timed from a client on the same database, without HTTP',
   };
-  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  writeResults(OUT, results);
   const missed = Object.entries(after)
     .filter(([, r]) => r.met === false)
     .map(([n]) => n);

@@ -10,15 +10,20 @@
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { randomBytes, randomInt } = require('node:crypto');
-const http = require('node:http');
-const { writeFileSync } = require('node:fs');
-const { cpuSnapshot: snapshot, cpuPer: cpuPerUnit } = require('./lib/cpu');
 const { Client, Pool } = require('pg');
+const { WORKFLOW_TYPE } = require('@menagerie/core');
+const { parseArgs } = require('./lib/args');
+const { pool } = require('./lib/concurrency');
+const { cpuSnapshot: snapshot, cpuPer: cpuPerUnit } = require('./lib/cpu');
+const { keepAliveClient } = require('./lib/http');
+const { floor } = require('./lib/ingest-floor');
+const { printDrain, printFloor, printIngest } = require('./lib/ingest-report');
+const { writeResults } = require('./lib/report');
+const { pct, round, sleep } = require('./lib/stats');
+const { FINAL_STATUSES } = require('./lib/statuses');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-const API = new URL(args.api ?? 'http://localhost:8197');
+const args = parseArgs();
+const API = args.api ?? 'http://localhost:8197';
 const UPLOADS = Number(args.uploads ?? 5000);
 const CLIENTS = Number(args.clients ?? 20);
 const OUT = args.out ?? 'bench/results-ingest.json';
@@ -41,34 +46,9 @@ const DB = {
   database: args.database ?? 'menagerie_bench_ingest',
 };
 const TARGET = { acceptedPerSec: 300, p99Ms: 200 };
-const FINAL = ['completed', 'failed', 'timed_out', 'cancelled'];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
-const round = (x) => Math.round(x * 10) / 10;
-const mark = (ok) => (ok ? 'ok  ' : 'MISS');
 
 // Keep-alive, one socket per client, as a client library would.
-const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-
-function request(method, path, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: API.hostname, port: API.port, method, path, agent, headers: body ? { ...headers, 'content-length': body.length } : headers },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = keepAliveClient(API, CLIENTS);
 
 const BOUNDARY = '----menagerie-ingest-bench';
 /** A multipart body built once, before the clock runs, so the client spends as little CPU as it can while measuring. */
@@ -91,99 +71,8 @@ async function upload(body) {
   return { ms, id: JSON.parse(res.body).jobid };
 }
 
-/** Runs `fn` over `items` with `clients` concurrent loops. */
-async function pool(items, clients, fn) {
-  let next = 0;
-  const out = new Array(items.length);
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
-
 const cpuSnapshot = () => snapshot({ api: API_PID, worker: WORKER_PID, client: process.pid });
 const cpuPer = (before, after, n) => cpuPerUnit(before, after, n, ['api', 'worker', 'client', 'temporal', 'postgres', 'docker']);
-
-/**
- * The floor of an upload's two remote writes, measured here before the uploads: bare
- * StartWorkflowExecution calls (the same type, search attributes and memo as a job, on
- * a task queue no worker polls, ended by a short execution timeout) and bare INSERTs
- * of a jobs row, each from CLIENTS concurrent callers. What the Temporal dev server and
- * PostgreSQL spend per call bounds the upload rate whatever the API does.
- */
-async function floor(db, n) {
-  const { Client: TemporalClient, Connection } = require('@temporalio/client');
-  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
-  const client = new TemporalClient({ connection, namespace: NAMESPACE });
-  const { defineSearchAttributeKey, SearchAttributeType } = require('@temporalio/common');
-  const engineKey = defineSearchAttributeKey('MenagerieEngine', SearchAttributeType.KEYWORD);
-  const shaKey = defineSearchAttributeKey('MenagerieSha256', SearchAttributeType.KEYWORD);
-  const sha = 'f'.repeat(64);
-  const items = Array.from({ length: n }, (_, i) => i);
-  const out = {};
-
-  let c0 = cpuSnapshot();
-  let t = performance.now();
-  const startMs = await pool(items, CLIENTS, async (i) => {
-    const s = performance.now();
-    await client.workflow.start('engineJob', {
-      workflowId: `ingest-floor-${Date.now()}-${i}`,
-      taskQueue: 'ingest-floor-nobody',
-      workflowExecutionTimeout: '2s',
-      args: [{ jobId: '00000000-0000-4000-8000-000000000000', engine: { name: 'nobody' }, originalName: `floor-${i}.bin` }],
-      typedSearchAttributes: [
-        { key: engineKey, value: 'nobody' },
-        { key: shaKey, value: sha },
-      ],
-      memo: { engine: 'nobody', sha256: sha, originalName: `floor-${i}.bin` },
-    });
-    return performance.now() - s;
-  });
-  let sec = (performance.now() - t) / 1000;
-  let c1 = cpuSnapshot();
-  out.temporalStart = {
-    calls: n,
-    perSec: round(n / sec),
-    p50Ms: round(pct(startMs, 50)),
-    p99Ms: round(pct(startMs, 99)),
-    cpuPerCall: cpuPer(c0, c1, n),
-  };
-  await connection.close();
-
-  c0 = cpuSnapshot();
-  t = performance.now();
-  const ids = items.map(() => require('node:crypto').randomUUID());
-  const insertMs = await pool(ids, CLIENTS, async (id) => {
-    const s = performance.now();
-    const c = await pgPool.connect();
-    try {
-      await c.query(
-        `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id) VALUES ($1, 'nobody', 'completed', 'floor.bin', 1, $2, 'none', $3)`,
-        [id, sha, `job-${id}`],
-      );
-    } finally {
-      c.release();
-    }
-    return performance.now() - s;
-  });
-  sec = (performance.now() - t) / 1000;
-  c1 = cpuSnapshot();
-  out.pgInsert = {
-    calls: n,
-    perSec: round(n / sec),
-    p50Ms: round(pct(insertMs, 50)),
-    p99Ms: round(pct(insertMs, 99)),
-    cpuPerCall: cpuPer(c0, c1, n),
-  };
-  await db.query('DELETE FROM jobs WHERE id = ANY($1::uuid[])', [ids]);
-  return out;
-}
-let pgPool;
 
 function workflowCount(query) {
   const out = execFileSync(TEMPORAL_BIN, ['workflow', 'count', '--namespace', NAMESPACE, '--address', TEMPORAL_ADDRESS, '--query', query], {
@@ -204,20 +93,22 @@ async function main() {
   };
   const db = new Client(DB);
   await db.connect();
-  pgPool = new Pool({ ...DB, max: CLIENTS });
+  const pgPool = new Pool({ ...DB, max: CLIENTS });
   const since = new Date(Date.now() - 1000).toISOString();
   const FLOOR = Number(args.floor ?? 1000);
   if (FLOOR > 0) {
     process.stderr.write(`floor: ${FLOOR} bare workflow starts and row INSERTs from ${CLIENTS} callers\n`);
-    results.floor = await floor(db, FLOOR);
-    const f = results.floor;
-    console.log(`\nfloor (engines idle): ${FLOOR} calls from ${CLIENTS} callers`);
-    console.log(
-      `       bare StartWorkflowExecution ${String(f.temporalStart.perSec).padStart(7)}/s  p50 ${f.temporalStart.p50Ms} ms  p99 ${f.temporalStart.p99Ms} ms  CPU ms per call: temporal ${f.temporalStart.cpuPerCall.temporalMs}, machine ${f.temporalStart.cpuPerCall.machineMs}`,
-    );
-    console.log(
-      `       bare INSERT of a jobs row   ${String(f.pgInsert.perSec).padStart(7)}/s  p50 ${f.pgInsert.p50Ms} ms  p99 ${f.pgInsert.p99Ms} ms  CPU ms per call: postgres ${f.pgInsert.cpuPerCall.postgresMs}, machine ${f.pgInsert.cpuPerCall.machineMs}`,
-    );
+    results.floor = await floor({
+      db,
+      pgPool,
+      n: FLOOR,
+      clients: CLIENTS,
+      temporalAddress: TEMPORAL_ADDRESS,
+      namespace: NAMESPACE,
+      cpuSnapshot,
+      cpuPer,
+    });
+    printFloor(results.floor, FLOOR, CLIENTS);
     await sleep(3000); // the floor's workflows time out (2 s) before the uploads begin
   }
 
@@ -246,9 +137,7 @@ async function main() {
   const ok = done.filter((u) => u.id);
   const errors = done.filter((u) => u.error);
   const ms = done.map((u) => u.ms);
-  const backlogAtEnd = await db.query(
-    `SELECT count(*)::int AS n FROM jobs WHERE status NOT IN ('completed','failed','timed_out','cancelled')`,
-  );
+  const backlogAtEnd = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE status <> ALL($1::text[])`, [FINAL_STATUSES]);
   results.ingest = {
     seconds: round(seconds),
     accepted: ok.length,
@@ -260,28 +149,11 @@ async function main() {
     cpuPerUpload: cpuPer(c0, c1, UPLOADS),
     target: TARGET,
   };
-  const ing = results.ingest;
-  console.log(
-    `\ningest: ${UPLOADS} uploads of 1–10 KB from ${CLIENTS} clients, ${ing.seconds} s, ${args['engines-idle'] === 'true' ? 'worker paused: the API alone' : 'engines busy'} (backlog ${ing.backlogWhenUploadsEnded} at the end)`,
-  );
-  console.log(
-    `  ${mark(ing.acceptedPerSec >= TARGET.acceptedPerSec)} accepted/s      ${String(ing.acceptedPerSec).padStart(8)}   target >= ${TARGET.acceptedPerSec}`,
-  );
-  console.log(`       upload p50       ${String(ing.latencyMs.p50).padStart(8)} ms`);
-  console.log(`       upload p95       ${String(ing.latencyMs.p95).padStart(8)} ms`);
-  console.log(
-    `  ${mark(ing.latencyMs.p99 <= TARGET.p99Ms)} upload p99       ${String(ing.latencyMs.p99).padStart(8)} ms  target <= ${TARGET.p99Ms} ms`,
-  );
-  console.log(`  ${mark(errors.length === 0)} refused          ${String(errors.length).padStart(8)}   ${ing.firstErrors.join('; ')}`);
-  console.log(
-    `       CPU ms per upload: ${Object.entries(ing.cpuPerUpload)
-      .map(([k, v]) => `${k.replace(/Ms$/, '')} ${v}`)
-      .join(', ')}`,
-  );
+  printIngest(results.ingest, { uploads: UPLOADS, clients: CLIENTS, enginesIdle: args['engines-idle'] === 'true', target: TARGET });
 
   const ids = [...warmIds, ...ok.map((u) => u.id)];
   if (SKIP_DRAIN) {
-    writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+    writeResults(OUT, results);
     await db.end();
     await pgPool.end();
     return;
@@ -294,7 +166,7 @@ async function main() {
   for (;;) {
     const r = await db.query('SELECT status, count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status', [ids]);
     counts = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
-    const ended = FINAL.reduce((a, s) => a + (counts[s] ?? 0), 0);
+    const ended = FINAL_STATUSES.reduce((a, s) => a + (counts[s] ?? 0), 0);
     const rows = Object.values(counts).reduce((a, b) => a + b, 0);
     if (ended === rows || Date.now() > deadline) break;
     if (++polls % 15 === 0) process.stderr.write(`  ${ended}/${ids.length} ended\n`);
@@ -328,7 +200,7 @@ async function main() {
   const rows = Object.values(counts).reduce((a, b) => a + b, 0);
   let workflows = -1;
   let workflowsCompleted = -1;
-  const base = `WorkflowType='engineJob' AND TaskQueue='${ENGINE}' AND StartTime >= '${since}'`;
+  const base = `WorkflowType='${WORKFLOW_TYPE}' AND TaskQueue='${ENGINE}' AND StartTime >= '${since}'`;
   for (let i = 0; i < 30; i++) {
     workflows = workflowCount(base);
     workflowsCompleted = workflowCount(`${base} AND ExecutionStatus='Completed'`);
@@ -363,26 +235,9 @@ async function main() {
     L.workflowsCompleted === L.accepted &&
     L.resultsCompleted === L.accepted &&
     L.linksServed === L.linksSampled;
-  const d = results.drain;
-  console.log(`\ndrain: ${d.jobs} jobs ended ${d.seconds} s after the first upload`);
-  console.log(`       jobs/s while uploading   ${String(d.perSecWhileUploading).padStart(6)}`);
-  console.log(`       jobs/s after uploads     ${String(d.perSecAfterUploads).padStart(6)}   (the engines' pace with no ingest)`);
-  console.log(
-    `       jobs/s overall           ${String(d.perSecOverall).padStart(6)}   engine slots / mean run = ${d.engineSlots} / ${d.meanRunSeconds} s = ${d.slotsOverMeanRun}`,
-  );
-  console.log(
-    `  ${mark(L.rows === L.accepted && L.rowsCompleted === L.accepted)} rows completed   ${L.rowsCompleted}/${L.accepted}  ${JSON.stringify(L.rowStatuses)}`,
-  );
-  console.log(
-    `  ${mark(L.workflowsCompleted === L.accepted)} workflows done   ${L.workflowsCompleted}/${L.accepted}  (${L.workflows} started in namespace ${NAMESPACE} since the run began)`,
-  );
-  console.log(`  ${mark(L.resultsCompleted === L.accepted)} /result results ${L.resultsCompleted}/${L.accepted}`);
-  console.log(
-    `  ${mark(L.linksServed === L.linksSampled)} /link served    ${L.linksServed}/${L.linksSampled} sampled, size as /result says`,
-  );
-  console.log(`  ${mark(L.none)} none lost`);
+  printDrain(results.drain, L, NAMESPACE);
 
-  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  writeResults(OUT, results);
   await db.end();
   await pgPool.end();
   if (!L.none) process.exitCode = 1;

@@ -24,8 +24,7 @@ psql_admin() { PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie
 # A clean slate: the counts at the end must be this run's jobs alone.
 psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql_admin "CREATE DATABASE $DB"
-"$TEMPORAL_BIN" operator namespace describe -n "$NS" --address 127.0.0.1:7233 >/dev/null 2>&1 ||
-  "$TEMPORAL_BIN" operator namespace create -n "$NS" --address 127.0.0.1:7233 >/dev/null
+ensure_namespace "$NS"
 # A new namespace takes a few seconds to be served.
 wait_for "Temporal namespace $NS" 60 "$TEMPORAL_BIN" workflow count -n "$NS" --address 127.0.0.1:7233
 # Workflows a stopped run left behind would compete with this run's jobs for the engines.

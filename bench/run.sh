@@ -8,13 +8,9 @@ cd "$ROOT"
 
 bash scripts/ensure-services.sh
 ensure_temporal
-PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -tAc \
-  "SELECT 1 FROM pg_database WHERE datname='menagerie_bench'" | grep -q 1 ||
-  PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qc "CREATE DATABASE menagerie_bench"
-
+ensure_database menagerie_bench
 # A namespace of its own: workers of another Menagerie on this Temporal can't take its jobs.
-"$TEMPORAL_BIN" operator namespace describe -n menagerie-bench --address 127.0.0.1:7233 >/dev/null 2>&1 ||
-  "$TEMPORAL_BIN" operator namespace create -n menagerie-bench --address 127.0.0.1:7233 >/dev/null
+ensure_namespace menagerie-bench
 export MENAGERIE_CONF_DIR="$ROOT/bench/confs"
 # MENAGERIE_BENCH_STORE=s3: the same run with the S3 store (the local SeaweedFS, bucket menagerie-bench).
 out=bench/results.json

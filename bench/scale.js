@@ -8,10 +8,9 @@
  * Run through bench/scale.sh, which starts the cluster.
  */
 'use strict';
+const { parseArgs } = require('./lib/args');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = parseArgs();
 const API = args.api ?? 'http://localhost:8180';
 const ENGINE = args.engine ?? 'sleep2';
 const JOBS = Number(args.jobs ?? 80);

@@ -5,10 +5,9 @@
 'use strict';
 const { connect } = require('node:net');
 const { readFileSync, writeFileSync } = require('node:fs');
+const { parseArgs } = require('./lib/args');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
-);
+const args = parseArgs();
 const api = new URL(args.api);
 const pid = Number(args['api-pid']);
 const clients = Number(args.clients ?? 300);

@@ -6,11 +6,11 @@
  * Usage: node bench/summary.js [--out bench/results.json] [--ingest F] [--history F]
  */
 'use strict';
-const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
+const { parseArgs } = require('./lib/args');
+const { targetLines, writeResults } = require('./lib/report');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = parseArgs();
 const OUT = args.out ?? 'bench/results.json';
 const read = (file) => (file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null);
 const results = read(OUT) ?? {};
@@ -64,6 +64,6 @@ if (history) {
   }
 }
 results.targets = targets;
-writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
-console.log(`\n${targets.map((t) => `${t.met ? 'met    ' : 'MISSED '} ${t.measure}: ${t.value} (target ${t.target})`).join('\n')}`);
+writeResults(OUT, results);
+console.log(`\n${targetLines(targets)}`);
 console.log(`\n${targets.filter((t) => t.met).length} of ${targets.length} targets met; all figures in ${OUT}`);

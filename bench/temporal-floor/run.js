@@ -11,10 +11,9 @@
 const { readdirSync, readFileSync } = require('node:fs');
 const { Client, Connection } = require('@temporalio/client');
 const { NativeConnection, Worker, bundleWorkflowCode } = require('@temporalio/worker');
+const { parseArgs } = require('../lib/args');
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = parseArgs();
 const WORKFLOWS = Number(args.workflows ?? 200);
 const CONCURRENCY = Number(args.concurrency ?? 8);
 const NAMESPACE = args.namespace ?? 'menagerie-bench';
