@@ -40,6 +40,22 @@ export function refusesType(engine: Engine, mime: string): string | null {
   return null;
 }
 
+/** The one wording of a file over a size limit; `size` is null while the upload's size is known only from its headers. */
+export function tooLargeMessage(size: number | null, limitOf: string, limit: number): string {
+  return `the file${size === null ? '' : ` (${size} bytes)`} is larger than ${limitOf}'s limit of ${limit} bytes`;
+}
+
+/**
+ * The most an upload for `engines` may stream before it is refused: the
+ * largest sizelimit among them, and whose it is. An upload to one engine, or a
+ * submission naming engines, is held to theirs (each is checked again once the
+ * size is known: refusesFile); `engines=auto` to the largest of every engine.
+ */
+export function uploadLimitFor(engines: Engine[], named: boolean): { limit: number; limitOf: string } {
+  const biggest = engines.reduce((a, b) => (b.config.sizelimit > a.config.sizelimit ? b : a));
+  return { limit: biggest.config.sizelimit, limitOf: named ? `engine ${biggest.config.name}` : 'any engine' };
+}
+
 /** Why an engine won't take a file, as refusesFile answers it. */
 export interface FileRefusal {
   code: 'UPLOAD_TOO_LARGE' | 'ENGINE_REFUSES_TYPE';
@@ -58,7 +74,7 @@ export function refusesFile(engine: Engine, file: { size: number; mime: string |
   if (file.size > sizelimit) {
     return {
       code: 'UPLOAD_TOO_LARGE',
-      message: `the file (${file.size} bytes) is larger than engine ${name}'s limit of ${sizelimit} bytes`,
+      message: tooLargeMessage(file.size, `engine ${name}`, sizelimit),
       details: { limit: sizelimit, engine: name },
     };
   }

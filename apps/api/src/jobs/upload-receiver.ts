@@ -3,6 +3,7 @@ import busboy from 'busboy';
 import { pipeline, type Readable } from 'node:stream';
 import { MenagerieError, settledWithin } from '@menagerie/core';
 import { TypeTap, type BlobStore, type StoredBlob } from '@menagerie/storage';
+import { tooLargeMessage } from '@menagerie/engines';
 import { cleanOriginalName } from './original-name';
 
 /** Room for multipart boundaries and headers on top of the file itself. */
@@ -49,7 +50,7 @@ export class UploadReceiver {
     }
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit + MULTIPART_OVERHEAD) {
-      throw new MenagerieError('UPLOAD_TOO_LARGE', `the file is larger than ${limitOf}'s limit of ${limit} bytes`, { limit });
+      throw new MenagerieError('UPLOAD_TOO_LARGE', tooLargeMessage(null, limitOf, limit), { limit });
     }
     let parser: busboy.Busboy;
     try {
@@ -147,7 +148,15 @@ export class UploadReceiver {
           pipeline(stream, tap, () => undefined),
           limit,
         );
-        writing.catch((err) => void fail(err));
+        // The store counts the bytes; the limit is named here, whose it is.
+        writing.catch(
+          (err) =>
+            void fail(
+              err instanceof MenagerieError && err.code === 'UPLOAD_TOO_LARGE'
+                ? new MenagerieError('UPLOAD_TOO_LARGE', tooLargeMessage(null, limitOf, limit), { limit })
+                : err,
+            ),
+        );
       });
       parser.on('field', (name: string, value: string) => {
         fields[name] = value;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { MenagerieError } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobRepository, WebhookRepository } from '@menagerie/db';
-import { refusesType, type Engine } from '@menagerie/engines';
+import { refusesType, uploadLimitFor, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY, WEBHOOK_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
@@ -105,7 +105,7 @@ export class UploadService {
     const scheduler = this.schedulerCheck();
     const id = randomUUID();
     const name = engine.config.name;
-    const file = await this.receiver.receive(id, req, { limit: engine.config.sizelimit, limitOf: `engine ${name}` });
+    const file = await this.receiver.receive(id, req, uploadLimitFor([engine], true));
     const log = { jobId: id, engine: name };
     await this.assertAccepts(engine, file, [id]);
     const callbackUrl = early ?? (await this.callbacks.fromForm(file.fields, () => this.store.remove(id).catch(() => undefined)));

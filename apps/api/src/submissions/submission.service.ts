@@ -11,7 +11,7 @@ import {
   type NewJob,
   type SubmissionEntity,
 } from '@menagerie/db';
-import { refusesFile, type Engine } from '@menagerie/engines';
+import { refusesFile, uploadLimitFor, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY } from '../common/tokens';
 import { JobAdmission } from '../jobs/job-admission.service';
@@ -66,11 +66,7 @@ export class SubmissionService {
     for (const engine of named ?? []) await this.uploads.assertServed(engine);
     const scheduler = this.uploads.schedulerCheck();
     const id = randomUUID();
-    const biggest = (named ?? this.config.engines).reduce((a, b) => (b.config.sizelimit > a.config.sizelimit ? b : a));
-    const file = await this.uploads.receiver.receive(id, req, {
-      limit: biggest.config.sizelimit,
-      limitOf: named ? `engine ${biggest.config.name}` : 'any engine',
-    });
+    const file = await this.uploads.receiver.receive(id, req, uploadLimitFor(named ?? this.config.engines, named !== null));
     // Whatever this submission stored: its input, and the blobs a cache hit shares to a job.
     const stored = [id];
 
