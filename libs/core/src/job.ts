@@ -78,3 +78,21 @@ export function resultAvailability(job: ResultFacts): ResultAvailability {
   }
   return { available: true };
 }
+
+/**
+ * Where a job's status may go from each status: the one table every status
+ * write obeys (test/e2e/job-transitions.spec.ts tries each write from each
+ * status; docs/architecture.md draws it). A final status is final; `queued`
+ * goes straight to `completed` for a follower or a hit the worker finds.
+ */
+export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  queued: ['running', 'completed', 'failed', 'timed_out', 'cancelled'],
+  running: ['running', 'completed', 'failed', 'timed_out', 'cancelled'],
+  completed: [],
+  failed: [],
+  timed_out: [],
+  cancelled: [],
+};
+
+/** The statuses a new row may start with: queued, or completed for a cache hit at upload. */
+export const JOB_START_STATUSES: readonly JobStatus[] = ['queued', 'completed'];
