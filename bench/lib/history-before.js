@@ -35,7 +35,7 @@ async function pickValues(c) {
   };
 }
 
-/** The SQL the API sent before this change (OFFSET pages, an exact COUNT, a sequential LIKE), per shape. */
+/** The baseline the history benchmark compares with, per shape: naive SQL (OFFSET pages, an exact COUNT, a sequential LIKE). */
 function beforeShapes(v) {
   const page = (where, params, offset = 0) => ({
     sql: [

@@ -4,7 +4,7 @@ import type { WebhookReceiverKind, WebhookRepository } from '@menagerie/db';
 import { postWebhook, type WebhookPostLimits } from './webhook-http';
 import { signWebhook } from './webhook-signature';
 
-/** What a delivery attempt may take; the bounds. */
+/** What a delivery attempt may take: a bounded connect, answer and body, so a slow receiver can't hold a worker. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 export const WEBHOOK_MAX_RESPONSE_BYTES = 4096;
 
