@@ -140,8 +140,11 @@ function runFacts(facts: RunFacts): RunFacts {
 }
 
 /**
- * One job: stage the input, run the engine, store the result, record the
- * final status. Every path, including cancellation, ends in finalizeJob.
+ * One job, to its final status on every path, cancellation included. New
+ * workflows take `nodeLocalJob` (one runJob activity on the node, then
+ * recordJobStatus); the rest of this body is the path of workflows started
+ * before it (stage, run, store and finalizeJob as separate activities), kept
+ * for as long as such workflows may be open (see the replay tests).
  */
 export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInput> {
   if (patched(NODE_LOCAL_RUN)) return nodeLocalJob(started);
