@@ -14,7 +14,8 @@ const swc = [
 ];
 
 const common = {
-  testEnvironment: 'node',
+  // jest's Node environment, which also removes the tests' temporary directories (test/support/temp-dir.ts).
+  testEnvironment: '<rootDir>/test/support/environment.ts',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@menagerie/([^/]+)$': '<rootDir>/libs/$1/src' },
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -23,9 +24,24 @@ const common = {
 module.exports = {
   projects: [
     {
+      // Nothing but Node: no root, no Docker, no service, no build (`npm run test:unit`, in seconds).
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.spec.ts', '<rootDir>/libs/*/src/**/*.spec.ts'],
+    },
+    {
+      // What needs more of the host than Node, still no service: root (loop devices, mounts, files
+      // given to other users; those tests are skipped without it), the docker-compose CLI, and the
+      // built apps (apps/*/dist, `npm run build`).
+      ...common,
+      displayName: 'host',
+      testMatch: ['<rootDir>/test/host/**/*.spec.ts'],
+    },
+    {
+      // The lint rules themselves, on ESLint with type information: half a minute, beside the lint step.
+      ...common,
+      displayName: 'lint',
+      testMatch: ['<rootDir>/test/lint/**/*.spec.ts'],
     },
     {
       ...common,

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
@@ -9,6 +8,7 @@ import { launchBrowser, overflowsHorizontally, screenshots, NARROW, WIDE, type B
 import { FIXTURES, ROOT } from '../support/env';
 import { body, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
+import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(180_000);
 
@@ -55,7 +55,7 @@ function enginesFile(): string {
   ];
   const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${extra.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
   if (patched === shipped) throw new Error('could not extend confs/engines.json');
-  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-console-engines-')), 'engines.json');
+  const file = join(tempDir('menagerie-console-engines-'), 'engines.json');
   writeFileSync(file, patched);
   return file;
 }

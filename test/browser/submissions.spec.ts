@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, overflowsHorizontally, screenshots, NARROW, WIDE, type Browser } from '../support/browser';
 import { FIXTURES, ROOT } from '../support/env';
 import { body, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
+import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(240_000);
 
@@ -49,7 +49,7 @@ function enginesFile(): string {
   const sleepy = { ...textonly, name: 'sleepy', cmd: ['sh', '-c', 'echo sleeping; sleep 120'], timeout: 150 };
   const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${JSON.stringify(textonly)},\n${JSON.stringify(sleepy)}\n]}\n`);
   if (patched === shipped) throw new Error('could not extend confs/engines.json');
-  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-submission-engines-')), 'engines.json');
+  const file = join(tempDir('menagerie-submission-engines-'), 'engines.json');
   writeFileSync(file, patched);
   return file;
 }

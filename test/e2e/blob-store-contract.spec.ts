@@ -7,13 +7,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createBlobStore, type BlobStore } from '@menagerie/storage';
 import { s3Service } from '../support/env';
+import { removeDir, tempDir } from '../support/temp-dir';
 
 jest.setTimeout(60_000);
 
@@ -34,7 +33,7 @@ interface Backend {
 }
 
 function fsBackend(): Backend {
-  const root = mkdtempSync(join(tmpdir(), 'menagerie-blobs-'));
+  const root = tempDir('menagerie-blobs-');
   const store = createBlobStore({
     kind: 'fs',
     dir: root,
@@ -51,7 +50,7 @@ function fsBackend(): Backend {
       const old = new Date(Date.now() - 3_600_000);
       utimesSync(join(dir, 'input.deadbeef.partial'), old, old);
     },
-    dispose: () => rm(root, { recursive: true, force: true }),
+    dispose: async () => removeDir(root),
   };
 }
 

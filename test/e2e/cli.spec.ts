@@ -1,12 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { ROOT } from '../support/env';
-import { freePort } from '../support/processes';
+import { freePort } from '../support/ports';
 import { startSystem, type System } from '../support/system';
+import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(600_000);
 
@@ -70,7 +70,7 @@ describe('the menagerie CLI, through the real system', () => {
   const api = (path: string, init: RequestInit = {}) => fetch(`${sys.baseUrl}${path}`, { ...init, headers: { 'x-api-key': KEY } });
 
   it('submits a directory (recursively) with --wait: three completed jobs, exit 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-'));
+    const dir = tempDir('menagerie-cli-');
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'a.txt'), unique('a'));
     writeFileSync(join(dir, 'b.txt'), unique('b'));
@@ -93,7 +93,7 @@ describe('the menagerie CLI, through the real system', () => {
   });
 
   it('prints parseable JSON with --json, and only JSON on stdout', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'one.txt');
+    const file = join(tempDir('menagerie-cli-'), 'one.txt');
     writeFileSync(file, unique('json'));
     const submitted = await menagerie(['submit', file, '--engine', 'filemeta', '--wait', '--json']);
     expect(submitted.code).toBe(0);
@@ -115,7 +115,7 @@ describe('the menagerie CLI, through the real system', () => {
   });
 
   it('fetches a result to the file the API names, to -o FILE and to stdout, byte for byte', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'sample.txt');
+    const file = join(tempDir('menagerie-cli-'), 'sample.txt');
     writeFileSync(file, unique('fetch'));
     const submitted = await menagerie(['submit', file, '-e', 'filemeta', '-w', '--json']);
     const id = (JSON.parse(submitted.stdout) as { job: { jobid: string } }[])[0].job.jobid;
@@ -124,7 +124,7 @@ describe('the menagerie CLI, through the real system', () => {
     const expected = Buffer.from(await link.arrayBuffer());
     const name = /filename="([^"]+)"/.exec(link.headers.get('content-disposition') ?? '')![1];
 
-    const cwd = mkdtempSync(join(tmpdir(), 'menagerie-cli-fetch-'));
+    const cwd = tempDir('menagerie-cli-fetch-');
     const fetched = await menagerie(['fetch', id], { cwd });
     expect(fetched).toMatchObject({ code: 0, stdout: '' });
     expect(readdirSync(cwd)).toEqual([name]);
@@ -147,7 +147,7 @@ describe('the menagerie CLI, through the real system', () => {
   });
 
   it('exits non-zero when a job fails, for an upload and for a submission', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'bad.txt');
+    const file = join(tempDir('menagerie-cli-'), 'bad.txt');
     writeFileSync(file, unique('broken'));
     const one = await menagerie(['submit', file, '--engine', 'broken', '--wait']);
     expect(one.code).toBe(1);
@@ -173,7 +173,7 @@ describe('the menagerie CLI, through the real system', () => {
   });
 
   it('cancels a running job', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'slow.txt');
+    const file = join(tempDir('menagerie-cli-'), 'slow.txt');
     writeFileSync(file, unique('slow'));
     const submitted = await menagerie(['submit', file, '--engine', 'slow', '--json']);
     expect(submitted.code).toBe(0);
@@ -189,7 +189,7 @@ describe('the menagerie CLI, through the real system', () => {
   });
 
   it("shows the server's error as one line on stderr and exits non-zero", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'x.txt');
+    const file = join(tempDir('menagerie-cli-'), 'x.txt');
     writeFileSync(file, unique('x'));
     const unknown = await menagerie(['submit', file, '--engine', 'nope']);
     expect(unknown.code).toBe(1);
@@ -200,14 +200,14 @@ describe('the menagerie CLI, through the real system', () => {
 
     // Over the sizelimit: the API refuses it from Content-Length (a file from disk has a known size) and
     // closes the connection; whether the 413 or the client's EPIPE comes first, the line says why.
-    const big = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'big.bin');
+    const big = join(tempDir('menagerie-cli-'), 'big.bin');
     writeFileSync(big, randomBytes(20_000_000));
     const large = await menagerie(['submit', big, '--engine', 'tiny']);
     expect(large.code).toBe(1);
     expect(lines(large.stderr)).toEqual([expect.stringMatching(/^menagerie: UPLOAD_TOO_LARGE: .*limit of 1000 bytes/)]);
 
     // In a directory, a file the API refuses is named, and the others still go.
-    const mixed = mkdtempSync(join(tmpdir(), 'menagerie-cli-'));
+    const mixed = tempDir('menagerie-cli-');
     writeFileSync(join(mixed, 'empty'), '');
     writeFileSync(join(mixed, 'full'), unique('full'));
     const partly = await menagerie(['submit', mixed, '--engine', 'filemeta']);

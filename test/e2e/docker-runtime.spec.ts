@@ -1,12 +1,10 @@
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { defaultPolicy } from '@menagerie/engines';
 import { DEPLOYMENT_LABEL, DockerRuntime, JOB_LABEL, type RunRequest } from '@menagerie/runtime';
 import { until } from '../support/until';
+import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(120_000);
 
@@ -16,9 +14,8 @@ describe('DockerRuntime', () => {
   let hostDir: string;
 
   beforeAll(() => {
-    hostDir = mkdtempSync(join(tmpdir(), 'menagerie-runtime-'));
+    hostDir = tempDir('menagerie-runtime-');
   });
-  afterAll(() => rmSync(hostDir, { recursive: true, force: true }));
 
   async function request(runtime: DockerRuntime, cmd: string[]): Promise<RunRequest> {
     const image = await runtime.inspectImage('menagerie/filemeta:stable');

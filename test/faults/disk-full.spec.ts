@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
-import { scratchDir } from '../support/processes';
+import { scratchDir } from '../support/fault-services';
 import { jobDirOf } from '../support/stored';
 import { engineJobWorkflows } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';

@@ -1,7 +1,7 @@
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, waitForJob } from '../support/http';
 import { until } from '../support/until';
-import { DockerSocketProxy } from '../support/processes';
+import { DockerSocketProxy } from '../support/fault-services';
 import { jobContainers, startSystem, type System } from '../support/system';
 
 jest.setTimeout(300_000);

@@ -1,6 +1,6 @@
 import { writeEnginesFile } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob } from '../support/http';
-import { PostgresCluster } from '../support/processes';
+import { PostgresCluster } from '../support/fault-services';
 import { until } from '../support/until';
 import { engineJobWorkflows } from '../support/temporal';
 import { storedOf } from '../support/stored';

@@ -1,6 +1,6 @@
 import { writeEnginesFile } from '../support/engines-file';
 import { queueBytes, waitForJob } from '../support/http';
-import { TemporalServer } from '../support/processes';
+import { TemporalServer } from '../support/fault-services';
 import { until } from '../support/until';
 import { activityAttempts } from '../support/temporal';
 import { jobContainers, startSystem, type System } from '../support/system';

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from './env';
+import { removeDir, tempDir } from './temp-dir';
 
 // Functions given to page.evaluate run in the browser; the tests compile without the DOM lib.
 declare const document: any;
@@ -29,7 +29,7 @@ export interface Browser {
  * (an `alert` from injected markup would show up as one).
  */
 export async function launchBrowser(): Promise<Browser> {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'menagerie-chromium-'));
+  const userDataDir = tempDir('menagerie-chromium-', { until: 'file' });
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -70,7 +70,7 @@ export async function launchBrowser(): Promise<Browser> {
     },
     async close() {
       await context.close().catch(() => undefined);
-      rmSync(userDataDir, { recursive: true, force: true });
+      removeDir(userDataDir);
     },
   };
 }

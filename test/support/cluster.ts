@@ -1,24 +1,20 @@
-import {
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-  AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { DEPLOYMENT_LABEL, deploymentLabel, JOB_LABEL, NODE_LABEL } from '@menagerie/runtime';
 import { admin } from './database';
 import { writeEnginesFile, type TestEngine } from './engines-file';
 import { DB, ROOT, s3Service } from './env';
+import { portFree } from './ports';
+import { S3Relay } from './relay';
+import { removeDir, tempDir } from './temp-dir';
+import { bucketContents, dropBucket } from './test-bucket';
 
 /**
  * A real multi-node Menagerie started by scripts/cluster.sh, as a deployment
@@ -27,79 +23,6 @@ import { DB, ROOT, s3Service } from './env';
  * SeaweedFS, which it never stops; it reaches SeaweedFS through an S3Relay
  * in this process, so a test can take "S3" away from the cluster alone.
  */
-
-/** A TCP relay to the S3 service that a test can take down and bring back, on the same port. */
-export class S3Relay {
-  private server: Server | null = null;
-  private readonly open = new Set<Socket>();
-
-  private constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  static async start(endpoint: string): Promise<S3Relay> {
-    const url = new URL(endpoint);
-    const relay = new S3Relay(await freePort(), { host: url.hostname, port: Number(url.port) });
-    await relay.up();
-    return relay;
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get isUp(): boolean {
-    return this.server !== null;
-  }
-
-  async up(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.open.add(s);
-        s.on('close', () => this.open.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  /** The outage: new connections are refused, those in flight are cut. */
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const s of this.open) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 /** A base port whose neighbours cluster.sh uses too: BASE (HAProxy), BASE+1.. (replicas), BASE+9 (stats). */
 async function freePortBlock(apis: number): Promise<number> {
@@ -127,7 +50,7 @@ export class TestCluster {
   readonly db = this.name.replace(/-/g, '_');
   readonly bucket = this.name;
   readonly namespace = this.name;
-  readonly dir = mkdtempSync(join(tmpdir(), 'menagerie-cluster-'));
+  readonly dir = tempDir('menagerie-cluster-', { until: 'file' });
   /** The value of the deployment label this cluster's containers carry. */
   readonly deployment = deploymentLabel(this.name, this.name);
   readonly docker = new Docker();
@@ -284,18 +207,8 @@ export class TestCluster {
   }
 
   /** Every object key and unfinished multipart upload in the cluster's bucket (through the real service, not the relay). */
-  async bucketContents(): Promise<{ objects: string[]; uploads: string[] }> {
-    const objects: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, ContinuationToken: token }));
-      objects.push(...(page.Contents ?? []).map((o) => o.Key!));
-      token = page.NextContinuationToken;
-    } while (token);
-    const uploads = ((await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket }))).Uploads ?? []).map(
-      (u) => `${u.Key}#${u.UploadId}`,
-    );
-    return { objects: objects.sort(), uploads: uploads.sort() };
+  bucketContents(): Promise<{ objects: string[]; uploads: string[] }> {
+    return bucketContents(this.s3, this.bucket);
   }
 
   /** Job containers of this cluster (of one node, when given). */
@@ -322,15 +235,14 @@ export class TestCluster {
     await this.script('down').catch((err) => console.error(String(err)));
     await this.pg?.end().catch(() => undefined);
     await this.temporalClient?.connection.close().catch(() => undefined);
-    // A node killed mid-run leaves its job volumes mounted; its containers are this deployment's alone.
+    // Its containers are this deployment's alone.
     for (const c of await this.containers().catch(() => []))
       await this.docker
         .getContainer(c.Id)
         .remove({ force: true })
         .catch(() => undefined);
-    unmountUnder(this.dir);
     await admin((c) => c.query(`DROP DATABASE IF EXISTS ${this.db} WITH (FORCE)`)).catch((err) => console.error(String(err)));
-    await this.dropBucket().catch((err) => console.error(`bucket ${this.bucket}: ${String(err)}`));
+    await dropBucket(this.s3, this.bucket).catch((err) => console.error(`bucket ${this.bucket}: ${String(err)}`));
     await new Promise<void>((resolve) =>
       execFile(
         process.env.TEMPORAL_BIN ?? join(ROOT, '.cache/bin/temporal'),
@@ -340,21 +252,8 @@ export class TestCluster {
     );
     await this.relay.down();
     this.s3.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
-    rmSync(this.confDir, { recursive: true, force: true });
-  }
-
-  private async dropBucket(): Promise<void> {
-    const { objects } = await this.bucketContents();
-    for (let i = 0; i < objects.length; i += 1000) {
-      await this.s3.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000).map((Key) => ({ Key })) } }),
-      );
-    }
-    for (const u of (await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket }))).Uploads ?? []) {
-      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
-    }
-    await this.s3.send(new DeleteBucketCommand({ Bucket: this.bucket }));
+    removeDir(this.dir); // with the job volumes a node killed mid-run left mounted
+    removeDir(this.confDir);
   }
 }
 
@@ -369,19 +268,5 @@ function alive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
-  }
-}
-
-function unmountUnder(dir: string): void {
-  const targets = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1])
-    .filter((t): t is string => !!t && t.startsWith(`${dir}/`));
-  for (const t of targets.reverse()) {
-    try {
-      execFileSync('umount', ['-l', t]);
-    } catch {
-      // gone already
-    }
   }
 }

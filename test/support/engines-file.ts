@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir';
 
 export interface TestEngine {
   name: string;
@@ -17,9 +17,12 @@ export interface TestEngine {
   rejects?: string;
 }
 
-/** Writes an engines.json of small engines built on the filemeta image, for tests. */
+/**
+ * Writes an engines.json of small engines built on the filemeta image, for tests. It stays until the test
+ * file is done: a worker started with it watches it for as long as it runs.
+ */
 export function writeEnginesFile(engines: TestEngine[]): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'menagerie-engines-')), 'engines.json');
+  const file = join(tempDir('menagerie-engines-', { until: 'file' }), 'engines.json');
   const body = {
     engines: engines.map((e) => ({
       name: e.name,

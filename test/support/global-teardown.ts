@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DB, templateDb } from './env';
-import { sweepLeftovers } from './processes';
+import { sweepLeftovers } from './fault-services';
 
 export default async function globalTeardown(): Promise<void> {
   sweepLeftovers();

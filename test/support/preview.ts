@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { previewFile, PREVIEW_LIMITS, type Preview, type PreviewLimits } from '../../apps/api/src/console/result-preview';
+import { removeDir, tempDir } from './temp-dir';
 
 /** previewFile on a file the test wrote, opened and closed as the store does for a stored result. */
 export async function previewPath(path: string, limits: PreviewLimits = PREVIEW_LIMITS): Promise<Preview> {
@@ -14,9 +14,9 @@ export async function previewPath(path: string, limits: PreviewLimits = PREVIEW_
   }
 }
 
-/** A scratch directory for a spec's files: `file(content)` writes one and gives its path. Remove it with `remove()`. */
+/** A scratch directory for a spec's files (a tempDir): `file(content)` writes one and gives its path. `remove()` removes it at once. */
 export function scratchFiles(prefix: string): { file(content: Buffer | string): string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   let n = 0;
   return {
     file(content) {
@@ -24,6 +24,6 @@ export function scratchFiles(prefix: string): { file(content: Buffer | string): 
       writeFileSync(path, content);
       return path;
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => removeDir(dir),
   };
 }

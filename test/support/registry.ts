@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './cluster';
+import { freePort } from './ports';
 import { ROOT } from './env';
+import { removeDir, tempDir } from './temp-dir';
 
 const run = promisify(execFile);
 
@@ -20,7 +20,7 @@ export class TestRegistry {
   ) {}
 
   static async up(): Promise<TestRegistry> {
-    const registry = new TestRegistry(mkdtempSync(join(tmpdir(), 'menagerie-registry-')), await freePort());
+    const registry = new TestRegistry(tempDir('menagerie-registry-', { until: 'file' }), await freePort());
     await registry.start();
     return registry;
   }
@@ -85,12 +85,12 @@ export class TestRegistry {
    */
   async publish(name: string, from: string, lines: string[]): Promise<string> {
     const ref = `${this.address}/${name}`;
-    const context = mkdtempSync(join(tmpdir(), 'menagerie-image-'));
+    const context = tempDir('menagerie-image-');
     writeFileSync(join(context, 'Dockerfile'), [`FROM ${from}`, ...lines].join('\n') + '\n');
     try {
       await run('docker', ['build', '--pull=false', '-q', '-t', ref, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
     } finally {
-      rmSync(context, { recursive: true, force: true });
+      removeDir(context);
     }
     const { stdout } = await this.docker(['push', ref]);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];

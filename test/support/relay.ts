@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from './ports';
 
 /**
  * A TCP relay on a free loopback port to `target`: what a NAT or firewall
@@ -56,5 +57,59 @@ export class TcpRelay {
       client.destroy();
       upstream.destroy();
     }
+  }
+}
+
+/** A TCP relay to the S3 service that a test can take down and bring back, on the same port. */
+export class S3Relay {
+  private server: Server | null = null;
+  private readonly open = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  static async start(endpoint: string): Promise<S3Relay> {
+    const url = new URL(endpoint);
+    const relay = new S3Relay(await freePort(), { host: url.hostname, port: Number(url.port) });
+    await relay.up();
+    return relay;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get isUp(): boolean {
+    return this.server !== null;
+  }
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.open.add(s);
+        s.on('close', () => this.open.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** The outage: new connections are refused, those in flight are cut. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.open) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -1,4 +1,11 @@
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { s3Service } from './env';
 
@@ -41,4 +48,29 @@ export function testBucket(): {
       }
     },
   };
+}
+
+/** Every object key and unfinished multipart upload in `bucket`, sorted. */
+export async function bucketContents(s3: S3Client, bucket: string): Promise<{ objects: string[]; uploads: string[] }> {
+  const objects: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    objects.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  const uploads = ((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`);
+  return { objects: objects.sort(), uploads: uploads.sort() };
+}
+
+/** Removes `bucket` with its objects and unfinished multipart uploads. */
+export async function dropBucket(s3: S3Client, bucket: string): Promise<void> {
+  const { objects } = await bucketContents(s3, bucket);
+  for (let i = 0; i < objects.length; i += 1000) {
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+  }
+  for (const u of (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []) {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerRuntime, type DockerRuntimeOptions } from '@menagerie/runtime';
+import { tempDir } from '../support/temp-dir';
 
 /** A dockerode client whose `info` answers what a daemon would (the only call userNamespace makes). */
 function daemon(info: () => Promise<object>): Docker {
@@ -15,7 +15,7 @@ const REMAPPED = { SecurityOptions: ['name=seccomp,profile=default', 'name=usern
 const PLAIN = { SecurityOptions: ['name=seccomp,profile=default'], DockerRootDir: '/var/lib/docker' };
 
 function runtime(info: () => Promise<object>, options: Partial<DockerRuntimeOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'menagerie-subid-'));
+  const dir = tempDir('menagerie-subid-');
   const subordinateIds = { uid: join(dir, 'subuid'), gid: join(dir, 'subgid') };
   writeFileSync(subordinateIds.uid, 'alice:165536:65536\ndockremap:100000:65536\n');
   writeFileSync(subordinateIds.gid, 'alice:165536:65536\ndockremap:100000:30000\n');

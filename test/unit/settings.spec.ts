@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '@menagerie/core';
 import { loadConfig, parseSettings, readEnv } from '@menagerie/config';
+import { tempDir } from '../support/temp-dir';
 
 describe('default.json', () => {
   it('fills defaults for every section', () => {
@@ -36,7 +36,7 @@ describe('default.json', () => {
   });
 
   it('loads both files and resolves the storage directory against default.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'menagerie-conf-'));
+    const dir = tempDir('menagerie-conf-');
     writeFileSync(join(dir, 'default.json'), JSON.stringify({ storage: { dir: 'store-here' }, regserver: '' }));
     writeFileSync(
       join(dir, 'engines.json'),
@@ -49,7 +49,7 @@ describe('default.json', () => {
   });
 
   it('refuses an engine whose sizelimit does not fit in a job directory, naming both settings', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'menagerie-conf-'));
+    const dir = tempDir('menagerie-conf-');
     writeFileSync(join(dir, 'default.json'), JSON.stringify({ jobDirLimitBytes: 1000 }));
     writeFileSync(
       join(dir, 'engines.json'),

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../../../test/support/temp-dir';
 import { until } from '../../../test/support/until';
 import { ToolError, ToolRunner, shellQuote } from './tool-runner';
 
@@ -11,12 +11,11 @@ describe('ToolRunner', () => {
   let runner: ToolRunner;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tool-runner-'));
+    dir = tempDir('tool-runner-');
     runner = new ToolRunner({ env, timeoutMs: 2000 });
   });
   afterEach(() => {
     runner.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs a tool with its arguments taken literally, never as shell syntax', async () => {

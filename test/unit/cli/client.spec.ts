@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../../apps/cli/src/client';
 import { ApiError, CliError } from '../../../apps/cli/src/errors';
 import { job, json, stubFetch, submission } from './fixtures';
+import { tempDir } from '../../support/temp-dir';
 
 const ID = '9a574ddf-419b-4fc3-aa29-b1133c9cb233';
 
@@ -17,7 +17,7 @@ describe('ApiClient', () => {
   });
 
   it('uploads to the engine, or submits to several, streaming the file as the field upload', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'x.txt');
+    const file = join(tempDir('menagerie-cli-'), 'x.txt');
     writeFileSync(file, 'hello');
     const forms: FormData[] = [];
     const stub = stubFetch((url, init) => {
@@ -57,7 +57,7 @@ describe('ApiClient', () => {
   });
 
   it('explains an upload cut off by the API (EPIPE) from the engine limits, and only then asks for them', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'menagerie-cli-')), 'big.bin');
+    const file = join(tempDir('menagerie-cli-'), 'big.bin');
     writeFileSync(file, Buffer.alloc(5000));
     const epipe = () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) });

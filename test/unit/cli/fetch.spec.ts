@@ -1,10 +1,10 @@
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ApiClient } from '../../../apps/cli/src/client';
 import { fetchResult } from '../../../apps/cli/src/commands/fetch';
 import type { Context } from '../../../apps/cli/src/context';
+import { tempDir } from '../../support/temp-dir';
 
 const ID = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
 
@@ -20,7 +20,7 @@ describe('menagerie fetch, writing the file the server names', () => {
   const start = process.cwd();
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-fetch-'));
+    dir = tempDir('menagerie-cli-fetch-');
     process.chdir(dir);
   });
   afterEach(() => process.chdir(start));

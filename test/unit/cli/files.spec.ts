@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectInputs } from '../../../apps/cli/src/files';
+import { tempDir } from '../../support/temp-dir';
 
 describe('collectInputs', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-files-'));
+    dir = tempDir('menagerie-cli-files-');
   });
 
   it('walks directories recursively, in name order, regular files only', async () => {
@@ -24,7 +24,7 @@ describe('collectInputs', () => {
   });
 
   it('follows a link named on the command line, not one met inside a directory', async () => {
-    const outside = mkdtempSync(join(tmpdir(), 'menagerie-cli-outside-'));
+    const outside = tempDir('menagerie-cli-outside-');
     writeFileSync(join(outside, 'secret'), 's');
     writeFileSync(join(dir, 'real'), 'r');
     symlinkSync(join(outside, 'secret'), join(dir, 'link-to-file'));

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { run } from '../../../apps/cli/src/main';
 import { job, json, stubFetch } from './fixtures';
+import { tempDir } from '../../support/temp-dir';
 
 /** The CLI in-process, with its output captured and the API stubbed. */
 async function cli(argv: string[], answer: Parameters<typeof stubFetch>[0] = () => json(500, {}), env: NodeJS.ProcessEnv = {}) {
@@ -62,7 +62,7 @@ describe('menagerie (the command line)', () => {
   });
 
   it('stops sending a directory after an error every file would meet, and says it once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-'));
+    const dir = tempDir('menagerie-cli-');
     for (const name of ['a', 'b', 'c', 'd', 'e']) writeFileSync(join(dir, name), name);
     const unknown = { error: 'ENGINE_UNKNOWN', message: 'no engine named "nope"', engines: ['filemeta'] };
     const { code, stdout, stderr, calls } = await cli(['submit', dir, '--engine', 'nope', '--concurrency', '2'], () => json(404, unknown));
@@ -73,7 +73,7 @@ describe('menagerie (the command line)', () => {
   });
 
   it('goes on after an error of one file, naming it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'menagerie-cli-'));
+    const dir = tempDir('menagerie-cli-');
     for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, name), name);
     let n = 0;
     const answer = () =>
