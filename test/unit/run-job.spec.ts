@@ -189,11 +189,14 @@ describe('runJob: the cache re-check with the digest the node resolved', () => {
 
     const before = Date.now();
     const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, { ...t.input, sha256: SHA, cacheTtlSeconds: 3600 });
+    const after = Date.now();
 
     expect(t.runtime.run).not.toHaveBeenCalled();
     expect(t.jobs.findCached).toHaveBeenCalledWith(keyOf(DIGEST), expect.any(Date));
     const since = t.jobs.findCached.mock.calls[0][1];
-    expect(before - since.getTime()).toBeGreaterThanOrEqual(3600 * 1000 - 5);
+    // The window reaches back the TTL from when the lookup ran, which is between `before` and `after`.
+    expect(since.getTime()).toBeGreaterThanOrEqual(before - 3600 * 1000);
+    expect(since.getTime()).toBeLessThanOrEqual(after - 3600 * 1000);
     expect(run).toMatchObject({ cachedFrom: first.id, cacheKey: keyOf(DIGEST), logTail: 'from the first run' });
     expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 7, mime: 'application/json' });
     expect(t.stored('result')).toBe('{"a":1}');
