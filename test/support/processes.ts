@@ -79,12 +79,15 @@ export class Managed {
  * The environment that points a built API or worker at the same services as
  * `config`, and makes it the same deployment: every setting goes over, in a
  * default.json of its own (a worker process with the default deployment name
- * would sweep the containers of a Menagerie running on this host).
+ * would sweep the containers of a Menagerie running on this host). The
+ * process's temporary files go in the same directory (TMPDIR): a worker's
+ * tool shells keep their output there and never remove it.
  */
 export function appEnv(config: MenagerieConfig, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const s = config.settings;
   // Kept for the rest of the test file: a process started in a test may be restarted in another.
-  const defaults = join(tempDir('menagerie-settings-', { until: 'file' }), 'default.json');
+  const dir = tempDir('menagerie-settings-', { until: 'file' });
+  const defaults = join(dir, 'default.json');
   writeFileSync(defaults, JSON.stringify({ ...s, storage: { ...s.storage, dir: config.storageDir } }, null, 2));
   return {
     MENAGERIE_DEFAULTS_FILE: defaults,
@@ -99,6 +102,7 @@ export function appEnv(config: MenagerieConfig, extra: NodeJS.ProcessEnv = {}): 
     MENAGERIE_STORAGE_DIR: config.storageDir,
     DOCKER_SOCKET: s.docker.socketPath,
     LOG_LEVEL: 'info',
+    TMPDIR: dir,
     ...extra,
   };
 }
