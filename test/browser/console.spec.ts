@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { pack } from 'tar-stream';
 import { launchBrowser, overflowsHorizontally, screenshots, NARROW, WIDE, type Browser } from '../support/browser';
-import { FIXTURES, ROOT } from '../support/env';
+import { tarOf } from '../support/archive';
+import { writeShippedEnginesFile } from '../support/engines-file';
+import { FIXTURES } from '../support/env';
 import { body, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
-import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(180_000);
 
@@ -26,8 +26,7 @@ const UUID_PATH = /\/console\/jobs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
  * result's kind), `sleepy` runs until cancelled.
  */
 function enginesFile(): string {
-  const shipped = readFileSync(join(ROOT, 'confs/engines.json'), 'utf8');
-  const extra = [
+  return writeShippedEnginesFile('menagerie-console-engines-', [
     {
       name: 'echo',
       workers: 2,
@@ -52,24 +51,7 @@ function enginesFile(): string {
       user: '{{uid}}',
       timeout: 150,
     },
-  ];
-  const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${extra.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
-  if (patched === shipped) throw new Error('could not extend confs/engines.json');
-  const file = join(tempDir('menagerie-console-engines-'), 'engines.json');
-  writeFileSync(file, patched);
-  return file;
-}
-
-async function tarOf(files: Record<string, string>): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  p.entry({ name: 'docs/', type: 'directory' });
-  for (const [name, content] of Object.entries(files)) p.entry({ name, size: Buffer.byteLength(content) }, content);
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
+  ]);
 }
 
 describe('admin console', () => {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, overflowsHorizontally, screenshots, NARROW, WIDE, type Browser } from '../support/browser';
-import { FIXTURES, ROOT } from '../support/env';
+import { writeShippedEnginesFile } from '../support/engines-file';
+import { FIXTURES } from '../support/env';
 import { body, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
-import { tempDir } from '../support/temp-dir';
 
 jest.setTimeout(240_000);
 
@@ -32,7 +32,6 @@ interface Submission {
  * which runs until cancelled. Neither takes an APK, so `auto` on one leaves them out.
  */
 function enginesFile(): string {
-  const shipped = readFileSync(join(ROOT, 'confs/engines.json'), 'utf8');
   const textonly = {
     name: 'textonly',
     workers: 1,
@@ -47,11 +46,7 @@ function enginesFile(): string {
     accepts: '^text/',
   };
   const sleepy = { ...textonly, name: 'sleepy', cmd: ['sh', '-c', 'echo sleeping; sleep 120'], timeout: 150 };
-  const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${JSON.stringify(textonly)},\n${JSON.stringify(sleepy)}\n]}\n`);
-  if (patched === shipped) throw new Error('could not extend confs/engines.json');
-  const file = join(tempDir('menagerie-submission-engines-'), 'engines.json');
-  writeFileSync(file, patched);
-  return file;
+  return writeShippedEnginesFile('menagerie-submission-engines-', [textonly, sleepy]);
 }
 
 describe('admin console: submissions and the cache', () => {

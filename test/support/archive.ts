@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { extract } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 
 /** Reads a .tar.gz into a map of entry name (without a leading ./) to contents. */
 export async function readTarGz(bytes: Buffer): Promise<Map<string, Buffer>> {
@@ -22,4 +22,17 @@ export async function readTarGz(bytes: Buffer): Promise<Map<string, Buffer>> {
   Readable.from([bytes]).pipe(createGunzip()).pipe(ex);
   await done;
   return entries;
+}
+
+/** A tar of `files` (name to contents), under a docs/ directory entry. */
+export async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
+  p.entry({ name: 'docs/', type: 'directory' });
+  for (const [name, content] of Object.entries(files)) p.entry({ name, size: Buffer.byteLength(content) }, content);
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
 }

@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT } from './env';
 import { tempDir } from './temp-dir';
 
 export interface TestEngine {
@@ -41,5 +42,15 @@ export function writeEnginesFile(engines: TestEngine[]): string {
     })),
   };
   writeFileSync(file, JSON.stringify(body, null, 2));
+  return file;
+}
+
+/** The shipped engines (confs/engines.json, as is) with `extra` engines (as engines.json spells them) after them. */
+export function writeShippedEnginesFile(prefix: string, extra: object[]): string {
+  const shipped = readFileSync(join(ROOT, 'confs/engines.json'), 'utf8');
+  const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${extra.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
+  if (patched === shipped) throw new Error('could not extend confs/engines.json');
+  const file = join(tempDir(prefix, { until: 'file' }), 'engines.json');
+  writeFileSync(file, patched);
   return file;
 }
