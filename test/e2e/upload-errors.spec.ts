@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes } from '../support/http';
+import { descriptorsBesides, parseAnswer, rawUploadHead, type Raw } from '../support/raw-http';
 import { storedOf } from '../support/stored';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
@@ -236,59 +236,13 @@ describe('upload errors', () => {
     const HEAD = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="cut.apk"\r\n\r\n');
     const TAIL = Buffer.from('\r\n--XYZ--\r\n');
     const MB = Buffer.alloc(1_000_000, 1);
-    /**
-     * What an upload could leak in this process: its files (the partial input on the fs store) and
-     * the connection it came on (either end, on the API's port). Connections to PostgreSQL, S3 and
-     * Temporal are not counted: their pools open and close sockets with the background loops and
-     * keep idle ones alive, whatever the upload did.
-     */
-    const fds = () => {
-      const apiPort = `:${Number(new URL(sys.baseUrl).port).toString(16).toUpperCase().padStart(4, '0')}`;
-      const onApi = new Set<string>();
-      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-        for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-          const cols = line.trim().split(/\s+/);
-          if (cols[1]?.endsWith(apiPort) || cols[2]?.endsWith(apiPort)) onApi.add(cols[9]);
-        }
-      }
-      return readdirSync('/proc/self/fd').filter((fd) => {
-        let target = '';
-        try {
-          target = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          return false; // the directory listing's own descriptor, gone by now
-        }
-        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-        return inode ? onApi.has(inode) : true;
-      }).length;
-    };
+    /** What an upload could leak in this process (see descriptorsBesides). */
+    const fds = () => descriptorsBesides(Number(new URL(sys.baseUrl).port));
     let baseline = 0;
 
-    interface Raw {
-      socket: Socket;
-      /** Everything the API sent, once the connection is closed. */
-      answer: Promise<string>;
-    }
-
     /** Opens a connection to the API and sends the head of an upload to bigone. */
-    async function rawUpload(headers: Record<string, string | number>): Promise<Raw> {
-      const url = new URL(sys.baseUrl);
-      const socket = track(connect(Number(url.port), url.hostname));
-      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-      socket.on('error', () => undefined); // a reset is one of the cases
-      const chunks: Buffer[] = [];
-      socket.on('data', (c: Buffer) => chunks.push(c));
-      const answer = new Promise<string>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1'))));
-      const head = [
-        'POST /bigone/upload HTTP/1.1',
-        `Host: ${url.host}`,
-        'Content-Type: multipart/form-data; boundary=XYZ',
-        'Connection: close',
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ];
-      socket.write(`${head.join('\r\n')}\r\n\r\n`);
-      return { socket, answer };
-    }
+    const rawUpload = (headers: Record<string, string | number>): Promise<Raw> =>
+      rawUploadHead(sys.baseUrl, '/bigone/upload', headers, track);
 
     /**
      * Resolves once the API has started writing the upload to the store: a
@@ -304,12 +258,6 @@ describe('upload errors', () => {
     async function closedByApi(raw: Raw): Promise<string> {
       await until('the API closes the connection', async () => raw.socket.closed, 10_000, 20);
       return raw.answer;
-    }
-
-    /** The status and JSON body of an answer read off the wire. */
-    function parseAnswer(raw: string): { status: number; head: string; body: Record<string, unknown> } {
-      const [head, rest] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)];
-      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), head, body: JSON.parse(rest) as Record<string, unknown> };
     }
 
     beforeEach(() => {
