@@ -162,7 +162,6 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
   });
 });
 
-// After the runs above: its clock check allows 5 ms, which a first run on code not yet warmed up can take.
 describe('runJob: the cache re-check with the digest the node resolved', () => {
   const SHA = 'a'.repeat(64);
   const keyOf = (digest: string) => cacheKey({ spec: ENGINE, env: [], imageDigest: digest, sha256: SHA });
