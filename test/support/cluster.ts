@@ -3,7 +3,7 @@ import { Client as TemporalClient, Connection } from '@temporalio/client';
 import Docker from 'dockerode';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
@@ -51,6 +51,7 @@ export class TestCluster {
   readonly bucket = this.name;
   readonly namespace = this.name;
   readonly dir = tempDir('menagerie-cluster-', { until: 'file' });
+  private readonly tmp = join(this.dir, 'tmp');
   /** The value of the deployment label this cluster's containers carry. */
   readonly deployment = deploymentLabel(this.name, this.name);
   readonly docker = new Docker();
@@ -72,6 +73,7 @@ export class TestCluster {
     // The confs the apps read: the repository's settings, and engines of the test's own.
     this.confDir = dirname(writeEnginesFile(engines));
     copyFileSync(join(ROOT, 'confs/default.json'), join(this.confDir, 'default.json'));
+    mkdirSync(this.tmp);
   }
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
@@ -118,6 +120,8 @@ export class TestCluster {
       ...process.env,
       MENAGERIE_SERVICES_READY: '1',
       MENAGERIE_CLUSTER_DIR: this.dir,
+      // Temporary files of everything it starts go with the cluster's directory: a worker's tool shells never remove theirs.
+      TMPDIR: this.tmp,
       MENAGERIE_CLUSTER_PORT: String(this.port),
       MENAGERIE_CLUSTER_APIS: '2',
       MENAGERIE_CLUSTER_NODES: this.nodes.join(' '),
