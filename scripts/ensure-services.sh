@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 ensure_node_modules
 ensure_build
 ensure_docker
-# test/unit/compose.spec.ts validates docker-compose.yml with it.
+# test/host/compose-cli.spec.ts validates docker-compose.yml with it.
 ensure_docker_compose
 ensure_postgres
 ensure_temporal_cli
