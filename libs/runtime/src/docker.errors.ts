@@ -15,9 +15,6 @@ export function unreachable(err: unknown): string | null {
   return `the Docker daemon does not answer${e.address ? ` at ${e.address}` : ''} (${e.code}); is dockerd running?`;
 }
 
-/** How long a registry gets to say what a tag is before it counts as unreachable. */
-export const REGISTRY_TIMEOUT_MS = 10_000;
-
 /** Which registry problem the daemon's answer to a pull or a distribution lookup names. */
 export function registryProblem(status: number | undefined, message: string): RegistryProblem {
   if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) return 'unknown';

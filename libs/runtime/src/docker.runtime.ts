@@ -3,7 +3,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { within, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
-import { registryFailure, reason, REGISTRY_TIMEOUT_MS, statusOf, unreachable } from './docker.errors';
+import { registryFailure, reason, statusOf, unreachable } from './docker.errors';
 import { askUserNamespace } from './docker.userns';
 import { repoDigestFor } from './image-ref';
 import {
@@ -20,6 +20,9 @@ import {
   type RunOutcome,
   type RunRequest,
 } from './container.runtime';
+
+/** How long a registry gets to say what a tag is before it counts as unreachable. */
+const REGISTRY_TIMEOUT_MS = 10_000;
 
 export interface DockerRuntimeOptions {
   /** The daemon's socket, or a client to use. */

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { admit } from '@menagerie/core';
 import { JobEntity } from '../job.entity';
 import { prepared } from '../prepared';
-import { ACTIVE_LEADER, JOB_COLUMNS, RESULT_COLUMNS, resultValues } from './job-sql';
+import { ACTIVE_LEADER, JOB_COLUMNS, RESULT_COLUMNS, resultValues, UPLOAD_COLUMNS } from './job-sql';
 
 export interface NewJob {
   id: string;
@@ -31,11 +31,17 @@ export interface NewJob {
   retryOf?: string | null;
 }
 
-function valuesOf(job: NewJob, cacheKey: string | null): unknown[] {
+/** The values of UPLOAD_COLUMNS but the status. */
+function uploadValues(job: NewJob): unknown[] {
   return [
     ...[job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId, job.inputMime ?? null, job.forced ?? false],
-    ...[job.submissionId ?? null, job.inputFrom ?? null, job.retryOf ?? null, cacheKey],
+    ...[job.submissionId ?? null, job.inputFrom ?? null, job.retryOf ?? null],
   ];
+}
+
+/** The values of JOB_COLUMNS but the status. */
+function valuesOf(job: NewJob, cacheKey: string | null): unknown[] {
+  return [...uploadValues(job), cacheKey];
 }
 
 /** The entity of a row just inserted, as the INSERT wrote it. */
@@ -88,10 +94,10 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     // The hit's own columns, then the result it serves (RESULT_COLUMNS; its cache_key in place of the upload's).
     const { rows } = await prepared<{ created_at: Date; finished_at: Date }>(
       manager,
-      `INSERT INTO jobs (${JOB_COLUMNS.replace(/, cache_key$/, '')}, ${RESULT_COLUMNS.join(', ')}, cached_from, started_at, finished_at)
+      `INSERT INTO jobs (${UPLOAD_COLUMNS}, ${RESULT_COLUMNS.join(', ')}, cached_from, started_at, finished_at)
        VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, now(), now())
        RETURNING created_at, finished_at`,
-      [...valuesOf(job, null).slice(0, -1), ...resultValues(hit), hit.id],
+      [...uploadValues(job), ...resultValues(hit), hit.id],
     );
     return inserted(manager, job, rows[0].created_at, servedFrom(hit, rows[0].finished_at));
   }

@@ -5,8 +5,10 @@ import { hydrate, prepared } from '../prepared';
 /** A job that leads: it has a cache key, follows no one, and has not ended. (The unique index jobs_active_leader_idx is on this.) */
 export const ACTIVE_LEADER = `cache_key IS NOT NULL AND cached_from IS NULL AND status IN ('queued', 'running')`;
 
-/** The columns an insert writes, in the order of `valuesOf` (jobs.insert). */
-export const JOB_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, retry_of, cache_key`;
+/** The columns every insert writes from the upload, in the order of `uploadValues` (job-insert.ts), status given as a literal. */
+export const UPLOAD_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, retry_of`;
+/** UPLOAD_COLUMNS and the cache key: what a queued job's insert writes. */
+export const JOB_COLUMNS = `${UPLOAD_COLUMNS}, cache_key`;
 
 /**
  * Every column the entity maps, named: a prepared `SELECT *` would fail
