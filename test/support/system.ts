@@ -15,8 +15,7 @@ import { DB, ROOT, TEMPORAL_BIN } from './env';
 import { removeDir, tempDir } from './temp-dir';
 import { quietTemporalLogs } from './temporal';
 import { testBucket, testStorageKind } from './test-bucket';
-import { SEARCH_ATTRIBUTES } from '@menagerie/core';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '@menagerie/temporal';
 
 export interface System {
   baseUrl: string;
@@ -66,7 +65,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           ip: '127.0.0.1',
           ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
           log: { format: 'pretty', level: 'error' },
-          searchAttributes: [defineSearchAttributeKey(SEARCH_ATTRIBUTES.node, SearchAttributeType.KEYWORD)],
+          searchAttributes: [SEARCH_ATTRIBUTE_KEYS.node],
         },
       });
   const address = options.temporalAddress ?? env.connection.options.address;

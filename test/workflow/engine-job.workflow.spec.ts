@@ -1,18 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '@menagerie/temporal';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import {
-  containerQueueFor,
-  FAILURE_TYPES,
-  SEARCH_ATTRIBUTES,
-  type EngineJobInput,
-  type FinalizeJobInput,
-  type JobRun,
-} from '@menagerie/core';
+import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 import { quietTemporalLogs } from '../support/temporal';
@@ -24,7 +18,7 @@ import { quietTemporalLogs } from '../support/temporal';
  */
 jest.setTimeout(120_000);
 
-const nodeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.node, SearchAttributeType.KEYWORD);
+const nodeKey = SEARCH_ATTRIBUTE_KEYS.node;
 const RESULT = { name: 'x.stub.json', size: 2, mime: 'application/json' };
 
 function ran(overrides: Partial<JobRun> = {}): JobRun {
