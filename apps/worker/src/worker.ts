@@ -230,7 +230,7 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
       clearInterval(report);
       stopDigestWatch();
       clearInterval(sweeping);
-      await scratch.settled(); // job directories still being removed
+      await scratch.close(); // job directories still being removed, then the shells of the volumes' tools
       await blobs.close();
       await connection.close();
       await dataSource.destroy();

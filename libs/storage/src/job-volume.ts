@@ -28,14 +28,19 @@ const MOUNT_OPTIONS = 'loop,nosuid,nodev,noexec,noatime,noinit_itable';
 // A fixed PATH: root's own tools, never ones found through the caller's PATH.
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
+/**
+ * The runner for job volumes' tools (mkfs, mount, umount): a few long-lived shells, since a worker is
+ * too big to fork cheaply three times a job (see ToolRunner). Its owner (Scratch) closes it.
+ */
+export function volumeTools(): ToolRunner {
+  return new ToolRunner({ env: TOOL_ENV, timeoutMs: 60_000, shells: 4 });
+}
+
 export class VolumeError extends Error {
   override readonly name = 'VolumeError';
 }
 
-/** One shell for the process's tools: a worker is too big to fork cheaply three times a job (see ToolRunner). */
-const tools = new ToolRunner({ env: TOOL_ENV, timeoutMs: 60_000, shells: 4 });
-
-async function tool(file: string, args: string[]): Promise<void> {
+async function tool(tools: ToolRunner, file: string, args: string[]): Promise<void> {
   try {
     await tools.run(file, args);
   } catch (err) {
@@ -54,7 +59,7 @@ export interface VolumeSpec {
  * existing file, never through a symlink) and is sparse: the host's disk
  * gives only what the engine writes.
  */
-export async function formatVolume(image: string, sizeBytes: number): Promise<void> {
+export async function formatVolume(tools: ToolRunner, image: string, sizeBytes: number): Promise<void> {
   if (sizeBytes < MIN_VOLUME_BYTES) throw new VolumeError(`a job volume must be at least ${MIN_VOLUME_BYTES} bytes, not ${sizeBytes}`);
   const handle = await open(image, 'wx', 0o600);
   try {
@@ -64,7 +69,7 @@ export async function formatVolume(image: string, sizeBytes: number): Promise<vo
   }
   const inodes = Math.max(128, Math.floor(sizeBytes / BYTES_PER_INODE));
   // No journal and lazy tables: a job's scratch space need not survive a crash, and so mkfs takes milliseconds.
-  await tool('mkfs.ext4', [
+  await tool(tools, 'mkfs.ext4', [
     '-q',
     '-F',
     '-m',
@@ -80,16 +85,16 @@ export async function formatVolume(image: string, sizeBytes: number): Promise<vo
 }
 
 /** Mounts a formatted image on `mountpoint` (an empty directory that must exist). */
-export async function mountVolume(image: string, mountpoint: string): Promise<void> {
-  await tool('mount', ['-t', 'ext4', '-o', MOUNT_OPTIONS, image, mountpoint]);
+export async function mountVolume(tools: ToolRunner, image: string, mountpoint: string): Promise<void> {
+  await tool(tools, 'mount', ['-t', 'ext4', '-o', MOUNT_OPTIONS, image, mountpoint]);
   // An engine lists its job directory: it should find its input there and nothing of ours.
   await rm(join(mountpoint, 'lost+found'), { recursive: true, force: true });
 }
 
 /** A fresh image, mounted on `mountpoint`. */
-export async function createVolume({ image, mountpoint, sizeBytes }: VolumeSpec): Promise<void> {
-  await formatVolume(image, sizeBytes);
-  await mountVolume(image, mountpoint);
+export async function createVolume(tools: ToolRunner, { image, mountpoint, sizeBytes }: VolumeSpec): Promise<void> {
+  await formatVolume(tools, image, sizeBytes);
+  await mountVolume(tools, image, mountpoint);
 }
 
 /**
@@ -121,7 +126,7 @@ export async function mountsAt(path: string): Promise<number> {
  * anything was mounted. A mount still busy (a process of ours with a file
  * open in it) is detached lazily: the kernel frees it when the last user goes.
  */
-export async function unmountVolume(area: string, dir: string): Promise<boolean> {
+export async function unmountVolume(tools: ToolRunner, area: string, dir: string): Promise<boolean> {
   const info = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
@@ -136,9 +141,9 @@ export async function unmountVolume(area: string, dir: string): Promise<boolean>
   // Bounded: a stack of mounts is unwound, but a mount that will not go cannot spin us.
   for (let i = 0; i < 8 && (await mountsAt(target)) > 0; i++) {
     try {
-      await tool('umount', [target]);
+      await tool(tools, 'umount', [target]);
     } catch (err) {
-      if (/busy/i.test((err as Error).message)) await tool('umount', ['-l', target]);
+      if (/busy/i.test((err as Error).message)) await tool(tools, 'umount', ['-l', target]);
       // Someone else (the sweep, a finishing job) may have unmounted it meanwhile: the check above decides.
       else if ((await mountsAt(target)) > 0) throw err;
     }
@@ -177,14 +182,14 @@ export function volumeIsFull(usage: VolumeUsage, sizeBytes: number): 'bytes' | '
 }
 
 /** Checks at boot that this process can make, mount and unmount a job volume, so a job never finds out instead. */
-export async function probeVolumes(area: string): Promise<void> {
+export async function probeVolumes(tools: ToolRunner, area: string): Promise<void> {
   const id = `probe-${process.pid}-${Date.now()}`;
   const image = join(area, `${id}.img`);
   const mountpoint = join(area, id);
   await mkdir(mountpoint, { mode: 0o700 });
   try {
-    await createVolume({ image, mountpoint, sizeBytes: MIN_VOLUME_BYTES });
-    await unmountVolume(area, mountpoint);
+    await createVolume(tools, { image, mountpoint, sizeBytes: MIN_VOLUME_BYTES });
+    await unmountVolume(tools, area, mountpoint);
   } finally {
     await rmdir(mountpoint).catch(() => undefined);
     await rm(image, { force: true });

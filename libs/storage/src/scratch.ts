@@ -17,8 +17,10 @@ import {
   probeVolumes,
   unmountVolume,
   volumeIsFull,
+  volumeTools,
   volumeUsage,
 } from './job-volume';
+import type { ToolRunner } from './tool-runner';
 
 /** What a node name may be (node.name): safe as one path segment. */
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -69,6 +71,9 @@ export class Scratch {
   private readonly spares: string[] = [];
   private refilling: Promise<void> | null = null;
   private readonly removing = new Map<string, Promise<void>>();
+  /** The shells that run the volumes' tools (mkfs, mount, umount): this one's, shared with the Scratches of ofNode. */
+  private tools: ToolRunner = volumeTools();
+  private ownsTools = true;
   /** This node's part of the root. */
   readonly area: string;
 
@@ -114,7 +119,7 @@ export class Scratch {
     }
     await mkdir(this.volumesArea, { recursive: true, mode: 0o700 });
     try {
-      await probeVolumes(this.volumesArea);
+      await probeVolumes(this.tools, this.volumesArea);
       // Formatted by an earlier process, for what may have been another limit: made anew.
       await rm(this.spareArea, { recursive: true, force: true });
       await mkdir(this.spareArea, { mode: 0o700 });
@@ -147,7 +152,7 @@ export class Scratch {
       await mkdir(dir, { mode: 0o700 });
       if (this.options.filesystem === 'loop') {
         await this.takeVolume(id);
-        await mountVolume(this.imagePath(id), dir);
+        await mountVolume(this.tools, this.imagePath(id), dir);
         await chmod(dir, 0o700);
       }
       const target = join(dir, inputfilename);
@@ -172,7 +177,7 @@ export class Scratch {
   private async takeVolume(id: string): Promise<void> {
     const spare = this.spares.pop();
     if (spare) await rename(spare, this.imagePath(id));
-    else await formatVolume(this.imagePath(id), this.options.limitBytes);
+    else await formatVolume(this.tools, this.imagePath(id), this.options.limitBytes);
     this.refill();
   }
 
@@ -182,7 +187,7 @@ export class Scratch {
       while (this.spares.length < (this.options.spares ?? SPARE_VOLUMES)) {
         const image = join(this.spareArea, `${randomUUID()}.img`);
         try {
-          await formatVolume(image, this.options.limitBytes);
+          await formatVolume(this.tools, image, this.options.limitBytes);
         } catch {
           await rm(image, { force: true }).catch(() => undefined);
           return;
@@ -195,6 +200,20 @@ export class Scratch {
   /** Resolves once no spare is being formatted and no job directory removed (for tests and an orderly exit). */
   async settled(): Promise<void> {
     await Promise.all([this.refilling, ...this.removing.values()].map((p) => p?.catch(() => undefined)));
+  }
+
+  /**
+   * For an orderly exit: once settled, stops the shells that ran the volumes' tools and removes
+   * their temporary directories. A later use starts new ones (and needs closing again). A Scratch
+   * of ofNode shares its maker's shells and leaves them to it.
+   */
+  async close(): Promise<void> {
+    await this.settled();
+    if (this.ownsTools) this.tools.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
@@ -240,7 +259,7 @@ export class Scratch {
     if (under) return under;
     const removal = (async () => {
       const dir = this.dir(id);
-      await unmountVolume(this.jobsArea, dir);
+      await unmountVolume(this.tools, this.jobsArea, dir);
       await rm(dir, { recursive: true, force: true });
       await rm(this.imagePath(id), { force: true });
     })().finally(() => this.removing.delete(id));
@@ -267,7 +286,10 @@ export class Scratch {
 
   /** The job directories of another node on this root, as that node laid them out: for sweeping a node that is gone. */
   ofNode(node: string): Scratch {
-    return new Scratch(this.root, { ...this.options, node });
+    const other = new Scratch(this.root, { ...this.options, node });
+    other.tools = this.tools;
+    other.ownsTools = false;
+    return other;
   }
 
   /**

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { tempDir } from '../../../test/support/temp-dir';
 import { until } from '../../../test/support/until';
 import { ToolError, ToolRunner, shellQuote } from './tool-runner';
@@ -88,6 +89,54 @@ describe('ToolRunner', () => {
     } finally {
       three.close();
     }
+  });
+
+  describe('its temporary directories', () => {
+    let tmp: string;
+    beforeEach(() => {
+      tmp = tempDir('tool-runner-tmp-');
+    });
+
+    it('are removed when it is closed (disposed), and made anew by a later run', async () => {
+      // Each shell runs as `/bin/sh -c <script> menagerie-tools <dir>/out`.
+      const dirsOf = (r: ToolRunner) => r.pids.map((pid) => dirname(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[4]));
+      const three = new ToolRunner({ env, timeoutMs: 5000, shells: 3 });
+      await Promise.all([0, 1, 2].map(() => three.run('sleep', ['0.1'])));
+      const dirs = dirsOf(three);
+      expect(dirs).toHaveLength(3);
+      for (const d of dirs) expect(basename(d)).toMatch(/^menagerie-tools-/);
+      expect(dirs.filter((d) => existsSync(d))).toEqual(dirs);
+      three[Symbol.dispose]();
+      expect(dirs.filter((d) => existsSync(d))).toEqual([]);
+      await three.run('true', []);
+      const [again] = dirsOf(three);
+      expect(existsSync(again)).toBe(true);
+      three.close();
+      expect(existsSync(again)).toBe(false);
+    });
+
+    it('are removed by the shells themselves when the process ends without closing it', async () => {
+      // A process of its own that runs a command and exits, the runner left open (a crash, process.exit);
+      // its temporary files go under `tmp` (os.tmpdir() follows TMPDIR).
+      const script = `
+        const swc = require('@swc/core');
+        require.extensions['.ts'] = (m, file) =>
+          m._compile(swc.transformFileSync(file, { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }).code, file);
+        const { ToolRunner } = require(${JSON.stringify(require.resolve('./tool-runner'))});
+        const runner = new ToolRunner({ env: ${JSON.stringify(env)}, timeoutMs: 5000, shells: 2 });
+        Promise.all([runner.run('sleep', ['0.1']), runner.run('sleep', ['0.1'])]).then(() => {
+          console.log(require('node:fs').readdirSync(require('node:os').tmpdir()).length);
+          process.exit(0);
+        });
+      `;
+      const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(out.trim()).toBe('2'); // its two shells' directories, as it exits
+      await until('the shells have removed their directories', async () => readdirSync(tmp).length === 0, 5000, 20);
+    }, 15_000);
   });
 
   it('refuses an argument that would break the line protocol', () => {

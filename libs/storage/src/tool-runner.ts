@@ -17,13 +17,18 @@ import type { Readable, Writable } from 'node:stream';
  * the next command starts a new one.
  */
 
-/** Each request: a line with its number, a line with the quoted command; the answer: "<number> <exit status>". */
+/**
+ * Each request: a line with its number, a line with the quoted command; the answer: "<number> <exit status>".
+ * At the end of its input (our process is gone, without closing the runner) the shell removes its
+ * directory itself; a shell we kill has it removed by stop().
+ */
 const SCRIPT = `
 out="$1"
 while IFS= read -r id && IFS= read -r cmd; do
   eval "$cmd" </dev/null >"$out" 2>&1
   echo "$id $?"
 done
+rm -rf -- "\${out%/*}"
 `;
 
 export interface ToolRunnerOptions {
@@ -170,8 +175,15 @@ export class ToolRunner {
     return this.all.flatMap((s) => (s.pid ? [s.pid] : []));
   }
 
-  /** Stops the shells; a later run starts new ones. */
+  /**
+   * Stops the shells and removes their directories (a command under way fails); a later run
+   * starts new ones. The owner calls it when it is done with the runner.
+   */
   close(): void {
     for (const shell of this.all) shell.stop(new ToolError('the tool runner was closed'));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
