@@ -2,7 +2,6 @@ import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ApiError, apiErrorFrom, CliError, ConnectionError, connectionFailure, ERROR_BODY_LIMIT } from './errors';
-import { oversizeFor } from './upload-limits';
 import type { Engine, Job, JobPage, Submission } from './types';
 
 export interface Connection {
@@ -94,6 +93,8 @@ export class ApiClient {
   private async explained(err: unknown, path: string, target: Target): Promise<unknown> {
     if (!(err instanceof ConnectionError) || !DROPPED.includes(err.reason ?? '')) return err;
     try {
+      // Loaded only here: the engines' rules (@menagerie/engines, zod with them) stay off every other command's start.
+      const { oversizeFor } = await import('./upload-limits');
       const message = oversizeFor((await stat(path)).size, target, await this.engines());
       return message ? new ApiError('UPLOAD_TOO_LARGE', `${message} (the API closed the connection while the file was sent)`, 413) : err;
     } catch {

@@ -51,7 +51,10 @@ export function tooLargeMessage(size: number | null, limitOf: string, limit: num
  * submission naming engines, is held to theirs (each is checked again once the
  * size is known: refusesFile); `engines=auto` to the largest of every engine.
  */
-export function uploadLimitFor(engines: Engine[], named: boolean): { limit: number; limitOf: string } {
+export function uploadLimitFor(
+  engines: ReadonlyArray<{ config: Pick<EngineConfig, 'name' | 'sizelimit'> }>,
+  named: boolean,
+): { limit: number; limitOf: string } {
   const biggest = engines.reduce((a, b) => (b.config.sizelimit > a.config.sizelimit ? b : a));
   return { limit: biggest.config.sizelimit, limitOf: named ? `engine ${biggest.config.name}` : 'any engine' };
 }
