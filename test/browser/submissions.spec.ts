@@ -2,8 +2,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, overflowsHorizontally, screenshots, NARROW, WIDE, type Browser } from '../support/browser';
-import { writeShippedEnginesFile } from '../support/engines-file';
+import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
+import { expectErrorAnswer } from '../support/api-errors';
+import { launchBrowser, screenshots, type Browser } from '../support/browser';
+import { submissionEnginesFile } from '../support/console-engines';
+import {
+  chooseUpload,
+  dropExpectedStatus,
+  expectFitsBothWidths,
+  expectNameShownLiterally,
+  expectNoInlineCode,
+  jobPageEnds,
+  JOB_PATH,
+  SUBMISSION_PATH,
+} from '../support/console-page';
 import { FIXTURES } from '../support/env';
 import { body, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
@@ -13,51 +25,16 @@ jest.setTimeout(240_000);
 // Functions given to page.evaluate / waitForFunction run in the browser; the tests compile without the DOM lib.
 declare const document: any;
 
-const SUBMISSION_PATH = /\/console\/submissions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-const JOB_PATH = /\/console\/jobs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-
-interface Submission {
-  submissionId: string;
-  status: string;
-  input: { name: string; size: number; sha256: string; mime: string };
-  requested: string;
-  forced: boolean;
-  jobs: Job[];
-  summary: Record<string, number>;
-}
-
-/**
- * The shipped engines (confs/engines.json, as is) plus two on the filemeta
- * image that accept text files only: `textonly` (never run here) and `sleepy`,
- * which runs until cancelled. Neither takes an APK, so `auto` on one leaves them out.
- */
-function enginesFile(): string {
-  const textonly = {
-    name: 'textonly',
-    workers: 1,
-    image: '{{regserver}}/filemeta:stable',
-    runflags: [],
-    cmd: '/engine/run.sh',
-    mountpoint: '/var/data',
-    sizelimit: 50_000_000,
-    inputfilename: 'input',
-    user: '{{uid}}',
-    timeout: 60,
-    accepts: '^text/',
-  };
-  const sleepy = { ...textonly, name: 'sleepy', cmd: ['sh', '-c', 'echo sleeping; sleep 120'], timeout: 150 };
-  return writeShippedEnginesFile('menagerie-submission-engines-', [textonly, sleepy]);
-}
-
 describe('admin console: submissions and the cache', () => {
   let sys: System;
   let browser: Browser;
   let page: Page;
   const apk = readFileSync(join(FIXTURES, 'sample.apk'));
   const apkSha = createHash('sha256').update(apk).digest('hex');
+  const apkFile = (name: string) => ({ name, mimeType: 'application/vnd.android.package-archive', buffer: apk });
 
   beforeAll(async () => {
-    [sys, browser] = await Promise.all([startSystem({ enginesFile: enginesFile() }), launchBrowser()]);
+    [sys, browser] = await Promise.all([startSystem({ enginesFile: submissionEnginesFile() }), launchBrowser()]);
     page = await browser.newPage();
   });
   afterAll(async () => {
@@ -72,31 +49,8 @@ describe('admin console: submissions and the cache', () => {
 
   const url = (path: string) => `${sys.baseUrl}${path}`;
   /** Drops the browser's own log line of an error status the test asked for; any other problem stays. */
-  const expected = (status: number) => {
-    const rest = browser.problems.filter((p) => !p.includes(`Failed to load resource: the server responded with a status of ${status}`));
-    browser.problems.splice(0, browser.problems.length, ...rest);
-  };
-  const submissionOf = async (id: string) => body<Submission>(await fetch(url(`/submission/${id}`)));
-
-  /** The upload page with a file chosen, in the mode and with the engines given. */
-  async function chooseUpload(
-    mode: 'one' | 'several' | 'auto',
-    file: { name: string; mimeType: string; buffer: Buffer },
-    engines: string[] = [],
-  ) {
-    await page.goto(url('/console/upload'));
-    await page.waitForSelector('#engine-checks input[value="filemeta"]', { state: 'attached' });
-    await page.check(`#mode-${mode}`);
-    if (mode === 'one') await page.selectOption('#engine', engines[0]);
-    for (const engine of engines) if (mode === 'several') await page.check(`#engine-checks input[value="${engine}"]`);
-    await page.setInputFiles('#file', file);
-  }
-
-  /** The job page, until its job ended and its preview and log are shown. */
-  async function jobPageEnds(p: Page): Promise<string> {
-    await p.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-    return (await p.getAttribute('body', 'data-status'))!;
-  }
+  const expected = (status: number) => dropExpectedStatus(browser.problems, status);
+  const submissionOf = async (id: string) => body<SubmissionView>(await fetch(url(`/submission/${id}`)));
 
   it('serves the submission page and its script under the console CSP, and checks the id', async () => {
     const res = await fetch(url('/console/submissions/3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90'));
@@ -104,12 +58,9 @@ describe('admin console: submissions and the cache', () => {
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await res.text();
     expect(html).toContain('<script type="module" src="/console/assets/submission.js"></script>');
-    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
-    expect(html).not.toMatch(/\sstyle=|\son[a-z]+=/i);
+    expectNoInlineCode(html);
     expect((await fetch(url('/console/assets/submission.js'))).status).toBe(200);
-    const bad = await fetch(url('/console/submissions/not-a-uuid'));
-    expect(bad.status).toBe(400);
-    expect((await body(bad)).error).toBe('INVALID_SUBMISSION_ID');
+    await expectErrorAnswer(await fetch(url('/console/submissions/not-a-uuid')), 400, 'INVALID_SUBMISSION_ID');
 
     // An unknown one: the page says so.
     await page.goto(url('/console/submissions/3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90'));
@@ -119,10 +70,7 @@ describe('admin console: submissions and the cache', () => {
   });
 
   it('uploads the APK to apktool and filemeta, and the submission page follows both jobs to completed', async () => {
-    await chooseUpload('several', { name: 'sample.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, [
-      'apktool',
-      'filemeta',
-    ]);
+    await chooseUpload(page, sys.baseUrl, 'several', apkFile('sample.apk'), ['apktool', 'filemeta']);
     expect(page.url()).toMatch(/[?&]engines=apktool%2Cfilemeta$/);
     expect(await page.locator('#one-engine').isHidden()).toBe(true);
     expect(await page.locator('#engine-hint').textContent()).toBe('2 engines: apktool, filemeta; the file is sent once.');
@@ -167,11 +115,7 @@ describe('admin console: submissions and the cache', () => {
       expect(Number((await served.arrayBuffer()).byteLength)).toBe(job.result!.size);
     }
     await screenshots(page, 'submission');
-    for (const size of [WIDE, NARROW]) {
-      await page.setViewportSize(size);
-      expect([size.width, await overflowsHorizontally(page)]).toEqual([size.width, false]);
-    }
-    await page.setViewportSize(WIDE);
+    await expectFitsBothWidths(page);
 
     // From the submission to a job, and from the job back to the submission.
     const apktool = submission.jobs[0];
@@ -188,7 +132,7 @@ describe('admin console: submissions and the cache', () => {
   });
 
   it('auto runs the engines that accept the file, served from the cache, and says so on each row', async () => {
-    await chooseUpload('auto', { name: 'again.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk });
+    await chooseUpload(page, sys.baseUrl, 'auto', apkFile('again.apk'));
     expect(page.url()).toMatch(/[?&]engines=auto$/);
     await page.click('#submit');
     await page.waitForURL(SUBMISSION_PATH);
@@ -213,10 +157,7 @@ describe('admin console: submissions and the cache', () => {
   });
 
   it("shows the API's message when a named engine refuses the file", async () => {
-    await chooseUpload('several', { name: 'refused.apk', mimeType: 'application/vnd.android.package-archive', buffer: apk }, [
-      'filemeta',
-      'textonly',
-    ]);
+    await chooseUpload(page, sys.baseUrl, 'several', apkFile('refused.apk'), ['filemeta', 'textonly']);
     await page.click('#submit');
     await page.waitForFunction(() => !document.getElementById('error').hidden);
     expect(await page.locator('#error').textContent()).toMatch(/^ENGINE_REFUSES_TYPE: .*textonly/);
@@ -228,7 +169,7 @@ describe('admin console: submissions and the cache', () => {
   it('a second identical upload to one engine shows Cached and the job it was served from; force runs again', async () => {
     const file = { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('menagerie cache test: the same bytes twice\n') };
     const uploadOne = async (force = false): Promise<string> => {
-      await chooseUpload('one', file, ['filemeta']);
+      await chooseUpload(page, sys.baseUrl, 'one', file, ['filemeta']);
       if (force) await page.check('#force');
       await page.click('#submit');
       await page.waitForURL(JOB_PATH);
@@ -277,7 +218,7 @@ describe('admin console: submissions and the cache', () => {
     // A name that would run script if it were written into the page as HTML.
     const hostile = '<img src=x onerror=alert(1)>.txt';
     const file = { name: hostile, mimeType: 'text/plain', buffer: Buffer.from(`a file for filemeta and sleepy ${Date.now()}\n`) };
-    await chooseUpload('several', file, ['filemeta', 'sleepy']);
+    await chooseUpload(page, sys.baseUrl, 'several', file, ['filemeta', 'sleepy']);
     await page.click('#submit');
     await page.waitForURL(SUBMISSION_PATH);
     const id = SUBMISSION_PATH.exec(page.url())![1];
@@ -286,9 +227,7 @@ describe('admin console: submissions and the cache', () => {
     await page.waitForSelector('#rows tr[data-engine="sleepy"][data-status="running"]', { timeout: 60_000 });
     expect(await page.getAttribute('body', 'data-status')).toBe('running');
     expect(await page.locator('#live').isVisible()).toBe(true);
-    expect(await page.locator('#sub-name').textContent()).toBe(hostile);
-    expect(await page.title()).toBe(`${hostile} · Menagerie`);
-    expect(await page.locator('main img').count()).toBe(0);
+    await expectNameShownLiterally(page, '#sub-name', hostile);
     expect(await page.locator('#rows tr[data-engine="sleepy"] td.result').textContent()).toBe('not yet');
     await screenshots(page, 'submission-running');
 
