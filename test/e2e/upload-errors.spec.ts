@@ -1,11 +1,12 @@
-import { request, type ClientRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import { expectJsonError } from '../support/api-errors';
 import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes } from '../support/http';
-import { descriptorsBesides, parseAnswer, rawUploadHead, type Raw } from '../support/raw-http';
-import { storedOf } from '../support/stored';
+import { parseAnswer } from '../support/raw-http';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
+import { CUT, postMultipart, sendChunked } from '../support/upload-bodies';
+import { useEarlyEnds, useUploadLeftovers } from '../support/upload-leftovers';
 
 jest.setTimeout(300_000);
 
@@ -33,59 +34,11 @@ describe('upload errors', () => {
     await sys?.stop();
   });
 
-  /** Client requests and sockets a test opened; closed after it even when it failed or timed out. */
-  const open = new Set<ClientRequest | Socket>();
-  function track<T extends ClientRequest | Socket>(client: T): T {
-    open.add(client);
-    client.once('close', () => open.delete(client));
-    return client;
-  }
-  const stored = () => storedOf(sys.config);
-
-  afterEach(async () => {
-    for (const client of open) client.destroy();
-    open.clear();
-    if (!sys.env) return;
-    // Whatever a test left, failed or not (a row, a workflow, a partial upload), must not fail the tests after it.
-    const rows: Array<{ id: string }> = await sys.db.query('SELECT id FROM jobs');
-    for (const { id } of rows) {
-      earlier.add(`job-${id}`);
-      await sys.env.client.workflow
-        .getHandle(`job-${id}`)
-        .terminate('test cleanup')
-        .catch(() => undefined);
-    }
-    await sys.db.query('DELETE FROM jobs');
-    await stored().clear();
-    for (const id of await workflowIds().catch(() => [])) earlier.add(id);
-  });
-
-  /** Workflows of earlier tests: terminated, but still listed. */
-  const earlier = new Set<string>();
-  async function workflowIds(): Promise<string[]> {
-    const ids = [];
-    for await (const wf of sys.env.client.workflow.list()) ids.push(wf.workflowId);
-    return ids;
-  }
-
-  async function expectNothingStored(): Promise<void> {
-    const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
-    expect(rows[0].n).toBe(0);
-    expect(await stored().ids()).toEqual([]);
-    expect((await workflowIds()).filter((id) => !earlier.has(id))).toEqual([]);
-  }
-
-  async function expectError(res: Response, status: number, error: string): Promise<string> {
-    expect(res.status).toBe(status);
-    expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    const answer = await body(res);
-    expect(answer.error).toBe(error);
-    expect(typeof answer.message).toBe('string');
-    return answer.message;
-  }
+  const leftovers = useUploadLeftovers(() => sys);
+  const { track, stored, expectNothingStored } = leftovers;
 
   it('404 for an unknown engine', async () => {
-    const message = await expectError(await uploadBytes(sys.baseUrl, 'nosuch', 'x'), 404, 'ENGINE_UNKNOWN');
+    const message = await expectJsonError(await uploadBytes(sys.baseUrl, 'nosuch', 'x'), 404, 'ENGINE_UNKNOWN');
     expect(message).toContain('nosuch');
     await expectNothingStored();
   });
@@ -124,17 +77,17 @@ describe('upload errors', () => {
       body: 'raw',
       headers: { 'content-type': 'application/octet-stream' },
     });
-    await expectError(res, 415, 'NOT_MULTIPART');
+    await expectJsonError(res, 415, 'NOT_MULTIPART');
     await expectNothingStored();
   });
 
   it('400 when the upload field is missing', async () => {
     const form = new FormData();
     form.append('file', new Blob(['x']), 'x');
-    await expectError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: form }), 400, 'UPLOAD_MISSING');
+    await expectJsonError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: form }), 400, 'UPLOAD_MISSING');
     const fields = new FormData();
     fields.append('note', 'hello');
-    await expectError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: fields }), 400, 'UPLOAD_MISSING');
+    await expectJsonError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: fields }), 400, 'UPLOAD_MISSING');
     await expectNothingStored();
   });
 
@@ -142,42 +95,25 @@ describe('upload errors', () => {
     const form = new FormData();
     form.append('upload', new Blob(['a']), 'a');
     form.append('upload', new Blob(['b']), 'b');
-    await expectError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: form }), 400, 'UPLOAD_TOO_MANY_FILES');
+    await expectJsonError(await fetch(`${sys.baseUrl}/tiny/upload`, { method: 'POST', body: form }), 400, 'UPLOAD_TOO_MANY_FILES');
     await expectNothingStored();
   });
 
   it('400 for an empty file', async () => {
-    await expectError(await uploadBytes(sys.baseUrl, 'tiny', ''), 400, 'UPLOAD_EMPTY');
+    await expectJsonError(await uploadBytes(sys.baseUrl, 'tiny', ''), 400, 'UPLOAD_EMPTY');
     await expectNothingStored();
   });
 
   it(
     '413 over the size limit, declared or streamed',
     async () => {
-      const message = await expectError(await uploadBytes(sys.baseUrl, 'tiny', Buffer.alloc(5000)), 413, 'UPLOAD_TOO_LARGE');
+      const message = await expectJsonError(await uploadBytes(sys.baseUrl, 'tiny', Buffer.alloc(5000)), 413, 'UPLOAD_TOO_LARGE');
       expect(message).toContain('1000 bytes');
       await expectNothingStored();
 
       // Chunked, so no Content-Length gives it away: the limit is enforced while streaming.
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = track(
-          request(`${sys.baseUrl}/tiny/upload`, {
-            method: 'POST',
-            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-          }),
-        );
-        req.on('response', (res) => resolve(res.statusCode!));
-        req.on('error', reject);
-        req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n');
-        let sent = 0;
-        const pump = () => {
-          while (!req.destroyed && sent < 50_000_000) {
-            sent += 64 * 1024;
-            if (!req.write(Buffer.alloc(64 * 1024))) return void req.once('drain', pump);
-          }
-        };
-        pump();
-      });
+      const chunked = { chunk: Buffer.alloc(64 * 1024), stopAt: 50_000_000, stopOnAnswer: false };
+      const { status } = await sendChunked(`${sys.baseUrl}/tiny/upload`, 'big.bin', track, chunked);
       expect(status).toBe(413);
       await expectNothingStored();
     },
@@ -189,37 +125,8 @@ describe('upload errors', () => {
     async () => {
       // Chunked, against the real apktool limit of 50 MB, from a generator that would produce 2 GB.
       const limit = 50_000_000;
-      let sent = 0;
-      const { status, bytesSent } = await new Promise<{ status: number; bytesSent: number }>((resolve, reject) => {
-        const req = track(
-          request(`${sys.baseUrl}/bigone/upload`, {
-            method: 'POST',
-            headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
-          }),
-        );
-        let done = false;
-        req.on('response', (res) => {
-          done = true;
-          resolve({ status: res.statusCode!, bytesSent: sent });
-          req.destroy();
-        });
-        req.on('error', (err) => (done ? undefined : reject(err)));
-        req.write('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="huge.apk"\r\n\r\n');
-        const chunk = Buffer.alloc(256 * 1024, 7);
-        const pump = () => {
-          while (!done && !req.destroyed && sent < 2_000_000_000 && sent < limit * 4) {
-            sent += chunk.length;
-            if (!req.write(chunk)) return void req.once('drain', pump);
-          }
-          if (!done && sent >= limit * 4) {
-            // No answer by now: the limit did not hold. Stop rather than write gigabytes into the store.
-            done = true;
-            resolve({ status: 0, bytesSent: sent });
-            req.destroy();
-          }
-        };
-        pump();
-      });
+      const chunked = { chunk: Buffer.alloc(256 * 1024, 7), stopAt: Math.min(2_000_000_000, limit * 4), stopOnAnswer: true };
+      const { status, bytesSent } = await sendChunked(`${sys.baseUrl}/bigone/upload`, 'huge.apk', track, chunked);
       expect(bytesSent).toBeLessThan(limit * 4);
       expect(status).toBe(413);
       await expectNothingStored();
@@ -233,43 +140,8 @@ describe('upload errors', () => {
    * after each case the partial file is gone and the count is back where it was.
    */
   describe('an upload that ends early leaves no file and no open descriptor', () => {
-    const HEAD = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="cut.apk"\r\n\r\n');
-    const TAIL = Buffer.from('\r\n--XYZ--\r\n');
-    const MB = Buffer.alloc(1_000_000, 1);
-    /** What an upload could leak in this process (see descriptorsBesides). */
-    const fds = () => descriptorsBesides(Number(new URL(sys.baseUrl).port));
-    let baseline = 0;
-
-    /** Opens a connection to the API and sends the head of an upload to bigone. */
-    const rawUpload = (headers: Record<string, string | number>): Promise<Raw> =>
-      rawUploadHead(sys.baseUrl, '/bigone/upload', headers, track);
-
-    /**
-     * Resolves once the API has started writing the upload to the store: a
-     * partial file shows at once in a directory; an S3 multipart upload shows
-     * only past its first part, so there, once the bytes are all on the wire.
-     */
-    const uploadStored = (raw: Raw) =>
-      sys.config.settings.storage.kind === 'fs'
-        ? until('the upload reaches the store', async () => (await stored().ids()).length > 0, 10_000, 20)
-        : until('the upload is on the wire', async () => raw.socket.writableLength === 0, 10_000, 20);
-
-    /** Resolves once the API has closed the connection, with what it answered. */
-    async function closedByApi(raw: Raw): Promise<string> {
-      await until('the API closes the connection', async () => raw.socket.closed, 10_000, 20);
-      return raw.answer;
-    }
-
-    beforeEach(() => {
-      baseline = fds();
-    });
-
-    async function expectReleased(): Promise<void> {
-      await until('the partial upload is removed', async () => (await stored().ids()).length === 0, 10_000, 50);
-      await until(`the API's descriptors are back to ${baseline}`, async () => fds() <= baseline, 10_000, 50);
-      const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
-      expect(rows[0].n).toBe(0);
-    }
+    const { HEAD, TAIL, MB } = CUT;
+    const { rawUpload, uploadStored, closedByApi, expectReleased } = useEarlyEnds(() => sys, leftovers, '/bigone/upload');
 
     it('the client closes the connection mid-body (chunked)', async () => {
       const raw = await rawUpload({ 'Transfer-Encoding': 'chunked' });
@@ -350,12 +222,8 @@ describe('upload errors', () => {
 
   it('400 for a raw NUL byte in a part header, with nothing stored', async () => {
     const raw = Buffer.from('--XYZ\r\nContent-Disposition: form-data; name="upload"; filename="evil\u0000.apk"\r\n\r\nx\r\n--XYZ--\r\n');
-    const res = await fetch(`${sys.baseUrl}/tiny/upload`, {
-      method: 'POST',
-      body: raw,
-      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
-    });
-    await expectError(res, 400, 'MALFORMED_UPLOAD');
+    const res = await postMultipart(`${sys.baseUrl}/tiny/upload`, raw);
+    await expectJsonError(res, 400, 'MALFORMED_UPLOAD');
     await expectNothingStored();
   });
 
@@ -371,11 +239,7 @@ describe('upload errors', () => {
       Buffer.from(param, 'utf8'),
       Buffer.from('\r\nContent-Type: application/octet-stream\r\n\r\ncontent\r\n--XYZ--\r\n'),
     ]);
-    const res = await fetch(`${sys.baseUrl}/tiny/upload`, {
-      method: 'POST',
-      body: raw,
-      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
-    });
+    const res = await postMultipart(`${sys.baseUrl}/tiny/upload`, raw);
     expect(res.status).toBe(201);
     const job = await body(res);
     expect(job.input.name).toBe(kept);
@@ -386,9 +250,9 @@ describe('upload errors', () => {
   });
 
   it('400 for a malformed job id, 404 for an unknown one', async () => {
-    await expectError(await fetch(`${sys.baseUrl}/result/not-a-uuid`), 400, 'INVALID_JOB_ID');
-    await expectError(await fetch(`${sys.baseUrl}/link/..%2F..%2Fetc%2Fpasswd`), 400, 'INVALID_JOB_ID');
-    await expectError(await fetch(`${sys.baseUrl}/result/3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90`), 404, 'JOB_NOT_FOUND');
+    await expectJsonError(await fetch(`${sys.baseUrl}/result/not-a-uuid`), 400, 'INVALID_JOB_ID');
+    await expectJsonError(await fetch(`${sys.baseUrl}/link/..%2F..%2Fetc%2Fpasswd`), 400, 'INVALID_JOB_ID');
+    await expectJsonError(await fetch(`${sys.baseUrl}/result/3f0c9a2e-8b1d-4c5e-9f7a-2b6d8e1c4a90`), 404, 'JOB_NOT_FOUND');
   });
 
   it('keeps a hostile file name only as metadata', async () => {
@@ -404,7 +268,7 @@ describe('upload errors', () => {
   it('503 when Temporal is down, with no row, file or workflow left', async () => {
     await sys.env.teardown();
     const res = await uploadBytes(sys.baseUrl, 'tiny', 'content');
-    await expectError(res, 503, 'SCHEDULER_UNAVAILABLE');
+    await expectJsonError(res, 503, 'SCHEDULER_UNAVAILABLE');
     const rows = await sys.db.query('SELECT count(*)::int AS n FROM jobs');
     expect(rows[0].n).toBe(0);
     expect(await stored().ids()).toEqual([]);

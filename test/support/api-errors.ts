@@ -7,3 +7,11 @@ export async function expectErrorAnswer(res: Response, status: number, error: st
   expect(answer.error).toBe(error);
   return answer;
 }
+
+/** As expectErrorAnswer, and the answer is JSON with a `message`: gives the message. */
+export async function expectJsonError(res: Response, status: number, error: string): Promise<string> {
+  const answer = await expectErrorAnswer(res, status, error);
+  expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  expect(typeof answer.message).toBe('string');
+  return answer.message;
+}
