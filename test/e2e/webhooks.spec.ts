@@ -1,89 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import { callbackKey } from '@menagerie/activities';
-import { docNodeVerifier as readmeNodeVerifier, docPythonVerifier as readmePythonVerifier, type Delivery } from '../support/doc-verifiers';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { WebhookDeliveryView } from '../../apps/api/src/webhooks/webhook.view';
 import type { SubmissionView } from '../../apps/api/src/submissions/submission.view';
+import { expectErrorAnswer } from '../support/api-errors';
+import { docNodeVerifier as readmeNodeVerifier, docPythonVerifier as readmePythonVerifier, type Delivery } from '../support/doc-verifiers';
 import { writeEnginesFile } from '../support/engines-file';
+import { uploadForm } from '../support/forms';
 import { body, getJob, queueBytes, waitForJob, type Job } from '../support/http';
+import { scrape, total } from '../support/metrics';
 import { storedOf } from '../support/stored';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
+import { parsed, Receiver, unique, verified, type Received } from '../support/webhook-receiver';
 
 jest.setTimeout(600_000);
 
 const TARGET_SECRET = 'target-secret-0123456789';
 const CALLBACK_SECRET = 'callback-secret-0123456789';
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** What the receiver answered. */
-  status: number;
-}
-
-/** A webhook receiver on 127.0.0.1: records every request, and answers as `respond` says. */
-class Receiver {
-  readonly requests: Received[] = [];
-  private server: Server | null = null;
-  port = 0;
-
-  constructor(
-    private readonly respond: (path: string, previous: Received[]) => { status: number; headers?: Record<string, string> } = () => ({
-      status: 200,
-    }),
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async listen(port = 0): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const path = req.url ?? '';
-        const delivery = req.headers['x-menagerie-delivery'];
-        const { status, headers } = this.respond(
-          path,
-          this.requests.filter((r) => r.headers['x-menagerie-delivery'] === delivery),
-        );
-        this.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
-        res.writeHead(status, headers).end(status >= 400 ? 'try later' : 'ok');
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  /** A port that refuses connections until `listen(port)`. */
-  async reserve(): Promise<void> {
-    await this.listen();
-    await this.close();
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = null;
-  }
-
-  to(prefix: string): Received[] {
-    return this.requests.filter((r) => r.path.startsWith(prefix));
-  }
-}
-
-/** What the README tells a receiver to do, with its own Node verifier: `key` and the URL it was given (`base` + the request's path). */
-function verified(key: string, base: string, r: Received): boolean {
-  return readmeNodeVerifier([{ key, url: `${base}${r.path}`, body: r.body, headers: r.headers }])[0] !== 'refused';
-}
+/** What a refused callback must not leave: jobs, submissions, callbacks. */
+const COUNTS = `SELECT (SELECT count(*)::int FROM jobs) AS jobs, (SELECT count(*)::int FROM submissions) AS submissions,
+  (SELECT count(*)::int FROM webhook_callbacks) AS callbacks`;
 const callbackKeyOf = (receiver: { url: string }) => callbackKey(CALLBACK_SECRET, receiver.url);
-
-const parsed = (r: Received) => JSON.parse(r.body) as Record<string, unknown> & { event: string; deliveryId: string };
-/** Random bytes with a NUL: never in the cache. */
-const unique = () => Buffer.concat([Buffer.from([0]), randomBytes(199)]);
 
 describe('webhooks: signed, retried, recorded', () => {
   let sys: System;
@@ -126,11 +63,11 @@ describe('webhooks: signed, retried, recorded', () => {
   const deliveredTo = (deliveries: WebhookDeliveryView[], receiver: 'target' | 'callback') =>
     deliveries.find((d) => d.receiver === receiver && d.status === 'delivered');
   function upload(engine: string, query: string, bytes: Buffer, fields: Record<string, string> = {}): Promise<Response> {
-    const form = new FormData();
-    form.append('upload', new Blob([bytes]), 'sample.bin');
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    return fetch(`${sys.baseUrl}/${engine}/upload${query}`, { method: 'POST', body: form });
+    return fetch(`${sys.baseUrl}/${engine}/upload${query}`, { method: 'POST', body: uploadForm(bytes, 'sample.bin', fields) });
   }
+  /** Uploads new bytes to meta with `callback` on the query, and waits for the job to end. */
+  const ranWithCallback = async (callback: string) =>
+    waitForJob(sys.baseUrl, (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(callback)}`, unique()))).jobid);
 
   it('retries a callback that fails its first 3 attempts, then delivers it signed, with the job as /result shows it; every attempt recorded', async () => {
     const res = await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/flaky/1`)}`, unique());
@@ -182,9 +119,8 @@ describe('webhooks: signed, retried, recorded', () => {
       status: 'completed',
     });
     // The worker counted the attempts by outcome (menagerie_webhook_deliveries_total).
-    const scraped = await (await fetch(sys.worker!.metricsUrl!)).text();
-    const count = (outcome: string) =>
-      Number(new RegExp(`^menagerie_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(scraped)?.[1] ?? 0);
+    const { series } = await scrape(sys.worker!.metricsUrl!);
+    const count = (outcome: string) => total(series, 'menagerie_webhook_deliveries_total', { outcome });
     expect(count('failed')).toBeGreaterThanOrEqual(3);
     expect(count('delivered')).toBeGreaterThanOrEqual(2);
   });
@@ -213,9 +149,7 @@ describe('webhooks: signed, retried, recorded', () => {
 
   it('announces submission.completed once per submission, to its callback and the target, after each of its jobs', async () => {
     const submit = async (n: number) => {
-      const form = new FormData();
-      form.append('upload', new Blob([unique()]), 'sample.bin');
-      form.append('callback', `${rx.url}/cb/sub/${n}`);
+      const form = uploadForm(unique(), 'sample.bin', { callback: `${rx.url}/cb/sub/${n}` });
       const res = await fetch(`${sys.baseUrl}/submit?engines=meta,broken`, { method: 'POST', body: form });
       expect(res.status).toBe(201);
       return body<SubmissionView>(res);
@@ -285,12 +219,7 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   it('refuses a callback under no allowed prefix with 400 CALLBACK_NOT_ALLOWED, on the query or in the form, and keeps nothing', async () => {
-    const counts = async () =>
-      (
-        await sys.db.query(
-          `SELECT (SELECT count(*)::int FROM jobs) AS jobs, (SELECT count(*)::int FROM submissions) AS submissions, (SELECT count(*)::int FROM webhook_callbacks) AS callbacks`,
-        )
-      )[0];
+    const counts = async () => (await sys.db.query(COUNTS))[0];
     const before = { counts: await counts(), stored: (await storedOf(sys.config).ids()).sort() };
     const elsewhere = 'https://evil.example.net/hook';
     const answers = [
@@ -300,44 +229,26 @@ describe('webhooks: signed, retried, recorded', () => {
       await upload('meta', '', unique(), { callback: `${rx.url}/cb.evil/` }),
       await fetch(`${sys.baseUrl}/submit?engines=meta&callback=${encodeURIComponent(elsewhere)}`, {
         method: 'POST',
-        body: (() => {
-          const f = new FormData();
-          f.append('upload', new Blob([unique()]), 'x.bin');
-          return f;
-        })(),
+        body: uploadForm(unique(), 'x.bin'),
       }),
       await fetch(`${sys.baseUrl}/submit?engines=meta`, {
         method: 'POST',
-        body: (() => {
-          const f = new FormData();
-          f.append('upload', new Blob([unique()]), 'x.bin');
-          f.append('callback', 'gopher://x/');
-          return f;
-        })(),
+        body: uploadForm(unique(), 'x.bin', { callback: 'gopher://x/' }),
       }),
     ];
-    for (const res of answers) {
-      expect(res.status).toBe(400);
-      const error = await body(res);
-      expect(error.error).toBe('CALLBACK_NOT_ALLOWED');
-      expect(error.message).toMatch(/nothing was kept/);
-    }
+    for (const res of answers) expect((await expectErrorAnswer(res, 400, 'CALLBACK_NOT_ALLOWED')).message).toMatch(/nothing was kept/);
     expect({ counts: await counts(), stored: (await storedOf(sys.config).ids()).sort() }).toEqual(before);
   });
 
   it('refuses an allowed prefix whose host resolves to a loopback address when allowPrivate does not name it', async () => {
     const refused = await upload('meta', `?callback=${encodeURIComponent(`http://localhost:${rx.port}/cb/x`)}`, unique());
-    expect(refused.status).toBe(400);
-    const error = await body(refused);
-    expect(error.error).toBe('CALLBACK_NOT_ALLOWED');
-    expect(error.message).toMatch(/host localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect((await expectErrorAnswer(refused, 400, 'CALLBACK_NOT_ALLOWED')).message).toMatch(
+      /host localhost resolves to (127\.0\.0\.1|::1), a loopback address/,
+    );
   });
 
   it('delivers to a receiver that was down for a while once it is back, exactly once', async () => {
-    const job = await waitForJob(
-      sys.baseUrl,
-      (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${late.url}/cb/late`)}`, unique()))).jobid,
-    );
+    const job = await ranWithCallback(`${late.url}/cb/late`);
     expect(job.status).toBe('completed');
     const failing = await until('three refused attempts', async () => {
       const d = (await deliveriesOf(job.jobid)).find((x) => x.receiver === 'callback');
@@ -355,10 +266,7 @@ describe('webhooks: signed, retried, recorded', () => {
   });
 
   it('does not follow a redirect: each attempt is a failure, recorded, until the delivery is given up', async () => {
-    const job = await waitForJob(
-      sys.baseUrl,
-      (await body<Job>(await upload('meta', `?callback=${encodeURIComponent(`${rx.url}/cb/redirect/1`)}`, unique()))).jobid,
-    );
+    const job = await ranWithCallback(`${rx.url}/cb/redirect/1`);
     const given = await until(
       'the redirected delivery given up',
       async () => {
