@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { EXACT_TOTAL_LIMIT } from '@menagerie/core';
 import { JobHistoryRepository, type JobPage, type JobRepository } from '@menagerie/db';
-import { decodeJobCursor, workflowIdFor, type JobSearch, type JobStatus } from '@menagerie/core';
+import { decodeJobCursor, workflowIdFor, type JobSearch } from '@menagerie/core';
 import { prepared } from '../../libs/db/src/prepared';
 import { useJobsDatabase } from '../support/database';
+import { insertRows, ordered, rowsOf, walkPages, type Row } from '../support/history-rows';
 
 /** JobRepository on a real PostgreSQL database, cloned from the migrated template. */
 describe('JobRepository', () => {
@@ -152,57 +153,9 @@ describe('JobHistoryRepository.search', () => {
     history = new JobHistoryRepository(ds);
   });
 
-  interface Row {
-    id: string;
-    engine: string;
-    status: JobStatus;
-    name: string;
-    sha256: string;
-    /** PostgreSQL timestamptz text, with microseconds. */
-    at: string;
-  }
-
-  async function insert(rows: Row[]): Promise<void> {
-    for (const r of rows) {
-      await ds.query(
-        `INSERT INTO jobs (id, engine, status, original_name, size, sha256, image, workflow_id, created_at)
-         VALUES ($1, $2, $3, $4, 1, $5, 'x', $6, $7)`,
-        [r.id, r.engine, r.status, r.name, r.sha256, workflowIdFor(r.id), r.at],
-      );
-    }
-  }
-
-  /** Rows of `engine`; several share a microsecond, several share a millisecond, so only the tie-break and the microseconds order them. */
-  function rowsOf(engine: string, count: number, base = '2020-01-01T00:00:00'): Row[] {
-    return Array.from({ length: count }, (_, i) => ({
-      id: randomUUID(),
-      engine,
-      status: (['completed', 'failed', 'queued'] as const)[i % 3],
-      name: `${engine}-file-${i}.bin`,
-      sha256: createHash('sha256').update(`${engine}-${i}`).digest('hex'),
-      at: `${base}.${String(Math.floor(i / 3) * 7).padStart(6, '0')}Z`,
-    }));
-  }
-
-  /** The history's order: newest first, ties by id, descending (uuid order is that of the hex text). */
-  const ordered = (rows: Row[]) =>
-    [...rows].sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1)).map((r) => r.id);
-
-  async function walk(
-    search: Omit<JobSearch, 'page'>,
-    direction: 'next' | 'prev' = 'next',
-    from?: JobPage,
-  ): Promise<{ ids: string[]; pages: JobPage[] }> {
-    const pages: JobPage[] = [];
-    let page = from ?? (await history.search({ ...search, page: 1 }));
-    pages.push(page);
-    for (let cursor = page[direction]; cursor; cursor = page[direction]) {
-      page = await history.search({ ...search, page: 1, cursor: decodeJobCursor(cursor) });
-      pages.push(page);
-      expect(pages.length).toBeLessThan(1000);
-    }
-    return { ids: pages.flatMap((p) => p.items.map((j) => j.id)), pages };
-  }
+  const insert = (rows: Row[]) => insertRows(ds, rows);
+  const walk = (search: Omit<JobSearch, 'page'>, direction: 'next' | 'prev' = 'next', from?: JobPage) =>
+    walkPages(history, search, direction, from);
 
   it('walks every row exactly once, in order, by cursor, also with filters; and back again by prev', async () => {
     const rows = rowsOf('walk', 53);
