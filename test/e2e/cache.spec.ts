@@ -1,46 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type Docker from 'dockerode';
 import { JobRetentionRepository } from '@menagerie/db';
-import { DEPLOYMENT_LABEL } from '@menagerie/runtime';
 import { createBlobStore } from '@menagerie/storage';
+import { FAILS, FILEMETA, SLOW, STALLS } from '../support/cache-engines';
+import { countingContainers } from '../support/docker-events';
 import { writeEnginesFile, type TestEngine } from '../support/engines-file';
 import { body, queueBytes, uploadBytes, waitForJob, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
 jest.setTimeout(600_000);
-
-const FILEMETA: TestEngine = { name: 'filemeta', cmd: '/engine/run.sh', workers: 2, cachettl: 3600 };
-/** Runs for 3 s, then hands its input back as the result. */
-const SLOW: TestEngine = {
-  name: 'slow',
-  cmd: ['/bin/sh', '-c', 'sleep 3; cp "$MENAGERIE_MOUNTPOINT/input" "$MENAGERIE_MOUNTPOINT/result"'],
-  workers: 2,
-  cachettl: 3600,
-};
-/** Runs for 3 s, then fails (exit 3). */
-const FAILS: TestEngine = { name: 'fails', cmd: ['/bin/sh', '-c', 'sleep 3; exit 3'], workers: 2, cachettl: 3600 };
-/** Outlives its 3 s timeout. */
-const STALLS: TestEngine = { name: 'stalls', cmd: ['sleep', '30'], timeout: 3, workers: 2, cachettl: 3600 };
-
-/** The job containers this deployment created between two moments, from the daemon's event log. */
-async function containersCreated(docker: Docker, deployment: string, since: number, untilMs: number): Promise<number> {
-  const stream = (await docker.getEvents({
-    since: Math.floor(since / 1000),
-    until: Math.ceil(untilMs / 1000) + 1,
-    filters: JSON.stringify({ type: ['container'], event: ['create'], label: [`${DEPLOYMENT_LABEL}=${deployment}`] }),
-  })) as NodeJS.ReadableStream;
-  let text = '';
-  for await (const chunk of stream) text += chunk.toString();
-  // The daemon's window is in whole seconds: the events' own nanoseconds decide.
-  const events = text
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as { timeNano: number });
-  return events.filter((e) => e.timeNano >= since * 1e6 && e.timeNano <= untilMs * 1e6).length;
-}
 
 /**
  * The result cache on the real system: a completed job's result answers an
@@ -53,11 +23,7 @@ describe('the result cache', () => {
   const unique = (what: string) => `${what} ${randomUUID()}\n`;
 
   /** Runs `step` and answers it with the number of job containers created meanwhile. */
-  async function counting<T>(step: () => Promise<T>): Promise<{ value: T; containers: number }> {
-    const since = Date.now();
-    const value = await step();
-    return { value, containers: await containersCreated(sys.docker, sys.deployment, since, Date.now()) };
-  }
+  const counting = <T>(step: () => Promise<T>) => countingContainers(sys, step);
 
   async function ran(content: string, name = 'in.txt', query = ''): Promise<Job> {
     const res = await fetch(`${sys.baseUrl}/filemeta/upload${query}`, { method: 'POST', body: form(content, name) });
