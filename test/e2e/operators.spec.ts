@@ -220,7 +220,6 @@ describe('what operators do to a running system', () => {
           jobs: new JobRetentionRepository(sys.db),
           submissions: new SubmissionRepository(sys.db),
           cursors: new MaintenanceRepository(sys.db),
-          sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),
           orphans,
         });
         return (await new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 })) as ExpireReport;

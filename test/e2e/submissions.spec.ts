@@ -231,7 +231,6 @@ describe('submissions: one upload, several engines', () => {
         submissions: new SubmissionRepository(sys.db),
         cursors: new MaintenanceRepository(sys.db),
         orphans: { graceMs: -60_000 },
-        sweepNode: async () => ({ removedContainers: [], removedJobDirs: 0, failed: 0 }),
       });
       return new MockActivityEnvironment().run(activities.expireOldJobs, { olderThanDays: 30 });
     }

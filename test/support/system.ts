@@ -65,7 +65,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
           ip: '127.0.0.1',
           ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
           log: { format: 'pretty', level: 'error' },
-          searchAttributes: [SEARCH_ATTRIBUTE_KEYS.node],
+          searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
         },
       });
   const address = options.temporalAddress ?? env.connection.options.address;

@@ -1,76 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, createMaintenanceActivities, resolveEnv, type ActivityDeps, type MaintenanceDeps } from '@menagerie/activities';
-import type { FinalizeJobInput } from '@menagerie/core';
-
-const JOB = '6f1c1a8e-3c4b-4d5e-8f9a-0b1c2d3e4f5a';
-
-/** Activity deps whose scratch and runtime refuse every cleanup, and a database that records what it gets. */
-function failingCleanup() {
-  const written: FinalizeJobInput[] = [];
-  const deps = {
-    scratch: { remove: jest.fn(async () => Promise.reject(new Error('EBUSY: device or resource busy'))) },
-    runtime: { removeJobContainers: jest.fn(async () => Promise.reject(new Error('docker remove: daemon gone'))) },
-    jobs: {
-      findById: jest.fn(),
-      markRunning: jest.fn(),
-      finalize: jest.fn(async (input: FinalizeJobInput) => void written.push(input)),
-    },
-    allowRunflags: [],
-    logLimitBytes: 1024,
-    logTailBytes: 256,
-    resultLimitBytes: 1024,
-    engineEnv: () => undefined,
-  } as unknown as ActivityDeps;
-  return { deps, written };
-}
-
-describe('finalizeJob (workflows from before version 4)', () => {
-  it('records the final status first; a cleanup that fails is logged, not retried', async () => {
-    const { deps, written } = failingCleanup();
-    const activities = createActivities(deps);
-    const outcome: FinalizeJobInput = {
-      jobId: JOB,
-      status: 'completed',
-      exitCode: 0,
-      imageDigest: 'sha256:abc',
-      startedAt: '2026-12-01T10:00:00.000Z',
-    };
-
-    await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
-
-    expect(written).toEqual([outcome]);
-    // Both cleanups were still attempted, after the status was recorded.
-    const recorded = (deps.jobs.finalize as jest.Mock).mock.invocationCallOrder[0];
-    expect((deps.runtime.removeJobContainers as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
-    expect((deps.scratch.remove as jest.Mock).mock.invocationCallOrder[0]).toBeGreaterThan(recorded);
-  });
-
-  it('gives up on a cleanup that hangs, once the status is recorded', async () => {
-    const { deps, written } = failingCleanup();
-    (deps.scratch.remove as jest.Mock).mockReturnValue(new Promise(() => undefined)); // a umount that never returns
-    const activities = createActivities({ ...deps, cleanupTimeoutMs: 50 });
-    const outcome: FinalizeJobInput = { jobId: JOB, status: 'completed' };
-    await expect(new MockActivityEnvironment().run(activities.finalizeJob, outcome)).resolves.toBeUndefined();
-    expect(written).toEqual([outcome]);
-  });
-
-  it('fails (to be retried) while the database refuses the status', async () => {
-    const { deps } = failingCleanup();
-    (deps.jobs.finalize as jest.Mock).mockRejectedValue(new Error('connection refused'));
-    const activities = createActivities(deps);
-    const failed: FinalizeJobInput = { jobId: JOB, status: 'failed' };
-    await expect(new MockActivityEnvironment().run(activities.finalizeJob, failed)).rejects.toThrow('connection refused');
-  });
-});
+import { createMaintenanceActivities, resolveEnv, type MaintenanceDeps } from '@menagerie/activities';
 
 describe('resolveEnv', () => {
   it("fills each name from the worker's configuration", () => {
     expect(resolveEnv('yara', ['TOKEN', 'MODE'], ['MODE=fast', 'TOKEN=s3cret=='])).toEqual(['TOKEN=s3cret==', 'MODE=fast']);
   });
 
-  it('keeps a value a workflow from before names-only inputs carried', () => {
-    expect(resolveEnv('yara', ['TOKEN=old'], ['TOKEN=new'])).toEqual(['TOKEN=old']);
+  it('never takes a value from the input: values come from the worker alone', () => {
+    expect(() => resolveEnv('yara', ['TOKEN=old'], ['TOKEN=new'])).toThrow(/TOKEN=old has no value in this worker's engines.json/);
   });
 
   it('does not take a value from a longer name that starts the same', () => {
@@ -113,7 +51,6 @@ describe('expireOldJobs', () => {
       },
       submissions: { findExpirable: jest.fn(async () => []), markExpired: jest.fn(), known: jest.fn(async () => new Set()) },
       cursors: { cursor: jest.fn(async () => null), saveCursor: jest.fn(async () => undefined) },
-      sweepNode: jest.fn(),
     } as unknown as MaintenanceDeps;
 
     const report = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).expireOldJobs, { olderThanDays: 30 });

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SEARCH_ATTRIBUTES } from '@menagerie/core';
+import { SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES } from '@menagerie/core';
 import {
   load,
   compose,
@@ -64,11 +64,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('registers the search attributes the API uses, as Keyword, before Temporal counts as healthy', () => {
+  it('registers the search attributes the API and workers use, with their types, before Temporal counts as healthy', () => {
     const wanted = envOf(service('temporal')).SEARCH_ATTRIBUTES.split(',');
+    const cliType = (type: string) => type.charAt(0) + type.slice(1).toLowerCase();
     expect([...wanted].sort()).toEqual(
-      Object.values(SEARCH_ATTRIBUTES)
-        .map((a) => `${a}=Keyword`)
+      (Object.keys(SEARCH_ATTRIBUTES) as (keyof typeof SEARCH_ATTRIBUTES)[])
+        .map((a) => `${SEARCH_ATTRIBUTES[a]}=${cliType(SEARCH_ATTRIBUTE_TYPES[a])}`)
         .sort(),
     );
     const entrypoint = readFileSync(join(ROOT, 'docker', 'temporal', 'entrypoint.sh'), 'utf8');

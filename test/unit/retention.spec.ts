@@ -49,7 +49,6 @@ describe('expireOldJobs', () => {
         cursor: jest.fn(async () => cursor),
         saveCursor: jest.fn(async (_name: string, position: string | null) => void (cursor = position)),
       },
-      sweepNode: jest.fn(),
       ...(options.orphans ? { orphans: options.orphans } : {}),
     };
     return { deps, blobs, removed, expired, pages, cursor: () => cursor };
@@ -120,23 +119,5 @@ describe('abortStaleUploads', () => {
     const cutoff = abort.mock.calls[0]![0].getTime();
     expect(cutoff).toBeGreaterThanOrEqual(before - ABANDONED_UPLOAD_MS);
     expect(cutoff).toBeLessThanOrEqual(Date.now() - ABANDONED_UPLOAD_MS);
-  });
-});
-
-describe('removeOrphanContainers (retention workflows from before nodes swept themselves)', () => {
-  it('sweeps the node that takes it and answers with the containers removed', async () => {
-    const sweep = jest.fn(async () => ({ removedContainers: ['c1', 'c2'], removedJobDirs: 4, failed: 0 }));
-    const deps = {
-      blobs: {} as BlobStore,
-      jobs: {} as MaintenanceDeps['jobs'],
-      submissions: {} as MaintenanceDeps['submissions'],
-      cursors: {} as MaintenanceDeps['cursors'],
-      sweepNode: sweep,
-    };
-
-    const answer = await new MockActivityEnvironment().run(createMaintenanceActivities(deps).removeOrphanContainers);
-
-    expect(answer).toEqual({ removed: ['c1', 'c2'] });
-    expect(sweep).toHaveBeenCalledTimes(1);
   });
 });

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import { containerQueueFor, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import { containerQueueFor, currentVersion, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 import { quietTemporalLogs } from '../support/temporal';
@@ -43,7 +43,7 @@ describe('engineJob workflow', () => {
         executable: { type: 'existing-path', path: TEMPORAL_BIN },
         ip: '127.0.0.1',
         log: { format: 'pretty', level: 'error' },
-        searchAttributes: [nodeKey],
+        searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
       },
     });
   });
@@ -96,8 +96,8 @@ describe('engineJob workflow', () => {
           (value) => ({ value, error: undefined }),
           (error: unknown) => ({ value: undefined, error }),
         );
-        const node = (await handle.describe()).typedSearchAttributes.get(nodeKey) ?? null;
-        return { ...ended, node };
+        const attributes = (await handle.describe()).typedSearchAttributes;
+        return { ...ended, node: attributes.get(nodeKey) ?? null, version: attributes.get(SEARCH_ATTRIBUTE_KEYS.workflowVersion) };
       }),
     );
     return { ...outcome, finalized, job };
@@ -105,7 +105,7 @@ describe('engineJob workflow', () => {
 
   it('runs the job in one node-local activity, records completion with where it ran, and sets the node attribute', async () => {
     let calls = 0;
-    const { value, finalized, job, node } = await run({
+    const { value, finalized, job, node, version } = await run({
       runJob: async () => (calls++, ran({ logTail: 'engine said hi', node: 'node-b' })),
     });
     expect(calls).toBe(1);
@@ -122,6 +122,8 @@ describe('engineJob workflow', () => {
         node: 'node-b',
       },
     ]);
+    // And the version it runs at, which the workers' start-up check reads.
+    expect(version).toBe(currentVersion('engineJob'));
     expect(value?.status).toBe('completed');
     expect(node).toBe('node-b');
   });

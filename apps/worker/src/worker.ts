@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, createMaintenanceActivities, sweepNode, type RunningJobs, type SweepLog } from '@menagerie/activities';
@@ -18,7 +19,7 @@ import { deploymentLabel, DockerRuntime } from '@menagerie/runtime';
 import { createBlobStore, Scratch } from '@menagerie/storage';
 import { EngineFleet, NodeReporter } from '@menagerie/fleet';
 import { serveMetrics, WorkerMetrics, type MetricsServer } from '@menagerie/metrics';
-import { ensureSearchAttributes } from '@menagerie/temporal';
+import { ensureSearchAttributes, refuseUnrunnableWorkflows } from '@menagerie/temporal';
 import { temporalEngineWorkers, type Common } from './engine-workers';
 import { ensureRetentionSchedule } from './retention';
 import { workflowBundle } from './runtime';
@@ -161,6 +162,8 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
   });
   const registered = await ensureSearchAttributes(connection, settings.temporal.namespace);
   if (registered.length) logger.info({ searchAttributes: registered }, 'search attributes registered');
+  // Before anything polls: an open workflow of a version this code no longer has would fail its every task.
+  await refuseUnrunnableWorkflows(new Client({ connection, namespace: settings.temporal.namespace }));
   const facts = await reporter.tick();
   for (const missing of facts.filter((e) => !e.available))
     logger.warn({ engine: missing.name, reason: missing.reason }, 'not serving an engine');
@@ -174,7 +177,6 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
       jobs: retention,
       submissions: new SubmissionRepository(dataSource),
       cursors: new MaintenanceRepository(dataSource),
-      sweepNode: sweep,
     }),
   });
   const maintenanceRun = maintenance.run();

@@ -1,6 +1,5 @@
 import type { EngineJobInput, FinalizeJobInput } from '@menagerie/core';
 import { withDefaults, type ActivityDeps } from './deps';
-import { legacyActivities } from './legacy.activities';
 import { recordJobStatus, runJob } from './run-job.activity';
 
 export type { ActivityDeps, RunningJobs, RunObserver } from './deps';
@@ -12,7 +11,6 @@ export function createActivities(activityDeps: ActivityDeps) {
   return {
     runJob: (input: EngineJobInput) => runJob(deps, input),
     recordJobStatus: (input: FinalizeJobInput) => recordJobStatus(deps, input),
-    ...legacyActivities(deps),
   };
 }
 
@@ -26,11 +24,7 @@ export type Activities = ReturnType<typeof createActivities>;
  */
 export const ACTIVITY_QUEUES = {
   runJob: 'container',
-  runEngine: 'container',
   recordJobStatus: 'workflow',
-  stageInput: 'workflow',
-  storeResult: 'workflow',
-  finalizeJob: 'workflow',
 } as const satisfies Record<keyof Activities, 'container' | 'workflow'>;
 
 /** The activities polled on one of an engine's queues (ACTIVITY_QUEUES). */

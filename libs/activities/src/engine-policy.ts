@@ -4,13 +4,12 @@ import type { RunDeps } from './deps';
 import { fail } from './run-failures';
 
 /**
- * Fills in the values of `-e NAME` entries from the worker's configuration.
- * An entry that already has a value came from a workflow started before the
- * values were left out of workflow inputs, and is used as it is.
+ * Fills in the values of `-e NAME` entries from the worker's configuration:
+ * values never travel in workflow inputs (the workflow strips any an old API
+ * sent), so an entry that carries one is unknown here.
  */
 export function resolveEnv(engine: string, env: readonly string[], configured: readonly string[] | undefined): string[] {
   return env.map((entry) => {
-    if (entry.includes('=')) return entry;
     const value = configured?.find((c) => c.startsWith(`${entry}=`));
     if (value === undefined) {
       fail(

@@ -12,8 +12,6 @@ export interface MaintenanceDeps {
   submissions: Pick<SubmissionRepository, 'findExpirable' | 'markExpired' | 'known'>;
   /** Where the orphan sweep stopped, from one run to the next. */
   cursors: Pick<MaintenanceRepository, 'cursor' | 'saveCursor'>;
-  /** This node's sweep, for the retention workflows from before each node swept itself. */
-  sweepNode(): Promise<NodeSweepReport>;
   /** The orphan sweep's bounds (defaults: ORPHAN_SWEEP). */
   orphans?: Partial<typeof ORPHAN_SWEEP>;
 }
@@ -268,11 +266,6 @@ export function createMaintenanceActivities(deps: MaintenanceDeps) {
       const aborted = await deps.blobs.abortStaleUploads(new Date(Date.now() - ABANDONED_UPLOAD_MS));
       if (aborted) log.info('aborted unfinished uploads', { aborted });
       return { aborted };
-    },
-
-    /** The retention workflows from before each node swept itself ran this: it sweeps the node that takes it. */
-    async removeOrphanContainers(): Promise<{ removed: string[] }> {
-      return { removed: (await deps.sweepNode()).removedContainers };
     },
   };
 }

@@ -11,3 +11,4 @@ export * from './userns';
 export * from './reconcile';
 export * from './admission';
 export * from './relay';
+export * from './workflow-versions';

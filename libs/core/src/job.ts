@@ -27,15 +27,25 @@ export function workflowIdFor(jobId: string): string {
 }
 
 /**
- * The custom search attributes (all Keyword): a job's engine and input, set
- * at its start, let a person find it in the Temporal Web UI; the node it ran
- * on is upserted by the workflow.
+ * The custom search attributes: a job's engine and input, set at its start,
+ * let a person find it in the Temporal Web UI; the node it ran on is upserted
+ * by the workflow, and so is the version a workflow runs at (see
+ * workflow-versions.ts), which the workers' start-up check reads.
  */
 export const SEARCH_ATTRIBUTES = {
   engine: 'MenagerieEngine',
   sha256: 'MenagerieSha256',
   node: 'MenagerieNode',
+  workflowVersion: 'MenagerieWorkflowVersion',
 } as const;
+
+/** Each search attribute's type, spelt as Temporal's SDK (`SearchAttributeType`) spells it. */
+export const SEARCH_ATTRIBUTE_TYPES = {
+  engine: 'KEYWORD',
+  sha256: 'KEYWORD',
+  node: 'KEYWORD',
+  workflowVersion: 'INT',
+} as const satisfies Record<keyof typeof SEARCH_ATTRIBUTES, 'KEYWORD' | 'INT'>;
 
 export const WORKFLOW_TYPE = 'engineJob';
 

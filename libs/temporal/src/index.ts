@@ -1,1 +1,2 @@
 export * from './search-attributes';
+export * from './workflow-versions';

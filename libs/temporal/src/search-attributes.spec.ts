@@ -1,15 +1,16 @@
+import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '@menagerie/core';
 import { ensureSearchAttributes, type OperatorConnection } from './search-attributes';
 
 /** An operator service that knows `known`, and records what it is asked to add. */
 function operator(known: string[], refuse?: Error) {
-  const added: string[][] = [];
+  const added: Record<string, number>[] = [];
   const connection = {
     operatorService: {
       listSearchAttributes: async () => ({ customAttributes: Object.fromEntries(known.map((n) => [n, 2])) }),
       addSearchAttributes: async ({ searchAttributes }: { searchAttributes: Record<string, number> }) => {
         if (refuse) throw refuse;
-        added.push(Object.keys(searchAttributes));
+        added.push(searchAttributes);
         return {};
       },
     },
@@ -20,8 +21,18 @@ function operator(known: string[], refuse?: Error) {
 describe('ensureSearchAttributes', () => {
   it('registers only the attributes the namespace lacks', async () => {
     const { connection, added } = operator([SEARCH_ATTRIBUTES.engine]);
-    expect(await ensureSearchAttributes(connection, 'default')).toEqual([SEARCH_ATTRIBUTES.sha256, SEARCH_ATTRIBUTES.node]);
-    expect(added).toEqual([[SEARCH_ATTRIBUTES.sha256, SEARCH_ATTRIBUTES.node]]);
+    const { KEYWORD, INT } = {
+      KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    };
+    expect(await ensureSearchAttributes(connection, 'default')).toEqual([
+      SEARCH_ATTRIBUTES.sha256,
+      SEARCH_ATTRIBUTES.node,
+      SEARCH_ATTRIBUTES.workflowVersion,
+    ]);
+    expect(added).toEqual([
+      { [SEARCH_ATTRIBUTES.sha256]: KEYWORD, [SEARCH_ATTRIBUTES.node]: KEYWORD, [SEARCH_ATTRIBUTES.workflowVersion]: INT },
+    ]);
   });
 
   it('asks nothing more when all are there', async () => {
@@ -38,7 +49,7 @@ describe('ensureSearchAttributes', () => {
   it('names the command that registers them by hand when the server refuses', async () => {
     const { connection } = operator([], new Error('7 PERMISSION_DENIED: Request unauthorized.'));
     await expect(ensureSearchAttributes(connection, 'prod')).rejects.toThrow(
-      /temporal operator search-attribute create --namespace prod --name MenagerieEngine --name MenagerieSha256 --name MenagerieNode --type Keyword/,
+      /register them once with: temporal operator search-attribute create --namespace prod --name MenagerieEngine --name MenagerieSha256 --name MenagerieNode --type Keyword; temporal operator search-attribute create --namespace prod --name MenagerieWorkflowVersion --type Int$/,
     );
   });
 });

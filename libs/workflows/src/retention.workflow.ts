@@ -1,31 +1,26 @@
-import { log, patched, proxyActivities } from '@temporalio/workflow';
+import { deprecatePatch, log, proxyActivities } from '@temporalio/workflow';
+import { WORKFLOW_PATCHES } from '@menagerie/core';
 import type { ExpireInput, MaintenanceActivities } from '@menagerie/activities';
+import { recordVersion } from './versions';
 
-const { expireOldJobs, removeOrphanContainers } = proxyActivities<MaintenanceActivities>({
+const { expireOldJobs, abortStaleUploads } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '30 minutes',
   retry: { maximumAttempts: 3 },
 });
 
-/*
- * From this version on, each worker node sweeps its own containers and
- * scratch directories (at boot and on a timer): a sweep run by whichever
- * node took this workflow's activity would see only that node's.
+/**
+ * Run by the retention Schedule: removes old files, abandoned uploads and
+ * unfinished multipart uploads. Each worker node sweeps its own containers
+ * and scratch directories (at boot and on a timer); v1, which also swept the
+ * containers of whichever node took its activity, is gone (WORKFLOW_VERSIONS).
  */
-const NODES_SWEEP_THEMSELVES = 'nodes-sweep-themselves';
-
-/** Run by the retention Schedule: removes old files, abandoned uploads and unfinished multipart uploads. */
-export async function retentionSweep(input: ExpireInput): Promise<{ removedContainers: number; expiredJobs: number; orphanDirs: number }> {
-  const removed = patched(NODES_SWEEP_THEMSELVES) ? [] : (await removeOrphanContainers()).removed;
-  const expired = await expireOldJobs(input);
-  const report = { removedContainers: removed.length, ...expired };
-  log.info('retention sweep done', report);
+export async function retentionSweep(input: ExpireInput): ReturnType<MaintenanceActivities['expireOldJobs']> {
+  deprecatePatch(WORKFLOW_PATCHES.nodesSweepThemselves);
+  recordVersion('retentionSweep');
+  const report = await expireOldJobs(input);
+  log.info('retention sweep done', { ...report });
   return report;
 }
-
-const { abortStaleUploads } = proxyActivities<MaintenanceActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { maximumAttempts: 3 },
-});
 
 /** Run by the stale-uploads Schedule: aborts the multipart uploads (partial files) that a process which died mid-upload left. */
 export async function staleUploadsSweep(): Promise<{ aborted: number }> {
