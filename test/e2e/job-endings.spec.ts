@@ -40,11 +40,11 @@ describe('JobEndings', () => {
     const alsoB = endings.ended(b, 60_000, never);
     expect(endings.waiting).toBe(3);
     await jobs.markRunning(a, 'img', null, 'node-a'); // not final: no announcement
-    await jobs.finalize({ jobId: b, status: 'completed', exitCode: 0 });
+    await jobs.recordFinalStatus({ jobId: b, status: 'completed', exitCode: 0 });
     await Promise.all([waitB.done, alsoB.done]);
     // Announcements come in commit order: b's was heard, so a's running write (committed first) announced nothing.
     expect(await settled(waitA.done)).toBe(false);
-    await jobs.finalize({ jobId: a, status: 'failed', error: 'x' });
+    await jobs.recordFinalStatus({ jobId: a, status: 'failed', error: 'x' });
     await waitA.done;
     expect(endings.waiting).toBe(0);
   });
@@ -72,7 +72,7 @@ describe('JobEndings', () => {
     expect(problems.some((p) => /not listening for jobs' ends/.test(p))).toBe(true);
     await until('listening again', async () => endings.listening, 30_000, 50);
     const next = endings.ended(id, 60_000, never);
-    await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+    await jobs.recordFinalStatus({ jobId: id, status: 'completed', exitCode: 0 });
     await next.done;
   });
 
@@ -84,7 +84,7 @@ describe('JobEndings', () => {
       (await ds.query(`SELECT count(*)::int AS n FROM webhook_events WHERE job_id = $1`, [id]))[0].n as number;
     const end = async (id: string) => {
       const ending = endings.ended(id, 60_000, never);
-      await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+      await jobs.recordFinalStatus({ jobId: id, status: 'completed', exitCode: 0 });
       await ending.done;
     };
     try {
@@ -130,7 +130,7 @@ describe('JobEndings', () => {
       // The path between the API and PostgreSQL goes silent: no FIN, no RST, no error.
       const cutAt = Date.now();
       relay.cut();
-      await jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+      await jobs.recordFinalStatus({ jobId: id, status: 'completed', exitCode: 0 });
       // The announcement is lost with the path; the heartbeat finds it dead and the waiter reads its row again.
       await waiter.done;
       expect(Date.now() - cutAt).toBeLessThan(30_000);
@@ -140,7 +140,7 @@ describe('JobEndings', () => {
       const next = await queued();
       const again = relayed.ended(next, 60_000, never);
       const endedAt = Date.now();
-      await jobs.finalize({ jobId: next, status: 'failed', error: 'x' });
+      await jobs.recordFinalStatus({ jobId: next, status: 'failed', error: 'x' });
       await again.done;
       expect(Date.now() - endedAt).toBeLessThan(5_000);
     } finally {

@@ -32,7 +32,7 @@ describe('JobRepository', () => {
 
   it('keeps the first final status: completed, then failed, stays completed with its result and finish time', async () => {
     const id = await queued();
-    await jobs.finalize({
+    await jobs.recordFinalStatus({
       jobId: id,
       status: 'completed',
       exitCode: 0,
@@ -41,7 +41,7 @@ describe('JobRepository', () => {
     });
     const first = (await jobs.findById(id))!;
 
-    await jobs.finalize({ jobId: id, status: 'failed', exitCode: 3, error: 'replayed after a crash', logTail: 'late' });
+    await jobs.recordFinalStatus({ jobId: id, status: 'failed', exitCode: 3, error: 'replayed after a crash', logTail: 'late' });
     const after = (await jobs.findById(id))!;
     expect(after).toMatchObject({
       status: 'completed',
@@ -56,7 +56,7 @@ describe('JobRepository', () => {
 
   it('records the digest and start time with the final status when "running" was never written', async () => {
     const id = await queued();
-    await jobs.finalize({
+    await jobs.recordFinalStatus({
       jobId: id,
       status: 'completed',
       exitCode: 0,
@@ -74,7 +74,7 @@ describe('JobRepository', () => {
     const id = await queued();
     await jobs.markRunning(id, 'menagerie/filemeta:stable', 'sha256:' + 'c'.repeat(64));
     const running = (await jobs.findById(id))!;
-    await jobs.finalize({ jobId: id, status: 'cancelled', error: 'cancelled by request' });
+    await jobs.recordFinalStatus({ jobId: id, status: 'cancelled', error: 'cancelled by request' });
     const after = (await jobs.findById(id))!;
     expect(after).toMatchObject({ status: 'cancelled', imageDigest: 'sha256:' + 'c'.repeat(64) });
     expect(after.startedAt).toEqual(running.startedAt);
@@ -84,7 +84,7 @@ describe('JobRepository', () => {
     const id = await queued();
     const key = 'd'.repeat(64);
     await jobs.markRunning(id, 'menagerie/filemeta:stable', 'sha256:' + 'e'.repeat(64), 'node-x');
-    await jobs.finalize({
+    await jobs.recordFinalStatus({
       jobId: id,
       status: 'completed',
       exitCode: 0,

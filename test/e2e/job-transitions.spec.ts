@@ -31,8 +31,8 @@ describe('job status writes obey JOB_TRANSITIONS', () => {
   const writes: Array<[string, (id: string) => Promise<unknown>]> = [
     ['markRunning', (id) => db.jobs.markRunning(id, 'menagerie/filemeta:stable', null, 'node-a')],
     ...FINAL_STATUSES.map((status): [string, (id: string) => Promise<unknown>] => [
-      `finalize ${status}`,
-      (id) => db.jobs.finalize({ jobId: id, status: status as never, error: status === 'completed' ? null : 'x' }),
+      `recordFinalStatus ${status}`,
+      (id) => db.jobs.recordFinalStatus({ jobId: id, status: status as never, error: status === 'completed' ? null : 'x' }),
     ]),
     ['cancelUnstarted', (id) => new JobOutboxRepository(db.ds).cancelUnstarted(id)],
     ['failUnstarted', () => new JobOutboxRepository(db.ds).failUnstarted('filemeta', 'engine removed')],

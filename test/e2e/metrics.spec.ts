@@ -204,20 +204,20 @@ describe("GET /metrics behind the metrics token, on a worker process with the Te
   });
 });
 
-describe('JobRepository.finalize, which the counts rely on', () => {
+describe('JobRepository.recordFinalStatus, which the counts rely on', () => {
   const db = useJobsDatabase(2);
 
   it('answers the job as its first final write ended it, and null for a repeat, so each end is counted once', async () => {
     const id = await db.queued();
     await db.jobs.markRunning(id, 'menagerie/filemeta:stable', null);
-    const first = await db.jobs.finalize({ jobId: id, status: 'completed', exitCode: 0 });
+    const first = await db.jobs.recordFinalStatus({ jobId: id, status: 'completed', exitCode: 0 });
     expect(first).toMatchObject({ engine: 'filemeta', createdAt: expect.any(Date), startedAt: expect.any(Date) });
     expect(first!.startedAt!.getTime()).toBeGreaterThanOrEqual(first!.createdAt.getTime());
-    expect(await db.jobs.finalize({ jobId: id, status: 'failed', error: 'replayed' })).toBeNull();
+    expect(await db.jobs.recordFinalStatus({ jobId: id, status: 'failed', error: 'replayed' })).toBeNull();
   });
 
   it('answers no start for a job whose container never started', async () => {
     const id = await db.queued();
-    expect(await db.jobs.finalize({ jobId: id, status: 'cancelled', error: 'cancelled' })).toMatchObject({ startedAt: null });
+    expect(await db.jobs.recordFinalStatus({ jobId: id, status: 'cancelled', error: 'cancelled' })).toMatchObject({ startedAt: null });
   });
 });

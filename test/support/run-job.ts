@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type ActivityDeps, type RunningJobs } from '@menagerie/activities';
-import { MenagerieError, type UserNamespace, type EngineJobInput, type EngineSpec, type FinalizeJobInput } from '@menagerie/core';
+import { MenagerieError, type UserNamespace, type EngineJobInput, type EngineSpec, type FinalStatusRecord } from '@menagerie/core';
 import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
 import type { JobEntity } from '@menagerie/db';
 import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
@@ -143,7 +143,7 @@ export async function setup(engine: Engine, options: Partial<ActivityDeps> = {})
   const jobs = {
     findById: jest.fn(async () => ({ originalName: 'from-the-row.bin' })),
     markRunning: jest.fn(async () => undefined),
-    finalize: jest.fn(async (_input: FinalizeJobInput) => undefined),
+    recordFinalStatus: jest.fn(async (_input: FinalStatusRecord) => undefined),
     findCached: jest.fn(async (_key: string, _since: Date): Promise<JobEntity | null> => null),
   };
   const deps = {

@@ -39,7 +39,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
   it('records the completed job itself, as the workflow would, before it returns; a failed run records nothing', async () => {
     const t = await setup(writesResult('{"verdict": "clean"}'));
     const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
-    expect(t.jobs.finalize.mock.calls).toEqual([[completedJob(t.jobId, run)]]);
+    expect(t.jobs.recordFinalStatus.mock.calls).toEqual([[completedJob(t.jobId, run)]]);
     expect(completedJob(t.jobId, run)).toEqual({
       jobId: t.jobId,
       status: 'completed',
@@ -53,12 +53,12 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
 
     const failed = await setup(() => ({ exitCode: 3 }));
     await failureOf(new MockActivityEnvironment().run(failed.activities.runJob, failed.input));
-    expect(failed.jobs.finalize).not.toHaveBeenCalled(); // a failure is the workflow's to record
+    expect(failed.jobs.recordFinalStatus).not.toHaveBeenCalled(); // a failure is the workflow's to record
   });
 
   it('still hands its run back when the database does not take that early record', async () => {
     const t = await setup(writesResult('{}'));
-    t.jobs.finalize.mockRejectedValue(new Error('connection terminated'));
+    t.jobs.recordFinalStatus.mockRejectedValue(new Error('connection terminated'));
     const run: JobRun = await new MockActivityEnvironment().run(t.activities.runJob, t.input);
     expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 2, mime: 'application/json' });
   });
@@ -87,7 +87,7 @@ describe('runJob (workflow version 4: the whole run on one node)', () => {
       result: { name: 'sample.filemeta.json', size: 20, mime: 'application/json' },
     });
     expect(t.runs).toEqual([]);
-    expect(t.jobs.finalize).not.toHaveBeenCalled();
+    expect(t.jobs.recordFinalStatus).not.toHaveBeenCalled();
   });
 
   it('fails EngineFailed on a non-zero exit, with what ran, when and where; the log is kept and the node is cleared', async () => {
@@ -200,7 +200,7 @@ describe('runJob: the cache re-check with the digest the node resolved', () => {
     expect(run.result).toEqual({ name: 'sample.filemeta.json', size: 7, mime: 'application/json' });
     expect(t.stored('result')).toBe('{"a":1}');
     expect(t.stored('log')).toBe('first log');
-    expect(t.jobs.finalize).toHaveBeenCalledWith(
+    expect(t.jobs.recordFinalStatus).toHaveBeenCalledWith(
       expect.objectContaining({ status: 'completed', cachedFrom: first.id, cacheKey: keyOf(DIGEST) }),
     );
   });
@@ -215,7 +215,7 @@ describe('runJob: the cache re-check with the digest the node resolved', () => {
     expect(t.runtime.run).toHaveBeenCalledTimes(1);
     expect(run.cacheKey).toBe(keyOf(DIGEST));
     expect(run.cachedFrom).toBeUndefined();
-    expect(t.jobs.finalize).toHaveBeenCalledWith(expect.objectContaining({ cacheKey: keyOf(DIGEST) }));
+    expect(t.jobs.recordFinalStatus).toHaveBeenCalledWith(expect.objectContaining({ cacheKey: keyOf(DIGEST) }));
   });
 
   it('runs the engine when the cached result is gone from the store (retention removed it meanwhile)', async () => {

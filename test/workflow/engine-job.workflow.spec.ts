@@ -6,7 +6,14 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { Activities } from '@menagerie/activities';
-import { containerQueueFor, currentVersion, FAILURE_TYPES, type EngineJobInput, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import {
+  containerQueueFor,
+  currentVersion,
+  FAILURE_TYPES,
+  type EngineJobInput,
+  type FinalStatusRecord,
+  type JobRun,
+} from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
 import { TEMPORAL_BIN } from '../support/env';
 import { quietTemporalLogs } from '../support/temporal';
@@ -69,11 +76,11 @@ describe('engineJob workflow', () => {
 
   /** Runs one workflow against the given activities; returns what recordJobStatus received, and the workflow's node attribute. */
   async function run(activities: Partial<Activities>, job = input(), during?: (workflowId: string) => Promise<void>) {
-    const finalized: FinalizeJobInput[] = [];
+    const finalized: FinalStatusRecord[] = [];
     const taskQueue = job.engine.name;
     const { runJob, ...short } = {
       runJob: async () => ran(),
-      recordJobStatus: async (f: FinalizeJobInput) => void finalized.push(f),
+      recordJobStatus: async (f: FinalStatusRecord) => void finalized.push(f),
       ...activities,
     };
     const worker = await Worker.create({
@@ -238,9 +245,9 @@ describe('engineJob workflow', () => {
 
   it('keeps trying to record the final status while the database is down', async () => {
     let calls = 0;
-    const finalized: FinalizeJobInput[] = [];
+    const finalized: FinalStatusRecord[] = [];
     await run({
-      recordJobStatus: async (f: FinalizeJobInput) => {
+      recordJobStatus: async (f: FinalStatusRecord) => {
         if (++calls < 3) throw new Error('connection refused');
         finalized.push(f);
       },

@@ -1,6 +1,7 @@
-import type { EngineJobInput, FinalizeJobInput } from '@menagerie/core';
+import type { EngineJobInput, FinalStatusRecord } from '@menagerie/core';
 import { withDefaults, type ActivityDeps } from './deps';
-import { recordJobStatus, runJob } from './run-job.activity';
+import { recordFinalStatus } from './final-status';
+import { runJob } from './run-job.activity';
 
 export type { ActivityDeps, RunningJobs, RunObserver } from './deps';
 export { resolveEnv } from './engine-policy';
@@ -10,7 +11,8 @@ export function createActivities(activityDeps: ActivityDeps) {
   const deps = withDefaults(activityDeps);
   return {
     runJob: (input: EngineJobInput) => runJob(deps, input),
-    recordJobStatus: (input: FinalizeJobInput) => recordJobStatus(deps, input),
+    // The final status, on whatever worker runs the workflow. (The activity's name is in every workflow's history.)
+    recordJobStatus: (input: FinalStatusRecord) => recordFinalStatus(deps, input),
   };
 }
 

@@ -29,7 +29,7 @@ export interface ActivityDeps {
   node: string;
   running: RunningJobs;
   runtime: ContainerRuntime;
-  jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'finalize' | 'findCached'>;
+  jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'recordFinalStatus' | 'findCached'>;
   allowRunflags: readonly string[];
   logLimitBytes: number;
   logTailBytes: number;

@@ -1,20 +1,24 @@
 import { log } from '@temporalio/activity';
-import { completedJob, settledWithin, type FinalizeJobInput, type JobRun } from '@menagerie/core';
+import { completedJob, settledWithin, type FinalStatusRecord, type JobRun } from '@menagerie/core';
 import type { RunDeps } from './deps';
 
 /** How long runJob waits for its early record of a completed job before it returns anyway. */
 const EARLY_RECORD_MS = 2000;
 
 /** The final status, once; a value PostgreSQL refuses is recorded without the engine's output. */
-export async function recordFinal(deps: RunDeps, input: FinalizeJobInput): Promise<void> {
+export async function recordFinalStatus(deps: RunDeps, input: FinalStatusRecord): Promise<void> {
   let ended;
   try {
-    ended = await deps.jobs.finalize(input);
+    ended = await deps.jobs.recordFinalStatus(input);
   } catch (err) {
     // A value PostgreSQL refuses (SQLSTATE class 22) would otherwise be retried forever.
     if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
     log.warn('final status refused by the database; recording it without the engine output', { jobId: input.jobId });
-    ended = await deps.jobs.finalize({ ...input, logTail: null, error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null });
+    ended = await deps.jobs.recordFinalStatus({
+      ...input,
+      logTail: null,
+      error: input.error ? input.error.replace(/[^\x20-\x7e]/g, '?') : null,
+    });
   }
   // Null (or nothing, from an older repository): the job had ended already, and was counted then.
   if (ended) {
@@ -29,7 +33,7 @@ export async function recordFinal(deps: RunDeps, input: FinalizeJobInput): Promi
  * records the very same row, is what guarantees it); the first final status written wins.
  */
 export async function recordCompletedNow(deps: RunDeps, run: JobRun, jobId: string): Promise<void> {
-  const recorded = recordFinal(deps, completedJob(jobId, run)).catch((err: unknown) => {
+  const recorded = recordFinalStatus(deps, completedJob(jobId, run)).catch((err: unknown) => {
     log.warn('could not record the completed job yet; the workflow will', { jobId, error: String(err) });
   });
   await settledWithin(recorded, EARLY_RECORD_MS);

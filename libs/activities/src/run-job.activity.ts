@@ -1,10 +1,10 @@
 import { Context, log } from '@temporalio/activity';
-import type { EngineJobInput, FinalizeJobInput, JobRun } from '@menagerie/core';
+import type { EngineJobInput, JobRun } from '@menagerie/core';
 import { cachedRun, keyFor } from './cached-run';
 import type { RunDeps } from './deps';
 import { policyOf } from './engine-policy';
 import { runEngineContainer } from './engine-run';
-import { recordCompletedNow, recordedRun, recordFinal } from './final-status';
+import { recordCompletedNow, recordedRun } from './final-status';
 import { resolveImage } from './image-resolver';
 import { nameOf, stage, storeResult } from './job-files';
 import { noResult } from './run-failures';
@@ -64,9 +64,4 @@ export async function runJob(deps: RunDeps, input: EngineJobInput): Promise<JobR
     void boundedCleanup(deps.cleanupTimeoutMs, 'the job directory', () => deps.scratch.remove(jobId), jobId);
     deps.running.delete(jobId);
   }
-}
-
-/** Records the final status (version 4 on): the database only, on whatever worker runs the workflow. */
-export async function recordJobStatus(deps: RunDeps, input: FinalizeJobInput): Promise<void> {
-  await recordFinal(deps, input);
 }

@@ -75,7 +75,7 @@ export interface FailureDetails extends RunFacts {
   logTail?: string;
 }
 
-export interface FinalizeJobInput extends RunFacts {
+export interface FinalStatusRecord extends RunFacts {
   jobId: string;
   /** The cache key of what ran, computed by the worker. */
   cacheKey?: string | null;
@@ -89,7 +89,7 @@ export interface FinalizeJobInput extends RunFacts {
 }
 
 /** The final status of a job whose run completed: what the workflow records, and what runJob records first. */
-export function completedJob(jobId: string, run: JobRun): FinalizeJobInput {
+export function completedJob(jobId: string, run: JobRun): FinalStatusRecord {
   return {
     jobId,
     status: 'completed',

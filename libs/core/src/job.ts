@@ -51,7 +51,7 @@ export const WORKFLOW_TYPE = 'engineJob';
 
 /**
  * Each engine has two task queues. The one named after the engine carries the
- * workflows and the short activities (stage, store, finalize); containers run
+ * workflows and the final status (recordJobStatus); containers run
  * from `<engine>.containers`, so `workers` bounds them exactly and a job that
  * is cancelled while queued never waits behind a running container to record
  * its status. Engine names can't contain ".", so the two can't collide.

@@ -1,4 +1,4 @@
-import type { FinalizeJobInput } from './contract';
+import type { FinalStatusRecord } from './contract';
 
 /**
  * How Temporal last saw a job's workflow (its latest run, by workflow id):
@@ -19,7 +19,7 @@ export type WorkflowState =
  * it, a workflow timeout, or Temporal lost it.) The one rule the API's
  * reconciler and DELETE /jobs/<id> follow.
  */
-export function unrecordedEnd(jobId: string, workflowId: string, wf: WorkflowState): FinalizeJobInput | null {
+export function unrecordedEnd(jobId: string, workflowId: string, wf: WorkflowState): FinalStatusRecord | null {
   if (wf.state === 'open') return null;
   const before = 'before it recorded a status';
   if (wf.state === 'not_found') {

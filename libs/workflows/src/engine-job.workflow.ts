@@ -17,7 +17,7 @@ import {
   withoutEnvValues,
   type EngineJobInput,
   type FailureDetails,
-  type FinalizeJobInput,
+  type FinalStatusRecord,
   type JobRun,
   type RunFacts,
 } from '@menagerie/core';
@@ -37,7 +37,7 @@ const finalDurably = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-async function recordFinalStatus(outcome: FinalizeJobInput): Promise<void> {
+async function recordFinalStatus(outcome: FinalStatusRecord): Promise<void> {
   try {
     return await finalLocally.recordJobStatus(outcome);
   } catch (err) {
@@ -67,7 +67,7 @@ function runJobFor(input: EngineJobInput) {
 }
 
 /** Turns how a job ended into the row the database will keep. */
-export function describeFailure(jobId: string, err: unknown): FinalizeJobInput {
+export function describeFailure(jobId: string, err: unknown): FinalStatusRecord {
   if (isCancellation(err)) return { jobId, status: 'cancelled', error: 'cancelled by request' };
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
@@ -100,13 +100,13 @@ function runFacts(facts: RunFacts): RunFacts {
  * separated them from v4 is deprecated: workers refuse to start while a
  * workflow of those versions is open (refuseUnrunnableWorkflows).
  */
-export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInput> {
+export async function engineJob(started: EngineJobInput): Promise<FinalStatusRecord> {
   deprecatePatch(WORKFLOW_PATCHES.nodeLocalRun);
   recordVersion('engineJob');
   const { jobId } = started;
   // An API from before names-only inputs sent the environment's values: the worker reads them from its own configuration.
   const input = { ...started, engine: { ...started.engine, runflags: withoutEnvValues(started.engine.runflags) } };
-  let outcome: FinalizeJobInput;
+  let outcome: FinalStatusRecord;
   let cancellation: unknown;
   try {
     const run: JobRun = await runJobFor(input)(input);
@@ -121,7 +121,7 @@ export async function engineJob(started: EngineJobInput): Promise<FinalizeJobInp
   return ended(outcome, cancellation);
 }
 
-function ended(outcome: FinalizeJobInput, cancellation: unknown): FinalizeJobInput {
+function ended(outcome: FinalStatusRecord, cancellation: unknown): FinalStatusRecord {
   // Rethrowing the cancellation marks the workflow itself cancelled.
   if (cancellation) throw cancellation;
   if (outcome.status !== 'completed') {

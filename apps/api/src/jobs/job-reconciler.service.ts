@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { unrecordedEnd, type FinalizeJobInput } from '@menagerie/core';
+import { unrecordedEnd, type FinalStatusRecord } from '@menagerie/core';
 import { JobOutboxRepository, type JobRepository } from '@menagerie/db';
 import { ApiMetrics } from '@menagerie/metrics';
 import type { MenagerieConfig } from '@menagerie/config';
@@ -61,11 +61,11 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /** One round; answers the jobs it ended. */
-  async reconcile(): Promise<FinalizeJobInput[]> {
+  async reconcile(): Promise<FinalStatusRecord[]> {
     const rows = await this.outbox.startedUnfinished(BATCH);
     if (!rows.length) return [];
     const open = await this.temporal.openJobWorkflows();
-    const ended: FinalizeJobInput[] = [];
+    const ended: FinalStatusRecord[] = [];
     for (const row of rows.filter((r) => !open.has(r.workflowId))) {
       const end = unrecordedEnd(row.id, row.workflowId, await this.temporal.workflowState(row.workflowId));
       if (end && (await this.end(row.engine, end))) ended.push(end);
@@ -74,8 +74,8 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /** Records `end` unless the job has ended meanwhile; answers whether this write ended it. */
-  async end(engine: string, end: FinalizeJobInput): Promise<boolean> {
-    if (!(await this.jobs.finalize(end))) return false;
+  async end(engine: string, end: FinalStatusRecord): Promise<boolean> {
+    if (!(await this.jobs.recordFinalStatus(end))) return false;
     this.metrics.jobEnded(engine, end.status);
     this.logger.warn(
       { jobId: end.jobId, status: end.status, error: end.error },

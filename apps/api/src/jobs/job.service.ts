@@ -214,7 +214,7 @@ export class JobService {
       // Its workflow is closed or gone (terminated from the Web UI, lost), and if it recorded how it ended,
       // that stands (the first write wins); else nothing else will end the row, so this does, now.
       const error = `cancelled by request; its workflow ${job.workflowId} was no longer open in Temporal`;
-      if (await this.jobs.finalize({ jobId: id, status: 'cancelled', error })) this.metrics.jobEnded(job.engine, 'cancelled');
+      if (await this.jobs.recordFinalStatus({ jobId: id, status: 'cancelled', error })) this.metrics.jobEnded(job.engine, 'cancelled');
       return this.jobs.get(id);
     }
     const deadline = Date.now() + waitMs;

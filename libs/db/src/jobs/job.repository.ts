@@ -1,12 +1,12 @@
 import { In, type DataSource, type Repository } from 'typeorm';
-import { FINAL_STATUSES, MenagerieError, type FinalizeJobInput, type JobStatus } from '@menagerie/core';
+import { FINAL_STATUSES, MenagerieError, type FinalStatusRecord, type JobStatus } from '@menagerie/core';
 import { JobEntity } from '../job.entity';
 import { prepared } from '../prepared';
 import { insertJob, type NewJob } from './job-insert';
 import { entityColumns, oneJob, textOrNull } from './job-sql';
 
 /** A job as the write of its final status ended it. */
-export interface FinalizedJob {
+export interface EndedJob {
   engine: string;
   createdAt: Date;
   /** When its container started; null when none did. */
@@ -91,7 +91,7 @@ export class JobRepository {
    * overwrite how the job really ended. Answers the job as this write ended
    * it, or null when it had ended already (so each end is counted once).
    */
-  async finalize(input: FinalizeJobInput): Promise<FinalizedJob | null> {
+  async recordFinalStatus(input: FinalStatusRecord): Promise<EndedJob | null> {
     const { rows } = await prepared<{ engine: string; created_at: Date; started_at: Date | null }>(
       this.repo.manager,
       `UPDATE jobs SET status = $2, finished_at = $15, exit_code = $3, error = $4, log_tail = $5, result_name = $6, result_size = $7, result_mime = $8,
