@@ -1,6 +1,9 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_TYPE, workflowIdFor } from '@menagerie/core';
+import { SEARCH_ATTRIBUTE_KEYS } from '@menagerie/temporal';
+import { TEMPORAL_BIN } from './env';
 
 /**
  * Tests fail activities on purpose; the SDK's WARN line for each, with its
@@ -13,6 +16,19 @@ export function quietTemporalLogs(): void {
   } catch {
     // Already installed in this module registry.
   }
+}
+
+/** A Temporal dev server of a spec's own, with quiet logs and the search attributes a worker registers. */
+export async function localTemporal(): Promise<TestWorkflowEnvironment> {
+  quietTemporalLogs();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_BIN },
+      ip: '127.0.0.1',
+      log: { format: 'pretty', level: 'error' },
+      searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
+    },
+  });
 }
 
 /** Every engineJob workflow the namespace knows, as Temporal's visibility lists them. */

@@ -15,8 +15,7 @@ import {
   type JobRun,
 } from '@menagerie/core';
 import { engineJob } from '@menagerie/workflows';
-import { TEMPORAL_BIN } from '../support/env';
-import { quietTemporalLogs } from '../support/temporal';
+import { localTemporal } from '../support/temporal';
 
 /**
  * The real workflow code on the real Temporal dev server, with stub
@@ -44,15 +43,7 @@ describe('engineJob workflow', () => {
   let env: TestWorkflowEnvironment;
 
   beforeAll(async () => {
-    quietTemporalLogs();
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: TEMPORAL_BIN },
-        ip: '127.0.0.1',
-        log: { format: 'pretty', level: 'error' },
-        searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
-      },
-    });
+    env = await localTemporal();
   });
   afterAll(async () => {
     await env?.teardown();

@@ -1,10 +1,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { findUnrunnableWorkflows, refuseUnrunnableWorkflows, SEARCH_ATTRIBUTE_KEYS } from '@menagerie/temporal';
+import { findUnrunnableWorkflows, refuseUnrunnableWorkflows } from '@menagerie/temporal';
 import type { EngineJobInput } from '@menagerie/core';
-import { TEMPORAL_BIN } from '../support/env';
-import { quietTemporalLogs } from '../support/temporal';
+import { localTemporal } from '../support/temporal';
 
 /** Waits until a workflow has run its first task, which fixes its version. */
 async function ranATask(handle: WorkflowHandle): Promise<void> {
@@ -34,15 +33,7 @@ describe('workers refuse to start while workflows of versions the code no longer
   let env: TestWorkflowEnvironment;
 
   beforeAll(async () => {
-    quietTemporalLogs();
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: TEMPORAL_BIN },
-        ip: '127.0.0.1',
-        log: { format: 'pretty', level: 'error' },
-        searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
-      },
-    });
+    env = await localTemporal();
   });
   afterAll(async () => {
     await env?.teardown();
