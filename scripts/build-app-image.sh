@@ -18,15 +18,12 @@
 #
 # The app image build itself needs the npm registry (npm ci runs inside it).
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 TAG="${1:-menagerie/menagerie:latest}"
 NODE_IMAGE="${MENAGERIE_NODE_IMAGE:-menagerie/node:20}"
 STANDIN="menagerie/node:20"
-DEBIAN_IMAGE="menagerie/debian:bookworm"
-# The client may be newer than the daemon and have no buildx plugin.
-export DOCKER_BUILDKIT=0
+use_classic_builder
 
 ensure_docker
 
@@ -38,24 +35,24 @@ ensure_standin() {
   [[ "$version" == v20.* ]] || die "host node is $version; $STANDIN needs 20.x"
   npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
   [[ -f "$npm_dir/package.json" ]] || die "cannot find npm's directory (got $npm_dir)"
-  ca_bundle="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+  ca_bundle="$HOST_CA_BUNDLE"
   [[ -s "$ca_bundle" ]] || die "no CA bundle at $ca_bundle (set NODE_EXTRA_CA_CERTS)"
   ca_hash="$(sha256sum <"$ca_bundle" | cut -c1-12)"
   want="node=$version npm=$(node -p "require('$npm_dir/package.json').version") ca=$ca_hash"
-  have="$(docker image inspect -f '{{index .Config.Labels "org.menagerie.node"}}' "$STANDIN" 2>/dev/null || true)"
+  have="$(image_label "$STANDIN" org.menagerie.node)"
   if [[ "$have" == "$want" ]]; then
     log "$STANDIN is up to date ($want)"
     return
   fi
-  docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1 || bash "$ROOT/scripts/build-images.sh" base
+  ensure_base_image
   ctx="$(mktemp -d "${TMPDIR:-/tmp}/menagerie-node.XXXXXX")"
-  # shellcheck disable=SC2064
+  # shellcheck disable=SC2064 # $ctx is expanded now, on purpose: it is local
   trap "rm -rf '$ctx'" EXIT
   cp "$node_bin" "$ctx/node"
   cp -a "$npm_dir" "$ctx/npm"
   cp "$ca_bundle" "$ctx/ca-certificates.crt"
   cat >"$ctx/Dockerfile" <<EOF
-FROM $DEBIAN_IMAGE
+FROM $BASE_IMAGE
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt

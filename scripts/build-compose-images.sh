@@ -28,11 +28,10 @@
 #   MENAGERIE_BUILD_NETWORK=host docker build --network (for a daemon whose
 #                                default bridge is unusable)
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-BASE_IMAGE="menagerie/debian:bookworm"
-HASH_LABEL="org.menagerie.context-hash"
+# BASE_IMAGE, HASH_LABEL and HOST_CA_BUNDLE (what the host trusts, as
+# scripts/build-app-image.sh gives npm): lib/images.sh.
 APP_IMAGE="menagerie/menagerie:latest"
 POSTGRES_IMAGE="menagerie/postgresql:$POSTGRES_MAJOR"
 TEMPORAL_IMAGE="menagerie/temporal:$TEMPORAL_SERVER_VERSION"
@@ -43,44 +42,25 @@ PROMETHEUS_VERSION="2.42"
 PROMETHEUS_IMAGE="menagerie/prometheus:$PROMETHEUS_VERSION"
 GO_BIN_TEMPORAL="$CACHE_DIR/go/bin-temporal"
 GO_BIN_UI="$CACHE_DIR/go/bin-ui"
-# What the host trusts, as scripts/build-app-image.sh gives npm.
-CA_BUNDLE="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
-# The client may be newer than the daemon and have no buildx plugin.
-export DOCKER_BUILDKIT=0
-BUILD_FLAGS=(--pull=false --force-rm)
-[[ -n "${MENAGERIE_BUILD_NETWORK:-}" ]] && BUILD_FLAGS+=(--network "$MENAGERIE_BUILD_NETWORK")
+use_classic_builder
+NETWORK_FLAGS=()
+[[ -n "${MENAGERIE_BUILD_NETWORK:-}" ]] && NETWORK_FLAGS+=(--network "$MENAGERIE_BUILD_NETWORK")
 
 ensure_docker
 # One build at a time (parallel runs may all call this script).
-exec 8>"$CACHE_DIR/build-compose-images.lock"
-flock 8
+hold_lock "$CACHE_DIR/build-compose-images.lock"
 
-image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || echo missing; }
-
-# build_image IMAGE CONTEXT HASH [docker build args...]: builds CONTEXT as
-# IMAGE, labelled with HASH, unless IMAGE already carries that HASH.
+# build_image IMAGE CONTEXT [--build-arg NAME=VALUE...]: builds CONTEXT as
+# IMAGE, on the base (the build arg BASE_IMAGE), labelled with the hash of its
+# inputs, unless IMAGE already carries that hash.
 build_image() {
-  local image=$1 context=$2 hash=$3 old_id logf start
-  shift 3
-  if [[ "$(image_label "$image" "$HASH_LABEL")" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
-    log "$image is up to date"
-    return
-  fi
+  local image=$1 context=$2 hash
+  shift 2
+  set -- --build-arg "BASE_IMAGE=$BASE_IMAGE" "$@"
+  hash="$(context_hash "$context" "$@")"
+  image_current "$image" "$hash" && return
   log "building $image"
-  old_id="$(image_id "$image")"
-  logf="$(mktemp)"
-  start=$SECONDS
-  if ! docker build "${BUILD_FLAGS[@]}" --label "$HASH_LABEL=$hash" -t "$image" "$@" "$context" >"$logf" 2>&1; then
-    cat "$logf" >&2
-    rm -f "$logf"
-    die "docker build of $image failed (output above)"
-  fi
-  rm -f "$logf"
-  log "built $image in $((SECONDS - start))s"
-  # Drop the image this one replaced, unless something still uses it.
-  if [[ "$old_id" != missing && "$old_id" != "$(image_id "$image")" ]]; then
-    docker rmi "$old_id" >/dev/null 2>&1 || true
-  fi
+  build_labelled "$image" "$hash" "${NETWORK_FLAGS[@]}" "$@" "$context"
 }
 
 # The hash of a context directory, the build args and the base image.
@@ -89,27 +69,20 @@ context_hash() {
   printf '%s\n' "$(files_hash "$context")" "$@" "base $(image_id "$BASE_IMAGE")" | sha256sum | cut -d' ' -f1
 }
 
-ensure_base() {
-  [[ "$(image_id "$BASE_IMAGE")" != missing ]] || bash "$ROOT/scripts/build-images.sh" base
-}
-
 build_postgresql() {
-  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "PG_MAJOR=$POSTGRES_MAJOR")
-  build_image "$POSTGRES_IMAGE" "$ROOT/docker/postgresql" "$(context_hash "$ROOT/docker/postgresql" "${args[@]}")" "${args[@]}"
+  build_image "$POSTGRES_IMAGE" "$ROOT/docker/postgresql" --build-arg "PG_MAJOR=$POSTGRES_MAJOR"
 }
 
 build_prometheus() {
-  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
-  build_image "$PROMETHEUS_IMAGE" "$ROOT/docker/prometheus-server" "$(context_hash "$ROOT/docker/prometheus-server" "${args[@]}")" "${args[@]}"
+  build_image "$PROMETHEUS_IMAGE" "$ROOT/docker/prometheus-server"
 }
 
 # pip in its build trusts the host's CA bundle (as the app's npm does).
 build_seaweedfs() {
-  local ctx args
+  local ctx
   ctx="$(new_context seaweedfs)"
-  cp "$CA_BUNDLE" "$ctx/build-ca.crt"
-  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "SEAWEEDFS_VERSION=$SEAWEEDFS_VERSION")
-  build_image "$SEAWEEDFS_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+  cp "$HOST_CA_BUNDLE" "$ctx/build-ca.crt"
+  build_image "$SEAWEEDFS_IMAGE" "$ctx" --build-arg "SEAWEEDFS_VERSION=$SEAWEEDFS_VERSION"
 }
 
 # A build context of its own: the docker/<dir> files plus the host-built
@@ -126,7 +99,7 @@ new_context() {
 link_into() { ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"; }
 
 build_temporal() {
-  local ctx args
+  local ctx
   ensure_go_binary "$GO_BIN_TEMPORAL" "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION"
   ensure_go_binary "$GO_BIN_TEMPORAL" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION"
   ensure_temporal_cli
@@ -134,12 +107,11 @@ build_temporal() {
   link_into "$GO_BIN_TEMPORAL/server" "$ctx/bin/temporal-server"
   link_into "$GO_BIN_TEMPORAL/sql" "$ctx/bin/temporal-sql-tool"
   link_into "$TEMPORAL_BIN" "$ctx/bin/temporal"
-  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "TEMPORAL_VERSION=$TEMPORAL_SERVER_VERSION")
-  build_image "$TEMPORAL_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+  build_image "$TEMPORAL_IMAGE" "$ctx" --build-arg "TEMPORAL_VERSION=$TEMPORAL_SERVER_VERSION"
 }
 
 build_temporal_ui() {
-  local ctx args module
+  local ctx module
   ensure_go_binary "$GO_BIN_UI" "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_VERSION"
   # Its config templates, from the module go install fetched.
   module="$CACHE_DIR/go/mod/github.com/temporalio/ui-server/v2@v$TEMPORAL_UI_VERSION"
@@ -148,8 +120,7 @@ build_temporal_ui() {
   link_into "$GO_BIN_UI/server" "$ctx/bin/ui-server"
   mkdir -p "$ctx/config"
   cp "$module/config/base.yaml" "$module/config/docker.yaml" "$ctx/config/"
-  args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "TEMPORAL_UI_VERSION=$TEMPORAL_UI_VERSION")
-  build_image "$TEMPORAL_UI_IMAGE" "$ctx" "$(context_hash "$ctx" "${args[@]}")" "${args[@]}"
+  build_image "$TEMPORAL_UI_IMAGE" "$ctx" --build-arg "TEMPORAL_UI_VERSION=$TEMPORAL_UI_VERSION"
 }
 
 # The app: what the Dockerfile copies, plus what its Node base is made of
@@ -158,12 +129,9 @@ build_app() {
   local hash
   hash="$(printf '%s\n' \
     "$(files_hash "$ROOT" Dockerfile .dockerignore package.json package-lock.json tsconfig.base.json tsconfig.json libs apps confs)" \
-    "node $(node -v 2>/dev/null) npm $(npm -v 2>/dev/null) ca $(sha256sum <"$CA_BUNDLE" | cut -c1-12)" \
+    "node $(node -v 2>/dev/null) npm $(npm -v 2>/dev/null) ca $(sha256sum <"$HOST_CA_BUNDLE" | cut -c1-12)" \
     "${MENAGERIE_NODE_IMAGE:-}" "base $(image_id "$BASE_IMAGE")" | sha256sum | cut -d' ' -f1)"
-  if [[ "$(image_label "$APP_IMAGE" "$HASH_LABEL")" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
-    log "$APP_IMAGE is up to date"
-    return
-  fi
+  image_current "$APP_IMAGE" "$hash" && return
   local start=$SECONDS
   MENAGERIE_BUILD_LABEL="$HASH_LABEL=$hash" bash "$ROOT/scripts/build-app-image.sh" "$APP_IMAGE" >/dev/null
   log "built $APP_IMAGE in $((SECONDS - start))s"
@@ -173,7 +141,7 @@ build_engines() { bash "$ROOT/scripts/build-images.sh"; }
 
 all=(postgresql seaweedfs temporal temporal-ui app engines)
 (($# > 0)) || set -- "${all[@]}"
-ensure_base
+ensure_base_image
 for name in "$@"; do
   case "$name" in
     app) build_app ;;

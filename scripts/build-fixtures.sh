@@ -13,7 +13,6 @@
 # classes. Flags: --force rebuilds; --verify re-checks an up-to-date APK.
 # Prints the APK's path on stdout.
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 IMAGE="menagerie/apktool:stable"
@@ -29,7 +28,7 @@ EXPECTED=(
   smali/org/menagerie/sample/Greeter.smali
 )
 # The engines' containment, as the worker runs them.
-# shellcheck disable=SC2054
+# shellcheck disable=SC2054 # the comma is tmpfs's option list, not an array separator
 CONTAINMENT=(--network none --read-only --tmpfs /tmp:rw,size=64m --cap-drop ALL
   --security-opt no-new-privileges --user 1000:1000)
 

@@ -30,27 +30,20 @@
 #   MENAGERIE_DEBIAN_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
 #   MENAGERIE_REBUILD=1               rebuild the engine images even when up to date
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-BASE_IMAGE="menagerie/debian:bookworm"
+# BASE_IMAGE (menagerie/debian:bookworm) and HASH_LABEL: lib/images.sh.
 SUITE="bookworm"
 DEBIAN_MIRROR="${MENAGERIE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${MENAGERIE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 ROOTFS_TAR="$CACHE_DIR/rootfs/debian-$SUITE-minbase-amd64.tar.gz"
 ENGINES_DIR="$ROOT/engines"
-HASH_LABEL="org.menagerie.context-hash"
-# The client may be newer than the daemon and have no buildx plugin: use the
-# classic builder explicitly.
-export DOCKER_BUILDKIT=0
+use_classic_builder
 
 ensure_docker
 
 # One build at a time (parallel test runs may all call this script).
-exec 9>"$CACHE_DIR/build-images.lock"
-flock 9
-
-image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+hold_lock "$CACHE_DIR/build-images.lock"
 
 # ---------------------------------------------------------------- base image
 build_rootfs_tarball() {
@@ -59,8 +52,8 @@ build_rootfs_tarball() {
   work="$(mktemp -d "${TMPDIR:-/tmp}/menagerie-rootfs.XXXXXX")"
   dir="$work/rootfs"
   # debootstrap mounts /proc and /sys in the target; never rm -rf across a mount.
-  # shellcheck disable=SC2064
-  trap "cleanup_rootfs '$work'" EXIT
+  # shellcheck disable=SC2064 # $work is expanded now, on purpose: it is local
+  trap "remove_tree '$work'" EXIT
   log "debootstrap --variant=minbase $SUITE ($DEBIAN_MIRROR); takes a few minutes"
   if ! debootstrap --variant=minbase --arch=amd64 "$SUITE" "$dir" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1; then
     tail -n 40 "$work/debootstrap.log" >&2
@@ -107,25 +100,11 @@ EOF
   tar --numeric-owner --xattrs -C "$dir" -c . | gzip -1 >"$ROOTFS_TAR.part"
   mv "$ROOTFS_TAR.part" "$ROOTFS_TAR"
   log "cached rootfs: $ROOTFS_TAR ($(du -h "$ROOTFS_TAR" | cut -f1))"
-  cleanup_rootfs "$work"
+  remove_tree "$work"
   trap - EXIT
 }
 
-unmount_under() {
-  local dir=$1 m
-  # Deepest first.
-  awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
-    while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
-
-cleanup_rootfs() {
-  local work=$1
-  [[ -d "$work" ]] || return 0
-  unmount_under "$work"
-  rm -rf --one-file-system "$work"
-}
-
-ensure_base_image() {
+import_base_image() {
   if image_exists "$BASE_IMAGE"; then return; fi
   [[ -s "$ROOTFS_TAR" ]] || build_rootfs_tarball
   log "docker import $BASE_IMAGE"
@@ -157,12 +136,9 @@ from_images() {
 context_hash() {
   local dir=$1 from
   {
-    (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z |
-      while IFS= read -r -d '' f; do
-        printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
-      done)
+    file_digests "$dir" . -type f
     for from in $(from_images "$dir"); do
-      printf 'FROM %s %s\n' "$from" "$(docker image inspect -f '{{.Id}}' "$from" 2>/dev/null || echo missing)"
+      printf 'FROM %s %s\n' "$from" "$(image_id "$from")"
     done
   } | sha256sum | cut -d' ' -f1
 }
@@ -177,39 +153,21 @@ for dockerfile in "$ENGINES_DIR"/*/Dockerfile; do
 done
 
 build_engine() {
-  local dir=$1 image hash current from logf start old_id new_id
+  local dir=$1 image hash from
   image="$(engine_image_name "$dir")"
   [[ -n "${BUILT[$image]:-}" ]] && return
   BUILT[$image]=1
   # Whatever the Dockerfile builds FROM goes first: the base image, or another
   # engine's image.
   for from in $(from_images "$dir"); do
-    if [[ "$from" == "$BASE_IMAGE" ]]; then ensure_base_image
+    if [[ "$from" == "$BASE_IMAGE" ]]; then import_base_image
     elif [[ -n "${DIR_OF_IMAGE[$from]:-}" ]]; then build_engine "${DIR_OF_IMAGE[$from]}"
     fi
   done
   hash="$(context_hash "$dir")"
-  current="$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$image" 2>/dev/null || true)"
-  if [[ "$current" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
-    log "$image is up to date"
-    return
-  fi
+  image_current "$image" "$hash" && return
   log "building $image from ${dir#"$ROOT"/}"
-  old_id="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
-  logf="$(mktemp)"
-  start=$SECONDS
-  if ! docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$image" "$dir" >"$logf" 2>&1; then
-    cat "$logf" >&2
-    rm -f "$logf"
-    die "docker build of $image failed (output above)"
-  fi
-  rm -f "$logf"
-  log "built $image in $((SECONDS - start))s"
-  # Drop the image this one replaced, unless something still uses it.
-  new_id="$(docker image inspect -f '{{.Id}}' "$image")"
-  if [[ -n "$old_id" && "$old_id" != "$new_id" ]]; then
-    docker rmi "$old_id" >/dev/null 2>&1 || true
-  fi
+  build_labelled "$image" "$hash" "$dir"
 }
 
 PUSH=0
@@ -223,11 +181,11 @@ set -- "${args[@]}"
 selected=()
 if (($# == 0)); then
   selected=("${ENGINE_DIRS[@]}")
-  ensure_base_image
+  import_base_image
 else
   for arg in "$@"; do
     case "$arg" in
-      "$BASE_IMAGE" | base) ensure_base_image; continue ;;
+      "$BASE_IMAGE" | base) import_base_image; continue ;;
     esac
     if [[ -n "${DIR_OF_IMAGE[$arg]:-}" ]]; then selected+=("${DIR_OF_IMAGE[$arg]}")
     elif [[ -f "$ENGINES_DIR/$arg/Dockerfile" ]]; then selected+=("$ENGINES_DIR/$arg")
@@ -256,10 +214,7 @@ if ((PUSH)); then
   if [[ -z "${MENAGERIE_REGISTRY_ADDRESS:-}" ]]; then
     registry_env="${MENAGERIE_REGISTRY_ENV:-$RUN_DIR/registry/registry.env}"
     [[ -f "$registry_env" ]] || die "--push: no registry (set MENAGERIE_REGISTRY_ADDRESS and DOCKER_CONFIG, or run: bash scripts/registry.sh up)"
-    set -a
-    # shellcheck disable=SC1090
-    source "$registry_env"
-    set +a
+    load_env "$registry_env"
   fi
   export DOCKER_CONFIG
   for d in "${selected[@]}"; do

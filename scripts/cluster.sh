@@ -50,7 +50,7 @@
 #   MENAGERIE_SERVICES_READY=1   skip ensure-services (the services and the build
 #                                are known to be there)
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-cd "$ROOT"
+cd "$ROOT" || exit
 
 CLUSTER_DIR="${MENAGERIE_CLUSTER_DIR:-$RUN_DIR/cluster}"
 PORT="${MENAGERIE_CLUSTER_PORT:-8100}"
@@ -64,7 +64,7 @@ STORAGE="${MENAGERIE_CLUSTER_STORAGE:-s3}"
 NODES="${MENAGERIE_CLUSTER_NODES:-node-a node-b}"
 if [[ "$NODES" =~ ^[0-9]+$ ]]; then
   n=$NODES NODES=""
-  for ((i = 0; i < n; i++)); do NODES+=" node-$(printf "\\x$(printf %x $((97 + i)))")"; done
+  for ((i = 0; i < n; i++)); do NODES+=" node-$(printf '%b' "\\x$(printf %x $((97 + i)))")"; done
 fi
 read -r -a NODE_NAMES <<<"$NODES"
 read -r -a OWN_DOCKERD <<<"${MENAGERIE_CLUSTER_OWN_DOCKERD:-}"
@@ -86,22 +86,14 @@ app_env() {
   export MENAGERIE_STORAGE_DIR="$CLUSTER_DIR/data"
   if [[ "$STORAGE" == s3 ]]; then
     [[ -f "$RUN_DIR/s3.env" ]] || die "$RUN_DIR/s3.env is missing: run bash scripts/ensure-services.sh"
-    set -a
-    # shellcheck disable=SC1091
-    source "$RUN_DIR/s3.env"
-    set +a
+    load_env "$RUN_DIR/s3.env"
     export MENAGERIE_S3_BUCKET="$BUCKET" MENAGERIE_S3_FORCE_PATH_STYLE=true
     [[ -z "${MENAGERIE_CLUSTER_S3_ENDPOINT:-}" ]] || export MENAGERIE_S3_ENDPOINT="$MENAGERIE_CLUSTER_S3_ENDPOINT"
   fi
 }
 
-# start_process NAME COMMAND...: setsid, so it outlives this script; log and pid in CLUSTER_DIR.
-start_process() {
-  local name=$1; shift
-  log "starting $name (log: $CLUSTER_DIR/$name.log)"
-  setsid "$@" >>"$CLUSTER_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$CLUSTER_DIR/$name.pid"
-}
+# start_process NAME COMMAND...: start_detached, its log and pid in CLUSTER_DIR.
+start_process() { start_detached "$CLUSTER_DIR" "$@"; }
 
 own_dockerd() { [[ " ${OWN_DOCKERD[*]} " == *" $1 "* ]]; }
 userns_remap() { [[ " ${USERNS_REMAP[*]} " == *" $1 "* ]]; }
@@ -143,15 +135,11 @@ ensure_node_dockerd() {
   done
 }
 
-replica_healthy() { curl -fsS -o /dev/null "http://127.0.0.1:$1/health"; }
 
 # The log of NAME since byte OFFSET says the worker polls its queues.
 worker_ready() { tail -c "+$(($2 + 1))" "$CLUSTER_DIR/$1.log" | grep -q '"msg":"worker ready"'; }
 
-fail_with_log() {
-  tail -n 30 "$CLUSTER_DIR/$1.log" >&2
-  die "$1 did not come up; see $CLUSTER_DIR/$1.log"
-}
+fail_with_log() { die_with_log "$CLUSTER_DIR/$1.log" "$1 did not come up; see $CLUSTER_DIR/$1.log"; }
 
 refuse_busy_port() {
   local port=$1 what=$2
@@ -195,7 +183,7 @@ cmd_up() {
     if pid_alive "$CLUSTER_DIR/$name.pid"; then log "$name is running"; continue; fi
     # HAProxy (option forwardfor) on loopback is the one proxy whose X-Forwarded-For counts.
     MENAGERIE_TRUSTED_PROXIES=loopback MENAGERIE_API_HOST=127.0.0.1 MENAGERIE_API_PORT="$(api_port "$name")" start_process "$name" node "$ROOT/apps/api/dist/main.js"
-    (wait_for "$name" 90 replica_healthy "$(api_port "$name")") || fail_with_log "$name"
+    (wait_for "$name" 90 http_ok "http://127.0.0.1:$(api_port "$name")/health") || fail_with_log "$name"
   done
 
   # A running HAProxy is kept unless its configuration changed (another number of replicas).
@@ -204,7 +192,7 @@ cmd_up() {
     stop_by_pidfile "$CLUSTER_DIR/haproxy.pid" 10
     start_process haproxy haproxy -db -f "$CLUSTER_DIR/haproxy.cfg"
   fi
-  (wait_for "HAProxy" 30 curl -fsS -o /dev/null "$API_URL/health") || fail_with_log haproxy
+  (wait_for "HAProxy" 30 http_ok "$API_URL/health") || fail_with_log haproxy
 
   local offset socket
   for name in "${NODE_NAMES[@]}"; do
@@ -251,15 +239,12 @@ cmd_down() {
   local file name
   for file in "$CLUSTER_DIR"/haproxy.pid "$CLUSTER_DIR"/api-*.pid "$CLUSTER_DIR"/*.pid; do
     [[ -f "$file" && "$file" != *-dockerd.pid ]] || continue
-    name="$(basename "$file" .pid)"
-    if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
-    stop_by_pidfile "$file" 90
+    stop_logged "$file" 90
   done
   for file in "$CLUSTER_DIR"/*-dockerd.pid; do
     [[ -f "$file" ]] || continue
     name="$(basename "$file" .pid)"
-    if pid_alive "$file"; then log "stopping $name ($(cat "$file"))"; fi
-    stop_by_pidfile "$file" 90
+    stop_logged "$file" 90
     remove_private_bridge "$(dockerd_bridge "${name%-dockerd}")"
     # Its exec-root (containerd's state, of a remapped daemon too); nothing mounted there is crossed.
     rm -rf --one-file-system "/run/menagerie/$NAME-${name%-dockerd}"

@@ -20,17 +20,10 @@
 #   MENAGERIE_COMPOSE="docker compose" bash scripts/compose-smoke.sh   # an installed Compose v2 plugin
 #   MENAGERIE_SMOKE_KEEP=1 ...   leave the stack up on failure, to look at it
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ensure_docker
-ensure_docker_compose
-if [[ "${MENAGERIE_COMPOSE:-}" == v2 ]]; then
-  ensure_compose_v2
-  COMPOSE=("$COMPOSE_V2_BIN")
-else
-  read -ra COMPOSE <<<"${MENAGERIE_COMPOSE:-docker-compose}"
-fi
+use_compose
 log "smoke: on $("${COMPOSE[@]}" version | head -n1)"
 
 SUFFIX="$(date +%s)-$$"
@@ -55,9 +48,12 @@ fail() {
   exit 1
 }
 
-dc() { "${COMPOSE[@]}" -p "$PROJECT" --env-file "$ENV_FILE" -f "$ROOT/docker-compose.yml" --profile metrics "$@"; }
-
-free_port() { node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+# compose_project PROJECT ENV_FILE ARGS...: compose on a smoke deployment.
+compose_project() {
+  local project=$1 env_file=$2; shift 2
+  "${COMPOSE[@]}" -p "$project" --env-file "$env_file" -f "$ROOT/docker-compose.yml" --profile metrics "$@"
+}
+dc() { compose_project "$PROJECT" "$ENV_FILE" "$@"; }
 
 left_over() {
   local label="com.docker.compose.project=$PROJECT"
@@ -69,22 +65,16 @@ left_over() {
   } || true
 }
 
-unmount_under() {
-  awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
-    while IFS= read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
-
 # Takes down a smoke deployment: its compose project (when its .env was written),
 # the engine containers its workers left (none unless one was killed), the
 # scratch directory's mounts, and its directory.
 take_down() {
   local project="$1" dir="$2" grace="$3"
   if [[ -f "$dir/.env" ]]; then
-    "${COMPOSE[@]}" -p "$project" --env-file "$dir/.env" -f "$ROOT/docker-compose.yml" --profile metrics down -v --remove-orphans -t "$grace" >/dev/null 2>&1 || true
+    compose_project "$project" "$dir/.env" down -v --remove-orphans -t "$grace" >/dev/null 2>&1 || true
   fi
   docker ps -aq --filter "label=menagerie.deployment=$project" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  unmount_under "$dir"
-  rm -rf --one-file-system "$dir"
+  remove_tree "$dir"
 }
 
 cleanup() {
@@ -171,9 +161,6 @@ all_healthy() {
 live_nodes() { curl -fsS "$API/nodes" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).nodes.filter(n=>n.live).length))'; }
 nodes_at_least() { (($(live_nodes) >= $1)); }
 
-# json FIELD: the field of the JSON object on stdin.
-json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
-
 # upload ENGINE FILE [QUERY]: prints the new job's id.
 upload() {
   local out
@@ -233,7 +220,8 @@ APKTOOL_JOB="$(curl_flow apktool "$APK")"
 
 step "Temporal UI: its page and its API"
 code="$(curl -sS -o "$WORK/ui.html" -w '%{http_code}' "$UI/")"
-[[ "$code" == 200 ]] && grep -qi '<html' "$WORK/ui.html" || fail "GET $UI/ answered $code"
+[[ "$code" == 200 ]] || fail "GET $UI/ answered $code"
+grep -qi '<html' "$WORK/ui.html" || fail "GET $UI/ answered $code"
 namespaces="$(curl -fsS "$UI/api/v1/namespaces")" || fail "GET $UI/api/v1/namespaces"
 grep -q '"name": *"default"' <<<"$namespaces" || fail "the UI's API lists no namespace default: $namespaces"
 # The workflow of the first job, through the UI's API.

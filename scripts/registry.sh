@@ -30,7 +30,6 @@
 #   (<host:port>/menagerie, what {{regserver}} in engines.json becomes) and
 #   DOCKER_CONFIG. Source it, then set MENAGERIE_REGISTRY_ENABLED=true.
 set -euo pipefail
-# shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 DIR="${MENAGERIE_REGISTRY_DIR:-$RUN_DIR/registry}"
@@ -43,9 +42,9 @@ ADDRESS="$HOST:$PORT"
 CERTS_D="/etc/docker/certs.d/$ADDRESS"
 
 ensure_tools() {
-  command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
-  command -v htpasswd >/dev/null 2>&1 || apt_install apache2-utils
-  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  ensure_command docker-registry docker-registry
+  ensure_command htpasswd apache2-utils
+  ensure_command openssl openssl
 }
 
 # A CA, and a server certificate it signs for HOST (an IP SAN, as clients dial it).
@@ -140,13 +139,11 @@ up() {
   write_config
   write_env
   if ! pid_alive "$DIR/registry.pid"; then
-    # A listener, not a connect: on some networks any connect to a local address succeeds.
-    if ss -Hltn "sport = :$PORT" | grep -q .; then
+    if port_listening "$PORT"; then
       die "$ADDRESS is in use by something this script did not start; choose another MENAGERIE_REGISTRY_PORT"
     fi
     log "starting the registry on https://$ADDRESS (log: $DIR/registry.log)"
-    setsid docker-registry serve "$DIR/config.yml" >>"$DIR/registry.log" 2>&1 </dev/null &
-    echo $! >"$DIR/registry.pid"
+    detach "$DIR/registry.log" "$DIR/registry.pid" docker-registry serve "$DIR/config.yml"
   fi
   wait_for "the registry on $ADDRESS" 30 answers || { tail -n 20 "$DIR/registry.log" >&2; exit 1; }
   # The daemon trusts the CA for this address only.

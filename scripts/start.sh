@@ -4,42 +4,23 @@
 # the worker. Safe to run again: services that answer are reused, and the API
 # and worker are restarted on the current code and configuration.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-cd "$ROOT"
+cd "$ROOT" || exit
 
 bash "$ROOT/scripts/ensure-services.sh"
 ensure_temporal
 
-stop_pidfile() {
-  local file=$1
-  [[ -f "$file" ]] || return 0
-  local pid; pid="$(cat "$file")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$file"
-}
-
 start_node() {
   local name=$1 entry=$2
-  stop_pidfile "$RUN_DIR/$name.pid"
-  log "starting $name (log: $RUN_DIR/$name.log)"
-  # setsid: the process outlives this script and doesn't hold its terminal or pipes.
-  setsid node "$ROOT/$entry" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN_DIR/$name.pid"
+  stop_by_pidfile "$RUN_DIR/$name.pid"
+  start_detached "$RUN_DIR" "$name" node "$ROOT/$entry"
 }
 
 start_node api apps/api/dist/main.js
 start_node worker apps/worker/dist/main.js
 
 API_URL="http://localhost:${MENAGERIE_API_PORT:-8100}"
-health() { curl -fsS "$API_URL/health" >/dev/null; }
-if ! (wait_for "API" 60 health); then
-  tail -n 30 "$RUN_DIR/api.log" >&2
-  die "the API did not become healthy; see $RUN_DIR/api.log"
-fi
-kill -0 "$(cat "$RUN_DIR/worker.pid")" 2>/dev/null || { tail -n 30 "$RUN_DIR/worker.log" >&2; die "the worker exited; see $RUN_DIR/worker.log"; }
+(wait_for "API" 60 http_ok "$API_URL/health") || die_with_log "$RUN_DIR/api.log" "the API did not become healthy; see $RUN_DIR/api.log"
+kill -0 "$(cat "$RUN_DIR/worker.pid")" 2>/dev/null || die_with_log "$RUN_DIR/worker.log" "the worker exited; see $RUN_DIR/worker.log"
 
 cat <<MSG
 

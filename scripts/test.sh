@@ -11,8 +11,9 @@ export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
-log "linting (eslint.config.js) and the format check (.prettierrc.json)"
-(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn .)
+log "linting (eslint.config.js), the format check (.prettierrc.json) and shellcheck (scripts/.shellcheckrc)"
+ensure_command shellcheck shellcheck
+(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts -name '*.sh' -exec shellcheck .ci/run {} +)
 
 # Every project on the embedded default store (a directory), then the end-to-end
 # suite again on S3 (the local SeaweedFS, a bucket per test system).
@@ -38,6 +39,7 @@ if [[ $# -eq 0 || "${MENAGERIE_TEST_COMPOSE:-}" == 1 ]]; then
   (( status == 0 )) && status=$compose_status
 fi
 set -e
+# shellcheck disable=SC2016 # ${...} here is JavaScript's, in a template literal
 node -e '
   const fs = require("node:fs");
   let passed = 0, failed = 0, skipped = 0;
