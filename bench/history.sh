@@ -32,10 +32,9 @@ node bench/history.js prepare --rows "$rows" "${pass[@]}"
 export MENAGERIE_CONF_DIR="$ROOT/bench/confs" MENAGERIE_API_PORT=8198 MENAGERIE_PUBLIC_URL=http://localhost:8198
 export MENAGERIE_STORAGE_KIND=fs MENAGERIE_STORAGE_DIR="$RUN_DIR/bench-history-data" LOG_LEVEL=warn
 api=
-cleanup() { [[ -n "$api" ]] && kill -TERM "$api" 2>/dev/null && { wait "$api" 2>/dev/null || true; }; return 0; }
+cleanup() { stop_children ${api:+"$api"}; }
 trap cleanup EXIT
 node apps/api/dist/main.js >"$RUN_DIR/bench-history-api.log" 2>&1 & api=$!
-health() { curl -fsS http://localhost:8198/health >/dev/null; }
-wait_for "history bench API" 120 health
+wait_for "history bench API" 120 http_ok http://localhost:8198/health
 
 node bench/history.js measure --api http://localhost:8198 --rows "$rows" "${pass[@]}"

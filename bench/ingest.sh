@@ -20,13 +20,10 @@ ensure_temporal
 DB=menagerie_bench_ingest
 NS=menagerie-bench-ingest
 PORT=8197
-psql_admin() { PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qtAc "$1"; }
 # A clean slate: the counts at the end must be this run's jobs alone.
-psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-psql_admin "CREATE DATABASE $DB"
+recreate_database "$DB"
 ensure_namespace "$NS"
-# A new namespace takes a few seconds to be served.
-wait_for "Temporal namespace $NS" 60 "$TEMPORAL_BIN" workflow count -n "$NS" --address 127.0.0.1:7233
+wait_for "Temporal namespace $NS" 60 namespace_serves "$NS"
 # Workflows a stopped run left behind would compete with this run's jobs for the engines.
 if [[ "$("$TEMPORAL_BIN" workflow count -n "$NS" --address 127.0.0.1:7233 --query "ExecutionStatus='Running'")" != *"Total: 0"* ]]; then
   "$TEMPORAL_BIN" workflow terminate -n "$NS" --address 127.0.0.1:7233 --query "ExecutionStatus='Running'" --reason "bench/ingest.sh: a new run" --yes >/dev/null
@@ -54,12 +51,11 @@ fi
 
 pids=()
 # A paused worker ran nothing (no container, no activity): it is killed, not woken to drain what was dispatched meanwhile.
-cleanup() { [[ "$idle" == true && -n "${worker:-}" ]] && kill -KILL "$worker" 2>/dev/null; for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
+cleanup() { [[ "$idle" == true && -n "${worker:-}" ]] && kill -KILL "$worker" 2>/dev/null; stop_children "${pids[@]}"; }
 trap cleanup EXIT
 "${api_node[@]}" apps/api/dist/main.js >"$RUN_DIR/bench-ingest-api.log" 2>&1 & api=$!; pids+=("$api")
-MENAGERIE_CPU_PROFILE= node apps/worker/dist/main.js >"$RUN_DIR/bench-ingest-worker.log" 2>&1 & worker=$!; pids+=("$worker")
-health() { curl -fsS "http://localhost:$PORT/health" >/dev/null; }
-wait_for "bench ingest API" 90 health
+MENAGERIE_CPU_PROFILE='' node apps/worker/dist/main.js >"$RUN_DIR/bench-ingest-worker.log" 2>&1 & worker=$!; pids+=("$worker")
+wait_for "bench ingest API" 90 http_ok "http://localhost:$PORT/health"
 # Uploads are refused until the worker node has reported its engines.
 engine_ready() { curl -fsS "http://localhost:$PORT/engines" | grep -q '"filemeta"' && curl -fsS "http://localhost:$PORT/nodes" | grep -q bench-ingest; }
 wait_for "bench ingest worker node" 90 engine_ready

@@ -15,7 +15,7 @@ export MENAGERIE_CONF_DIR="$ROOT/bench/confs"
 # MENAGERIE_BENCH_STORE=s3: the same run with the S3 store (the local SeaweedFS, bucket menagerie-bench).
 out=bench/results.json
 if [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]]; then
-  set -a; source "$RUN_DIR/s3.env"; set +a
+  load_env "$RUN_DIR/s3.env"
   export MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench
   out=bench/results-s3.json
 fi
@@ -26,12 +26,11 @@ if [[ -n "${MENAGERIE_BENCH_PROFILE:-}" ]]; then
   node_args=(--cpu-prof --cpu-prof-dir="$MENAGERIE_BENCH_PROFILE")
 fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
+cleanup() { stop_children "${pids[@]}"; }
 trap cleanup EXIT
 node "${node_args[@]}" apps/api/dist/main.js >"$RUN_DIR/bench-api.log" 2>&1 & api=$!; pids+=("$api")
 node "${node_args[@]}" apps/worker/dist/main.js >"$RUN_DIR/bench-worker.log" 2>&1 & worker=$!; pids+=("$worker")
-health() { curl -fsS http://localhost:8199/health >/dev/null; }
-wait_for "bench API" 90 health
+wait_for "bench API" 90 http_ok http://localhost:8199/health
 sleep 2 # the worker polls its queues once it has bundled the workflows
 
 node bench/bench.js --api http://localhost:8199 --api-pid "$api" --worker-pid "$worker" --out "$out" "$@"
@@ -45,6 +44,10 @@ default_parts=latency,ingest,history; [[ "${MENAGERIE_BENCH_STORE:-fs}" == s3 ]]
 parts="${MENAGERIE_BENCH_PARTS:-$default_parts}"
 # Only the parts that ran are gathered (an earlier run's file would pass for this one's).
 ingest_file=none history_file=none
-if [[ "$parts" == *ingest* ]]; then bash bench/ingest.sh && ingest_file=bench/results-ingest.json || log "the ingest benchmark failed (see above)"; fi
-if [[ "$parts" == *history* ]]; then bash bench/history.sh && history_file=bench/results-history.json || log "the history benchmark failed (see above)"; fi
+if [[ "$parts" == *ingest* ]]; then
+  if bash bench/ingest.sh; then ingest_file=bench/results-ingest.json; else log "the ingest benchmark failed (see above)"; fi
+fi
+if [[ "$parts" == *history* ]]; then
+  if bash bench/history.sh; then history_file=bench/results-history.json; else log "the history benchmark failed (see above)"; fi
+fi
 node bench/summary.js --out "$out" --ingest "$ingest_file" --history "$history_file"

@@ -17,22 +17,18 @@ ensure_temporal
 
 DB=menagerie_bench_slow
 PORT=8196
-psql_admin() { PGPASSWORD=menagerie psql -h 127.0.0.1 -p "$PG_PORT" -U menagerie -d postgres -qtAc "$1"; }
-psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-psql_admin "CREATE DATABASE $DB"
+recreate_database "$DB"
 NS=menagerie-bench-slow
-"$TEMPORAL_BIN" operator namespace describe -n "$NS" --address 127.0.0.1:7233 >/dev/null 2>&1 ||
-  "$TEMPORAL_BIN" operator namespace create -n "$NS" --address 127.0.0.1:7233 >/dev/null
-wait_for "Temporal namespace $NS" 60 "$TEMPORAL_BIN" workflow count -n "$NS" --address 127.0.0.1:7233
+ensure_namespace "$NS"
+wait_for "Temporal namespace $NS" 60 namespace_serves "$NS"
 
-set -a; source "$RUN_DIR/s3.env"; set +a
+load_env "$RUN_DIR/s3.env"
 export MENAGERIE_CONF_DIR="$ROOT/bench/confs" MENAGERIE_STORAGE_KIND=s3 MENAGERIE_S3_BUCKET=menagerie-bench-slow
 export MENAGERIE_API_PORT=$PORT MENAGERIE_PUBLIC_URL="http://localhost:$PORT" MENAGERIE_DB_NAME=$DB TEMPORAL_NAMESPACE=$NS
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; ((${#pids[@]})) && { wait "${pids[@]}" 2>/dev/null || true; }; return 0; }
+cleanup() { stop_children "${pids[@]}"; }
 trap cleanup EXIT
 node apps/api/dist/main.js >"$RUN_DIR/bench-slowloris-api.log" 2>&1 & api=$!; pids+=("$api")
-health() { curl -fsS "http://localhost:$PORT/health" >/dev/null; }
-wait_for "bench API" 90 health
+wait_for "bench API" 90 http_ok "http://localhost:$PORT/health"
 node bench/slowloris.js --api "http://localhost:$PORT" --api-pid "$api" --out "$RUN_DIR/bench-slowloris.json" "$@"

@@ -145,7 +145,7 @@ up() {
     log "starting the registry on https://$ADDRESS (log: $DIR/registry.log)"
     detach "$DIR/registry.log" "$DIR/registry.pid" docker-registry serve "$DIR/config.yml"
   fi
-  wait_for "the registry on $ADDRESS" 30 answers || { tail -n 20 "$DIR/registry.log" >&2; exit 1; }
+  (wait_for "the registry on $ADDRESS" 30 answers) || die_with_log "$DIR/registry.log" "the registry on $ADDRESS did not answer (its log above)" 20
   # The daemon trusts the CA for this address only.
   mkdir -p "$CERTS_D"
   cmp -s "$DIR/tls/ca.crt" "$CERTS_D/ca.crt" || install -m 644 "$DIR/tls/ca.crt" "$CERTS_D/ca.crt"

@@ -11,9 +11,9 @@ export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
-log "linting (eslint.config.js), the format check (.prettierrc.json) and shellcheck (scripts/.shellcheckrc)"
+log "linting (eslint.config.js), the format check (.prettierrc.json) and shellcheck (.shellcheckrc)"
 ensure_command shellcheck shellcheck
-(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts -name '*.sh' -exec shellcheck .ci/run {} +)
+(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts bench -name '*.sh' -exec shellcheck -x .ci/run {} +)
 
 # Every project on the embedded default store (a directory), then the end-to-end
 # suite again on S3 (the local SeaweedFS, a bucket per test system).

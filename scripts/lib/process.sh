@@ -79,3 +79,11 @@ load_env() {
   source "$1"
   set +a
 }
+
+# stop_children PID...: SIGTERM each, then wait for them all (a script's EXIT
+# trap, for the processes it started in the background).
+stop_children() {
+  (($#)) || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  wait "$@" 2>/dev/null || true
+}

@@ -6,7 +6,7 @@ ensure_docker() {
   ensure_command dockerd docker.io
   ensure_command debootstrap debootstrap
   log "starting dockerd (log: $RUN_DIR/dockerd.log)"
-  nohup dockerd >"$RUN_DIR/dockerd.log" 2>&1 &
+  detach "$RUN_DIR/dockerd.log" "$RUN_DIR/dockerd.pid" dockerd
   wait_for "Docker daemon" 60 docker info
 }
 

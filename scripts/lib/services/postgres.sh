@@ -56,3 +56,10 @@ ensure_database() {
   pg_admin -tAc "SELECT 1 FROM pg_database WHERE datname='$name'" | grep -q 1 ||
     pg_admin -qc "CREATE DATABASE \"$name\""
 }
+
+# recreate_database NAME: NAME dropped (with its connections) and created empty,
+# for a run whose counts must be its own.
+recreate_database() {
+  pg_admin -qc "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)"
+  pg_admin -qc "CREATE DATABASE \"$1\""
+}

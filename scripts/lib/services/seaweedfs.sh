@@ -39,10 +39,8 @@ JSON
   chmod 600 "$dir/s3.json"
   if s3_up; then return; fi
   log "starting SeaweedFS S3 on 127.0.0.1:$S3_PORT (data: $dir)"
-  nohup "$WEED_BIN" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  detach "$RUN_DIR/seaweedfs.log" "$RUN_DIR/seaweedfs.pid" "$WEED_BIN" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
     -master.port="$SEAWEED_MASTER_PORT" -volume.port="$SEAWEED_VOLUME_PORT" -filer.port="$SEAWEED_FILER_PORT" \
-    -volume.max=200 -master.volumeSizeLimitMB=512 -master.volumePreallocate=false -s3 -s3.port="$S3_PORT" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 \
-    >"$RUN_DIR/seaweedfs.log" 2>&1 &
-  echo $! >"$RUN_DIR/seaweedfs.pid"
+    -volume.max=200 -master.volumeSizeLimitMB=512 -master.volumePreallocate=false -s3 -s3.port="$S3_PORT" -s3.config="$dir/s3.json" -s3.port.iceberg=0 -s3.port.lance=0
   wait_for "SeaweedFS S3" 60 s3_up
 }

@@ -27,12 +27,12 @@ ensure_temporal() {
   # SQLite in WAL mode, synced at checkpoints: a crash of the server loses nothing, a crash of the
   # machine may lose its last transactions; with the default (a rollback journal, synced at every
   # commit) the server spent a third more CPU per job.
-  nohup "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+  # The search attributes are SEARCH_ATTRIBUTES of libs/core/src/job.ts (workers register any missing).
+  detach "$RUN_DIR/temporal.log" "$RUN_DIR/temporal.pid" "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
     --db-filename "$RUN_DIR/temporal.db" --log-level warn \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --search-attribute MenagerieEngine=Keyword --search-attribute MenagerieSha256=Keyword \
-    >"$RUN_DIR/temporal.log" 2>&1 &
-  echo $! >"$RUN_DIR/temporal.pid"
+    --search-attribute MenagerieNode=Keyword --search-attribute MenagerieWorkflowVersion=Int
   wait_for "Temporal dev server" 90 temporal_up
   wait_for "Temporal namespace" 60 namespace_exists default
 }
@@ -44,3 +44,7 @@ ensure_namespace() {
   namespace_exists "$name" ||
     "$TEMPORAL_BIN" operator namespace create -n "$name" --address 127.0.0.1:7233 >/dev/null
 }
+
+# namespace_serves NAME: the dev server answers queries in NAME (a new
+# namespace takes a few seconds to be served).
+namespace_serves() { "$TEMPORAL_BIN" workflow count -n "$1" --address 127.0.0.1:7233; }
