@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +9,6 @@ import { giveTo, openResultFile, walkedSize, type ResultProblem, type ScratchRes
 
 export type { ResultProblem, ScratchResult } from './scratch-files';
 import {
-  formatVolume,
   hasOwnFilesystem,
   MIN_VOLUME_BYTES,
   mountVolume,
@@ -20,13 +18,13 @@ import {
   volumeTools,
   volumeUsage,
 } from './job-volume';
+import { SpareVolumes } from './spare-volumes';
 import type { ToolRunner } from './tool-runner';
+
+export { SPARE_VOLUMES } from './spare-volumes';
 
 /** What a node name may be (node.name): safe as one path segment. */
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
-/** Images kept formatted ahead, unless told otherwise: enough for a burst of jobs on a node to find one each. */
-export const SPARE_VOLUMES = 4;
 
 /**
  * How job directories are bounded. `loop`: each is an ext4 image of
@@ -62,14 +60,10 @@ export interface JobDirUsage {
  * image mounted on it. Scratch holds only what one run needs; what must last
  * is in the BlobStore.
  *
- * `<area>/spare` holds a few images formatted ahead (`spares`): a job
- * takes one and mounts it, so mkfs is not on its way. They are never
- * mounted before, and a new process of the node formats its own (it removes
- * what it finds there at init).
+ * `<area>/spare` holds a few images formatted ahead (`spares`, SpareVolumes).
  */
 export class Scratch {
-  private readonly spares: string[] = [];
-  private refilling: Promise<void> | null = null;
+  private readonly spares: SpareVolumes;
   private readonly removing = new Map<string, Promise<void>>();
   /** The shells that run the volumes' tools (mkfs, mount, umount): this one's, shared with the Scratches of ofNode. */
   private tools: ToolRunner = volumeTools();
@@ -83,10 +77,7 @@ export class Scratch {
   ) {
     if (!NODE_NAME.test(options.node)) throw new Error(`not a node name: ${JSON.stringify(options.node)}`);
     this.area = join(root, 'nodes', options.node);
-  }
-
-  private get spareArea(): string {
-    return join(this.area, 'spare');
+    this.spares = new SpareVolumes(join(this.area, 'spare'), () => this.tools, options.limitBytes, options.spares);
   }
 
   private get jobsArea(): string {
@@ -120,10 +111,7 @@ export class Scratch {
     await mkdir(this.volumesArea, { recursive: true, mode: 0o700 });
     try {
       await probeVolumes(this.tools, this.volumesArea);
-      // Formatted by an earlier process, for what may have been another limit: made anew.
-      await rm(this.spareArea, { recursive: true, force: true });
-      await mkdir(this.spareArea, { mode: 0o700 });
-      this.refill();
+      await this.spares.reset();
     } catch (err) {
       throw new Error(
         `storage.jobDirFilesystem is "loop", but this process cannot mount a job directory of its own (${err instanceof Error ? err.message : String(err)}). ` +
@@ -151,7 +139,7 @@ export class Scratch {
       await this.remove(id);
       await mkdir(dir, { mode: 0o700 });
       if (this.options.filesystem === 'loop') {
-        await this.takeVolume(id);
+        await this.spares.takeInto(this.imagePath(id));
         await mountVolume(this.tools, this.imagePath(id), dir);
         await chmod(dir, 0o700);
       }
@@ -173,33 +161,9 @@ export class Scratch {
     }
   }
 
-  /** Gives the job its image: a spare when there is one (then another is formatted in the background), else a new one. */
-  private async takeVolume(id: string): Promise<void> {
-    const spare = this.spares.pop();
-    if (spare) await rename(spare, this.imagePath(id));
-    else await formatVolume(this.tools, this.imagePath(id), this.options.limitBytes);
-    this.refill();
-  }
-
-  /** Formats spares up to `spares`, one at a time; a failure only leaves fewer (a job then formats its own). */
-  private refill(): void {
-    this.refilling ??= (async () => {
-      while (this.spares.length < (this.options.spares ?? SPARE_VOLUMES)) {
-        const image = join(this.spareArea, `${randomUUID()}.img`);
-        try {
-          await formatVolume(this.tools, image, this.options.limitBytes);
-        } catch {
-          await rm(image, { force: true }).catch(() => undefined);
-          return;
-        }
-        this.spares.push(image);
-      }
-    })().finally(() => (this.refilling = null));
-  }
-
   /** Resolves once no spare is being formatted and no job directory removed (for tests and an orderly exit). */
   async settled(): Promise<void> {
-    await Promise.all([this.refilling, ...this.removing.values()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.spares.settled(), ...[...this.removing.values()].map((p) => p.catch(() => undefined))]);
   }
 
   /**
@@ -299,7 +263,7 @@ export class Scratch {
    */
   async retire(): Promise<void> {
     for (const id of await this.list()) await this.remove(id);
-    await rm(this.spareArea, { recursive: true, force: true });
+    await this.spares.removeAll();
     for (const dir of [this.jobsArea, this.volumesArea, this.area]) await rmdir(dir).catch(() => undefined);
   }
 
