@@ -58,6 +58,14 @@ module.exports = {
       testTimeout: 300_000,
     },
     {
+      // Each catalogue engine in its container, contained as the worker runs it, on samples made
+      // here (scripts/build-samples.sh): what it reports, not the pipeline around it. Docker only.
+      ...common,
+      displayName: 'engines',
+      testMatch: ['<rootDir>/test/engines/**/*.spec.ts'],
+      testTimeout: 300_000,
+    },
+    {
       ...common,
       displayName: 'faults',
       testMatch: ['<rootDir>/test/faults/**/*.spec.ts'],

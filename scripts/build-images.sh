@@ -128,21 +128,6 @@ engine_image_name() {
   fi
 }
 
-# Images named by the Dockerfile's FROM lines (stage names and ARGs aside).
-from_images() {
-  awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' "$1/Dockerfile"
-}
-
-context_hash() {
-  local dir=$1 from
-  {
-    file_digests "$dir" . -type f
-    for from in $(from_images "$dir"); do
-      printf 'FROM %s %s\n' "$from" "$(image_id "$from")"
-    done
-  } | sha256sum | cut -d' ' -f1
-}
-
 declare -A DIR_OF_IMAGE=() BUILT=()
 ENGINE_DIRS=()
 for dockerfile in "$ENGINES_DIR"/*/Dockerfile; do

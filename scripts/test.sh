@@ -7,6 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 bash "$ROOT/scripts/ensure-services.sh"
 ensure_chromium
+# The samples the engines' tests analyse (test/fixtures/samples, made here).
+bash "$ROOT/scripts/build-samples.sh"
 export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"

@@ -52,6 +52,23 @@ build_labelled() {
   fi
 }
 
+# from_images DIR: the images DIR/Dockerfile's FROM lines name (stage names and ARGs aside).
+from_images() {
+  awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' "$1/Dockerfile"
+}
+
+# context_hash DIR: the hash of a build context (every file's path, mode and
+# content) and of the IDs of the images its FROM lines name.
+context_hash() {
+  local dir=$1 from
+  {
+    file_digests "$dir" . -type f
+    for from in $(from_images "$dir"); do
+      printf 'FROM %s %s\n' "$from" "$(image_id "$from")"
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
 ensure_base_image() {
   image_exists "$BASE_IMAGE" || bash "$ROOT/scripts/build-images.sh" base
 }

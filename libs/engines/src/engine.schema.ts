@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 /** Engine names appear in URLs and are Temporal task queue names. */
 const ENGINE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** A data bundle's name: `menagerie data push <engine> <bundle> <dir>`. */
+export const BUNDLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
 /** Names the API's own routes use at the top level; an engine can't take them. */
 export const RESERVED_ENGINE_NAMES = [
   'result',
@@ -66,8 +69,33 @@ export const engineSchema = z
     cachettl: z.number().int().min(0).optional(),
     accepts: mimePattern.optional(),
     rejects: mimePattern.optional(),
+    /**
+     * The engine's data bundles (rules, signatures) and where each is mounted,
+     * read-only: `{"rules": "/rules"}`. An operator pushes a bundle with
+     * `menagerie data push <engine> <bundle> <dir>`.
+     */
+    data: z
+      .record(
+        z.string().regex(BUNDLE_NAME, 'must be a bundle name: lower-case letters, digits, "-" or "_" (at most 32)'),
+        z
+          .string()
+          .regex(/^\/[^\0]*$/, 'must be an absolute path')
+          .refine((p) => p !== '/' && !p.split('/').includes('..'), 'must be a directory other than / without ".."'),
+      )
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((engine, ctx) => {
+    const inside = (a: string, b: string) => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
+    for (const [bundle, target] of Object.entries(engine.data ?? {})) {
+      if (inside(target, engine.mountpoint) || inside(engine.mountpoint, target))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['data', bundle],
+          message: `must not be inside the mountpoint ${engine.mountpoint}, or hold it`,
+        });
+    }
+  });
 
 export const enginesFileSchema = z
   .object({ engines: z.array(engineSchema) })

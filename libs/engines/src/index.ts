@@ -4,3 +4,4 @@ export * from './engine.schema';
 export * from './policy';
 export * from './runflags';
 export * from './cache-key';
+export * from './report.schema';

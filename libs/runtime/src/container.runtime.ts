@@ -34,8 +34,14 @@ export interface RunRequest {
   /** NAME=value pairs; never logged. */
   env: string[];
   mountpoint: string;
-  /** The job directory on the host: the only host path the engine sees. */
+  /** The job directory on the host: the only host path the engine sees read-write. */
   hostDir: string;
+  /**
+   * The engine's data bundles (rules, signatures): host directories mounted
+   * read-only at `target`. The host keeps them on a mount of their own that is
+   * read-only, nosuid, nodev and noexec (see the node's data store).
+   */
+  dataMounts?: Array<{ hostDir: string; target: string }>;
   policy: ContainerPolicy;
   timeoutMs: number;
   logLimitBytes: number;

@@ -140,7 +140,11 @@ export class DockerRuntime implements ContainerRuntime {
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
-        Binds: [`${req.hostDir}:${req.mountpoint}:rw`, ...p.binds],
+        Binds: [
+          `${req.hostDir}:${req.mountpoint}:rw`,
+          ...(req.dataMounts ?? []).map((m) => `${m.hostDir}:${m.target}:ro,rprivate`),
+          ...p.binds,
+        ],
         NetworkMode: p.network,
         CapDrop: p.capDrop,
         CapAdd: p.capAdd,
