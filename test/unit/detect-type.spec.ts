@@ -64,6 +64,9 @@ describe('detectType: the input type that accepts and rejects match', () => {
     ['gzip', gzipSync('hello'), 'application/gzip'],
     ['JSON', Buffer.from('  {"a": 1}'), 'application/json'],
     ['a script', Buffer.from('#!/bin/sh\necho hi\n'), 'text/x-script'],
+    ['RTF (not JSON, though it starts with a brace)', Buffer.from('{\\rtf1\\ansi {\\object}}'), 'text/rtf'],
+    ['an e-mail message', Buffer.from('Received: from mx\n\tby relay\nFrom: a@example.com\nSubject: hi\n\nbody\n'), 'message/rfc822'],
+    ['text that starts like a header, and is no message', Buffer.from('Subject: notes\nTo: me\n\ntext\n'), 'text/plain'],
     ['text', Buffer.from('just some words\n'), 'text/plain'],
     ['binary bytes', Buffer.from([0x00, 0x01, 0x02, 0xff]), 'application/octet-stream'],
   ])('knows %s', (_what, bytes, mime) => {

@@ -83,9 +83,17 @@ export const engineSchema = z
           .refine((p) => p !== '/' && !p.split('/').includes('..'), 'must be a directory other than / without ".."'),
       )
       .optional(),
+    /**
+     * The engine's own check of a pushed bundle: run in its image with the
+     * bundle mounted (and no input), exit 0 to accept it; anything else refuses
+     * the push with the check's output. Without it, every bundle is accepted.
+     */
+    datacheck: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   })
   .strict()
   .superRefine((engine, ctx) => {
+    if (engine.datacheck && !engine.data)
+      ctx.addIssue({ code: 'custom', path: ['datacheck'], message: 'needs a data field: the bundles it checks' });
     const inside = (a: string, b: string) => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
     for (const [bundle, target] of Object.entries(engine.data ?? {})) {
       if (inside(target, engine.mountpoint) || inside(engine.mountpoint, target))

@@ -131,10 +131,30 @@ export function detectType(head: Buffer, tail: Buffer = Buffer.alloc(0)): string
   if (text.includes('\0') || text.slice(0, -4).includes('\ufffd')) return 'application/octet-stream';
   const start = text.trimStart();
   if (start.startsWith('#!')) return 'text/x-script';
+  if (start.startsWith('{\\rtf')) return 'text/rtf';
+  if (isMessage(text)) return 'message/rfc822';
   if (start.startsWith('{') || start.startsWith('[')) return 'application/json';
   if (/^<\?xml/i.test(start)) return 'application/xml';
   if (/^<(!doctype html|html)/i.test(start)) return 'text/html';
   return 'text/plain';
+}
+
+/** Header fields an e-mail message starts with (RFC 5322), one of which names its sender or route. */
+const MESSAGE_FIELD =
+  /^(?:return-path|received|from|to|subject|date|message-id|mime-version|delivered-to|x-[a-z0-9-]+|reply-to|cc|dkim-signature|authentication-results|content-type):[ \t]/i;
+const MESSAGE_CORE = /^(?:from|received|return-path|message-id|delivered-to):/im;
+
+/** An RFC 5322 message: its first lines are header fields (at least two), one of them From, Received, Return-Path, Message-ID or Delivered-To. */
+function isMessage(text: string): boolean {
+  const lines = text.replace(/^\ufeff/, '').split(/\r?\n/);
+  let fields = 0;
+  for (const line of lines.slice(0, 40)) {
+    if (line === '') break;
+    if (/^[ \t]/.test(line) && fields > 0) continue; // a folded field
+    if (!MESSAGE_FIELD.test(line)) return false;
+    fields++;
+  }
+  return fields >= 2 && MESSAGE_CORE.test(lines.slice(0, 40).join('\n'));
 }
 
 /**
