@@ -152,7 +152,23 @@ build_engine() {
   hash="$(context_hash "$dir")"
   image_current "$image" "$hash" && return
   log "building $image from ${dir#"$ROOT"/}"
-  build_labelled "$image" "$hash" "$dir"
+  if grep -q 'build-ca\.crt' "$dir/Dockerfile"; then
+    build_with_host_ca "$image" "$hash" "$dir"
+  else
+    build_labelled "$image" "$hash" "$dir"
+  fi
+}
+
+# build_with_host_ca IMAGE HASH DIR: a Dockerfile that names build-ca.crt
+# (pip in its build must trust what the host trusts, as build-compose-images.sh
+# gives seaweedfs's) builds from a copy of DIR with the host's CA bundle in it.
+build_with_host_ca() {
+  local image=$1 hash=$2 dir=$3 ctx
+  ctx="$(mktemp -d "${TMPDIR:-/tmp}/menagerie-engine-context.XXXXXX")"
+  cp -a "$dir/." "$ctx/"
+  cp "$HOST_CA_BUNDLE" "$ctx/build-ca.crt"
+  build_labelled "$image" "$hash" "$ctx" || { rm -rf "$ctx"; return 1; }
+  rm -rf "$ctx"
 }
 
 PUSH=0
