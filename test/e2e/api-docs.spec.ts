@@ -26,6 +26,7 @@ describe('API docs', () => {
       '/jobs/{id}/webhooks',
       '/link/{id}',
       '/nodes',
+      '/report/{id}',
       '/result/{id}',
       '/submission/{id}',
       '/submission/{id}/webhooks',
@@ -53,7 +54,7 @@ describe('API docs', () => {
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
     expect(Object.keys(paths['/jobs/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);
     const listing = (paths['/jobs'] as unknown as { get: { parameters: Array<{ name: string }> } }).get;
-    expect(listing.parameters.map((p) => p.name).sort()).toEqual(['cursor', 'engine', 'limit', 'page', 'sha256', 'status']);
+    expect(listing.parameters.map((p) => p.name).sort()).toEqual(['cursor', 'engine', 'limit', 'page', 'sha256', 'status', 'tag']);
     expect(Object.keys(doc.components.schemas.JobPageDto.properties).sort()).toEqual([
       'items',
       'limit',

@@ -90,7 +90,12 @@ describe('JobRepository', () => {
       exitCode: 0,
       logTail: 'tail',
       cacheKey: key,
-      result: { name: 'r.filemeta.json', size: 5_000_000_000, mime: 'application/json' },
+      result: {
+        name: 'r.filemeta.json',
+        size: 5_000_000_000,
+        mime: 'application/json',
+        report: { summary: 'one line', verdict: 'clean', reason: 'nothing found', tagCounts: { 'hash.sha256': 1 } },
+      },
     });
     // The columns no write of a job's run sets, so that only those a servable hit must leave null are null.
     await ds.query(
@@ -107,6 +112,7 @@ describe('JobRepository', () => {
     expect(read).toEqual(typeorm);
     expect(read!.constructor).toBe(typeorm.constructor);
     expect(read!.resultSize).toBe(5_000_000_000);
+    expect(read!.report).toEqual({ summary: 'one line', verdict: 'clean', reason: 'nothing found', tagCounts: { 'hash.sha256': 1 } });
     expect(read!.startedAt).toBeInstanceOf(Date);
     // The cache lookup reads the same way, and only what it may serve.
     expect(await jobs.findCached(key, new Date(Date.now() - 60_000))).toEqual(typeorm);

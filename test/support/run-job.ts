@@ -146,6 +146,7 @@ export async function setup(engine: Engine, options: Partial<ActivityDeps> = {})
     recordFinalStatus: jest.fn(async (_input: FinalStatusRecord) => undefined),
     findCached: jest.fn(async (_key: string, _since: Date): Promise<JobEntity | null> => null),
   };
+  const tags = { replace: jest.fn(async (_jobId: string, _tags: ReadonlyArray<{ type: string; value: string }>) => undefined) };
   const deps = {
     blobs,
     scratch,
@@ -153,6 +154,7 @@ export async function setup(engine: Engine, options: Partial<ActivityDeps> = {})
     running,
     runtime,
     jobs,
+    tags,
     allowRunflags: [],
     logLimitBytes: 1024 * 1024,
     logTailBytes: 1024,
@@ -165,7 +167,7 @@ export async function setup(engine: Engine, options: Partial<ActivityDeps> = {})
   const activities = createActivities(deps);
   const input: EngineJobInput = { jobId, engine: ENGINE, originalName: 'sample.apk' };
   const stored = (kind: BlobKind) => blobs.get(jobId, kind)?.toString();
-  return { jobId, blobs, scratch, runtime, runs, running, runningDuringRun, jobs, activities, input, stored };
+  return { jobId, blobs, scratch, runtime, runs, running, runningDuringRun, jobs, tags, activities, input, stored };
 }
 
 export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {

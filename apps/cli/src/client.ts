@@ -2,7 +2,7 @@ import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ApiError, apiErrorFrom, CliError, ConnectionError, connectionFailure, ERROR_BODY_LIMIT } from './errors';
-import type { Engine, Job, JobPage, Submission } from './types';
+import type { Engine, Job, JobPage, Report, Submission } from './types';
 
 export interface Connection {
   /** The API's base URL, without a trailing slash. */
@@ -141,6 +141,11 @@ export class ApiClient {
         return { submission: body, stopping: status === 202 };
       },
     );
+  }
+
+  /** GET /report/<id>: the engine's whole report. */
+  async report(id: string): Promise<Report> {
+    return (await this.json<Report>('GET', `/report/${encodeURIComponent(id)}`)).body;
   }
 
   /** GET /link/<id>: the response, with its body still to read. */

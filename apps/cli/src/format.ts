@@ -84,6 +84,9 @@ export function jobDetails(job: Job): string[] {
     ['cached from', job.cachedFrom],
     ['submission', job.submission?.id],
     ['result', job.result ? `${job.result.name} (${bytes(job.result.size)}, ${job.result.mime})` : null],
+    ['summary', job.report?.summary],
+    ['verdict', job.report?.verdict ? `${job.report.verdict} (${job.report.reason})` : null],
+    ['report', job.report?.url ? `menagerie report ${job.jobid}` : null],
     ['fetch', job.result ? `menagerie fetch ${job.jobid}` : null],
   ];
   return keyValues(rows);

@@ -6,6 +6,7 @@ import { ApiClient } from './client';
 import { cancel } from './commands/cancel';
 import { fetchResult, type FetchOptions } from './commands/fetch';
 import { engines, jobs, type JobsOptions } from './commands/lists';
+import { report } from './commands/report';
 import { status } from './commands/status';
 import { submit, type SubmitOptions } from './commands/submit';
 import type { Context } from './context';
@@ -89,11 +90,18 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .action(async (id: string, options: FetchOptions, cmd: Command) => done(await fetchResult(context(cmd), id, options)));
 
   program
+    .command('report')
+    .description("a job's report (GET /report/<id>): its summary, verdict, sections, tags and extracted files")
+    .argument('<id>', 'a job id')
+    .action(async (id: string, _: unknown, cmd: Command) => done(await report(context(cmd), id)));
+
+  program
     .command('jobs')
     .description('the job history, newest first (GET /jobs)')
     .option('-e, --engine <engine>')
     .addOption(new Option('-s, --status <status>').choices(JOB_STATUSES))
     .option('--sha256 <hash>', "the input's sha256")
+    .option('-t, --tag <type:value>', 'jobs whose report has this tag, such as yara.rule:Office_AutoOpen')
     .option('-n, --limit <n>', 'jobs on the page, 1 to 100', integerOption('--limit', 1, 100))
     .option('--cursor <cursor>', 'the page an earlier answer pointed to (its "older: --cursor ...")')
     .action(async (options: JobsOptions, cmd: Command) => done(await jobs(context(cmd), options)));

@@ -25,7 +25,22 @@ export interface Job {
   cachedFrom: string | null;
   waitingFor: string | null;
   submission: { id: string; url: string } | null;
+  report?: { summary: string; verdict: string | null; reason: string | null; tags: Record<string, number>; url: string | null } | null;
   [more: string]: unknown;
+}
+
+/** The engine's report (menagerie.report/1; schemas/report.schema.json). */
+export interface Report {
+  schema: string;
+  summary: string;
+  verdict?: { value: string; reason: string };
+  tags: Array<{ type: string; value: string }>;
+  sections: Array<
+    | { kind: 'kv'; title: string; fields: Array<[string, string]> }
+    | { kind: 'table'; title: string; columns: string[]; rows: string[][] }
+    | { kind: 'text'; title: string; text: string }
+  >;
+  children: Array<{ path: string; relation: string; name?: string }>;
 }
 
 export interface Submission {

@@ -1,5 +1,5 @@
 import type { JobStatus } from '@menagerie/core';
-import type { JobRepository } from '@menagerie/db';
+import type { JobRepository, JobTagRepository } from '@menagerie/db';
 import type { ContainerRuntime, RegistryAuth } from '@menagerie/runtime';
 import type { BlobStore, Scratch } from '@menagerie/storage';
 
@@ -30,6 +30,8 @@ export interface ActivityDeps {
   running: RunningJobs;
   runtime: ContainerRuntime;
   jobs: Pick<JobRepository, 'findById' | 'markRunning' | 'recordFinalStatus' | 'findCached'>;
+  /** The tag index of the jobs' reports. */
+  tags: Pick<JobTagRepository, 'replace'>;
   allowRunflags: readonly string[];
   logLimitBytes: number;
   logTailBytes: number;

@@ -7,6 +7,7 @@ import { runEngineContainer } from './engine-run';
 import { recordCompletedNow, recordedRun } from './final-status';
 import { resolveImage } from './image-resolver';
 import { nameOf, stage, storeResult } from './job-files';
+import { readReport, storeReport } from './job-report';
 import { noResult } from './run-failures';
 import { boundedCleanup, withStore } from './store-retry';
 
@@ -51,7 +52,10 @@ export async function runJob(deps: RunDeps, input: EngineJobInput): Promise<JobR
     ranClean = true;
     // A refused result still leaves a row that says what ran, when and where.
     const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
+    // The report is checked first: a bad one fails the job with nothing of it stored.
+    const report = await readReport(deps, jobId, facts);
     const result = (await storeResult(deps, ctx, jobId, engine, name, facts)) ?? noResult(engine, facts);
+    if (report) result.report = await storeReport(deps, ctx, jobId, report);
     const done: JobRun = { ...run, node: deps.node, result, ...(key ? { cacheKey: key } : {}) };
     await recordCompletedNow(deps, done, jobId);
     return done;

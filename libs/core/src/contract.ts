@@ -1,4 +1,5 @@
 import type { FinalStatus } from './job';
+import type { ReportDigest } from './report';
 
 /**
  * What the workflow needs to run one engine on one input. The engine's
@@ -57,6 +58,8 @@ export interface StoredResult {
   name: string;
   size: number;
   mime: string;
+  /** What the engine's report.json said, when it wrote one (the report itself is in the store). */
+  report?: ReportDigest;
 }
 
 /** What the node-local run (fetch, run, store, clear) hands back: the run and its stored result. */
@@ -135,6 +138,7 @@ export const FAILURE_TYPES = {
   imageNotFound: 'ImageNotFound',
   noResult: 'NoResult',
   inputMissing: 'InputMissing',
+  badReport: 'BadReport',
 } as const;
 
 const ENV_FLAGS = new Set(['-e', '--env']);

@@ -12,3 +12,4 @@ export * from './reconcile';
 export * from './admission';
 export * from './relay';
 export * from './workflow-versions';
+export * from './report';

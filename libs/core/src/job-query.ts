@@ -49,13 +49,20 @@ export interface JobSearch {
   engine?: string;
   status?: JobStatus;
   sha256?: string;
+  /** A tag of the job's report (`tag=<type>:<value>`, such as `yara.rule:Foo`). */
+  tag?: { type: string; value: string };
   /** From 1; only read when there is no cursor. */
   page: number;
   limit: number;
   cursor?: JobCursor;
 }
 
-export type JobSearchField = 'q' | 'engine' | 'status' | 'sha256';
+export type JobSearchField = 'q' | 'engine' | 'status' | 'sha256' | 'tag';
+
+/** A report tag's type (menagerie.report/1): `<family>.<name>` in lower case. */
+export const TAG_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
+/** The longest value of a tag. */
+export const MAX_TAG_VALUE = 1024;
 
 const invalid = (message: string) => new MenagerieError('INVALID_QUERY', message);
 
@@ -134,7 +141,8 @@ export function parseJobSearch(query: Record<string, unknown>, fields: readonly 
   for (const field of fields) {
     const value = single(query, field);
     if (value === undefined) continue;
-    if (value.length > MAX_SEARCH_LENGTH) throw invalid(`${field} must be at most ${MAX_SEARCH_LENGTH} characters`);
+    if (value.length > (field === 'tag' ? MAX_TAG_VALUE + 65 : MAX_SEARCH_LENGTH))
+      throw invalid(`${field} must be at most ${field === 'tag' ? MAX_TAG_VALUE + 65 : MAX_SEARCH_LENGTH} characters`);
     switch (field) {
       case 'q': {
         const q = value.trim();
@@ -155,6 +163,16 @@ export function parseJobSearch(query: Record<string, unknown>, fields: readonly 
         if (!/^[0-9a-f]{64}$/i.test(value)) throw invalid('sha256 must be 64 hex digits');
         search.sha256 = value.toLowerCase();
         break;
+      case 'tag': {
+        const colon = value.indexOf(':');
+        const type = value.slice(0, colon);
+        if (colon < 0 || !TAG_TYPE.test(type) || type.length > 64 || colon === value.length - 1)
+          throw invalid(
+            'tag must be <type>:<value>, such as yara.rule:Suspicious_Macro or ioc.domain:example.com (the type in lower case, as reports give it)',
+          );
+        search.tag = { type, value: value.slice(colon + 1) };
+        break;
+      }
     }
   }
   return search;

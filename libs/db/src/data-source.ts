@@ -10,6 +10,7 @@ import { Webhooks1764800000000 } from './migrations/1764800000000-webhooks';
 import { RetryAndRateLimits1764810000000 } from './migrations/1764810000000-retry-and-rate-limits';
 import { QuieterJobEnds1764820000000 } from './migrations/1764820000000-quieter-job-ends';
 import { MaintenanceCursors1764830000000 } from './migrations/1764830000000-maintenance-cursors';
+import { Reports1764900000000 } from './migrations/1764900000000-reports';
 import { NodeEntity } from './node.entity';
 import { SubmissionEntity } from './submission.entity';
 
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   RetryAndRateLimits1764810000000,
   QuieterJobEnds1764820000000,
   MaintenanceCursors1764830000000,
+  Reports1764900000000,
 ];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import type { JobStatus } from '@menagerie/core';
+import type { JobStatus, ReportDigest } from '@menagerie/core';
 
 /** bigint comes back from pg as a string; sizes fit comfortably in a double. */
 export const bigintAsNumber = {
@@ -66,6 +66,10 @@ export class JobEntity {
 
   @Column('text', { name: 'result_mime', nullable: true })
   resultMime!: string | null;
+
+  /** What the engine's report.json said (migration 1764900000000); null without one. The report is in the store. */
+  @Column('jsonb', { nullable: true })
+  report!: ReportDigest | null;
 
   /** The worker node that ran the job (its last attempt); null until one did, and for jobs from before nodes. */
   @Column('varchar', { length: 63, nullable: true })

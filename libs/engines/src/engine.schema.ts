@@ -9,6 +9,7 @@ export const BUNDLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 export const RESERVED_ENGINE_NAMES = [
   'result',
   'link',
+  'report',
   'jobs',
   'engines',
   'health',

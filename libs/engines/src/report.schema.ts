@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TAG_VALUE, TAG_TYPE, VERDICTS, type ReportDigest } from '@menagerie/core';
 
 /** The one report format engines write beside `result`, as `report.json`. */
 export const REPORT_SCHEMA_ID = 'menagerie.report/1';
@@ -14,7 +15,7 @@ export const REPORT_LIMITS = {
   reason: 300,
   tags: 2000,
   tagType: 64,
-  tagValue: 1024,
+  tagValue: MAX_TAG_VALUE,
   sections: 64,
   title: 200,
   key: 200,
@@ -30,12 +31,6 @@ export const REPORT_LIMITS = {
   childName: 1024,
 } as const;
 
-/** What an engine may honestly say of a file, worst first. */
-export const VERDICTS = ['malicious', 'suspicious', 'informational', 'clean'] as const;
-export type Verdict = (typeof VERDICTS)[number];
-
-/** `<family>.<name>` in lower case: `yara.rule`, `ioc.url`, `hash.imphash`, `pe.packer`, `office.autoexec`. */
-const TAG_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
 /** Why a child was extracted: `extracted`, `attachment`, `embedded`, `dex`, `overlay`, `resource`, ... */
 const RELATION = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -157,15 +152,7 @@ export function parseReport(bytes: Buffer): Report {
   return parsed.data;
 }
 
-/** What the job's row keeps of its report: for /result, lists and filters. */
-export interface ReportDigest {
-  summary: string;
-  verdict: Verdict | null;
-  reason: string | null;
-  /** How many tags of each type. */
-  tagCounts: Record<string, number>;
-}
-
+/** What the job's row keeps of its report (ReportDigest in @menagerie/core). */
 export function digestOf(report: Report): ReportDigest {
   const tagCounts: Record<string, number> = {};
   for (const t of report.tags) tagCounts[t.type] = (tagCounts[t.type] ?? 0) + 1;

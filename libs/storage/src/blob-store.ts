@@ -1,7 +1,10 @@
 import type { Readable } from 'node:stream';
 
-/** What a job keeps in the store: its input, its result, and its engine's log. */
-export type BlobKind = 'input' | 'result' | 'log';
+/** What a job keeps in the store: its input, its result, its engine's log, and its report (menagerie.report/1). */
+export type BlobKind = 'input' | 'result' | 'log' | 'report';
+
+/** The name each kind is kept under in a job's directory or prefix: for the stores' implementations only. */
+export const BLOB_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log', report: 'report.json' };
 
 export interface StoredBlob {
   size: number;

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId } from '@menagerie/core';
-import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
+import { BLOB_NAMES, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from './blob-store';
 import { matchOwner, openRegularFile, translateFsError } from './fs-files';
 import { metered } from './metered';
 
-const FILE_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log' };
 const PARTIAL = '.partial';
 
 /**
@@ -50,7 +49,7 @@ export class FsBlobStore implements BlobStore {
 
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
     const dir = this.dirOf(jobId);
-    const target = join(dir, FILE_NAMES[kind]);
+    const target = join(dir, BLOB_NAMES[kind]);
     // A name of its own: a put that died may have left its partial, and a retry must not trip on it.
     const partial = `${target}.${randomUUID().slice(0, 8)}${PARTIAL}`;
     const { meter, result } = metered(limit);
@@ -76,7 +75,7 @@ export class FsBlobStore implements BlobStore {
 
   /** A symlink, FIFO or anything but a regular file is refused (null), never followed; what is measured is what is streamed. */
   async open(jobId: string, kind: BlobKind, range?: { start: number; end: number }): Promise<OpenBlob | null> {
-    const file = await openRegularFile(join(this.dirOf(jobId), FILE_NAMES[kind]));
+    const file = await openRegularFile(join(this.dirOf(jobId), BLOB_NAMES[kind]));
     if (!file) return null;
     const { handle, size } = file;
     if (range && (range.start >= size || range.end < range.start)) {
@@ -89,12 +88,12 @@ export class FsBlobStore implements BlobStore {
 
   /** A hard link: the file's bytes are shared, and last until the last job keeping them is removed. */
   async share(from: string, to: string, kind: BlobKind): Promise<boolean> {
-    const source = join(this.dirOf(from), FILE_NAMES[kind]);
+    const source = join(this.dirOf(from), BLOB_NAMES[kind]);
     const info = await lstat(source).catch(() => null);
     if (!info?.isFile()) return false;
     try {
       await makeDir(this.dirOf(to));
-      await link(source, join(this.dirOf(to), FILE_NAMES[kind]));
+      await link(source, join(this.dirOf(to), BLOB_NAMES[kind]));
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

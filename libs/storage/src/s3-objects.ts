@@ -1,9 +1,7 @@
 import { isJobId, MenagerieError } from '@menagerie/core';
-import type { BlobKind } from './blob-store';
+import { BLOB_NAMES, type BlobKind } from './blob-store';
 
 /** The S3 store's keys, and how it reads the SDK's errors. */
-
-const KIND_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log' };
 
 /** Objects under `jobs/<id>/`: with keyOf, the only place that knows the key layout. */
 export function prefixOf(jobId: string): string {
@@ -12,7 +10,7 @@ export function prefixOf(jobId: string): string {
 }
 
 export function keyOf(jobId: string, kind: BlobKind): string {
-  return `${prefixOf(jobId)}${KIND_NAMES[kind]}`;
+  return `${prefixOf(jobId)}${BLOB_NAMES[kind]}`;
 }
 
 export type SdkError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };

@@ -50,6 +50,34 @@ export async function openResultFile(path: string, maxBytes: number, sync: boole
   }
 }
 
+/**
+ * `root/path`, as openResultFile opens it, where no directory on the way is a
+ * symlink either (each is checked with lstat, and the file itself is opened
+ * with O_NOFOLLOW): a path an engine wrote can't lead out of its directory.
+ * `path` is relative, without "." or ".." segments.
+ */
+export async function openFileInside(
+  root: string,
+  path: string,
+  maxBytes: number,
+  sync: boolean,
+  where: string,
+): Promise<ResultProblem | ScratchResult> {
+  const segments = path.split('/');
+  if (path.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) return 'not-a-regular-file';
+  let dir = root;
+  for (const segment of segments.slice(0, -1)) {
+    dir = join(dir, segment);
+    const info = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+      throw translateFsError(err, where);
+    });
+    if (!info) return 'missing';
+    if (!info.isDirectory()) return 'not-a-regular-file';
+  }
+  return openResultFile(join(root, path), maxBytes, sync, where);
+}
+
 /** The handle is the stream's once asked for: it closes the file when it ends or is destroyed. */
 function openFile(handle: FileHandle, size: number, head: Buffer): ScratchResult {
   let stream: Readable | undefined;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isJobId } from '@menagerie/core';
 import { isOutOfSpace } from './fs-files';
-import { giveTo, openResultFile, walkedSize, type ResultProblem, type ScratchResult } from './scratch-files';
+import { giveTo, openFileInside, walkedSize, type ResultProblem, type ScratchResult } from './scratch-files';
 
 export type { ResultProblem, ScratchResult } from './scratch-files';
 import {
@@ -197,19 +197,20 @@ export class Scratch {
   }
 
   /**
-   * `<dir>/result`, opened without following a symlink (O_NOFOLLOW) and
-   * measured from the handle: a symlink, FIFO, device or directory is refused,
-   * never followed; so is a result over `maxBytes`.
+   * A file the engine wrote, `<dir>/<path>` (`result`, `report.json`, a child
+   * it extracted), opened without following a symlink anywhere on the path
+   * and measured from the handle: a symlink, FIFO, device or directory is
+   * refused, never followed; so is a file over `maxBytes`.
    */
-  async openResult(id: string, maxBytes: number): Promise<ResultProblem | ScratchResult> {
+  async openOutput(id: string, path: string, maxBytes: number): Promise<ResultProblem | ScratchResult> {
     // A volume's image is sparse: what the engine wrote may still be only in memory, and the
     // host's disk may refuse it. Written back now, such a failure fails the job, not the data later.
-    return openResultFile(
-      join(this.dir(id), 'result'),
-      maxBytes,
-      this.options.filesystem === 'loop',
-      `the scratch disk under ${this.root}`,
-    );
+    return openFileInside(this.dir(id), path, maxBytes, this.options.filesystem === 'loop', `the scratch disk under ${this.root}`);
+  }
+
+  /** `<dir>/result`, as openOutput opens it. */
+  openResult(id: string, maxBytes: number): Promise<ResultProblem | ScratchResult> {
+    return this.openOutput(id, 'result', maxBytes);
   }
 
   /**

@@ -9,8 +9,8 @@ export interface ResultSource {
 }
 
 /**
- * The one step of serving one job's result as another's: the source's result
- * and log are shared to `target` in the store, and the result is named after
+ * The one step of serving one job's result as another's: the source's result,
+ * log and report (when it has one) are shared to `target` in the store, and the result is named after
  * the target's own upload (`uploadName`). Answers that name, or null when the
  * source has no result to share (none, or retention removed it): then nothing
  * was shared and the target must run.
@@ -24,5 +24,6 @@ export async function shareResult(
 ): Promise<string | null> {
   if (!source.resultName || !(await blobs.share(source.id, target, 'result'))) return null;
   await blobs.share(source.id, target, 'log');
+  await blobs.share(source.id, target, 'report');
   return resultNameFor(source, uploadName, engine);
 }

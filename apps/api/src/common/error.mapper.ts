@@ -10,6 +10,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'SUBMISSION_NOT_FOUND':
     case 'RESULT_NOT_READY':
     case 'RESULT_MISSING':
+    case 'NO_REPORT':
       return HttpStatus.NOT_FOUND;
     case 'INVALID_JOB_ID':
     case 'INVALID_QUERY':

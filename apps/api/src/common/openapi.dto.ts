@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { API_ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES, type ErrorBody } from '@menagerie/core';
+import { API_ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES, VERDICTS, type ErrorBody } from '@menagerie/core';
 
 /** Shapes for the OpenAPI document; the API builds these objects in job.view.ts and the controllers. */
 export class ErrorDto implements Pick<ErrorBody, 'error' | 'message' | 'correlationId'> {
@@ -35,6 +35,21 @@ class JobResultDto {
   @ApiProperty({ example: 'application/gzip' }) mime!: string;
 }
 
+class JobReportDto {
+  @ApiProperty({ description: "the report's one line", example: 'PE32 executable for i386, 4 sections, UPX-packed' }) summary!: string;
+  @ApiProperty({ nullable: true, enum: VERDICTS, description: 'only where the engine can honestly say' }) verdict!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: "why, in the engine's words" }) reason!: string | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    description: 'how many tags of each type',
+    example: { 'yara.rule': 2, 'ioc.url': 5 },
+  })
+  tags!: Record<string, number>;
+  @ApiProperty({ nullable: true, type: String, description: 'GET it for the whole report; null once retention removed it' }) url!:
+    string | null;
+}
+
 export class JobDto {
   @ApiProperty({ format: 'uuid' }) jobid!: string;
   @ApiProperty({ example: 'apktool' }) engine!: string;
@@ -51,6 +66,12 @@ export class JobDto {
   @ApiProperty({ nullable: true, type: String, description: "the end of the engine's stdout and stderr" }) logTail!: string | null;
   @ApiProperty({ nullable: true, type: JobResultDto }) result!: JobResultDto | null;
   @ApiProperty({ nullable: true, type: String, description: 'GET it for the result bytes' }) resultUrl!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: JobReportDto,
+    description: "what the engine's report.json said (menagerie.report/1); null without one",
+  })
+  report!: JobReportDto | null;
   @ApiProperty() statusUrl!: string;
   @ApiProperty({
     nullable: true,

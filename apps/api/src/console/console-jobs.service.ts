@@ -32,7 +32,7 @@ export class ConsoleJobsService {
 
   /** Like GET /jobs, with `q` matching a part of the file name or a sha256 prefix. */
   async search(query: Record<string, unknown>): Promise<JobPage> {
-    return this.history.search(parseJobSearch(query, ['q', 'engine', 'status']));
+    return this.history.search(parseJobSearch(query, ['q', 'engine', 'status', 'tag']));
   }
 
   /** The engine's stored log, opened for reading; null while there is none (the job hasn't ended). */

@@ -120,9 +120,25 @@ export class JobService {
     }
   }
 
-  /** GET /jobs: the history, newest first, filtered by engine, status and sha256. */
+  /** GET /jobs: the history, newest first, filtered by engine, status, sha256 and a report's tag. */
   async list(query: Record<string, unknown>): Promise<JobPage> {
-    return this.history.search(parseJobSearch(query, ['engine', 'status', 'sha256']));
+    return this.history.search(parseJobSearch(query, ['engine', 'status', 'sha256', 'tag']));
+  }
+
+  /** GET /report/<id>: the engine's whole report, while the job's files are kept. */
+  async report(id: string): Promise<Readable> {
+    const job = await this.get(id);
+    const availability = resultAvailability(job);
+    if (!availability.available) {
+      throw new MenagerieError(availability.code, `no report for job ${id}: ${availability.reason}; see /result/${id}`, {
+        status: job.status,
+      });
+    }
+    if (!job.report)
+      throw new MenagerieError('NO_REPORT', `engine ${job.engine} wrote no report.json for job ${id}; its result is at /link/${id}`);
+    const file = await this.store.open(id, 'report');
+    if (!file) throw new MenagerieError('RESULT_MISSING', `the report of job ${id} is no longer stored`);
+    return file.stream;
   }
 
   async result(id: string): Promise<ResultFile> {

@@ -1,4 +1,4 @@
-import { resultAvailability } from '@menagerie/core';
+import { resultAvailability, type Verdict } from '@menagerie/core';
 import type { JobEntity } from '@menagerie/db';
 import type { Settings } from '@menagerie/config';
 
@@ -19,6 +19,8 @@ export interface JobView {
   logTail: string | null;
   result: { name: string; size: number; mime: string } | null;
   resultUrl: string | null;
+  /** What the engine's report said (menagerie.report/1); null when it wrote none. `url` answers the whole report while the result is kept. */
+  report: { summary: string; verdict: Verdict | null; reason: string | null; tags: Record<string, number>; url: string | null } | null;
   statusUrl: string;
   /** Its workflow in the Temporal Web UI; null for a cache hit served without one. */
   temporalUrl: string | null;
@@ -63,6 +65,16 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
     logTail: job.logTail,
     result: done ? { name: job.resultName!, size: job.resultSize ?? 0, mime: job.resultMime ?? 'application/octet-stream' } : null,
     resultUrl: done ? `${settings.api.publicUrl}/link/${job.id}` : null,
+    report:
+      job.status === 'completed' && job.report
+        ? {
+            summary: job.report.summary,
+            verdict: job.report.verdict,
+            reason: job.report.reason,
+            tags: job.report.tagCounts,
+            url: done ? `${settings.api.publicUrl}/report/${job.id}` : null,
+          }
+        : null,
     statusUrl: `${settings.api.publicUrl}/result/${job.id}`,
     // A hit answered at upload, or a follower completed from its leader, never had a workflow.
     temporalUrl:

@@ -136,6 +136,29 @@ export class JobsController {
     streamTo(res, file.stream, this.logger, { jobId: id }, 'the stored result');
   }
 
+  @Get('report/:id')
+  @ApiOperation({
+    summary: "The engine's report (menagerie.report/1)",
+    description: 'Summary, verdict, typed tags, sections and children, as the engine wrote it; the schema is schemas/report.schema.json.',
+  })
+  @ApiParam(ID)
+  @ApiProduces('application/json')
+  @ApiResponse({ status: 200, description: 'the report', content: { 'application/json': { schema: { type: 'object' } } } })
+  @ApiResponse(BAD_ID)
+  @ApiResponse({
+    status: 404,
+    type: ErrorDto,
+    description:
+      'JOB_NOT_FOUND; RESULT_NOT_READY while the job has no result; NO_REPORT: the engine wrote none (its result is at /link/<id>)',
+  })
+  @ApiResponse({ status: 410, type: ErrorDto, description: 'RESULT_EXPIRED: removed by retention' })
+  async report(@Param('id') id: string, @Res() res: Response): Promise<void> {
+    const stream = await this.jobs.report(id);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    streamTo(res, stream, this.logger, { jobId: id }, 'the stored report');
+  }
+
   @Get('jobs')
   @ApiOperation({
     summary: 'Job history, newest first',
@@ -146,6 +169,12 @@ export class JobsController {
   @ApiQuery({ name: 'engine', required: false })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'sha256', required: false })
+  @ApiQuery({
+    name: 'tag',
+    required: false,
+    description: "`<type>:<value>`: jobs whose report has that tag (or that were served such a job's result)",
+    example: 'yara.rule:Office_AutoOpen',
+  })
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` or `prev` of an earlier answer, as given; not with `page`' })
   @ApiQuery({
     name: 'page',

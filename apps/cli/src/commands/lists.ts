@@ -6,6 +6,7 @@ export interface JobsOptions {
   engine?: string;
   status?: string;
   sha256?: string;
+  tag?: string;
   limit?: number;
   cursor?: string;
 }
@@ -16,6 +17,7 @@ export async function jobs(ctx: Context, options: JobsOptions): Promise<number> 
     engine: options.engine,
     status: options.status,
     sha256: options.sha256,
+    tag: options.tag,
     limit: options.limit,
     cursor: options.cursor,
   });

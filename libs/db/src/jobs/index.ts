@@ -4,3 +4,4 @@ export * from './job-insert';
 export * from './job-outbox.repository';
 export * from './job-retention.repository';
 export * from './job.repository';
+export * from './job-tags.repository';

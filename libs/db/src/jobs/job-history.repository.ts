@@ -1,6 +1,7 @@
 import { Brackets, type DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { encodeJobCursor, EXACT_TOTAL_LIMIT, pageTotal, type JobCursor, type JobSearch } from '@menagerie/core';
 import { JobEntity } from '../job.entity';
+import { taggedCondition } from './job-tags.repository';
 
 export interface JobPage {
   items: JobEntity[];
@@ -35,7 +36,8 @@ export class JobHistoryRepository {
   }
 
   /**
-   * The history, newest first, filtered by engine, status and sha256, and
+   * The history, newest first, filtered by engine, status, sha256 and a
+   * report's tag, and
    * searched by `q`: a part of the file name (case-insensitive) or, when `q`
    * is hex, a prefix of the sha256. Ties on createdAt go by id, so pages are
    * stable and every caller sees the same order.
@@ -98,6 +100,7 @@ export class JobHistoryRepository {
     if (search.engine) qb.andWhere('job.engine = :engine', { engine: search.engine });
     if (search.status) qb.andWhere('job.status = :status', { status: search.status });
     if (search.sha256) qb.andWhere('job.sha256 = :sha256', { sha256: search.sha256 });
+    if (search.tag) qb.andWhere(taggedCondition('job'), { tagType: search.tag.type, tagValue: search.tag.value });
     const q = search.q;
     if (q) {
       // Served by the trigram index (jobs_name_trgm_idx) and, for the prefix, by jobs_sha256_history_idx.

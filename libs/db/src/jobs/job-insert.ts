@@ -31,6 +31,14 @@ export interface NewJob {
   retryOf?: string | null;
 }
 
+/** How many columns UPLOAD_COLUMNS names (id, engine and status come first: $1, $2 and a literal). */
+const UPLOAD_COLUMN_COUNT = UPLOAD_COLUMNS.split(',').length;
+
+/** `$from, ..., $(from + count - 1)`. */
+function placeholders(from: number, count: number): string {
+  return Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+}
+
 /** The values of UPLOAD_COLUMNS but the status. */
 function uploadValues(job: NewJob): unknown[] {
   return [
@@ -60,7 +68,7 @@ function inserted(manager: EntityManager, job: NewJob, created: Date, over: Part
     runId: null,
     createdAt: created,
     ...{ imageDigest: null, startedAt: null, finishedAt: null, exitCode: null, error: null, logTail: null },
-    ...{ resultName: null, resultSize: null, resultMime: null, node: null, expiredAt: null },
+    ...{ resultName: null, resultSize: null, resultMime: null, report: null, node: null, expiredAt: null },
     ...over,
   });
 }
@@ -79,6 +87,7 @@ export function servedFrom(source: JobEntity, at: Date): Partial<JobEntity> {
     resultName: source.resultName,
     resultSize: source.resultSize,
     resultMime: source.resultMime,
+    report: source.report,
   };
 }
 
@@ -95,7 +104,7 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     const { rows } = await prepared<{ created_at: Date; finished_at: Date }>(
       manager,
       `INSERT INTO jobs (${UPLOAD_COLUMNS}, ${RESULT_COLUMNS.join(', ')}, cached_from, started_at, finished_at)
-       VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, now(), now())
+       VALUES ($1, $2, 'completed', ${placeholders(3, UPLOAD_COLUMN_COUNT - 3 + RESULT_COLUMNS.length + 1)}, now(), now())
        RETURNING created_at, finished_at`,
       [...uploadValues(job), ...resultValues(hit), hit.id],
     );

@@ -35,7 +35,16 @@ export function textOrNull(value: string | null | undefined): string | null {
  * follower whose leader completed), as SQL parameters in the order of
  * RESULT_COLUMNS: the one place a result is copied from one row to another.
  */
-export const RESULT_COLUMNS = ['cache_key', 'image_digest', 'exit_code', 'log_tail', 'result_name', 'result_size', 'result_mime'] as const;
+export const RESULT_COLUMNS = [
+  'cache_key',
+  'image_digest',
+  'exit_code',
+  'log_tail',
+  'result_name',
+  'result_size',
+  'result_mime',
+  'report',
+] as const;
 
 export function resultValues(source: JobEntity): unknown[] {
   return [
@@ -46,5 +55,6 @@ export function resultValues(source: JobEntity): unknown[] {
     source.resultName,
     source.resultSize,
     source.resultMime,
+    source.report,
   ];
 }

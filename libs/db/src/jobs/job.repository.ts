@@ -98,7 +98,7 @@ export class JobRepository {
          -- What ran and when, also when the best-effort "running" write never landed.
          image_digest = COALESCE($9, image_digest), node = COALESCE($10, node), started_at = COALESCE(started_at, $11::timestamptz),
          -- The key of what really ran (the worker's digest), and for a hit the worker found, whose result it serves.
-         cache_key = COALESCE($12, cache_key), cached_from = COALESCE($13::uuid, cached_from)
+         cache_key = COALESCE($12, cache_key), cached_from = COALESCE($13::uuid, cached_from), report = $16::jsonb
        WHERE id = $1 AND status <> ALL($14::varchar[])
        RETURNING engine, created_at, started_at`,
       [
@@ -113,6 +113,7 @@ export class JobRepository {
           FINAL_STATUSES,
         ],
         new Date(),
+        input.result?.report ? JSON.stringify(input.result.report) : null,
       ],
     );
     const row = rows[0];
