@@ -47,6 +47,25 @@ describe('detectType: the input type that accepts and rejects match', () => {
     expect(detectType(readFileSync(join(FIXTURES, 'sample.apk')))).toBe('application/vnd.android.package-archive');
   });
 
+  it('tells OLE files apart by their stream names: an Outlook message, Word, Excel, PowerPoint, or just OLE', () => {
+    const ole = (...streams: string[]) =>
+      Buffer.concat([Buffer.from('d0cf11e0a1b11ae1', 'hex'), Buffer.alloc(504), ...streams.map((s) => Buffer.from(s, 'utf16le'))]);
+    expect(detectType(ole('Root Entry', '__substg1.0_0037001F'))).toBe('application/vnd.ms-outlook');
+    expect(detectType(ole('Root Entry', 'WordDocument', '1Table'))).toBe('application/msword');
+    expect(detectType(ole('Root Entry', 'Workbook'))).toBe('application/vnd.ms-excel');
+    expect(detectType(ole('Root Entry', 'PowerPoint Document'))).toBe('application/vnd.ms-powerpoint');
+    expect(detectType(ole('Root Entry', '\x01Ole10Native'))).toBe('application/x-ole-storage');
+  });
+
+  it('knows an OOXML document with a VBA project as macro-enabled', () => {
+    expect(detectType(zip(['[Content_Types].xml', 'xl/workbook.xml', 'xl/vbaProject.bin']))).toBe(
+      'application/vnd.ms-excel.sheet.macroEnabled.12',
+    );
+    expect(detectType(zip(['[Content_Types].xml', 'word/document.xml']))).toBe(
+      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    );
+  });
+
   it('tells an APK, a Java archive and a plain zip apart', () => {
     expect(detectType(zip(['AndroidManifest.xml', 'res/a.xml']))).toBe('application/vnd.android.package-archive');
     expect(detectType(zip(['META-INF/MANIFEST.MF', 'a/B.class']))).toBe('application/java-archive');

@@ -63,7 +63,6 @@ const MAGIC: Array<{ at: number; bytes: string; mime: string }> = [
   { at: 0, bytes: '\xca\xfe\xba\xbe', mime: 'application/java-vm' },
   { at: 0, bytes: '\xcf\xfa\xed\xfe', mime: 'application/x-mach-binary' },
   { at: 0, bytes: '\xce\xfa\xed\xfe', mime: 'application/x-mach-binary' },
-  { at: 0, bytes: '\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1', mime: 'application/x-ole-storage' },
   { at: 0, bytes: '7z\xbc\xaf\x27\x1c', mime: 'application/x-7z-compressed' },
   { at: 0, bytes: 'Rar!\x1a\x07', mime: 'application/vnd.rar' },
   { at: 0, bytes: 'BZh', mime: 'application/x-bzip2' },
@@ -99,10 +98,36 @@ function zipType(head: Buffer, tail: Buffer): string {
   const names = zipNames(head, tail);
   if (names.some((n) => n === 'AndroidManifest.xml' || /^classes\d*\.dex$/.test(n))) return 'application/vnd.android.package-archive';
   if (names.includes('META-INF/MANIFEST.MF')) return 'application/java-archive';
-  if (names.some((n) => n.startsWith('word/'))) return 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-  if (names.some((n) => n.startsWith('xl/'))) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-  if (names.some((n) => n.startsWith('ppt/'))) return 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
+  const macros = names.some((n) => /^(word|xl|ppt)\/vbaProject\.bin$/.test(n));
+  if (names.some((n) => n.startsWith('word/')))
+    return macros
+      ? 'application/vnd.ms-word.document.macroEnabled.12'
+      : 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+  if (names.some((n) => n.startsWith('xl/')))
+    return macros ? 'application/vnd.ms-excel.sheet.macroEnabled.12' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  if (names.some((n) => n.startsWith('ppt/')))
+    return macros
+      ? 'application/vnd.ms-powerpoint.presentation.macroEnabled.12'
+      : 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
   return 'application/zip';
+}
+
+const OLE_MAGIC = Buffer.from('d0cf11e0a1b11ae1', 'hex');
+/** Stream names of an OLE compound file (UTF-16LE in its directory) that tell what it holds, first match wins. */
+const OLE_STREAMS: Array<[string, string]> = [
+  ['__substg1.0_', 'application/vnd.ms-outlook'],
+  ['WordDocument', 'application/msword'],
+  ['Workbook', 'application/vnd.ms-excel'],
+  ['PowerPoint Document', 'application/vnd.ms-powerpoint'],
+];
+
+/** What an OLE compound file is, by the stream names in its directory where the head or tail holds it; else just OLE. */
+function oleType(head: Buffer, tail: Buffer): string {
+  for (const [name, mime] of OLE_STREAMS) {
+    const utf16 = Buffer.from(name, 'utf16le');
+    if (head.includes(utf16) || tail.includes(utf16)) return mime;
+  }
+  return 'application/x-ole-storage';
 }
 
 /** A PE file: MZ, and the PE signature where the DOS header points. */
@@ -122,6 +147,7 @@ function isPe(head: Buffer): boolean {
 export function detectType(head: Buffer, tail: Buffer = Buffer.alloc(0)): string {
   if (head.length === 0) return 'application/x-empty';
   if (isZip(head)) return zipType(head, tail);
+  if (head.subarray(0, 8).equals(OLE_MAGIC)) return oleType(head, tail);
   if (isPe(head)) return 'application/vnd.microsoft.portable-executable';
   if (head.toString('latin1', 0, 2) === 'MZ') return 'application/x-msdownload';
   for (const m of MAGIC) if (head.toString('latin1', m.at, m.at + m.bytes.length) === m.bytes) return m.mime;
