@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTarGz } from '../support/archive';
 import { FIXTURES } from '../support/env';
+import { writeShippedEnginesFile } from '../support/engines-file';
 import { body, getJob, uploadBytes, uploadFile, waitForJob, type Job } from '../support/http';
 import { jobContainers, startSystem, type System } from '../support/system';
 
@@ -17,7 +18,8 @@ describe('core pipeline', () => {
   const jobIds: string[] = [];
 
   beforeAll(async () => {
-    sys = await startSystem({ uiPort: 18233 });
+    // The two sample engines as shipped; the catalogue runs in test/e2e/catalogue.spec.ts.
+    sys = await startSystem({ uiPort: 18233, enginesFile: writeShippedEnginesFile('menagerie-pipeline-', []) });
   });
   afterAll(async () => {
     await sys?.stop();

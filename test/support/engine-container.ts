@@ -2,8 +2,8 @@ import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { chownSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadEngines, parseReport, type Engine, type Report } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
+import { configuredEnv, loadEngines, parseReport, type Engine, type Report } from '@menagerie/engines';
+import { DockerRuntime, type RunOutcome } from '@menagerie/runtime';
 import { ROOT } from './env';
 import { tempDir } from './temp-dir';
 
@@ -40,41 +40,18 @@ export interface EngineContainerRun {
 export async function runCatalogueEngine(
   name: string,
   sample: string,
-  options: { data?: Record<string, string>; timeoutMs?: number } = {},
+  options: { data?: Record<string, string>; timeoutMs?: number; env?: string[] } = {},
 ): Promise<EngineContainerRun> {
   const engine = catalogueEngine(name);
-  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
-  const image = await runtime.inspectImage(engine.spec.image);
-  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh ${name}`);
   if (!existsSync(sample)) throw new Error(`no sample ${sample}; run: bash scripts/build-samples.sh`);
-  const dir = tempDir(`menagerie-engine-${name}-`);
-  chownSync(dir, ENGINE_UID, ENGINE_UID);
+  const dir = jobDir(name);
   const input = join(dir, engine.spec.inputfilename);
   copyFileSync(sample, input);
   chownSync(input, ENGINE_UID, ENGINE_UID);
-  const mounts = engine.config.data ?? {};
-  const dataMounts = Object.entries(options.data ?? {}).map(([bundle, hostDir]) => {
-    const target = mounts[bundle];
-    if (!target) throw new Error(`engine ${name} declares no data bundle ${bundle} (its data: ${JSON.stringify(mounts)})`);
-    return { hostDir, target };
+  const outcome = await runContained(engine, dir, engine.spec.cmd, {
+    ...options,
+    env: [...configuredEnv(engine), `MENAGERIE_INPUT=${engine.spec.inputfilename}`, ...(options.env ?? [])],
   });
-  const outcome = await runtime.run(
-    {
-      jobId: randomUUID(),
-      engine: name,
-      image,
-      cmd: engine.spec.cmd,
-      user: engine.spec.user,
-      env: [`MENAGERIE_INPUT=${engine.spec.inputfilename}`],
-      mountpoint: engine.spec.mountpoint,
-      hostDir: dir,
-      dataMounts,
-      policy: engine.policy,
-      timeoutMs: options.timeoutMs ?? engine.spec.timeout * 1000,
-      logLimitBytes: 1 << 20,
-    },
-    new AbortController().signal,
-  );
   const read = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file)) : null);
   const reportBytes = read('report.json');
   return {
@@ -85,6 +62,64 @@ export async function runCatalogueEngine(
     result: read('result'),
     dir,
   };
+}
+
+/**
+ * Runs a catalogue engine's `datacheck` on a bundle (`bundleDir` mounted
+ * where the engine's one data bundle goes), in an empty job directory, as
+ * a push would: its exit code and output.
+ */
+export async function runCatalogueDatacheck(name: string, bundleDir: string): Promise<{ exitCode: number | null; log: string }> {
+  const engine = catalogueEngine(name);
+  const check = engine.config.datacheck;
+  const bundles = Object.keys(engine.config.data ?? {});
+  if (!check || bundles.length !== 1) throw new Error(`engine ${name} has no datacheck, or not one data bundle`);
+  const cmd = Array.isArray(check) ? check : ['/bin/sh', '-c', check];
+  const outcome = await runContained(engine, jobDir(name), cmd, { data: { [bundles[0]]: bundleDir }, env: configuredEnv(engine) });
+  return { exitCode: outcome.exitCode, log: outcome.log.toString('utf8') };
+}
+
+/** A job directory of the engine's user. */
+function jobDir(name: string): string {
+  const dir = tempDir(`menagerie-engine-${name}-`);
+  chownSync(dir, ENGINE_UID, ENGINE_UID);
+  return dir;
+}
+
+/** `cmd` in the engine's image on `dir`, contained as the worker contains it, with the data bundles of `options`. */
+async function runContained(
+  engine: Engine,
+  dir: string,
+  cmd: string[],
+  options: { data?: Record<string, string>; timeoutMs?: number; env: string[] },
+): Promise<RunOutcome> {
+  const name = engine.config.name;
+  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
+  const image = await runtime.inspectImage(engine.spec.image);
+  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh ${name}`);
+  const mounts = engine.config.data ?? {};
+  const dataMounts = Object.entries(options.data ?? {}).map(([bundle, hostDir]) => {
+    const target = mounts[bundle];
+    if (!target) throw new Error(`engine ${name} declares no data bundle ${bundle} (its data: ${JSON.stringify(mounts)})`);
+    return { hostDir, target };
+  });
+  return runtime.run(
+    {
+      jobId: randomUUID(),
+      engine: name,
+      image,
+      cmd,
+      user: engine.spec.user,
+      env: options.env,
+      mountpoint: engine.spec.mountpoint,
+      hostDir: dir,
+      dataMounts,
+      policy: engine.policy,
+      timeoutMs: options.timeoutMs ?? engine.spec.timeout * 1000,
+      logLimitBytes: 1 << 20,
+    },
+    new AbortController().signal,
+  );
 }
 
 /** The values of `report`'s tags of `type`. */

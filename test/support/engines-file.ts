@@ -45,12 +45,23 @@ export function writeEnginesFile(engines: TestEngine[]): string {
   return file;
 }
 
-/** The shipped engines (confs/engines.json, as is) with `extra` engines (as engines.json spells them) after them. */
-export function writeShippedEnginesFile(prefix: string, extra: object[]): string {
+/** The two sample engines of confs/engines.json; the rest of the catalogue is tested on its own (test/engines, test/e2e/catalogue.spec.ts). */
+export const SAMPLE_ENGINES = ['apktool', 'filemeta'];
+
+/**
+ * Engines of confs/engines.json as they are shipped (`only` of them, by
+ * default the two sample engines), with `extra` engines (as engines.json
+ * spells them) after them. The file keeps the original format: `{{uid}}`
+ * stands unquoted where a number goes.
+ */
+export function writeShippedEnginesFile(prefix: string, extra: object[], only: readonly string[] = SAMPLE_ENGINES): string {
   const shipped = readFileSync(join(ROOT, 'confs/engines.json'), 'utf8');
-  const patched = shipped.replace(/\]\s*\}\s*$/, `,\n${extra.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
-  if (patched === shipped) throw new Error('could not extend confs/engines.json');
+  // Each engine is an object of its own in the file's top-level array; {{uid}} is made a string to parse it, and put back.
+  const { engines } = JSON.parse(shipped.replaceAll('{{uid}}', '"{{uid}}"')) as { engines: Array<{ name: string }> };
+  const kept = engines.filter((e) => only.includes(e.name));
+  if (kept.length !== only.length) throw new Error(`confs/engines.json lacks some of ${only.join(', ')}`);
+  const body = [...kept, ...extra].map((e) => JSON.stringify(e).replaceAll('"{{uid}}"', '{{uid}}'));
   const file = join(tempDir(prefix, { until: 'file' }), 'engines.json');
-  writeFileSync(file, patched);
+  writeFileSync(file, `{"engines": [\n${body.join(',\n')}\n]}\n`);
   return file;
 }
