@@ -21,6 +21,7 @@ describe('email engine (the email module, extract-msg), on messages written by h
   it('is routed e-mail messages and Outlook messages, and not Office files or PDFs', () => {
     const engine = catalogueEngine('email');
     expect(refusesType(engine, detectType(readFileSync(sample('message.eml'))))).toBeNull();
+    expect(refusesType(engine, detectType(readFileSync(sample('message.msg'))))).toBeNull();
     expect(refusesType(engine, 'application/vnd.ms-outlook')).toBeNull();
     expect(refusesType(engine, detectType(readFileSync(sample('macro.xls'))))).not.toBeNull();
     expect(refusesType(engine, detectType(readFileSync(sample('active.pdf'))))).not.toBeNull();

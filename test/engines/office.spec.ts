@@ -28,6 +28,7 @@ describe('office engine (oletools), on documents made with LibreOffice and by ha
     expect(refusesType(engine, 'application/vnd.ms-word.document.macroEnabled.12')).toBeNull();
     expect(refusesType(engine, detectType(readFileSync(sample('active.pdf'))))).not.toBeNull();
     expect(refusesType(engine, detectType(readFileSync(sample('message.eml'))))).not.toBeNull();
+    expect(refusesType(engine, detectType(readFileSync(sample('message.msg'))))).not.toBeNull();
     expect(refusesType(engine, 'application/vnd.ms-outlook')).not.toBeNull();
   });
 
