@@ -18,6 +18,7 @@ RISKY_NAME = re.compile(
     r"(?i)\.(bat|cmd|com|cpl|dll|exe|hta|iso|img|jar|js|jse|lnk|msi|ps1|scr|vbe|vbs|wsf|wsh|docm|xlsm|pptm|dotm|xlam)$")
 MESSAGE_FIELDS = ("Subject", "From", "Sender", "Reply-To", "Return-Path", "To", "Cc", "Date", "Message-ID")
 MAX_TOTAL = 512 * 1024 * 1024
+NOT_INDICATORS = {"message-id", "in-reply-to", "references", "dkim-signature", "arc-message-signature", "arc-seal"}
 
 
 def received_hop(value):
@@ -36,6 +37,8 @@ def received_hop(value):
 def analyse(r, data):
     mail = read_msg(r.input_path) if data[:8] == OLE else read_eml(data)
     headers = "\n".join("%s: %s" % kv for kv in mail.headers)
+    # Message identifiers look like addresses but are none; signatures hold no indicators.
+    indicative = "\n".join("%s: %s" % (k, v) for k, v in mail.headers if k.lower() not in NOT_INDICATORS)
     r.kv("Message", [(name, mail.first(name)) for name in MESSAGE_FIELDS if mail.first(name)]
          + [("Attachments", len(mail.attachments)), ("Format", mail.kind)])
     r.kv("Headers", mail.headers)
@@ -44,7 +47,7 @@ def analyse(r, data):
         r.table("Received path", ["hop", "from", "from (seen as)", "by", "with", "id", "date"],
                 [(i + 1, h["from"], h["from_seen_as"], h["by"], h["with"], h["id"], h["date"]) for i, h in enumerate(hops)])
     counts = {}
-    for text in (headers, mail.text, mail.html):
+    for text in (indicative, mail.text, mail.html):
         for kind, n in tag_iocs(r, text).items():
             counts[kind] = counts.get(kind, 0) + n
     if mail.text:

@@ -47,7 +47,7 @@ describe('email engine (the email module, extract-msg), on messages written by h
     expect(hops).toEqual(expected.hops.map((h, i) => ({ hop: String(i + 1), ...h })));
     expect(tagValues(run.report, 'ioc.url')).toEqual([expected.url]);
     expect(tagValues(run.report, 'ioc.domain')).toContain(new URL(expected.url).hostname);
-    expect(tagValues(run.report, 'ioc.email')).toEqual(expect.arrayContaining(['alice@sender.example.org', 'bob@recipient.example.com']));
+    expect(tagValues(run.report, 'ioc.email')).toEqual(['alice@sender.example.org', 'bob@recipient.example.com']);
     expect(run.report?.summary).toBe(`${format} "${expected.subject}" from ${expected.from}: 3 hops, 2 attachments, 1 URL`);
     expect(run.report?.verdict).toBeUndefined();
   });
