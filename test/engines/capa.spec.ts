@@ -1,11 +1,16 @@
-import Docker from 'dockerode';
-import { randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refusesType } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
 import { detectType } from '@menagerie/storage';
-import { catalogueEngine, field, runCatalogueEngine, samplePath, section, tagValues } from '../support/engine-container';
+import {
+  catalogueEngine,
+  field,
+  runCatalogueDatacheck,
+  runCatalogueEngine,
+  samplePath,
+  section,
+  tagValues,
+} from '../support/engine-container';
 import { ROOT } from '../support/env';
 import { tempDir } from '../support/temp-dir';
 
@@ -35,37 +40,6 @@ function bundle(files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   chmodSync(dir, 0o755);
   return dir;
-}
-
-/** Runs the engine's datacheck in its image, as a push would: the bundle mounted where `data` says, no input. */
-async function runDatacheck(name: string, bundleDir: string): Promise<{ exitCode: number | null; log: string }> {
-  const engine = catalogueEngine(name);
-  const check = engine.config.datacheck;
-  const [target] = Object.values(engine.config.data ?? {});
-  if (!check || !target) throw new Error(`engine ${name} has no datacheck or data`);
-  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
-  const image = await runtime.inspectImage(engine.spec.image);
-  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh ${name}`);
-  const dir = tempDir(`menagerie-datacheck-${name}-`);
-  chownSync(dir, 1000, 1000);
-  const outcome = await runtime.run(
-    {
-      jobId: randomUUID(),
-      engine: name,
-      image,
-      cmd: Array.isArray(check) ? check : check.trim().split(/\s+/),
-      user: engine.spec.user,
-      env: [],
-      mountpoint: engine.spec.mountpoint,
-      hostDir: dir,
-      dataMounts: [{ hostDir: bundleDir, target }],
-      policy: engine.policy,
-      timeoutMs: 120_000,
-      logLimitBytes: 1 << 20,
-    },
-    new AbortController().signal,
-  );
-  return { exitCode: outcome.exitCode, log: outcome.log.toString('utf8') };
 }
 
 const BROKEN_RULE = `rule:
@@ -139,6 +113,15 @@ describe('capa engine (flare-capa), with the rules of engines/capa/data/rules', 
     expect(tagValues(run.report, 'capa.capability')).toEqual([]);
   });
 
+  it('stops capa at its own time limit (CAPA_TIMEOUT) and says so in a report, well within the job timeout', async () => {
+    const run = await runCatalogueEngine('capa', sample('capable.exe'), { data: { rules: RULES }, env: ['CAPA_TIMEOUT=1'] });
+    expect(run.exitCode).toBe(0);
+    expect(run.timedOut).toBe(false);
+    expect(run.report?.summary).toBe("capa's analysis did not finish within 1 s: no capabilities reported");
+    expect(field(run.report, 'Analysis', 'Time limit')).toBe('1 s');
+    expect(tagValues(run.report, 'capa.capability')).toEqual([]);
+  });
+
   it('says that no rules are mounted when the bundle is empty, and exits 0', async () => {
     const run = await runCatalogueEngine('capa', sample('capable.elf'), { data: { rules: bundle({}) } });
     expect(run.exitCode).toBe(0);
@@ -155,23 +138,23 @@ describe('capa engine (flare-capa), with the rules of engines/capa/data/rules', 
 
   describe('its datacheck (/engine/check.sh, run with the bundle mounted)', () => {
     it('accepts the example bundle and names its rules', async () => {
-      const check = await runDatacheck('capa', RULES);
+      const check = await runCatalogueDatacheck('capa', RULES);
       expect(check.exitCode).toBe(0);
       expect(check.log).toContain('capa loads 3 rules from /rules: contain an embedded URL, create file, get hostname');
     });
 
     it("refuses a bundle with a rule capa does not load, with capa's message naming the file", async () => {
       const good = readFileSync(join(RULES, 'create-file.yml'), 'utf8');
-      const check = await runDatacheck('capa', bundle({ 'create-file.yml': good, 'broken.yml': BROKEN_RULE }));
+      const check = await runCatalogueDatacheck('capa', bundle({ 'create-file.yml': good, 'broken.yml': BROKEN_RULE }));
       expect(check.exitCode).toBe(1);
       expect(check.log).toContain('ERROR: capa refuses the rules bundle: broken.yml: invalid rule: unexpected statement: apii');
     });
 
     it('refuses a bundle that is not YAML, and one with no rule at all', async () => {
-      const notYaml = await runDatacheck('capa', bundle({ 'oops.yml': 'rule:\n  meta: [oops\n' }));
+      const notYaml = await runCatalogueDatacheck('capa', bundle({ 'oops.yml': 'rule:\n  meta: [oops\n' }));
       expect(notYaml.exitCode).toBe(1);
       expect(notYaml.log).toMatch(/ERROR: capa refuses the rules bundle: oops\.yml: invalid YAML: /);
-      const empty = await runDatacheck('capa', bundle({ 'README.md': 'no rules here\n' }));
+      const empty = await runCatalogueDatacheck('capa', bundle({ 'README.md': 'no rules here\n' }));
       expect(empty.exitCode).toBe(1);
       expect(empty.log).toContain('ERROR: capa refuses the rules bundle: no capa rules (*.yml files) in /rules');
     });
