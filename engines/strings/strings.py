@@ -10,6 +10,7 @@ string become ioc.* tags (menagerie_report.tag_iocs, each value once); stack,
 tight and decoded strings are tags too (floss.stack_string, ...).
 result: FLOSS's JSON, or, for static strings, a JSON list of them.
 """
+import itertools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ FLOSS = "/opt/strings/bin/floss"
 FLOSS_MAX_BYTES = 16 * 1024 * 1024  # FLOSS's own bound without --large-file
 FLOSS_TIMEOUT = 150
 MIN_LENGTH = 4
+MAX_STATIC = 200_000  # static strings kept of each encoding: bounds the memory on a file of nothing but short strings
 ASCII = re.compile(rb"[\x20-\x7e\t]{%d,}" % MIN_LENGTH)
 UTF16 = re.compile(rb"(?:[\x20-\x7e\t]\x00){%d,}" % MIN_LENGTH)
 FLOSS_KINDS = [("stack_strings", "Stack strings", "floss.stack_string"), ("tight_strings", "Tight strings", "floss.tight_string"),
@@ -34,10 +36,16 @@ def is_pe(data):
     return data[at:at + 4] == b"PE\0\0"
 
 
-def static_strings(data):
-    """(offset, encoding, string) of every printable ASCII and UTF-16LE run, in file order."""
-    found = [(m.start(), "ASCII", m.group().decode("ascii")) for m in ASCII.finditer(data)]
-    found += [(m.start(), "UTF-16LE", m.group().decode("utf-16-le")) for m in UTF16.finditer(data)]
+def static_strings(r, data):
+    """(offset, encoding, string) of the printable ASCII and UTF-16LE runs (the first MAX_STATIC of each), in file order."""
+    found = []
+    for pattern, encoding in ((ASCII, "ascii"), (UTF16, "utf-16-le")):
+        runs = [(m.start(), "ASCII" if encoding == "ascii" else "UTF-16LE", m.group().decode(encoding))
+                for m in itertools.islice(pattern.finditer(data), MAX_STATIC + 1)]
+        if len(runs) > MAX_STATIC:
+            r.note("more than %d %s strings: the first %d were kept" % (MAX_STATIC, runs[0][1], MAX_STATIC))
+            runs = runs[:MAX_STATIC]
+        found += runs
     return sorted(found)
 
 
@@ -117,7 +125,7 @@ def main():
         result = json.dumps(doc, ensure_ascii=False).encode("utf-8")
         described = "FLOSS: " + ", ".join("%d %s" % (v, k) for k, v in counts.items() if v or k == "static") + " strings"
     else:
-        static = static_strings(data)
+        static = static_strings(r, data)
         everything = [s for _, _, s in static]
         fields = [("Method", "static strings (ASCII and UTF-16LE)"), ("Why", why), ("Minimum length", str(MIN_LENGTH)),
                   ("ASCII strings", str(sum(1 for s in static if s[1] == "ASCII"))),
