@@ -5,3 +5,5 @@ export * from './policy';
 export * from './runflags';
 export * from './cache-key';
 export * from './report.schema';
+export * from './bundle';
+export * from './bundle-tar';
