@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refusesType } from '@menagerie/engines';
 import { detectType } from '@menagerie/storage';
@@ -10,9 +10,9 @@ import {
   samplePath,
   section,
   tagValues,
+  writeBundle,
 } from '../support/engine-container';
 import { ROOT } from '../support/env';
-import { tempDir } from '../support/temp-dir';
 
 // The engines project's testTimeout (jest.config.js) does not reach the tests: a capa run takes seconds.
 jest.setTimeout(300_000);
@@ -32,14 +32,6 @@ const functions = (name: string): Record<string, string> =>
 function capabilities(report: Parameters<typeof section>[0]): Record<string, Record<string, string>> {
   const table = section(report, 'Capabilities', 'table');
   return Object.fromEntries(table.rows.map((row) => [row[0], Object.fromEntries(table.columns.map((c, i) => [c, row[i]]))]));
-}
-
-/** A bundle directory of the given rule files, readable by the engine's uid. */
-function bundle(files: Record<string, string>): string {
-  const dir = tempDir('menagerie-capa-rules-');
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  chmodSync(dir, 0o755);
-  return dir;
 }
 
 const BROKEN_RULE = `rule:
@@ -123,14 +115,14 @@ describe('capa engine (flare-capa), with the rules of engines/capa/data/rules', 
   });
 
   it('says that no rules are mounted when the bundle is empty, and exits 0', async () => {
-    const run = await runCatalogueEngine('capa', sample('capable.elf'), { data: { rules: bundle({}) } });
+    const run = await runCatalogueEngine('capa', sample('capable.elf'), { data: { rules: writeBundle({}) } });
     expect(run.exitCode).toBe(0);
     expect(run.report?.summary).toBe('no capa rules mounted at /rules: nothing was matched');
     expect(tagValues(run.report, 'capa.capability')).toEqual([]);
   });
 
   it("fails (exit 3) with capa's message when the mounted bundle has a bad rule", async () => {
-    const run = await runCatalogueEngine('capa', sample('capable.elf'), { data: { rules: bundle({ 'broken.yml': BROKEN_RULE }) } });
+    const run = await runCatalogueEngine('capa', sample('capable.elf'), { data: { rules: writeBundle({ 'broken.yml': BROKEN_RULE }) } });
     expect(run.exitCode).toBe(3);
     expect(run.log).toContain('ERROR: the rules bundle at /rules does not load: broken.yml: invalid rule: unexpected statement: apii');
     expect(run.result).toBeNull();
@@ -145,16 +137,16 @@ describe('capa engine (flare-capa), with the rules of engines/capa/data/rules', 
 
     it("refuses a bundle with a rule capa does not load, with capa's message naming the file", async () => {
       const good = readFileSync(join(RULES, 'create-file.yml'), 'utf8');
-      const check = await runCatalogueDatacheck('capa', bundle({ 'create-file.yml': good, 'broken.yml': BROKEN_RULE }));
+      const check = await runCatalogueDatacheck('capa', writeBundle({ 'create-file.yml': good, 'broken.yml': BROKEN_RULE }));
       expect(check.exitCode).toBe(1);
       expect(check.log).toContain('ERROR: capa refuses the rules bundle: broken.yml: invalid rule: unexpected statement: apii');
     });
 
     it('refuses a bundle that is not YAML, and one with no rule at all', async () => {
-      const notYaml = await runCatalogueDatacheck('capa', bundle({ 'oops.yml': 'rule:\n  meta: [oops\n' }));
+      const notYaml = await runCatalogueDatacheck('capa', writeBundle({ 'oops.yml': 'rule:\n  meta: [oops\n' }));
       expect(notYaml.exitCode).toBe(1);
       expect(notYaml.log).toMatch(/ERROR: capa refuses the rules bundle: oops\.yml: invalid YAML: /);
-      const empty = await runCatalogueDatacheck('capa', bundle({ 'README.md': 'no rules here\n' }));
+      const empty = await runCatalogueDatacheck('capa', writeBundle({ 'README.md': 'no rules here\n' }));
       expect(empty.exitCode).toBe(1);
       expect(empty.log).toContain('ERROR: capa refuses the rules bundle: no capa rules (*.yml files) in /rules');
     });

@@ -1,12 +1,18 @@
-import Docker from 'dockerode';
-import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refusesType } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
-import { catalogueEngine, field, runCatalogueEngine, samplePath, section, tagValues } from '../support/engine-container';
+import {
+  catalogueEngine,
+  field,
+  runCatalogueDatacheck,
+  runCatalogueEngine,
+  samplePath,
+  section,
+  tagValues,
+  writeBundle,
+} from '../support/engine-container';
 import { ROOT } from '../support/env';
-import { tempDir } from '../support/temp-dir';
 
 /** The example bundle written here, as an operator would push it. */
 const EXAMPLE_SIGNATURES = join(ROOT, 'engines/clamav/data/signatures');
@@ -14,45 +20,6 @@ const sample = (name: string) => samplePath('archives', name);
 /** What make.sh recorded of marked.bin. */
 const marked = (JSON.parse(readFileSync(sample('expected.json'), 'utf8')) as Record<string, { md5: string; size: number }>)['marked.bin'];
 const BOTH = ['Menagerie.Test.Marker.UNOFFICIAL', 'Menagerie.Test.Sample.UNOFFICIAL'];
-
-/** A signature bundle of these files, readable by the engine's uid. */
-function bundle(files: Record<string, string>): string {
-  const dir = tempDir('menagerie-clamav-signatures-');
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o644 });
-  chmodSync(dir, 0o755);
-  return dir;
-}
-
-/** Runs the engine's datacheck in its image, as a push would: the bundle mounted where `data` says, no input. */
-async function runDatacheck(bundleDir: string): Promise<{ exitCode: number | null; log: string }> {
-  const engine = catalogueEngine('clamav');
-  const check = engine.config.datacheck;
-  const target = engine.config.data?.signatures;
-  if (!check || !target) throw new Error('engine clamav has no datacheck or signatures bundle');
-  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
-  const image = await runtime.inspectImage(engine.spec.image);
-  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh clamav`);
-  const dir = tempDir('menagerie-datacheck-clamav-');
-  chownSync(dir, 1000, 1000);
-  const outcome = await runtime.run(
-    {
-      jobId: randomUUID(),
-      engine: 'clamav',
-      image,
-      cmd: Array.isArray(check) ? check : [check],
-      user: engine.spec.user,
-      env: [],
-      mountpoint: engine.spec.mountpoint,
-      hostDir: dir,
-      dataMounts: [{ hostDir: bundleDir, target }],
-      policy: engine.policy,
-      timeoutMs: 60_000,
-      logLimitBytes: 1 << 20,
-    },
-    new AbortController().signal,
-  );
-  return { exitCode: outcome.exitCode, log: outcome.log.toString('utf8') };
-}
 
 const scan = (name: string, signatures = EXAMPLE_SIGNATURES) => runCatalogueEngine('clamav', sample(name), { data: { signatures } });
 
@@ -100,13 +67,13 @@ describe('clamav engine (ClamAV clamscan), with signatures from a data bundle', 
   });
 
   it('another bundle changes what is found, without a rebuild', async () => {
-    const signatures = bundle({ 'stage2.ndb': `Local.Stage2.Url:0:*:${Buffer.from('menagerie.invalid/stage2').toString('hex')}\n` });
+    const signatures = writeBundle({ 'stage2.ndb': `Local.Stage2.Url:0:*:${Buffer.from('menagerie.invalid/stage2').toString('hex')}\n` });
     const run = await scan('marked.bin', signatures);
     expect(tagValues(run.report, 'av.signature')).toEqual(['Local.Stage2.Url.UNOFFICIAL']);
   });
 
   it('with no bundle mounted it says so, and exits 0', async () => {
-    const run = await scan('marked.bin', bundle({}));
+    const run = await scan('marked.bin', writeBundle({}));
     expect(run.exitCode).toBe(0);
     expect(run.report?.summary).toBe('no ClamAV signatures mounted at /signatures: nothing was scanned');
     expect(run.report?.tags).toEqual([]);
@@ -116,26 +83,26 @@ describe('clamav engine (ClamAV clamscan), with signatures from a data bundle', 
     const BAD = { 'good.hdb': `${marked.md5}:${marked.size}:Good.Hash\n`, 'bad.ndb': 'Broken.Body:0:*:not-hex\n' };
 
     it('accepts the example bundle', async () => {
-      const check = await runDatacheck(EXAMPLE_SIGNATURES);
+      const check = await runCatalogueDatacheck('clamav', EXAMPLE_SIGNATURES);
       expect(check.exitCode).toBe(0);
       expect(check.log).toMatch(/^ok: ClamAV \d+\.\d+\.\d+ loaded 2 signatures$/m);
     });
 
     it("refuses a malformed signature file, with LibClamAV's own message", async () => {
-      const check = await runDatacheck(bundle(BAD));
+      const check = await runCatalogueDatacheck('clamav', writeBundle(BAD));
       expect(check.exitCode).toBe(1);
       expect(check.log).toContain('ERROR: ClamAV cannot load the signatures:');
       expect(check.log).toContain("LibClamAV Error: Can't load /signatures/bad.ndb: Malformed database");
     });
 
     it('refuses a bundle with no database file', async () => {
-      const check = await runDatacheck(bundle({ 'README.md': 'no signatures here' }));
+      const check = await runCatalogueDatacheck('clamav', writeBundle({ 'README.md': 'no signatures here' }));
       expect(check.exitCode).toBe(1);
       expect(check.log).toContain('ERROR: no database file (.hdb, .ndb, .ldb, .cvd, ...) in /signatures');
     });
 
     it('a malformed bundle fails the scan itself with the same message (exit 3)', async () => {
-      const run = await scan('marked.bin', bundle(BAD));
+      const run = await scan('marked.bin', writeBundle(BAD));
       expect(run.exitCode).toBe(3);
       expect(run.log).toMatch(/ERROR: clamscan failed: .*Can't load \/signatures\/bad\.ndb: Malformed database/);
       expect(run.result).toBeNull();

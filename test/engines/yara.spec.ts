@@ -1,12 +1,17 @@
-import Docker from 'dockerode';
-import { randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { refusesType } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
-import { catalogueEngine, field, runCatalogueEngine, samplePath, section, tagValues } from '../support/engine-container';
+import {
+  catalogueEngine,
+  field,
+  runCatalogueDatacheck,
+  runCatalogueEngine,
+  samplePath,
+  section,
+  tagValues,
+  writeBundle,
+} from '../support/engine-container';
 import { ROOT } from '../support/env';
-import { tempDir } from '../support/temp-dir';
 
 /** The example bundle written here, as an operator would push it. */
 const EXAMPLE_RULES = join(ROOT, 'engines/yara/data/rules');
@@ -15,48 +20,6 @@ const marked = (JSON.parse(readFileSync(samplePath('archives', 'expected.json'),
   'marked.bin'
 ];
 const sample = (name: string) => samplePath('archives', name);
-
-/** A rule bundle of these files, readable by the engine's uid. */
-function bundle(files: Record<string, string>): string {
-  const dir = tempDir('menagerie-yara-rules-');
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true, mode: 0o755 });
-    writeFileSync(join(dir, name), text, { mode: 0o644 });
-  }
-  chmodSync(dir, 0o755);
-  return dir;
-}
-
-/** Runs the engine's datacheck in its image, as a push would: the bundle mounted where `data` says, no input. */
-async function runDatacheck(bundleDir: string): Promise<{ exitCode: number | null; log: string }> {
-  const engine = catalogueEngine('yara');
-  const check = engine.config.datacheck;
-  const target = engine.config.data?.rules;
-  if (!check || !target) throw new Error('engine yara has no datacheck or rules bundle');
-  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
-  const image = await runtime.inspectImage(engine.spec.image);
-  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh yara`);
-  const dir = tempDir('menagerie-datacheck-yara-');
-  chownSync(dir, 1000, 1000);
-  const outcome = await runtime.run(
-    {
-      jobId: randomUUID(),
-      engine: 'yara',
-      image,
-      cmd: Array.isArray(check) ? check : [check],
-      user: engine.spec.user,
-      env: [],
-      mountpoint: engine.spec.mountpoint,
-      hostDir: dir,
-      dataMounts: [{ hostDir: bundleDir, target }],
-      policy: engine.policy,
-      timeoutMs: 60_000,
-      logLimitBytes: 1 << 20,
-    },
-    new AbortController().signal,
-  );
-  return { exitCode: outcome.exitCode, log: outcome.log.toString('utf8') };
-}
 
 const rows = (report: Parameters<typeof section>[0], title: string) => section(report, title, 'table').rows;
 
@@ -142,7 +105,7 @@ describe('yara engine (python3-yara), with rules from a data bundle', () => {
   });
 
   it('another bundle changes what matches, without a rebuild: a suspicious rule, and one with no verdict (informational)', async () => {
-    const rules = bundle({
+    const rules = writeBundle({
       'a.yar': 'rule Says_Stage2 { meta: verdict = "suspicious" strings: $s = "stage2" condition: $s }',
       'b.yara': 'rule Any_File { condition: filesize > 0 }',
     });
@@ -155,7 +118,7 @@ describe('yara engine (python3-yara), with rules from a data bundle', () => {
   });
 
   it('with no bundle mounted it says so, and exits 0', async () => {
-    const run = await runCatalogueEngine('yara', sample('marked.bin'), { data: { rules: bundle({}) } });
+    const run = await runCatalogueEngine('yara', sample('marked.bin'), { data: { rules: writeBundle({}) } });
     expect(run.exitCode).toBe(0);
     expect(run.report?.summary).toBe('no yara rules mounted at /rules: nothing was matched');
     expect(run.report?.tags).toEqual([]);
@@ -165,25 +128,28 @@ describe('yara engine (python3-yara), with rules from a data bundle', () => {
     const BROKEN = 'rule Broken\n{\n    strings:\n        $a = "x"\n    condition:\n        $b\n}\n';
 
     it('accepts the example bundle', async () => {
-      const check = await runDatacheck(EXAMPLE_RULES);
+      const check = await runCatalogueDatacheck('yara', EXAMPLE_RULES);
       expect(check.exitCode).toBe(0);
       expect(check.log).toContain('ok: 2 rule files, 4 rules compiled');
     });
 
     it("refuses a rule that does not compile, with yara's own message (file, line, what)", async () => {
-      const check = await runDatacheck(bundle({ 'good.yar': 'rule Good { condition: true }', 'sub/bad.yar': BROKEN }));
+      const check = await runCatalogueDatacheck(
+        'yara',
+        writeBundle({ 'good.yar': 'rule Good { condition: true }', 'sub/bad.yar': BROKEN }),
+      );
       expect(check.exitCode).toBe(1);
       expect(check.log).toMatch(/^ERROR: the rules do not compile: \/rules\/sub\/bad\.yar\(\d+\): undefined string "\$b"$/m);
     });
 
     it('refuses a bundle with no rule file', async () => {
-      const check = await runDatacheck(bundle({ 'README.txt': 'no rules here' }));
+      const check = await runCatalogueDatacheck('yara', writeBundle({ 'README.txt': 'no rules here' }));
       expect(check.exitCode).toBe(1);
       expect(check.log).toContain('ERROR: no *.yar or *.yara file under /rules');
     });
 
     it('a bundle that does not compile fails the run itself with the same message (exit 3)', async () => {
-      const run = await runCatalogueEngine('yara', sample('marked.bin'), { data: { rules: bundle({ 'bad.yar': BROKEN }) } });
+      const run = await runCatalogueEngine('yara', sample('marked.bin'), { data: { rules: writeBundle({ 'bad.yar': BROKEN }) } });
       expect(run.exitCode).toBe(3);
       expect(run.log).toMatch(/ERROR: the rules under \/rules do not compile: \/rules\/bad\.yar\(\d+\): undefined string "\$b"/);
       expect(run.result).toBeNull();

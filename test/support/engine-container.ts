@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
-import { chownSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { configuredEnv, loadEngines, parseReport, type Engine, type Report } from '@menagerie/engines';
 import { DockerRuntime, type RunOutcome } from '@menagerie/runtime';
 import { ROOT } from './env';
@@ -141,6 +141,17 @@ export function section<K extends Report['sections'][number]['kind']>(
 /** A key-value section's value for `key`. */
 export function field(report: Report | null, title: string, key: string): string | undefined {
   return section(report, title, 'kv').fields.find(([k]) => k === key)?.[1];
+}
+
+/** A bundle directory of these files (paths may hold directories), readable by the engine's uid, as an operator would push it. */
+export function writeBundle(files: Record<string, string>): string {
+  const dir = tempDir('menagerie-bundle-');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, name), text, { mode: 0o644 });
+  }
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** Where scripts/build-samples.sh puts the samples of `group`. */
