@@ -2,7 +2,7 @@
 // job ends), then the result preview and the engine's full log. This module
 // holds the page's state, its header and actions, and the polling; each
 // section is drawn by a module of its own (job-timeline, job-details,
-// job-result, job-webhooks).
+// job-report, job-result, job-webhooks).
 import {
   ApiError,
   UUID,
@@ -19,6 +19,7 @@ import {
   statusBadge,
 } from './console.js';
 import { renderDetails, renderRelations } from './job-details.js';
+import { loadReport, renderReport } from './job-report.js';
 import { loadLog, loadPreview } from './job-result.js';
 import { renderTimeline } from './job-timeline.js';
 import { followWebhooks } from './job-webhooks.js';
@@ -88,6 +89,7 @@ function render(j) {
   renderRelations(j);
   renderTimeline(j);
   notice(jobError, j.error);
+  renderReport(j);
   renderDetails(j);
   resultMeta.textContent = j.result ? `${j.result.name} · ${formatBytes(j.result.size)} · ${j.result.mime}` : '';
   article.setAttribute('aria-busy', 'false');
@@ -149,7 +151,7 @@ if (!UUID.test(id)) {
     if (!endLoaded) {
       endLoaded = true;
       followWebhooks(id);
-      await Promise.all([loadPreview(id), loadLog(id)]);
+      await Promise.all([loadPreview(id), loadLog(id), loadReport(job)]);
       document.body.dataset.ready = 'true';
     }
     return false;

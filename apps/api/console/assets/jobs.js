@@ -2,8 +2,11 @@
 // search live in the URL; the page refreshes itself every 2 s. Older and Newer
 // follow the answer's cursors (`next`, `prev`), so a page deep in the history
 // costs what the first does and does not shift while new jobs arrive; the
-// page number is only shown.
+// page number is only shown. Each row shows its report's verdict; the tag
+// filter (`tag=<type>:<value>`, as a report's tag links give it) finds the
+// jobs whose report has that tag.
 import {
+  ApiError,
   api,
   between,
   cachedBadge,
@@ -22,11 +25,13 @@ import {
   statusBadge,
   timeAgo,
 } from './console.js';
+import { verdictBadge } from './reports.js';
 
 const form = document.getElementById('filters');
 const q = document.getElementById('q');
 const engineSelect = document.getElementById('engine');
 const statusSelect = document.getElementById('status');
+const tagInput = document.getElementById('tag');
 const rows = document.getElementById('rows');
 const empty = document.getElementById('empty');
 const error = document.getElementById('error');
@@ -41,6 +46,7 @@ const state = {
   q: params.get('q') ?? '',
   engine: params.get('engine') ?? '',
   status: params.get('status') ?? '',
+  tag: params.get('tag') ?? '',
   page: Math.max(1, Number.parseInt(params.get('page') ?? '1', 10) || 1),
   cursor: params.get('cursor') ?? '',
   limit: Math.min(100, Math.max(1, Number.parseInt(params.get('limit') ?? '20', 10) || 20)),
@@ -49,8 +55,11 @@ const state = {
 const MIN_SEARCH = 3;
 let cursors = { next: null, prev: null };
 let seq = 0;
+/** A search the API refused (400: a filter it can't take), not asked again until the filters change. */
+let refused = null;
 
 q.value = state.q;
+tagInput.value = state.tag;
 statusSelect.value = state.status;
 
 function ensureEngineOption(name) {
@@ -72,6 +81,7 @@ function syncUrl() {
   if (state.q) p.set('q', state.q);
   if (state.engine) p.set('engine', state.engine);
   if (state.status) p.set('status', state.status);
+  if (state.tag) p.set('tag', state.tag);
   if (state.page > 1) p.set('page', String(state.page));
   if (state.cursor) p.set('cursor', state.cursor);
   if (state.limit !== 20) p.set('limit', String(state.limit));
@@ -94,6 +104,7 @@ function row(job) {
     'tr',
     { dataset: { jobid: job.jobid, status: job.status, cached: String(Boolean(job.cached)) } },
     cell('Status', statusBadge(job.status), job.cached ? cachedBadge() : null),
+    h('td', { class: 'verdict-cell', dataset: { label: 'Verdict' } }, verdictBadge(job.report?.verdict, job.report?.reason)),
     h(
       'td',
       { class: 'file', dataset: { label: 'File' } },
@@ -121,12 +132,16 @@ async function load() {
   if (state.q && !short) p.set('q', state.q);
   if (state.engine) p.set('engine', state.engine);
   if (state.status) p.set('status', state.status);
+  if (state.tag) p.set('tag', state.tag);
+  if (p.toString() === refused) return;
   let answer;
   try {
     answer = await api(`/console/api/jobs?${p}`);
   } catch (err) {
     if (mine !== seq) return;
-    live.failed();
+    // A filter refused is the filter's fault, not the connection's.
+    if (err instanceof ApiError && err.status === 400) refused = p.toString();
+    else live.failed();
     notice(error, `Could not load the jobs: ${errorText(err)}`);
     return;
   }
@@ -139,7 +154,7 @@ async function load() {
   const pages = Math.max(1, answer.pages, state.page);
   rows.replaceChildren(...answer.items.map(row));
   empty.hidden = answer.items.length > 0;
-  const filtered = (state.q && !short) || state.engine || state.status;
+  const filtered = (state.q && !short) || state.engine || state.status || state.tag;
   const count = `${about}${formatCount(answer.total)} ${answer.total === 1 ? 'job' : 'jobs'}${filtered ? ' match' : ''}, newest first.`;
   summary.textContent = short
     ? `Type at least ${MIN_SEARCH} characters to search. ${count}`
@@ -168,10 +183,18 @@ q.addEventListener('input', () => {
     changed();
   }, 250);
 });
+tagInput.addEventListener('input', () => {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => {
+    state.tag = tagInput.value.trim();
+    changed();
+  }, 250);
+});
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   clearTimeout(debounce);
   state.q = q.value.trim();
+  state.tag = tagInput.value.trim();
   changed();
 });
 engineSelect.addEventListener('change', () => {
@@ -187,7 +210,8 @@ form.addEventListener('reset', (e) => {
   q.value = '';
   engineSelect.value = '';
   statusSelect.value = '';
-  Object.assign(state, { q: '', engine: '', status: '' });
+  tagInput.value = '';
+  Object.assign(state, { q: '', engine: '', status: '', tag: '' });
   changed();
 });
 prev.addEventListener('click', () => {

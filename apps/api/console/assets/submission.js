@@ -1,6 +1,7 @@
 // Submission page: one uploaded file, one job per engine. Follows
 // GET /submission/<id>?wait=2 in a loop until its status is final; "Cancel
-// remaining" is DELETE /submission/<id>.
+// remaining" is DELETE /submission/<id>. Every engine's verdict is drawn by
+// submission-verdicts.js.
 import {
   ApiError,
   FINAL_STATUSES,
@@ -23,6 +24,7 @@ import {
   shortHash,
   statusBadge,
 } from './console.js';
+import { renderVerdicts } from './submission-verdicts.js';
 
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const article = document.getElementById('submission');
@@ -187,6 +189,7 @@ function render(s) {
     h('span', { class: 'mono', text: s.submissionId }),
   );
   renderCancel(s);
+  renderVerdicts(s.jobs);
   renderSummary(s);
   rows.replaceChildren(...s.jobs.map(row));
   empty.hidden = n > 0;
