@@ -27,6 +27,8 @@ interface Backend {
   store: BlobStore;
   /** Names of everything kept for `id`, finished or not. */
   leftFor(id: string): Promise<string[]>;
+  /** Names of everything kept of data bundles, finished or not. */
+  bundlesLeft(): Promise<string[]>;
   /** What a process that died mid-put leaves. */
   leaveUnfinishedUpload(id: string): Promise<void>;
   dispose(): Promise<void>;
@@ -43,6 +45,7 @@ function fsBackend(): Backend {
   return {
     store,
     leftFor: async (id) => (existsSync(dirOf(id)) ? readdirSync(dirOf(id)) : []),
+    bundlesLeft: async () => (existsSync(join(root, 'bundles')) ? readdirSync(join(root, 'bundles')).map((n) => `bundles/${n}`) : []),
     leaveUnfinishedUpload: async (id) => {
       const dir = dirOf(id);
       mkdirSync(dir, { recursive: true });
@@ -69,6 +72,7 @@ function s3Backend(): Backend {
   return {
     store,
     leftFor: async (id) => [...(await keys(`jobs/${id}/`)), ...(await uploads(`jobs/${id}/`))],
+    bundlesLeft: async () => [...(await keys('bundles/')), ...(await uploads('bundles/'))],
     leaveUnfinishedUpload: async (id) => {
       await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `jobs/${id}/input` }));
     },
@@ -241,6 +245,55 @@ describe.each([
     expect(await backend.leftFor(id)).toHaveLength(1);
     expect(await store.abortStaleUploads(new Date(Date.now() + 60_000))).toBe(1);
     expect(await backend.leftFor(id)).toEqual([]);
+  });
+
+  describe('data bundles, by digest', () => {
+    const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+    it('keeps a tar under its digest, apart from the jobs: put, open, exists, remove', async () => {
+      const digest = digestOf(`bundle ${randomUUID()}`);
+      const hex = digest.slice('sha256:'.length);
+      expect(await store.bundles.exists(digest)).toBe(false);
+      expect(await store.bundles.open(digest)).toBeNull();
+      expect(await store.bundles.put(digest, from('the canonical tar'), 100)).toEqual({
+        size: 17,
+        sha256: createHash('sha256').update('the canonical tar').digest('hex'),
+      });
+      expect(await store.bundles.exists(digest)).toBe(true);
+      const opened = (await store.bundles.open(digest))!;
+      expect({ size: opened.size, text: await text(opened.stream) }).toEqual({ size: 17, text: 'the canonical tar' });
+      expect(await backend.bundlesLeft()).toContain(`bundles/${hex}.tar`);
+      await store.bundles.remove(digest);
+      await store.bundles.remove(digest);
+      expect(await store.bundles.exists(digest)).toBe(false);
+      expect(await backend.bundlesLeft()).not.toContain(`bundles/${hex}.tar`);
+    });
+
+    it("is never an id that retention's listIds (and so its orphan sweep) meets", async () => {
+      const digest = digestOf(`listed ${randomUUID()}`);
+      await store.bundles.put(digest, from('x'), 10);
+      const seen: string[] = [];
+      let after: string | null = null;
+      do {
+        const page: { ids: string[]; next: string | null } = await store.listIds(after, 1000);
+        seen.push(...page.ids);
+        after = page.next;
+      } while (after !== null);
+      expect(seen.filter((id) => digest.includes(id) || id.includes('bundles'))).toEqual([]);
+      expect(await store.bundles.exists(digest)).toBe(true);
+    });
+
+    it('stops past the limit with UPLOAD_TOO_LARGE and leaves nothing', async () => {
+      const digest = digestOf(`too large ${randomUUID()}`);
+      const { source } = endless();
+      await expect(store.bundles.put(digest, source, 100_000)).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
+      expect((await backend.bundlesLeft()).filter((name) => name.includes(digest.slice(7)))).toEqual([]);
+    });
+
+    it('refuses a name that is not a digest', async () => {
+      await expect(store.bundles.put('sha256:../../etc', from('x'), 10)).rejects.toThrow(/not a bundle digest/);
+      await expect(store.bundles.open(`sha256:${'A'.repeat(64)}`)).rejects.toThrow(/not a bundle digest/);
+    });
   });
 
   it('refuses a name that is not a job id, so no path or key can escape', async () => {

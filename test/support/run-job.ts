@@ -7,7 +7,7 @@ import { createActivities, type ActivityDeps, type RunningJobs } from '@menageri
 import { MenagerieError, type UserNamespace, type EngineJobInput, type EngineSpec, type FinalStatusRecord } from '@menagerie/core';
 import type { ContainerRuntime, ImageInfo, RegistryAuth, RunOutcome, RunRequest } from '@menagerie/runtime';
 import type { JobEntity } from '@menagerie/db';
-import { Scratch, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from '@menagerie/storage';
+import { Scratch, type BlobKind, type BlobStore, type BundleBlobs, type OpenBlob, type StoredBlob } from '@menagerie/storage';
 import { tempDir } from './temp-dir';
 
 /**
@@ -39,6 +39,21 @@ export class MemoryBlobs implements BlobStore {
   failOpen: (kind: BlobKind) => Error | null | Promise<Error | null> = () => null;
   readonly puts: BlobKind[] = [];
   readonly opens: BlobKind[] = [];
+  /** Bundle tars by digest. */
+  readonly bundleTars = new Map<string, Buffer>();
+  readonly bundles: BundleBlobs = {
+    put: async (digest, source) => {
+      const bytes = Buffer.concat(await source.toArray());
+      this.bundleTars.set(digest, bytes);
+      return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    },
+    open: async (digest) => {
+      const bytes = this.bundleTars.get(digest);
+      return bytes ? { stream: Readable.from([bytes]), size: bytes.length } : null;
+    },
+    exists: async (digest) => this.bundleTars.has(digest),
+    remove: async (digest) => void this.bundleTars.delete(digest),
+  };
 
   get(jobId: string, kind: BlobKind): Buffer | undefined {
     return this.blobs.get(`${jobId}/${kind}`);

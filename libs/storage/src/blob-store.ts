@@ -1,10 +1,17 @@
 import type { Readable } from 'node:stream';
+import { isBundleDigest } from '@menagerie/engines';
 
 /** What a job keeps in the store: its input, its result, its engine's log, and its report (menagerie.report/1). */
 export type BlobKind = 'input' | 'result' | 'log' | 'report';
 
 /** The name each kind is kept under in a job's directory or prefix: for the stores' implementations only. */
 export const BLOB_NAMES: Record<BlobKind, string> = { input: 'input', result: 'result', log: 'engine.log', report: 'report.json' };
+
+/** The name a bundle's tar is kept under, `<hex>.tar` for `sha256:<hex>`: for the stores' implementations only. */
+export function bundleFileName(digest: string): string {
+  if (!isBundleDigest(digest)) throw new Error(`not a bundle digest: ${JSON.stringify(digest)}`);
+  return `${digest.slice('sha256:'.length)}.tar`;
+}
 
 export interface StoredBlob {
   size: number;
@@ -15,6 +22,22 @@ export interface OpenBlob {
   stream: Readable;
   /** The blob's whole size, whatever range was asked for. */
   size: number;
+}
+
+/**
+ * The data bundles' canonical tars, named by digest (`sha256:<hex>`, see
+ * @menagerie/engines): kept apart from the jobs' blobs, so retention's
+ * listIds and orphan sweep never meet one. A digest names its content, so a
+ * put of one already kept writes the same bytes again.
+ */
+export interface BundleBlobs {
+  /** As BlobStore.put: streamed, bounded by `limit` (UPLOAD_TOO_LARGE), nothing left by a failure. */
+  put(digest: string, source: Readable, limit: number): Promise<StoredBlob>;
+  /** The tar; null when there is none. */
+  open(digest: string): Promise<OpenBlob | null>;
+  exists(digest: string): Promise<boolean>;
+  /** Removing what isn't there is no error. */
+  remove(digest: string): Promise<void>;
 }
 
 /**
@@ -39,9 +62,11 @@ export interface BlobStore {
    * False when `from` has no such blob (retention removed it).
    */
   share(from: string, to: string, kind: BlobKind): Promise<boolean>;
+  /** The data bundles, by digest. */
+  readonly bundles: BundleBlobs;
   /** Removes everything kept for a job; removing what isn't there is no error. */
   remove(jobId: string): Promise<void>;
-  /** Aborts multipart uploads started before `before` and never finished (a process that died mid-upload); returns how many. */
+  /** Aborts multipart uploads (of jobs and bundles) started before `before` and never finished (a process that died mid-upload); returns how many. */
   abortStaleUploads(before: Date): Promise<number>;
   /**
    * One page of the ids with anything stored (an input, a result, a log), in

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MenagerieError, isJobId } from '@menagerie/core';
 import { BLOB_NAMES, type BlobKind, type BlobStore, type OpenBlob, type StoredBlob } from './blob-store';
+import { FsBundles } from './fs-bundles';
 import { matchOwner, openRegularFile, translateFsError } from './fs-files';
 import { metered } from './metered';
 
@@ -30,13 +31,19 @@ async function makeDir(dir: string): Promise<boolean> {
 }
 
 /**
- * A BlobStore in a directory: `<root>/store/<id>/{input,result,engine.log}`,
+ * A BlobStore in a directory: `<root>/store/<id>/{input,result,engine.log}`
+ * (and the data bundles beside it, FsBundles),
  * directories 0700 and files 0600, the layout JobStore kept, so what it
  * stored is still served. A put is written beside its target under a name
  * of its own ending in `.partial`, and renamed into place once whole.
  */
 export class FsBlobStore implements BlobStore {
-  constructor(readonly root: string) {}
+  /** `<root>/bundles/<hex>.tar` (FsBundles). */
+  readonly bundles: FsBundles;
+
+  constructor(readonly root: string) {
+    this.bundles = new FsBundles(join(root, 'bundles'));
+  }
 
   private get area(): string {
     return join(this.root, 'store');
@@ -55,9 +62,11 @@ export class FsBlobStore implements BlobStore {
     const { meter, result } = metered(limit);
     // Taken at once: a source that fails while the directory is being made is an error of this put, not an unhandled one.
     const metering = pipeline(source, meter);
+    let writing: Promise<void> | undefined;
     try {
       const made = await makeDir(dir);
-      await Promise.all([metering, pipeline(meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }))]);
+      writing = pipeline(meter, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+      await Promise.all([metering, writing]);
       // A directory this put just made has the file's owner already: only an existing one (a result beside its input) is asked.
       if (!made) await matchOwner(partial, dir);
       await rename(partial, target);
@@ -65,6 +74,8 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       meter.destroy();
       await metering.catch(() => undefined);
+      // The file is removed once its stream is done with it: one still opening would make it again.
+      await writing?.catch(() => undefined);
       source.resume(); // keep the request draining so that it can be answered
       await rm(partial, { force: true });
       // A refused upload leaves no directory either; a result or a log leaves the input it belongs to.
@@ -109,7 +120,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Removes the partial files of puts that started before `before` and never finished (their process died). */
   async abortStaleUploads(before: Date): Promise<number> {
-    let removed = 0;
+    let removed = await this.bundles.abortStale(before);
     for await (const id of this.eachId()) {
       for (const name of await readdir(this.dirOf(id)).catch(() => [] as string[])) {
         if (!name.endsWith(PARTIAL)) continue;
@@ -175,6 +186,7 @@ export class FsBlobStore implements BlobStore {
 
   async init(): Promise<void> {
     await mkdir(this.area, { recursive: true, mode: 0o700 });
+    await mkdir(join(this.root, 'bundles'), { recursive: true, mode: 0o700 });
   }
 
   async check(): Promise<void> {

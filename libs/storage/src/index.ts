@@ -8,3 +8,4 @@ export * from './scratch';
 export { describeResult, resultNameFor } from './describe-result';
 export * from './part-buffers';
 export * from './share-result';
+export { NodeBundles, SEALED_OPTIONS, type HeldBundle } from './node-bundles';

@@ -108,16 +108,22 @@ export async function hasOwnFilesystem(dir: string, parent: string): Promise<boo
   return inner.isDirectory() && inner.dev !== outer.dev;
 }
 
-/** How many mounts sit on `path` (stacked mounts count each), from the kernel's own table. */
-export async function mountsAt(path: string): Promise<number> {
+/** The per-mount options (field 6: ro, nosuid, ...) of each mount on `path`, bottom first, from the kernel's own table. */
+export async function mountOptionsAt(path: string): Promise<string[][]> {
   const table = await readFile('/proc/self/mountinfo', 'utf8');
-  let count = 0;
+  const found: string[][] = [];
   for (const line of table.split('\n')) {
     // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
-    const field = line.split(' ')[4];
-    if (field !== undefined && field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === path) count++;
+    const fields = line.split(' ');
+    if (fields[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === path)
+      found.push(fields[5].split(','));
   }
-  return count;
+  return found;
+}
+
+/** How many mounts sit on `path` (stacked mounts count each). */
+export async function mountsAt(path: string): Promise<number> {
+  return (await mountOptionsAt(path)).length;
 }
 
 /**

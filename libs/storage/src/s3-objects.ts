@@ -1,9 +1,9 @@
 import { isJobId, MenagerieError } from '@menagerie/core';
-import { BLOB_NAMES, type BlobKind } from './blob-store';
+import { BLOB_NAMES, bundleFileName, type BlobKind } from './blob-store';
 
 /** The S3 store's keys, and how it reads the SDK's errors. */
 
-/** Objects under `jobs/<id>/`: with keyOf, the only place that knows the key layout. */
+/** Objects under `jobs/<id>/`: with keyOf and bundleKeyOf, the only place that knows the key layout. */
 export function prefixOf(jobId: string): string {
   if (!isJobId(jobId)) throw new Error(`not a job id: ${JSON.stringify(jobId)}`);
   return `jobs/${jobId}/`;
@@ -11,6 +11,13 @@ export function prefixOf(jobId: string): string {
 
 export function keyOf(jobId: string, kind: BlobKind): string {
   return `${prefixOf(jobId)}${BLOB_NAMES[kind]}`;
+}
+
+/** Data bundles' tars, `bundles/<hex>.tar`: outside `jobs/`, which listIds lists. */
+export const BUNDLES_PREFIX = 'bundles/';
+
+export function bundleKeyOf(digest: string): string {
+  return `${BUNDLES_PREFIX}${bundleFileName(digest)}`;
 }
 
 export type SdkError = { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };

@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
@@ -142,5 +143,25 @@ export class S3PartWriter extends Writable {
     if (!uploadId) return;
     this.uploadId = null;
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }));
+  }
+}
+
+/** Aborts the multipart uploads under `prefix` started before `before` and never finished (a process died mid-put); returns how many. */
+export async function abortUploadsUnder(client: S3Client, bucket: string, prefix: string, before: Date): Promise<number> {
+  let aborted = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
+    for (const u of page.Uploads ?? []) {
+      if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= before) continue;
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
+      aborted++;
+    }
+    if (!page.IsTruncated) return aborted;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
   }
 }

@@ -1,12 +1,10 @@
 import {
-  AbortMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
@@ -17,8 +15,9 @@ import { MenagerieError, isJobId } from '@menagerie/core';
 import type { BlobKind, BlobStore, OpenBlob, StoredBlob } from './blob-store';
 import { metered } from './metered';
 import { PartBuffers } from './part-buffers';
-import { keyOf, notFound, prefixOf, reason, statusOf, unreachable, type SdkError } from './s3-objects';
-import { S3PartWriter } from './s3-part-writer';
+import { BUNDLES_PREFIX, keyOf, notFound, prefixOf, reason, statusOf, unreachable, type SdkError } from './s3-objects';
+import { S3Bundles } from './s3-bundles';
+import { abortUploadsUnder, S3PartWriter } from './s3-part-writer';
 
 /** Part buffers a process holds at most by default: 16 × 5 MiB = 80 MiB, whatever the clients do. */
 export const PART_BUFFERS = 16;
@@ -61,6 +60,8 @@ export class S3BlobStore implements BlobStore {
   private readonly buffers: PartBuffers;
   /** Names the service in messages: its endpoint, or AWS's region. */
   private readonly where: string;
+  /** Under `bundles/` (S3Bundles), beside `jobs/`, which listIds lists. */
+  readonly bundles: S3Bundles;
 
   constructor(options: S3BlobStoreOptions, client?: S3Client) {
     const config: S3ClientConfig = {
@@ -86,6 +87,11 @@ export class S3BlobStore implements BlobStore {
       options.partBufferWaitMs ?? PART_BUFFER_WAIT_MS,
     );
     this.where = options.endpoint || `AWS region ${options.region}`;
+    this.bundles = new S3Bundles(this.client, this.bucket, {
+      put: (key, source, limit, doing) => this.putObject(key, source, limit, doing),
+      deleteKeys: (keys) => this.deleteKeys(keys),
+      translate: (err, doing) => this.translate(err, doing),
+    });
   }
 
   /** A failure of the service as STORAGE_UNAVAILABLE, naming it; anything else as it is. */
@@ -103,7 +109,11 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(jobId: string, kind: BlobKind, source: Readable, limit: number): Promise<StoredBlob> {
-    const key = keyOf(jobId, kind);
+    return this.putObject(keyOf(jobId, kind), source, limit, `storing the ${kind} of job ${jobId}`);
+  }
+
+  /** A streamed put of `key` (a job's blob, a bundle's tar), metered and bounded; nothing is left by a failure. */
+  private async putObject(key: string, source: Readable, limit: number, doing: string): Promise<StoredBlob> {
     const { meter, result } = metered(limit);
     const writer = new S3PartWriter(this.client, this.bucket, key, this.buffers);
     // The source is piped, not pipelined: a failure of the service or the limit must not destroy it, so that
@@ -122,7 +132,7 @@ export class S3BlobStore implements BlobStore {
       else source.resume();
       await writer.abort().catch(() => undefined);
       await this.deleteKeys([key]).catch(() => undefined);
-      throw this.translate(err, `storing the ${kind} of job ${jobId}`);
+      throw this.translate(err, doing);
     } finally {
       source.off('error', onSourceError);
     }
@@ -187,28 +197,11 @@ export class S3BlobStore implements BlobStore {
 
   async abortStaleUploads(before: Date): Promise<number> {
     try {
-      return await this.abortUploadsBefore(before);
+      let aborted = 0;
+      for (const prefix of ['jobs/', BUNDLES_PREFIX]) aborted += await abortUploadsUnder(this.client, this.bucket, prefix, before);
+      return aborted;
     } catch (err) {
       throw this.translate(err, 'aborting stale multipart uploads');
-    }
-  }
-
-  private async abortUploadsBefore(before: Date): Promise<number> {
-    let aborted = 0;
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: 'jobs/', KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-      );
-      for (const u of page.Uploads ?? []) {
-        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= before) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
-        aborted++;
-      }
-      if (!page.IsTruncated) return aborted;
-      keyMarker = page.NextKeyMarker;
-      uploadIdMarker = page.NextUploadIdMarker;
     }
   }
 

@@ -99,17 +99,17 @@ function openFile(handle: FileHandle, size: number, head: Buffer): ScratchResult
 }
 
 /** The engine's user owns its directory and can read its input; not root, or a user given by name: anyone in the container can. */
-export async function giveTo(user: string, dir: string, target: string): Promise<void> {
+export async function giveTo(user: string, dir: string, target?: string): Promise<void> {
   const [uid, gid] = user.split(':').map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   try {
     if (Number.isNaN(uid)) throw Object.assign(new Error('named user'), { code: 'EPERM' });
     await chown(dir, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
-    await chown(target, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
-    await chmod(target, 0o400);
+    if (target) await chown(target, uid, Number.isNaN(gid ?? NaN) ? uid : gid);
+    if (target) await chmod(target, 0o400);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
     await chmod(dir, 0o777);
-    await chmod(target, 0o444);
+    if (target) await chmod(target, 0o444);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   volumeTools,
   volumeUsage,
 } from './job-volume';
+import { NodeBundles } from './node-bundles';
 import { SpareVolumes } from './spare-volumes';
 import type { ToolRunner } from './tool-runner';
 
@@ -60,7 +61,8 @@ export interface JobDirUsage {
  * image mounted on it. Scratch holds only what one run needs; what must last
  * is in the BlobStore.
  *
- * `<area>/spare` holds a few images formatted ahead (`spares`, SpareVolumes).
+ * `<area>/spare` holds a few images formatted ahead (`spares`, SpareVolumes),
+ * and `<area>/bundles` the data bundles its engines mount (NodeBundles).
  */
 export class Scratch {
   private readonly spares: SpareVolumes;
@@ -70,6 +72,8 @@ export class Scratch {
   private ownsTools = true;
   /** This node's part of the root. */
   readonly area: string;
+  /** This node's copies of the data bundles its engines mount, `<area>/bundles` (NodeBundles). */
+  readonly bundles: NodeBundles;
 
   constructor(
     readonly root: string,
@@ -78,6 +82,7 @@ export class Scratch {
     if (!NODE_NAME.test(options.node)) throw new Error(`not a node name: ${JSON.stringify(options.node)}`);
     this.area = join(root, 'nodes', options.node);
     this.spares = new SpareVolumes(join(this.area, 'spare'), () => this.tools, options.limitBytes, options.spares);
+    this.bundles = new NodeBundles(join(this.area, 'bundles'), options.filesystem === 'loop', () => this.tools);
   }
 
   private get jobsArea(): string {
@@ -127,14 +132,14 @@ export class Scratch {
    * owned by `owner`: the engine's user as the host sees it (`uid[:gid]`,
    * remapped on a daemon with user namespaces: hostUser in @menagerie/core).
    * On failure the directory is removed, and `input` is destroyed if it was
-   * not read to its end.
+   * not read to its end. A null input leaves the directory empty (a datacheck's).
    */
-  async stage(id: string, inputfilename: string, owner: string, input: Readable): Promise<void> {
+  async stage(id: string, inputfilename: string, owner: string, input: Readable | null): Promise<void> {
     const dir = this.dir(id);
     // Heard at once: an input that fails while the directory is being made is this stage's error, not an unhandled one.
     let failed: { err: unknown } | undefined;
     const onError = (err: unknown) => (failed ??= { err });
-    input.on('error', onError);
+    input?.on('error', onError);
     try {
       await this.remove(id);
       await mkdir(dir, { mode: 0o700 });
@@ -146,18 +151,18 @@ export class Scratch {
       const target = join(dir, inputfilename);
       if (failed) throw failed.err;
       try {
-        await pipeline(input, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+        if (input) await pipeline(input, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
       } catch (err) {
         if (!isOutOfSpace(err)) throw err;
         throw new Error(`the input of job ${id} does not fit in its job directory (jobDirLimitBytes ${this.options.limitBytes})`);
       }
-      await giveTo(owner, dir, target);
+      await giveTo(owner, dir, input ? target : undefined);
     } catch (err) {
-      input.destroy();
+      input?.destroy();
       await this.remove(id).catch(() => undefined);
       throw err;
     } finally {
-      input.off('error', onError);
+      input?.off('error', onError);
     }
   }
 
@@ -265,6 +270,7 @@ export class Scratch {
   async retire(): Promise<void> {
     for (const id of await this.list()) await this.remove(id);
     await this.spares.removeAll();
+    await this.bundles.removeAll();
     for (const dir of [this.jobsArea, this.volumesArea, this.area]) await rmdir(dir).catch(() => undefined);
   }
 
