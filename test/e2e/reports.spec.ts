@@ -107,6 +107,13 @@ describe('reports (menagerie.report/1) through the API', () => {
     expect(hit.report).toEqual({ ...job.report, url: `${sys.baseUrl}/report/${hit.jobid}` });
     expect(await (await fetch(hit.report!.url!)).json()).toEqual(await (await fetch(job.report!.url!)).json());
     expect(await tagged(`yara.rule:${rule}`)).toEqual([job.jobid, hit.jobid].sort());
+    // Paging keeps the filter: the next page is the other job.
+    const first = await body<{ items: Job[]; nextUrl: string }>(
+      await fetch(`${sys.baseUrl}/jobs?limit=1&tag=${encodeURIComponent(`yara.rule:${rule}`)}`),
+    );
+    expect(new URL(first.nextUrl).searchParams.get('tag')).toBe(`yara.rule:${rule}`);
+    const second = await body<{ items: Job[] }>(await fetch(first.nextUrl));
+    expect([...first.items, ...second.items].map((j) => j.jobid).sort()).toEqual([job.jobid, hit.jobid].sort());
   });
 
   it('fails a job whose report.json is not a report, naming what is wrong, and keeps none of its result', async () => {

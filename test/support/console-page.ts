@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JSHandle, Locator, Page } from 'playwright-core';
 import { overflowsHorizontally, NARROW, WIDE, type Browser } from './browser';
+import { ROOT } from './env';
 import { body, type Job } from './http';
 
 /** Driving the admin console in a page, for the browser specs (test/browser). */
@@ -15,19 +17,8 @@ export const JOB_PATH = new RegExp(`/console/jobs/(${UUID})$`);
 /** A submission's page, the submission id captured. */
 export const SUBMISSION_PATH = new RegExp(`/console/submissions/(${UUID})$`);
 
-/** The assets the console's pages share, served under /console/assets/. */
-export const CONSOLE_ASSETS = [
-  'console.css',
-  'console.js',
-  'engines.js',
-  'nodes.js',
-  'jobs.js',
-  'job.js',
-  'upload.js',
-  'icon.svg',
-  'upload.svg',
-  'chevron.svg',
-];
+/** Every asset of the console (apps/api/console/assets), each served under /console/assets/. */
+export const CONSOLE_ASSETS = readdirSync(join(ROOT, 'apps/api/console/assets')).sort();
 
 /** A console page's HTML holds no inline script, style or event handler (what the CSP would refuse). */
 export function expectNoInlineCode(html: string): void {

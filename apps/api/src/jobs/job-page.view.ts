@@ -10,7 +10,7 @@ export interface JobPageView extends Omit<JobPage, 'items'> {
   prevUrl: string | null;
 }
 
-const KEPT = ['q', 'engine', 'status', 'sha256', 'limit'];
+const KEPT = ['q', 'engine', 'status', 'sha256', 'tag', 'limit'];
 
 /** `path` is where the page was asked (`/jobs`); `query` the request's, already validated. */
 export function toJobPageView(page: JobPage, path: string, query: Record<string, unknown>, settings: Settings): JobPageView {
