@@ -7,7 +7,8 @@
 #   bash scripts/build-samples.sh pe office  # only these
 #
 # One group per directory test/fixtures/samples/<group>/: a Dockerfile (the
-# builder's tools, FROM menagerie/debian:bookworm) and make.sh, which the
+# builder's tools, FROM menagerie/debian:bookworm or an engine's image, which
+# is built first when it is missing) and make.sh, which the
 # builder runs without network, as root, with /src the group's directory
 # (read-only) and /out where the samples go. They land in
 # $CACHE_DIR/fixtures/samples/<group>/. Idempotent: a group is made again only
@@ -25,9 +26,12 @@ hold_lock "$CACHE_DIR/build-samples.lock"
 
 # build_group DIR: the group's builder image, then its samples, unless both are current.
 build_group() {
-  local dir=$1 group hash image out work
+  local dir=$1 group hash image out work from
   group="$(basename "$dir")"
   [[ -f "$dir/Dockerfile" && -f "$dir/make.sh" ]] || die "$dir needs a Dockerfile and a make.sh"
+  for from in $(from_images "$dir"); do
+    image_exists "$from" || bash "$ROOT/scripts/build-images.sh" "$from"
+  done
   hash="$(context_hash "$dir")"
   out="$SAMPLES_OUT/$group"
   if [[ -f "$out/$STAMP" && "$(cat "$out/$STAMP")" == "$hash" && "${MENAGERIE_REBUILD:-0}" != 1 ]]; then
