@@ -99,7 +99,8 @@ describe('JobRepository', () => {
     });
     // The columns no write of a job's run sets, so that only those a servable hit must leave null are null.
     await ds.query(
-      `UPDATE jobs SET input_mime = 'text/plain', forced = true, retried_as = $2, input_from = $2, retry_of = $2, error = 'e', run_id = 'run-1' WHERE id = $1`,
+      `UPDATE jobs SET input_mime = 'text/plain', forced = true, retried_as = $2, input_from = $2, retry_of = $2, error = 'e', run_id = 'run-1',
+         data = '{"rules": null}' WHERE id = $1`,
       [id, randomUUID()],
     );
     const typeorm = await ds.getRepository('JobEntity').findOneByOrFail({ id });
@@ -112,6 +113,7 @@ describe('JobRepository', () => {
     expect(read).toEqual(typeorm);
     expect(read!.constructor).toBe(typeorm.constructor);
     expect(read!.resultSize).toBe(5_000_000_000);
+    expect(read!.data).toEqual({ rules: null });
     expect(read!.report).toEqual({ summary: 'one line', verdict: 'clean', reason: 'nothing found', tagCounts: { 'hash.sha256': 1 } });
     expect(read!.startedAt).toBeInstanceOf(Date);
     // The cache lookup reads the same way, and only what it may serve.

@@ -42,6 +42,33 @@ describe('cacheKey: the one rule for what a cached result may answer', () => {
   it('keeps no environment value in what it answers', () => {
     expect(cacheKey(BASE)).not.toContain('one');
   });
+
+  describe("with the engine's data bundles", () => {
+    const RULES = { rules: { target: '/rules', digest: `sha256:${'1'.repeat(64)}` } };
+    const withData = (data: EngineSpec['data']) => ({ ...BASE, spec: { ...SPEC, data } });
+
+    it('gives an engine without bundles the key it had before bundles existed', () => {
+      // Computed by the key of before bundles (KEY_VERSION 1): stored keys of such engines still hit.
+      expect(cacheKey(BASE)).toBe('eb7c498981cec9baa303570aaf07f471fa7e78666c06e2d1567c9168d1cc8737');
+      expect(cacheKey(withData({}))).toBe(cacheKey(BASE));
+    });
+
+    it('changes with a bundle version, its mount point, and between none pushed and one', () => {
+      const keys = [
+        cacheKey(BASE),
+        cacheKey(withData(RULES)),
+        cacheKey(withData({ rules: { ...RULES.rules, digest: `sha256:${'2'.repeat(64)}` } })),
+        cacheKey(withData({ rules: { ...RULES.rules, target: '/other' } })),
+        cacheKey(withData({ rules: { ...RULES.rules, digest: null } })),
+      ];
+      expect(new Set(keys).size).toBe(keys.length);
+    });
+
+    it('does not depend on the order engines.json names the bundles in', () => {
+      const sigs = { target: '/sigs', digest: `sha256:${'3'.repeat(64)}` };
+      expect(cacheKey(withData({ rules: RULES.rules, sigs }))).toBe(cacheKey(withData({ sigs, rules: RULES.rules })));
+    });
+  });
 });
 
 function enginesJson(extra: Record<string, unknown>): string {

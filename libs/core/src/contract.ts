@@ -1,6 +1,12 @@
 import type { FinalStatus } from './job';
 import type { ReportDigest } from './report';
 
+/** A data bundle as a job gets it: where it is mounted, and which version (null: none was pushed yet, so an empty directory). */
+export interface BundleMount {
+  target: string;
+  digest: string | null;
+}
+
 /**
  * What the workflow needs to run one engine on one input. The engine's
  * definition is snapshotted at upload time, so the workflow history records
@@ -20,6 +26,18 @@ export interface EngineSpec {
    * shown in its Web UI. The worker takes the values from its own configuration.
    */
   runflags: string[];
+  /**
+   * The engine's data bundles, by name, with the version the job was given
+   * at upload (so every attempt mounts the same one). Absent for an engine
+   * without bundles, and in workflows from before them.
+   */
+  data?: Record<string, BundleMount>;
+}
+
+/** Which version of each bundle a job was given (bundle -> digest, null: none yet), as its row records it; null without bundles. */
+export function bundleDigestsOf(spec: Pick<EngineSpec, 'data'>): Record<string, string | null> | null {
+  if (!spec.data || !Object.keys(spec.data).length) return null;
+  return Object.fromEntries(Object.entries(spec.data).map(([bundle, mount]) => [bundle, mount.digest]));
 }
 
 export interface EngineJobInput {

@@ -11,6 +11,7 @@ import { RetryAndRateLimits1764810000000 } from './migrations/1764810000000-retr
 import { QuieterJobEnds1764820000000 } from './migrations/1764820000000-quieter-job-ends';
 import { MaintenanceCursors1764830000000 } from './migrations/1764830000000-maintenance-cursors';
 import { Reports1764900000000 } from './migrations/1764900000000-reports';
+import { DataBundles1765000000000 } from './migrations/1765000000000-data-bundles';
 import { NodeEntity } from './node.entity';
 import { SubmissionEntity } from './submission.entity';
 
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   QuieterJobEnds1764820000000,
   MaintenanceCursors1764830000000,
   Reports1764900000000,
+  DataBundles1765000000000,
 ];
 
 export function createDataSource(options: DatabaseOptions, poolSize = 10): DataSource {

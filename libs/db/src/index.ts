@@ -10,3 +10,4 @@ export * from './submission.repository';
 export * from './rate-limit.repository';
 export * from './maintenance.repository';
 export * from './webhook.repository';
+export * from './bundles/data-bundle.repository';

@@ -71,6 +71,14 @@ export class JobEntity {
   @Column('jsonb', { nullable: true })
   report!: ReportDigest | null;
 
+  /**
+   * The data bundle versions the job was given (bundle -> digest; null: none
+   * was pushed yet), taken at upload (migration 1765000000000); null for an
+   * engine without bundles, and for jobs from before them.
+   */
+  @Column('jsonb', { nullable: true })
+  data!: Record<string, string | null> | null;
+
   /** The worker node that ran the job (its last attempt); null until one did, and for jobs from before nodes. */
   @Column('varchar', { length: 63, nullable: true })
   node!: string | null;

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { bundleDigestsOf } from '@menagerie/core';
+import { parseEngines, specWithBundles } from './engine';
 import { BUNDLE_LIMITS, BundleCheck, BundleError, bundleDigest, bundleDirectories, bundlePath, isBundleDigest } from './bundle';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -141,5 +143,41 @@ describe('checking the members of a bundle', () => {
 
   it('names the directories that hold files, once each', () => {
     expect(bundleDirectories([{ path: 'a/b/c' }, { path: 'a/d' }, { path: 'e' }])).toEqual(['a', 'a/b']);
+  });
+});
+
+describe("a job's spec with the engine's bundles", () => {
+  const [engine, plain] = parseEngines(
+    'engines.json',
+    JSON.stringify({
+      engines: [{ name: 'yara', data: { rules: '/rules', extra: '/extra' } }, { name: 'plain' }].map((e) => ({
+        workers: 1,
+        image: 'i',
+        cmd: 'run',
+        mountpoint: '/var/data',
+        sizelimit: 1,
+        inputfilename: 'input',
+        user: 1000,
+        timeout: 1,
+        ...e,
+      })),
+    }),
+    { regserver: '', uid: 1000 },
+  );
+  const rules = `sha256:${'1'.repeat(64)}`;
+
+  it('mounts each declared bundle at its target, at the version given, or none yet', () => {
+    const spec = specWithBundles(engine, { rules, gone: `sha256:${'2'.repeat(64)}` });
+    expect(spec.data).toEqual({ rules: { target: '/rules', digest: rules }, extra: { target: '/extra', digest: null } });
+    expect(bundleDigestsOf(spec)).toEqual({ rules, extra: null });
+    expect(specWithBundles(engine, null).data).toEqual({
+      rules: { target: '/rules', digest: null },
+      extra: { target: '/extra', digest: null },
+    });
+  });
+
+  it('leaves the spec of an engine without bundles as it is, and records none', () => {
+    expect(specWithBundles(plain, { rules })).toBe(plain.spec);
+    expect(bundleDigestsOf(plain.spec)).toBeNull();
   });
 });

@@ -18,10 +18,15 @@ export interface CacheKeyInput {
 /**
  * The result cache's key: one sha256 over the engine's name, its full
  * effective specification (image reference and digest, cmd, user, runflags,
- * environment values, mountpoint, inputfilename, timeout) and the input's
- * sha256. Anything that could change the output changes the key. The one
- * rule, for the API's lookup and the worker's re-check alike. Environment
- * values enter only through the hash, which is all the database keeps.
+ * environment values, mountpoint, inputfilename, timeout, and the version and
+ * mount point of each data bundle) and the input's sha256. Anything that
+ * could change the output changes the key. The one rule, for the API's
+ * lookup and the worker's re-check alike. Environment values enter only
+ * through the hash, which is all the database keeps.
+ *
+ * Bundles enter only for an engine that has some: every other engine keeps
+ * the keys it had, so KEY_VERSION stays (an engine with bundles had none to
+ * mount before them, and its earlier runs rightly miss).
  */
 export function cacheKey({ spec, env, imageDigest, sha256 }: CacheKeyInput): string {
   const material = {
@@ -37,8 +42,16 @@ export function cacheKey({ spec, env, imageDigest, sha256 }: CacheKeyInput): str
     inputfilename: spec.inputfilename,
     timeout: spec.timeout,
     sha256,
+    ...(spec.data && Object.keys(spec.data).length ? { data: bundleMaterial(spec.data) } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex');
+}
+
+/** The bundles in name order, each as [name, target, digest]: the key does not depend on how engines.json ordered them. */
+function bundleMaterial(data: NonNullable<EngineSpec['data']>): Array<[string, string, string | null]> {
+  return Object.keys(data)
+    .sort()
+    .map((name) => [name, data[name].target, data[name].digest]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type EngineSpec } from '@menagerie/core';
+import { ConfigError, type BundleMount, type EngineSpec } from '@menagerie/core';
 import { enginesFileSchema, type EngineConfig } from './engine.schema';
 import type { ContainerPolicy } from './policy';
 import { envName, parseRunflags, RunflagError, withoutEnvValues } from './runflags';
@@ -142,6 +142,20 @@ export function parseEngines(
   });
   if (problems.length) throw new ConfigError(file, problems);
   return engines;
+}
+
+/**
+ * The spec a job of `engine` runs with: its definition, and each bundle it
+ * declares (engines.json `data`) at the version `digests` names (a bundle
+ * not there, or null: none pushed yet, an empty directory). The one rule the
+ * upload's cache key, the job's row and the workflow's input follow.
+ */
+export function specWithBundles(engine: Engine, digests: Readonly<Record<string, string | null>> | null): EngineSpec {
+  const declared = Object.entries(engine.config.data ?? {});
+  if (!declared.length) return engine.spec;
+  const data: Record<string, BundleMount> = {};
+  for (const [bundle, target] of declared) data[bundle] = { target, digest: digests?.[bundle] ?? null };
+  return { ...engine.spec, data };
 }
 
 /** The engine's environment as engines.json gives it, values included: for the worker, never for a workflow input. */

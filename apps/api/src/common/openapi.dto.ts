@@ -82,6 +82,14 @@ export class JobDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'when retention removed its files' }) expiredAt!:
     string | null;
   @ApiProperty({ nullable: true, type: String, description: 'the worker node that ran the job' }) node!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: { type: 'string', nullable: true },
+    description: 'the data bundle versions the job was given, bundle -> digest (null: none pushed yet); null without bundles',
+    example: { rules: 'sha256:5f3c…' },
+  })
+  data!: Record<string, string | null> | null;
   @ApiProperty({ description: 'served from the cache: no container ran for it' }) cached!: boolean;
   @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'for a cached job, the job whose result it serves' })
   cachedFrom!: string | null;

@@ -28,6 +28,8 @@ export interface JobView {
   expiredAt: string | null;
   /** The worker node that ran it. */
   node: string | null;
+  /** The data bundle versions it was given (bundle -> digest; null: none pushed yet); null for an engine without bundles. */
+  data: Record<string, string | null> | null;
   /** Served from the cache: no container ran for it, and `cachedFrom` is the job whose result it serves. */
   cached: boolean;
   cachedFrom: string | null;
@@ -81,6 +83,7 @@ export function toJobView(job: JobEntity, settings: Settings): JobView {
       job.cachedFrom && job.runId === null && job.status === 'completed' ? null : temporalUrl(settings, job.workflowId, job.runId),
     expiredAt: job.expiredAt?.toISOString() ?? null,
     node: job.node,
+    data: job.data,
     cached: job.status === 'completed' && job.cachedFrom !== null,
     cachedFrom: job.status === 'completed' ? job.cachedFrom : null,
     waitingFor: job.status === 'queued' ? job.cachedFrom : null,

@@ -29,6 +29,8 @@ export interface NewJob {
   inputFrom?: string | null;
   /** A retry: the job it runs again. */
   retryOf?: string | null;
+  /** The data bundle versions it is given (bundle -> digest, null: none pushed yet); absent for an engine without bundles. */
+  data?: Record<string, string | null> | null;
 }
 
 /** How many columns UPLOAD_COLUMNS names (id, engine and status come first: $1, $2 and a literal). */
@@ -43,7 +45,7 @@ function placeholders(from: number, count: number): string {
 function uploadValues(job: NewJob): unknown[] {
   return [
     ...[job.id, job.engine, job.originalName, job.size, job.sha256, job.image, job.workflowId, job.inputMime ?? null, job.forced ?? false],
-    ...[job.submissionId ?? null, job.inputFrom ?? null, job.retryOf ?? null],
+    ...[job.submissionId ?? null, job.inputFrom ?? null, job.retryOf ?? null, job.data ? JSON.stringify(job.data) : null],
   ];
 }
 
@@ -62,6 +64,7 @@ function inserted(manager: EntityManager, job: NewJob, created: Date, over: Part
     submissionId: job.submissionId ?? null,
     inputFrom: job.inputFrom ?? null,
     retryOf: job.retryOf ?? null,
+    data: job.data ?? null,
     retriedAs: null,
     cacheKey: job.cacheKey ?? null,
     cachedFrom: null,
@@ -110,7 +113,10 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
     );
     return inserted(manager, job, rows[0].created_at, servedFrom(hit, rows[0].finished_at));
   }
-  const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+  // $1, $2, the status, then the rest of the upload's columns and the cache key last.
+  const values = `$1, $2, 'queued', ${placeholders(3, UPLOAD_COLUMN_COUNT - 2)}`;
+  const keyParam = `$${UPLOAD_COLUMN_COUNT}`;
+  const insert = `INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${values})`;
   const alone = async () => {
     const { rows } = await prepared<{ created_at: Date }>(manager, `${insert} RETURNING created_at`, valuesOf(job, null));
     return inserted(manager, job, rows[0].created_at, { cacheKey: null });
@@ -130,8 +136,8 @@ export async function insertJob(manager: EntityManager, job: NewJob): Promise<Jo
       const { rows } = await prepared<{ created_at: Date; cached_from: string }>(
         manager,
         `INSERT INTO jobs (${JOB_COLUMNS}, cached_from)
-         SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, leader.id FROM jobs leader
-         WHERE leader.cache_key = $13 AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
+         SELECT ${values}, leader.id FROM jobs leader
+         WHERE leader.cache_key = ${keyParam} AND leader.cached_from IS NULL AND leader.status IN ('queued', 'running') LIMIT 1
          RETURNING created_at, cached_from`,
         valuesOf(job, job.cacheKey ?? null),
       );

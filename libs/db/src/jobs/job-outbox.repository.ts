@@ -11,6 +11,8 @@ export interface UnstartedJob {
   /** Whose stored input it reads; null: its own. */
   inputFrom: string | null;
   forced: boolean;
+  /** The data bundle versions it was given at upload (bundle -> digest); null for an engine without bundles. */
+  data: Record<string, string | null> | null;
 }
 
 /**
@@ -31,13 +33,27 @@ export class JobOutboxRepository {
    */
   async unstarted(engine: string, limit: number): Promise<UnstartedJob[]> {
     // Followers wait for their identical job instead (JobFollowerRepository.endedLeaders).
-    const { rows } = await prepared<{ id: string; sha256: string; original_name: string; input_from: string | null; forced: boolean }>(
+    const { rows } = await prepared<{
+      id: string;
+      sha256: string;
+      original_name: string;
+      input_from: string | null;
+      forced: boolean;
+      data: UnstartedJob['data'];
+    }>(
       this.repo.manager,
-      `SELECT id, sha256, original_name, input_from, forced FROM jobs
+      `SELECT id, sha256, original_name, input_from, forced, data FROM jobs
        WHERE engine = $1 AND status = 'queued' AND run_id IS NULL AND cached_from IS NULL ORDER BY created_at, id LIMIT $2`,
       [engine, limit],
     );
-    return rows.map((r) => ({ id: r.id, sha256: r.sha256, originalName: r.original_name, inputFrom: r.input_from, forced: r.forced }));
+    return rows.map((r) => ({
+      id: r.id,
+      sha256: r.sha256,
+      originalName: r.original_name,
+      inputFrom: r.input_from,
+      forced: r.forced,
+      data: r.data,
+    }));
   }
 
   /**

@@ -6,7 +6,7 @@ import { hydrate, prepared } from '../prepared';
 export const ACTIVE_LEADER = `cache_key IS NOT NULL AND cached_from IS NULL AND status IN ('queued', 'running')`;
 
 /** The columns every insert writes from the upload, in the order of `uploadValues` (job-insert.ts), status given as a literal. */
-export const UPLOAD_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, retry_of`;
+export const UPLOAD_COLUMNS = `id, engine, status, original_name, size, sha256, image, workflow_id, input_mime, forced, submission_id, input_from, retry_of, data`;
 /** UPLOAD_COLUMNS and the cache key: what a queued job's insert writes. */
 export const JOB_COLUMNS = `${UPLOAD_COLUMNS}, cache_key`;
 
