@@ -15,7 +15,7 @@ log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
 log "linting (eslint.config.js), the format check (.prettierrc.json) and shellcheck (.shellcheckrc)"
 ensure_command shellcheck shellcheck
-(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts bench -name '*.sh' -exec shellcheck -x .ci/run {} +)
+(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts bench engines test/fixtures -name '*.sh' -exec shellcheck -x .ci/run {} +)
 
 # Every project on the embedded default store (a directory), then the end-to-end
 # suite again on S3 (the local SeaweedFS, a bucket per test system).
