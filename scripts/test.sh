@@ -13,9 +13,12 @@ export MENAGERIE_SERVICES_READY=1 TEMPORAL_BIN="$CACHE_DIR/bin/temporal"
 
 log "type-checking the tests"
 (cd "$ROOT" && npx tsc -p test)
-log "linting (eslint.config.js), the format check (.prettierrc.json) and shellcheck (.shellcheckrc)"
+log "linting (eslint.config.js), the format check (.prettierrc.json), shellcheck (.shellcheckrc) and pyflakes (the engines' Python)"
 ensure_command shellcheck shellcheck
-(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . && find scripts bench engines test/fixtures -name '*.sh' -exec shellcheck -x .ci/run {} +)
+ensure_command pyflakes3 python3-pyflakes
+(cd "$ROOT" && npx eslint . && npx prettier --check --log-level warn . &&
+  find scripts bench engines test/fixtures -name '*.sh' -exec shellcheck -x .ci/run {} + &&
+  pyflakes3 engines test/fixtures bench)
 
 # Every project on the embedded default store (a directory), then the end-to-end
 # suite again on S3 (the local SeaweedFS, a bucket per test system).

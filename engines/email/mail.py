@@ -36,7 +36,6 @@ def received_hop(value):
 
 def analyse(r, data):
     mail = read_msg(r.input_path) if data[:8] == OLE else read_eml(data)
-    headers = "\n".join("%s: %s" % kv for kv in mail.headers)
     # Message identifiers look like addresses but are none; signatures hold no indicators.
     indicative = "\n".join("%s: %s" % (k, v) for k, v in mail.headers if k.lower() not in NOT_INDICATORS)
     r.kv("Message", [(name, mail.first(name)) for name in MESSAGE_FIELDS if mail.first(name)]
