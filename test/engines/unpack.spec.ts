@@ -1,9 +1,7 @@
-import Docker from 'dockerode';
-import { createHash, randomUUID } from 'node:crypto';
-import { chownSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configuredEnv, parseReport, refusesType } from '@menagerie/engines';
-import { DockerRuntime } from '@menagerie/runtime';
+import { refusesType } from '@menagerie/engines';
 import { detectType } from '@menagerie/storage';
 import {
   catalogueEngine,
@@ -14,7 +12,6 @@ import {
   tagValues,
   type EngineContainerRun,
 } from '../support/engine-container';
-import { tempDir } from '../support/temp-dir';
 
 /** What make.sh recorded beside the samples: each member's sha256, from the files the archives were made of. */
 const expected = JSON.parse(readFileSync(samplePath('archives', 'expected.json'), 'utf8')) as Record<string, Record<string, string>>;
@@ -31,48 +28,6 @@ function filesIn(dir: string, under = ''): string[] {
   return readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? filesIn(dir, join(under, e.name)) : [join(under, e.name)],
   );
-}
-
-/**
- * runCatalogueEngine with `env` added (the limits and passwords an operator
- * sets through the engine's runflags) and the engine's own runflags' -e values
- * as the worker passes them.
- */
-async function runUnpack(name: string, env: string[]): Promise<EngineContainerRun> {
-  const engine = catalogueEngine('unpack');
-  const runtime = new DockerRuntime({ docker: new Docker(), deployment: `test-engines-${process.pid}` });
-  const image = await runtime.inspectImage(engine.spec.image);
-  if (!image) throw new Error(`${engine.spec.image} is not built; run: bash scripts/build-images.sh unpack`);
-  const dir = tempDir('menagerie-engine-unpack-');
-  chownSync(dir, 1000, 1000);
-  copyFileSync(sample(name), join(dir, engine.spec.inputfilename));
-  chownSync(join(dir, engine.spec.inputfilename), 1000, 1000);
-  const outcome = await runtime.run(
-    {
-      jobId: randomUUID(),
-      engine: 'unpack',
-      image,
-      cmd: engine.spec.cmd,
-      user: engine.spec.user,
-      env: [...configuredEnv(engine).filter((e) => !env.some((o) => o.split('=')[0] === e.split('=')[0])), ...env],
-      mountpoint: engine.spec.mountpoint,
-      hostDir: dir,
-      policy: engine.policy,
-      timeoutMs: engine.spec.timeout * 1000,
-      logLimitBytes: 1 << 20,
-    },
-    new AbortController().signal,
-  );
-  const read = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file)) : null);
-  const report = read('report.json');
-  return {
-    exitCode: outcome.exitCode,
-    timedOut: outcome.timedOut,
-    log: outcome.log.toString('utf8'),
-    report: report ? parseReport(report) : null,
-    result: read('result'),
-    dir,
-  };
 }
 
 describe('unpack engine (libarchive, 7-Zip for encrypted 7z), on archives made in the builder', () => {
@@ -149,7 +104,9 @@ describe('unpack engine (libarchive, 7-Zip for encrypted 7z), on archives made i
     });
 
     it('the list is MENAGERIE_UNPACK_PASSWORDS (set in runflags): with that password added, the same archive opens', async () => {
-      const run = await runUnpack('unknown-password.zip', ['MENAGERIE_UNPACK_PASSWORDS=infected,menagerie-not-listed-24']);
+      const run = await runCatalogueEngine('unpack', sample('unknown-password.zip'), {
+        env: ['MENAGERIE_UNPACK_PASSWORDS=infected,menagerie-not-listed-24'],
+      });
       expect(children(run)).toEqual({ 'readme.txt': expected.plain['readme.txt'] });
       expect(field(run.report, 'Archive', 'Password')).toBe('menagerie-not-listed-24');
     });
@@ -207,16 +164,16 @@ describe('unpack engine (libarchive, 7-Zip for encrypted 7z), on archives made i
     });
 
     it('bytes (MENAGERIE_UNPACK_MAX_BYTES), on a declared size and on a stream', async () => {
-      const declared = await runUnpack('plain.zip', ['MENAGERIE_UNPACK_MAX_BYTES=4000']);
+      const declared = await runCatalogueEngine('unpack', sample('plain.zip'), { env: ['MENAGERIE_UNPACK_MAX_BYTES=4000'] });
       expect(limitHit(declared, 'bytes')).toBe('member bin/data.bin declares 4.0 KiB: 4.1 KiB in all, past the limit of 3.9 KiB');
       expect(Object.keys(children(declared)).sort()).toEqual(['docs/notes.txt', 'readme.txt']);
-      const streamed = await runUnpack('bomb-stream.gz', ['MENAGERIE_UNPACK_MAX_BYTES=1048576']);
+      const streamed = await runCatalogueEngine('unpack', sample('bomb-stream.gz'), { env: ['MENAGERIE_UNPACK_MAX_BYTES=1048576'] });
       expect(limitHit(streamed, 'bytes')).toMatch(/^while extracting data: 1\.\d MiB in all, past the limit of 1\.0 MiB$/);
       expect(streamed.report?.children).toEqual([]);
     });
 
     it('a limit that is not a number fails the run with an ERROR line (exit 3)', async () => {
-      const run = await runUnpack('plain.zip', ['MENAGERIE_UNPACK_MAX_RATIO=lots']);
+      const run = await runCatalogueEngine('unpack', sample('plain.zip'), { env: ['MENAGERIE_UNPACK_MAX_RATIO=lots'] });
       expect(run.exitCode).toBe(3);
       expect(run.log).toContain("ERROR: MENAGERIE_UNPACK_MAX_RATIO must be a whole number of at least 1, not 'lots'");
       expect(run.report).toBeNull();

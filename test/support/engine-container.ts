@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { envName } from '@menagerie/core';
 import { configuredEnv, loadEngines, parseReport, type Engine, type Report } from '@menagerie/engines';
 import { DockerRuntime, type RunOutcome } from '@menagerie/runtime';
 import { ROOT } from './env';
@@ -48,9 +49,12 @@ export async function runCatalogueEngine(
   const input = join(dir, engine.spec.inputfilename);
   copyFileSync(sample, input);
   chownSync(input, ENGINE_UID, ENGINE_UID);
+  // The engine's configured environment as the worker gives it, with `env` in place of any of the same name.
+  const given = options.env ?? [];
+  const configured = configuredEnv(engine).filter((e) => !given.some((o) => envName(o) === envName(e)));
   const outcome = await runContained(engine, dir, engine.spec.cmd, {
     ...options,
-    env: [...configuredEnv(engine), `MENAGERIE_INPUT=${engine.spec.inputfilename}`, ...(options.env ?? [])],
+    env: [...configured, `MENAGERIE_INPUT=${engine.spec.inputfilename}`, ...given],
   });
   const read = (file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file)) : null);
   const reportBytes = read('report.json');
