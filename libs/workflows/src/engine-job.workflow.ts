@@ -37,7 +37,7 @@ const finalDurably = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-async function recordFinalStatus(outcome: FinalStatusRecord): Promise<void> {
+async function recordOutcome(outcome: FinalStatusRecord): Promise<void> {
   try {
     return await finalLocally.recordJobStatus(outcome);
   } catch (err) {
@@ -117,7 +117,7 @@ export async function engineJob(started: EngineJobInput): Promise<FinalStatusRec
     log.warn('job did not complete', { jobId, status: outcome.status, error: outcome.error });
   }
   if (outcome.node) upsertSearchAttributes([{ key: nodeKey, value: outcome.node }]);
-  await CancellationScope.nonCancellable(() => recordFinalStatus(outcome));
+  await CancellationScope.nonCancellable(() => recordOutcome(outcome));
   return ended(outcome, cancellation);
 }
 
