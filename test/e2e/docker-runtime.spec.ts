@@ -3,6 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { defaultPolicy } from '@menagerie/engines';
 import { DEPLOYMENT_LABEL, DockerRuntime, JOB_LABEL, type RunRequest } from '@menagerie/runtime';
+import { Readable } from 'node:stream';
+import { bundleTar } from '../support/bundles';
+import { canMount, newScratch } from '../support/scratch';
 import { until } from '../support/until';
 import { tempDir } from '../support/temp-dir';
 
@@ -116,5 +119,55 @@ describe('DockerRuntime', () => {
       stop.abort();
       await running;
     }
+  });
+
+  describe("a data bundle's mount, as the engine sees it (/proc/self/mountinfo in the container)", () => {
+    /** The options of the container's mount at `target`, and whether the engine could write there. */
+    async function seenAt(runtime: DockerRuntime, mount: NonNullable<RunRequest['dataMounts']>[number]) {
+      const req = await request(runtime, [
+        'sh',
+        '-c',
+        `awk '$5 == "${mount.target}" { print $6 }' /proc/self/mountinfo; cat ${mount.target}/a.yar; touch ${mount.target}/new 2>/dev/null && echo wrote`,
+      ]);
+      const outcome = await runtime.run({ ...req, dataMounts: [mount] }, new AbortController().signal);
+      const [options, ...rest] = outcome.log.toString().trim().split('\n');
+      return { options: options.split(','), rest };
+    }
+
+    (canMount ? it : it.skip)(
+      "keeps a sealed copy ro, nosuid, nodev and noexec (bound without Docker's ro, which runc would remount with ro alone)",
+      async () => {
+        const scratch = await newScratch({ filesystem: 'loop', limitBytes: 16 * 1024 ** 2, spares: 0 });
+        try {
+          const { tar, digest } = await bundleTar({ 'a.yar': 'rule a' });
+          const held = await scratch.bundles.hold(digest, async () => Readable.from([tar]));
+          expect(held.sealed).toBe(true);
+          const runtime = new DockerRuntime({ docker: new Docker(), deployment });
+          const seen = await seenAt(runtime, { hostDir: held.hostDir, target: '/rules', sealed: true });
+          expect(seen.options).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev', 'noexec']));
+          expect(seen.rest).toEqual(['rule a']);
+          held.release();
+        } finally {
+          await scratch.bundles.removeAll();
+          await scratch.close();
+        }
+      },
+    );
+
+    it('binds any other copy read-only', async () => {
+      const scratch = await newScratch();
+      try {
+        const { tar, digest } = await bundleTar({ 'a.yar': 'rule a' });
+        const held = await scratch.bundles.hold(digest, async () => Readable.from([tar]));
+        expect(held.sealed).toBe(false);
+        const runtime = new DockerRuntime({ docker: new Docker(), deployment });
+        const seen = await seenAt(runtime, { hostDir: held.hostDir, target: '/rules', sealed: false });
+        expect(seen.options).toContain('ro');
+        expect(seen.rest).toEqual(['rule a']);
+        held.release();
+      } finally {
+        await scratch.close();
+      }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
@@ -106,7 +106,8 @@ export type Engine = (dir: string) => Partial<RunOutcome>;
 
 /** A ContainerRuntime whose run() calls `engine` on the job directory, recording what it was asked and what it saw. */
 export function fakeRuntime(engine: Engine, onRun: () => void) {
-  const runs: Array<{ request: RunRequest; input: string }> = [];
+  /** `input`: null for a run with none (a datacheck's). */
+  const runs: Array<{ request: RunRequest; input: string | null }> = [];
   const runtime: jest.Mocked<ContainerRuntime> = {
     ping: jest.fn(async () => undefined),
     userNamespace: jest.fn(async (): Promise<UserNamespace | null> => null),
@@ -115,7 +116,8 @@ export function fakeRuntime(engine: Engine, onRun: () => void) {
     registryDigest: jest.fn(async (_ref: string, _auth: RegistryAuth | null): Promise<string> => DIGEST),
     run: jest.fn(async (request: RunRequest, _signal: AbortSignal): Promise<RunOutcome> => {
       onRun();
-      runs.push({ request, input: readFileSync(join(request.hostDir, ENGINE.inputfilename), 'utf8') });
+      const inputFile = join(request.hostDir, ENGINE.inputfilename);
+      runs.push({ request, input: existsSync(inputFile) ? readFileSync(inputFile, 'utf8') : null });
       const log = Buffer.from(ENGINE_LOG);
       return {
         exitCode: 0,

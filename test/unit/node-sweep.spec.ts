@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { sweepNode, type RunningJobs } from '@menagerie/activities';
 import type { JobStatus } from '@menagerie/core';
 import { Scratch } from '@menagerie/storage';
+import { Readable } from 'node:stream';
+import { bundleTar } from '../support/bundles';
 import { staged } from '../support/scratch';
 import { runtimeOf, sweepDeps, sweepScratch } from '../support/node-sweep';
 
@@ -124,5 +126,20 @@ describe('sweepNode on a scratch root shared with other nodes', () => {
       expect(await scratch.list()).toEqual([job]);
       expect(readFileSync(join(scratch.dir(job), 'in'), 'utf8')).toBe('x');
     }
+  });
+
+  it('removes the copies of data bundle versions no longer current, once no run holds them', async () => {
+    const scratch = await sweepScratch();
+    const [current, old, held] = await Promise.all(['new', 'old', 'held'].map((text) => bundleTar({ 'a.yar': text })));
+    for (const b of [current, old]) (await scratch.bundles.hold(b.digest, async () => Readable.from([b.tar]))).release();
+    const running = await scratch.bundles.hold(held.digest, async () => Readable.from([held.tar]));
+    const { runtime } = runtimeOf([]);
+    const deps = sweepDeps({ scratch, runtime, bundles: { currentSet: async () => new Set([current.digest]) } });
+
+    expect(await sweepNode(deps)).toMatchObject({ removedBundles: [old.digest], failed: 0 });
+    expect((await scratch.bundles.list()).sort()).toEqual([current.digest, held.digest].sort());
+    running.release();
+    expect(await sweepNode(deps)).toMatchObject({ removedBundles: [held.digest] });
+    expect(await scratch.bundles.list()).toEqual([current.digest]);
   });
 });

@@ -7,6 +7,7 @@ import { MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '@menagerie/core';
 import { watchEngines, type MenagerieConfig } from '@menagerie/config';
 import {
   createDataSource,
+  DataBundleRepository,
   JobRepository,
   JobRetentionRepository,
   JobTagRepository,
@@ -146,7 +147,8 @@ export async function startWorkers(config: MenagerieConfig, logger: Logger): Pro
     warn: (message, meta) => logger.warn({ ...meta, node }, message),
   };
   const retention = new JobRetentionRepository(dataSource);
-  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs: retention, running, nodes });
+  const bundles = new DataBundleRepository(dataSource);
+  const sweep = () => sweepNode({ node, log: sweepLog, runtime, scratch, jobs: retention, running, nodes, bundles });
   await sweep().catch((err) => logger.warn({ err: String(err) }, 'could not sweep this node at boot; the next sweep tries again'));
 
   let engines = config.engines;

@@ -1,4 +1,5 @@
-import type { EngineJobInput, FinalStatusRecord } from '@menagerie/core';
+import type { DataCheckInput, EngineJobInput, FinalStatusRecord } from '@menagerie/core';
+import { checkDataBundle } from './data-check.activity';
 import { withDefaults, type ActivityDeps } from './deps';
 import { recordFinalStatus } from './final-status';
 import { runJob } from './run-job.activity';
@@ -13,6 +14,8 @@ export function createActivities(activityDeps: ActivityDeps) {
     runJob: (input: EngineJobInput) => runJob(deps, input),
     // The final status, on whatever worker runs the workflow. (The activity's name is in every workflow's history.)
     recordJobStatus: (input: FinalStatusRecord) => recordFinalStatus(deps, input),
+    // A pushed data bundle's check, in the engine's image (the dataBundleCheck workflow).
+    checkDataBundle: (input: DataCheckInput) => checkDataBundle(deps, input),
   };
 }
 
@@ -27,6 +30,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export const ACTIVITY_QUEUES = {
   runJob: 'container',
   recordJobStatus: 'workflow',
+  checkDataBundle: 'container',
 } as const satisfies Record<keyof Activities, 'container' | 'workflow'>;
 
 /** The activities polled on one of an engine's queues (ACTIVITY_QUEUES). */

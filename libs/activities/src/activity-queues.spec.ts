@@ -12,6 +12,6 @@ describe('the activity → queue table', () => {
   });
 
   it('runs containers only on the container queue, which the engine`s workers bound', () => {
-    expect(Object.keys(activitiesOn(activities, 'container')).sort()).toEqual(['runJob']);
+    expect(Object.keys(activitiesOn(activities, 'container')).sort()).toEqual(['checkDataBundle', 'runJob']);
   });
 });

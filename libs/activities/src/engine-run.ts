@@ -1,6 +1,6 @@
 import { log, type Context } from '@temporalio/activity';
 import type { EngineRun, EngineSpec } from '@menagerie/core';
-import type { ImageInfo } from '@menagerie/runtime';
+import type { ImageInfo, RunRequest } from '@menagerie/runtime';
 import type { JobDirUsage } from '@menagerie/storage';
 import type { RunDeps } from './deps';
 import { watchJobDir } from './disk-watchdog';
@@ -19,6 +19,7 @@ export async function runEngineContainer(
   jobId: string,
   engine: EngineSpec,
   resolved?: ImageInfo,
+  dataMounts: RunRequest['dataMounts'] = [],
 ): Promise<EngineRun> {
   const { policy, env } = policyOf(deps, engine);
   const image = resolved ?? (await resolveImage(deps, engine, ctx));
@@ -49,6 +50,7 @@ export async function runEngineContainer(
         env: [...env, `MENAGERIE_INPUT=${engine.inputfilename}`],
         mountpoint: engine.mountpoint,
         hostDir: deps.scratch.dir(jobId),
+        dataMounts,
         policy,
         timeoutMs: engine.timeout * 1000,
         logLimitBytes: deps.logLimitBytes,

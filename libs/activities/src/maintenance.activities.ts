@@ -44,6 +44,8 @@ export interface NodeSweepDeps {
   running: RunningJobs;
   /** The nodes of this deployment as the database last heard from them: a node gone this long has its part of a shared scratch root swept. */
   nodes?: { list(): Promise<Array<{ name: string; ageSeconds: number }>> };
+  /** The data bundle versions current for some engine: this node's copies of any other go, once no run holds them. */
+  bundles?: { currentSet(): Promise<Set<string>> };
 }
 
 /**
@@ -62,6 +64,8 @@ export interface NodeSweepReport {
   failed: number;
   /** Nodes gone for good whose part of a shared scratch root was removed. */
   retiredNodes?: string[];
+  /** This node's copies of data bundle versions no longer current, removed. */
+  removedBundles?: string[];
 }
 
 /**
@@ -102,16 +106,29 @@ export async function sweepNode(deps: NodeSweepDeps): Promise<NodeSweepReport> {
   const removed = await eachId(leftovers, 'a leftover job directory', (id) => deps.scratch.remove(id), deps.log);
   failed += removed.failed;
   const retired = await retireGoneNodes(deps);
-  failed += retired.failed;
+  const bundles = await sweepBundleCopies(deps);
+  failed += retired.failed + bundles.failed;
   const report = {
     removedContainers,
     removedJobDirs: removed.done,
     failed,
     ...(retired.nodes.length ? { retiredNodes: retired.nodes } : {}),
+    ...(bundles.removed.length ? { removedBundles: bundles.removed } : {}),
   };
-  if (removedContainers.length || removed.done || failed || retired.nodes.length)
+  if (removedContainers.length || removed.done || failed || retired.nodes.length || bundles.removed.length)
     deps.log.info('node sweep removed leftovers', { node: deps.node, ...report });
   return report;
+}
+
+/** Removes this node's copies of the bundle versions no longer current (NodeBundles.sweep leaves those a run holds). */
+async function sweepBundleCopies(deps: NodeSweepDeps): Promise<{ removed: string[]; failed: number }> {
+  if (!deps.bundles) return { removed: [], failed: 0 };
+  try {
+    return { removed: await deps.scratch.bundles.sweep(await deps.bundles.currentSet()), failed: 0 };
+  } catch (err) {
+    deps.log.warn('could not remove old data bundle copies; the next sweep tries again', { error: String(err) });
+    return { removed: [], failed: 1 };
+  }
 }
 
 /** Removes the parts of the scratch root that nodes gone for GONE_NODE_SECONDS left. */

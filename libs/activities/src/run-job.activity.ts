@@ -6,6 +6,7 @@ import { policyOf } from './engine-policy';
 import { runEngineContainer } from './engine-run';
 import { recordCompletedNow, recordedRun } from './final-status';
 import { resolveImage } from './image-resolver';
+import { bundlesOf, holdBundles, type HeldBundles } from './job-bundles';
 import { nameOf, stage, storeResult } from './job-files';
 import { readReport, storeReport } from './job-report';
 import { noResult } from './run-failures';
@@ -13,7 +14,8 @@ import { boundedCleanup, withStore } from './store-retry';
 
 /**
  * The whole run on this node (workflow version 4): fetch the input from
- * the store into a fresh scratch directory, run the container, put the
+ * the store into a fresh scratch directory (and the engine's data bundles
+ * into the node's read-only copies), run the container, put the
  * result and the log into the store, and clear the scratch and the
  * container whatever happened. A retry (after this node died, say) may run
  * on any node, from the start.
@@ -25,6 +27,7 @@ export async function runJob(deps: RunDeps, input: EngineJobInput): Promise<JobR
   // Fetching and storing a large file takes time too: the heartbeat covers the whole run.
   const heartbeat = setInterval(() => ctx.heartbeat(), deps.heartbeatIntervalMs);
   let ranClean = false;
+  let bundles: HeldBundles | undefined;
   try {
     if (ctx.info.attempt > 1) {
       // An earlier attempt ran and recorded the job, then its node died before Temporal heard: that run stands.
@@ -47,8 +50,10 @@ export async function runJob(deps: RunDeps, input: EngineJobInput): Promise<JobR
       await recordCompletedNow(deps, cached, jobId);
       return cached;
     }
+    // The versions the job was given at upload, on this node, read-only: every attempt mounts the same ones.
+    bundles = await holdBundles(deps, ctx, engine.name, bundlesOf(engine));
     await stage(deps, ctx, jobId, engine, input.inputFrom ?? jobId);
-    const run = await runEngineContainer(deps, ctx, jobId, engine, image);
+    const run = await runEngineContainer(deps, ctx, jobId, engine, image, bundles.mounts);
     ranClean = true;
     // A refused result still leaves a row that says what ran, when and where.
     const facts = { imageDigest: run.imageDigest, startedAt: run.startedAt, node: deps.node, exitCode: run.exitCode, logTail: run.logTail };
@@ -61,6 +66,7 @@ export async function runJob(deps: RunDeps, input: EngineJobInput): Promise<JobR
     return done;
   } finally {
     clearInterval(heartbeat);
+    bundles?.release();
     // The runtime removes the container it ran; only a run that broke off may have left one.
     if (!ranClean) await boundedCleanup(deps.cleanupTimeoutMs, 'the job containers', () => deps.runtime.removeJobContainers(jobId), jobId);
     // Not waited for: the result is stored, and unmounting (10-20 ms) is no part of the job. A retry's stage

@@ -13,3 +13,4 @@ export * from './admission';
 export * from './relay';
 export * from './workflow-versions';
 export * from './report';
+export * from './data-bundle';

@@ -38,10 +38,11 @@ export interface RunRequest {
   hostDir: string;
   /**
    * The engine's data bundles (rules, signatures): host directories mounted
-   * read-only at `target`. The host keeps them on a mount of their own that is
-   * read-only, nosuid, nodev and noexec (see the node's data store).
+   * read-only at `target`. `sealed`: the host directory is a mount of its own
+   * that is read-only, nosuid, nodev and noexec (a node's copy with loop job
+   * directories, NodeBundles), which the container keeps.
    */
-  dataMounts?: Array<{ hostDir: string; target: string }>;
+  dataMounts?: Array<{ hostDir: string; target: string; sealed?: boolean }>;
   policy: ContainerPolicy;
   timeoutMs: number;
   logLimitBytes: number;

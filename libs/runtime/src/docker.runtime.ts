@@ -4,11 +4,11 @@ import { PassThrough } from 'node:stream';
 import { within, type UserNamespace } from '@menagerie/core';
 import { CappedLog } from './capped-log';
 import { registryFailure, reason, statusOf, unreachable } from './docker.errors';
+import { containerOptions } from './docker.create-options';
 import { askUserNamespace } from './docker.userns';
 import { repoDigestFor } from './image-ref';
 import {
   DEPLOYMENT_LABEL,
-  ENGINE_LABEL,
   JOB_LABEL,
   NODE_LABEL,
   RegistryError,
@@ -123,53 +123,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   createOptions(req: RunRequest): ContainerCreateOptions {
-    const p = req.policy;
-    return {
-      Image: req.image.id,
-      Cmd: req.cmd,
-      User: req.user,
-      Env: [...req.env, `MENAGERIE_MOUNTPOINT=${req.mountpoint}`, `MENAGERIE_JOB_ID=${req.jobId}`],
-      WorkingDir: p.workdir ?? undefined,
-      Labels: {
-        [JOB_LABEL]: req.jobId,
-        [ENGINE_LABEL]: req.engine,
-        [DEPLOYMENT_LABEL]: this.deployment,
-        ...(this.node ? { [NODE_LABEL]: this.node } : {}),
-      },
-      NetworkDisabled: p.network === 'none',
-      AttachStdout: true,
-      AttachStderr: true,
-      HostConfig: {
-        Binds: [
-          `${req.hostDir}:${req.mountpoint}:rw`,
-          ...(req.dataMounts ?? []).map((m) => `${m.hostDir}:${m.target}:ro,rprivate`),
-          ...p.binds,
-        ],
-        NetworkMode: p.network,
-        CapDrop: p.capDrop,
-        CapAdd: p.capAdd,
-        SecurityOpt: p.securityOpt,
-        ReadonlyRootfs: p.readOnlyRootfs,
-        Memory: p.memoryBytes,
-        MemorySwap: p.memorySwapBytes ?? p.memoryBytes,
-        NanoCpus: p.nanoCpus,
-        PidsLimit: p.pidsLimit,
-        Tmpfs: p.tmpfs,
-        Ulimits: p.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
-        ShmSize: p.shmSizeBytes ?? undefined,
-        Privileged: p.privileged,
-        Devices: p.devices.map((d) => {
-          const [host, container = host, perms = 'rwm'] = d.split(':');
-          return { PathOnHost: host, PathInContainer: container, CgroupPermissions: perms };
-        }),
-        PidMode: p.pidMode ?? undefined,
-        IpcMode: p.ipcMode ?? undefined,
-        UsernsMode: p.usernsMode ?? undefined,
-        // Output is captured through attach; the daemon keeps no log file an engine could flood.
-        LogConfig: { Type: 'none', Config: {} },
-        AutoRemove: false,
-      },
-    };
+    return containerOptions(req, this.deployment, this.node);
   }
 
   async run(req: RunRequest, signal: AbortSignal): Promise<RunOutcome> {

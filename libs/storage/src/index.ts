@@ -8,4 +8,4 @@ export * from './scratch';
 export { describeResult, resultNameFor } from './describe-result';
 export * from './part-buffers';
 export * from './share-result';
-export { NodeBundles, SEALED_OPTIONS, type HeldBundle } from './node-bundles';
+export { BundleSyncError, NodeBundles, SEALED_OPTIONS, type HeldBundle } from './node-bundles';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isBundleDigest, unpackBundle } from '@menagerie/engines';
+import { BundleError, isBundleDigest, unpackBundle } from '@menagerie/engines';
 import { mountOptionsAt, unmountVolume, VolumeError } from './job-volume';
 import type { ToolRunner } from './tool-runner';
 
@@ -11,6 +11,11 @@ export const SEALED_OPTIONS = ['ro', 'nosuid', 'nodev', 'noexec'];
 /** The directory an engine gets for a bundle that no version was pushed of yet. */
 const EMPTY = 'empty';
 const TMP = '.tmp-';
+
+/** The store's tar of a version is not that version (not a bundle, or another digest): no retry mends it. */
+export class BundleSyncError extends Error {
+  override readonly name = 'BundleSyncError';
+}
 
 /** A bundle version ready on this node, held until released (the sweep leaves it alone meanwhile). */
 export interface HeldBundle {
@@ -96,9 +101,13 @@ export class NodeBundles {
     const tmp = join(this.area, `${TMP}${randomUUID()}`);
     try {
       await mkdir(tmp, { mode: 0o700 });
-      const unpacked = await unpackBundle(source, tmp, { fileMode: 0o444 }).finally(() => source.destroy());
+      const unpacked = await unpackBundle(source, tmp, { fileMode: 0o444 })
+        .catch((err: unknown) => {
+          throw err instanceof BundleError ? new BundleSyncError(`the store's tar of data bundle ${digest} ${err.message}`) : err;
+        })
+        .finally(() => source.destroy());
       if (unpacked.facts.digest !== digest)
-        throw new Error(`the store's tar of data bundle ${digest} holds ${unpacked.facts.digest}; it was not used`);
+        throw new BundleSyncError(`the store's tar of data bundle ${digest} holds ${unpacked.facts.digest}; it was not used`);
       // Deepest first, then the bundle itself: nothing in it can be written, whoever the engine runs as.
       for (const d of [...unpacked.directories].reverse()) await chmod(join(tmp, d), 0o555);
       await chmod(tmp, 0o555);
@@ -142,18 +151,21 @@ export class NodeBundles {
   async sweep(keep: ReadonlySet<string>): Promise<string[]> {
     const removed: string[] = [];
     for (const digest of await this.list()) {
-      if (keep.has(digest)) continue;
-      const gone = await this.locked(digest, async () => {
-        if (this.holds.has(digest)) return false;
-        await this.removeTree(this.dirOf(digest));
-        return true;
-      });
-      if (gone) removed.push(digest);
+      if (!keep.has(digest) && (await this.discard(digest))) removed.push(digest);
     }
     for (const name of await readdir(this.area).catch(() => [] as string[])) {
       if (name.startsWith(TMP) && !this.locks.size) await this.removeTree(join(this.area, name));
     }
     return removed;
+  }
+
+  /** Removes one version unless a run holds it (a version its check refused); false when it is held. */
+  async discard(digest: string): Promise<boolean> {
+    return this.locked(digest, async () => {
+      if (this.holds.has(digest)) return false;
+      await this.removeTree(this.dirOf(digest));
+      return true;
+    });
   }
 
   /** Every version and the empty directory: for a node gone for good. */

@@ -88,6 +88,12 @@ export class DataBundleRepository {
     return by;
   }
 
+  /** Every version current for some engine's bundle: what nodes keep their copies of. */
+  async currentSet(): Promise<Set<string>> {
+    const rows: Array<{ digest: string }> = await this.dataSource.query(`SELECT DISTINCT digest FROM data_bundles WHERE current`);
+    return new Set(rows.map((r) => r.digest));
+  }
+
   /** The versions of one bundle, newest first (the current one among them), at most `limit`. */
   async history(engine: string, bundle: string, limit = 50): Promise<DataBundleVersion[]> {
     const rows: Row[] = await this.dataSource.query(
