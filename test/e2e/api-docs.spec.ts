@@ -19,6 +19,8 @@ describe('API docs', () => {
     const paths = doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
     expect(Object.keys(paths).sort()).toEqual([
       '/engines',
+      '/engines/{engine}/data',
+      '/engines/{engine}/data/{bundle}',
       '/health',
       '/jobs',
       '/jobs/{id}',
@@ -51,6 +53,32 @@ describe('API docs', () => {
       expect.objectContaining({ cacheTtl: expect.anything(), accepts: expect.anything(), rejects: expect.anything() }),
     );
     expect(Object.keys(paths['/result/{id}'].get.responses).sort()).toEqual(['200', '400', '404']);
+    expect(Object.keys(paths['/engines/{engine}/data/{bundle}'].post.responses).sort()).toEqual([
+      '200',
+      '201',
+      '400',
+      '404',
+      '413',
+      '415',
+      '422',
+      '503',
+    ]);
+    expect(Object.keys(paths['/engines/{engine}/data'].get.responses).sort()).toEqual(['200', '404']);
+    expect(Object.keys(doc.components.schemas.PushDto.properties).sort()).toEqual([
+      'bundle',
+      'changed',
+      'checkLog',
+      'current',
+      'digest',
+      'engine',
+      'files',
+      'pushedAt',
+      'size',
+    ]);
+    expect(doc.components.schemas.EngineDto.properties).toEqual(
+      expect.objectContaining({ data: expect.anything(), datacheck: expect.anything() }),
+    );
+    expect(doc.components.schemas.JobDto.properties).toEqual(expect.objectContaining({ data: expect.anything() }));
     expect(Object.keys(paths['/link/{id}'].get.responses).sort()).toEqual(['200', '400', '404', '410']);
     expect(Object.keys(paths['/jobs/{id}'].delete.responses).sort()).toEqual(['200', '202', '400', '404', '409']);
     const listing = (paths['/jobs'] as unknown as { get: { parameters: Array<{ name: string }> } }).get;

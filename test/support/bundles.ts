@@ -27,3 +27,13 @@ export async function bundleTar(files: Record<string, string>): Promise<{ tar: B
   const { facts } = await unpackBundle(Readable.from([tar]), tempDir('menagerie-bundle-check-'));
   return { tar, digest: facts.digest };
 }
+
+/** POST /engines/<engine>/data/<bundle> with `tar` as the body (application/x-tar unless told). */
+export function pushTar(baseUrl: string, engine: string, bundle: string, tar: Buffer, type = 'application/x-tar'): Promise<Response> {
+  return fetch(`${baseUrl}/engines/${engine}/data/${bundle}`, { method: 'POST', headers: { 'content-type': type }, body: tar });
+}
+
+/** Pushes a directory of `files`, packed as the CLI packs it. */
+export async function pushFiles(baseUrl: string, engine: string, bundle: string, files: Record<string, string>): Promise<Response> {
+  return pushTar(baseUrl, engine, bundle, await collect((await packBundle(bundleDir(files))).tar()));
+}

@@ -16,6 +16,9 @@ export interface TestEngine {
   cachettl?: number;
   accepts?: string;
   rejects?: string;
+  /** Data bundles (name -> mount point) and their check. */
+  data?: Record<string, string>;
+  datacheck?: string | string[];
 }
 
 /**
@@ -39,6 +42,8 @@ export function writeEnginesFile(engines: TestEngine[]): string {
       ...(e.cachettl !== undefined ? { cachettl: e.cachettl } : {}),
       ...(e.accepts ? { accepts: e.accepts } : {}),
       ...(e.rejects ? { rejects: e.rejects } : {}),
+      ...(e.data ? { data: e.data } : {}),
+      ...(e.datacheck ? { datacheck: e.datacheck } : {}),
     })),
   };
   writeFileSync(file, JSON.stringify(body, null, 2));

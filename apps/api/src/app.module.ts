@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { MenagerieConfig } from '@menagerie/config';
 import {
   createDataSource,
+  DataBundleRepository,
   JobEndings,
   JobFollowerRepository,
   JobHistoryRepository,
@@ -24,6 +25,9 @@ import { ApiExceptionFilter } from './common/exception.filter';
 import { JobIdPipe } from './common/job-id.pipe';
 import { ConsoleModule } from './console/console.module';
 import { BLOB_STORE, CONFIG, DATA_SOURCE, JOB_ENDINGS, JOB_REPOSITORY, NODE_REPOSITORY, WEBHOOK_REPOSITORY } from './common/tokens';
+import { BundlePushService } from './bundles/bundle-push.service';
+import { BundlesController } from './bundles/bundles.controller';
+import { BundleVersions } from './bundles/bundle-versions.service';
 import { EnginesController } from './engines/engines.controller';
 import { EnginesReloadService } from './engines/engines-reload.service';
 import { HealthController } from './health/health.controller';
@@ -104,6 +108,7 @@ export class AppModule {
         JobsController,
         SubmissionsController,
         EnginesController,
+        BundlesController,
         NodesController,
         HealthController,
         MetricsController,
@@ -127,6 +132,7 @@ export class AppModule {
         { provide: NODE_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new NodeRepository(ds) },
         { provide: SubmissionRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new SubmissionRepository(ds) },
         { provide: WEBHOOK_REPOSITORY, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new WebhookRepository(ds) },
+        { provide: DataBundleRepository, inject: [DATA_SOURCE], useFactory: (ds: DataSource) => new DataBundleRepository(ds) },
         {
           provide: JOB_ENDINGS,
           // After the migrations (the trigger that announces ends is one of them).
@@ -167,6 +173,8 @@ export class AppModule {
         EnginesReloadService,
         TemporalService,
         UploadService,
+        BundleVersions,
+        BundlePushService,
         JobAdmission,
         JobDispatcher,
         JobReconciler,

@@ -41,6 +41,10 @@ export const ERROR_CODES = [
   'JOB_NOT_ENDED',
   'INPUT_EXPIRED',
   'CALLBACK_NOT_ALLOWED',
+  'DATA_BUNDLE_UNKNOWN',
+  'NOT_TAR',
+  'BAD_DATA_BUNDLE',
+  'DATA_BUNDLE_REFUSED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -158,6 +158,11 @@ export function specWithBundles(engine: Engine, digests: Readonly<Record<string,
   return { ...engine.spec, data };
 }
 
+/** The engine's datacheck as a command (split as `cmd` is); null without one. */
+export function datacheckOf(engine: Engine): string[] | null {
+  return engine.config.datacheck ? splitCmd(engine.config.datacheck) : null;
+}
+
 /** The engine's environment as engines.json gives it, values included: for the worker, never for a workflow input. */
 export function configuredEnv(engine: Engine): string[] {
   return [...engine.policy.env];

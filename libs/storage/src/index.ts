@@ -9,3 +9,4 @@ export { describeResult, resultNameFor } from './describe-result';
 export * from './part-buffers';
 export * from './share-result';
 export { BundleSyncError, NodeBundles, SEALED_OPTIONS, type HeldBundle } from './node-bundles';
+export * from './bundle-spool';

@@ -11,6 +11,7 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'RESULT_NOT_READY':
     case 'RESULT_MISSING':
     case 'NO_REPORT':
+    case 'DATA_BUNDLE_UNKNOWN':
       return HttpStatus.NOT_FOUND;
     case 'INVALID_JOB_ID':
     case 'INVALID_QUERY':
@@ -23,13 +24,16 @@ export function statusFor(code: ErrorCode): HttpStatus {
     case 'INVALID_ENGINES':
     case 'INVALID_SUBMISSION_ID':
     case 'CALLBACK_NOT_ALLOWED':
+    case 'BAD_DATA_BUNDLE':
       return HttpStatus.BAD_REQUEST;
     case 'ENGINE_REFUSES_TYPE':
     case 'NO_ENGINE_ACCEPTS':
+    case 'DATA_BUNDLE_REFUSED':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'UPLOAD_TIMEOUT':
       return HttpStatus.REQUEST_TIMEOUT;
     case 'NOT_MULTIPART':
+    case 'NOT_TAR':
       return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case 'UPLOAD_TOO_LARGE':
     case 'BODY_TOO_LARGE':

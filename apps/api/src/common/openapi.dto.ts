@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { EngineDataDto } from '../bundles/bundles.dto';
 import { API_ERROR_CODES, JOB_STATUSES, SUBMISSION_STATUSES, VERDICTS, type ErrorBody } from '@menagerie/core';
 
 /** Shapes for the OpenAPI document; the API builds these objects in job.view.ts and the controllers. */
@@ -136,6 +137,7 @@ class EngineNodeDto {
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
 }
 
+@ApiExtraModels(EngineDataDto)
 class EngineDto {
   @ApiProperty() name!: string;
   @ApiProperty() image!: string;
@@ -163,6 +165,14 @@ class EngineDto {
     string | null;
   @ApiProperty({ nullable: true, type: String, description: 'regular expression on the detected MIME type the engine turns away' })
   rejects!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(EngineDataDto) },
+    description: 'its data bundles (engines.json `data`): where each is mounted and its current version (GET /engines/<engine>/data)',
+  })
+  data!: Record<string, EngineDataDto> | null;
+  @ApiProperty({ description: 'a pushed bundle is checked by the engine (engines.json `datacheck`)' }) datacheck!: boolean;
   @ApiProperty({ type: EngineJobsDto }) jobs!: EngineJobsDto;
   @ApiProperty() uploadUrl!: string;
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EnginesDto } from '../common/openapi.dto';
 import type { MenagerieConfig } from '@menagerie/config';
-import { JobHistoryRepository } from '@menagerie/db';
+import { DataBundleRepository, JobHistoryRepository } from '@menagerie/db';
 import { envNames } from '@menagerie/engines';
 import { servingOf } from '@menagerie/core';
 import { CONFIG } from '../common/tokens';
@@ -15,6 +15,7 @@ export class EnginesController {
     @Inject(CONFIG) private readonly config: MenagerieConfig,
     private readonly history: JobHistoryRepository,
     private readonly nodes: NodesService,
+    private readonly bundles: DataBundleRepository,
   ) {}
 
   @Get()
@@ -22,7 +23,7 @@ export class EnginesController {
   @ApiResponse({ status: 200, type: EnginesDto })
   async list(): Promise<EnginesDto> {
     // One query for every engine's queue: the console polls this.
-    const [nodes, active] = await Promise.all([this.nodes.list(), this.history.countActive()]);
+    const [nodes, active, digests] = await Promise.all([this.nodes.list(), this.history.countActive(), this.bundles.currentDigests()]);
     const engines = this.config.engines.map(({ config, policy, spec, cacheTtl }) => {
       const serving = servingOf(config.name, nodes, this.nodes.reportSeconds);
       const { queued, running } = active.get(config.name) ?? { queued: 0, running: 0 };
@@ -46,6 +47,16 @@ export class EnginesController {
         cacheTtl,
         accepts: config.accepts ?? null,
         rejects: config.rejects ?? null,
+        // Each declared bundle's mount point and current version (null: none pushed yet).
+        data: config.data
+          ? Object.fromEntries(
+              Object.entries(config.data).map(([bundle, target]) => [
+                bundle,
+                { target, digest: digests.get(config.name)?.[bundle] ?? null },
+              ]),
+            )
+          : null,
+        datacheck: Boolean(config.datacheck),
         jobs: { queued, running },
         uploadUrl: `${this.config.settings.api.publicUrl}/${config.name}/upload`,
       };

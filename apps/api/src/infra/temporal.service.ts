@@ -3,6 +3,10 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
+  DATA_CHECK_WORKFLOW_TYPE,
+  dataCheckWorkflowIdFor,
+  type DataCheckInput,
+  type DataCheckOutcome,
   type WorkflowState,
   WEBHOOK_QUEUE,
   WEBHOOK_WORKFLOW_TYPE,
@@ -103,6 +107,27 @@ export class TemporalService implements OnModuleInit, BeforeApplicationShutdown,
       const described = await this.connection.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).describe());
       return { workflowId, runId: described.runId };
     }
+  }
+
+  /**
+   * Runs a pushed bundle's check (the dataBundleCheck workflow, on the
+   * engine's workflow queue) and waits for its outcome, at most `timeoutMs`;
+   * a workflow that failed (no node took it, the image is missing) throws
+   * its failure, a wait past the bound a timeout.
+   */
+  async checkDataBundle(input: DataCheckInput, timeoutMs: number): Promise<DataCheckOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    await this.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () => this.ensureSearchAttributes());
+    const handle = await this.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+      this.client.workflow.start(DATA_CHECK_WORKFLOW_TYPE, {
+        workflowId: dataCheckWorkflowIdFor(input.checkId),
+        taskQueue: input.engine.name,
+        args: [input],
+        workflowExecutionTimeout: timeoutMs,
+        memo: { engine: input.engine.name, bundle: input.bundle, digest: input.digest },
+      }),
+    );
+    return this.connection.withDeadline(deadline, () => handle.result());
   }
 
   /** Starts a webhook delivery's workflow; one already started (a start repeated after a crash) counts as started. */

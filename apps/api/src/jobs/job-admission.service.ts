@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { workflowIdFor } from '@menagerie/core';
+import { bundleDigestsOf, workflowIdFor } from '@menagerie/core';
 import type { JobRepository, NewJob } from '@menagerie/db';
-import { cachedSince, cacheKey, cacheTtlOf, configuredEnv, type Engine } from '@menagerie/engines';
+import { cachedSince, cacheKey, cacheTtlOf, configuredEnv, specWithBundles, type Engine } from '@menagerie/engines';
 import { shareResult, type BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, JOB_REPOSITORY } from '../common/tokens';
+import { BundleVersions } from '../bundles/bundle-versions.service';
 import { NodesService } from '../nodes/nodes.service';
 import { ApiMetrics } from '@menagerie/metrics';
 
@@ -45,10 +46,13 @@ export class JobAdmission {
     @Inject(JOB_REPOSITORY) private readonly jobs: JobRepository,
     private readonly nodes: NodesService,
     private readonly metrics: ApiMetrics,
+    private readonly bundles: BundleVersions,
   ) {}
 
   /** The job's row to insert (a hit's blobs are already shared: on a failure, removing the job's blobs undoes it). */
   async prepare(engine: Engine, input: StoredInput, options: AdmitOptions): Promise<NewJob> {
+    // The data bundles' current versions, now: the job's row, its workflow and every attempt of it keep them.
+    const spec = specWithBundles(engine, await this.bundles.digestsFor(engine));
     const job: NewJob = {
       id: options.jobId,
       engine: engine.config.name,
@@ -62,12 +66,13 @@ export class JobAdmission {
       submissionId: options.submissionId ?? null,
       inputFrom: options.inputFrom ?? null,
       cacheKey: null,
+      data: bundleDigestsOf(spec),
     };
     const ttl = cacheTtlOf(engine, options.force);
     if (!ttl) return job;
     const digest = await this.agreedDigest(engine);
     if (!digest) return job;
-    job.cacheKey = cacheKey({ spec: engine.spec, env: configuredEnv(engine), imageDigest: digest, sha256: input.sha256 });
+    job.cacheKey = cacheKey({ spec, env: configuredEnv(engine), imageDigest: digest, sha256: input.sha256 });
     const hit = await this.jobs.findCached(job.cacheKey, cachedSince(ttl));
     const resultName = hit && (await shareResult(this.store, hit, job.id, input.originalName, job.engine));
     if (hit && resultName) {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { Relay, workflowIdFor } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { JobOutboxRepository, type UnstartedJob } from '@menagerie/db';
-import { cacheTtlOf, type Engine } from '@menagerie/engines';
+import { cacheTtlOf, specWithBundles, type Engine } from '@menagerie/engines';
 import { CONFIG } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
 import { NodesService } from '../nodes/nodes.service';
@@ -119,7 +119,8 @@ export class JobDispatcher implements OnApplicationBootstrap, BeforeApplicationS
             const ttl = cacheTtlOf(engine, job.forced);
             const input = {
               jobId: job.id,
-              engine: engine.spec,
+              // The bundle versions the job was given at upload.
+              engine: specWithBundles(engine, job.data),
               sha256: job.sha256,
               ...(job.inputFrom ? { inputFrom: job.inputFrom } : {}),
               ...(ttl ? { cacheTtlSeconds: ttl } : {}),

@@ -17,6 +17,7 @@ import { TemporalService } from '../infra/temporal.service';
 import { JobDispatcher } from './job-dispatcher.service';
 import { NodesService } from '../nodes/nodes.service';
 import { refusesFile } from '@menagerie/engines';
+import { BundleVersions } from '../bundles/bundle-versions.service';
 import { ApiMetrics } from '@menagerie/metrics';
 
 export interface ResultFile {
@@ -47,6 +48,7 @@ export class JobService {
     private readonly dispatcher: JobDispatcher,
     private readonly metrics: ApiMetrics,
     private readonly nodes: NodesService,
+    private readonly bundles: BundleVersions,
   ) {}
 
   /** `id` is canonical: JobIdPipe checked and lower-cased it at the edge. */
@@ -199,6 +201,8 @@ export class JobService {
         image: engine.config.image,
         workflowId: workflowIdFor(retryId),
         forced: true,
+        // A retry runs with the engine as it is now: its bundles' current versions.
+        data: await this.bundles.digestsFor(engine),
       });
       this.dispatcher.wake();
       return retried;
