@@ -4,42 +4,14 @@ import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { createBlobStore } from '@menagerie/storage';
 import { collect, pushFiles, pushTar } from '../support/bundles';
-import { writeEnginesFile, writeShippedEnginesFile, type TestEngine } from '../support/engines-file';
+import { NOWHERE, RULES, UNCHECKED } from '../support/bundle-engines';
+import { writeEnginesFile, writeShippedEnginesFile } from '../support/engines-file';
 import { ROOT } from '../support/env';
 import { body, uploadBytes, waitForJob, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
 jest.setTimeout(600_000);
-
-/**
- * Reads its rules bundle and says what it saw: each file and its content,
- * then the options of the /rules mount as the kernel shows them in the
- * container, then whether it could write there.
- */
-const SEES = [
-  'cd /rules',
-  'out="$MENAGERIE_MOUNTPOINT/result.partial"',
-  'find . -type f | sort | while read -r f; do echo "$f: $(cat "$f")"; done > "$out"',
-  `echo "mount: $(awk '$5 == "/rules" { print $6 }' /proc/self/mountinfo)" >> "$out"`,
-  '(echo x > /rules/written) 2>/dev/null && echo "wrote: yes" >> "$out" || echo "wrote: no" >> "$out"',
-  'mv "$out" "$MENAGERIE_MOUNTPOINT/result"',
-].join('\n');
-
-/** Refuses a bundle holding a file named BAD, with that file's content as its message. */
-const CHECK = 'if [ -e /rules/BAD ]; then cat /rules/BAD >&2; exit 1; fi; echo "ok: $(find /rules -type f | wc -l) files"';
-
-const RULES: TestEngine = {
-  name: 'rules',
-  cmd: ['/bin/sh', '-c', SEES],
-  cachettl: 3600,
-  data: { rules: '/rules' },
-  datacheck: ['/bin/sh', '-c', CHECK],
-};
-/** The same engine, with no check of its own: every bundle is taken as it is. */
-const UNCHECKED: TestEngine = { ...RULES, name: 'unchecked', datacheck: undefined };
-/** An engine whose image no node has: no node serves it. */
-const NOWHERE: TestEngine = { ...RULES, name: 'nowhere', image: 'menagerie/no-such-image:1' };
 
 describe('data bundles on the real system', () => {
   let sys: System;

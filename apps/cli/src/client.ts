@@ -2,7 +2,7 @@ import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ApiError, apiErrorFrom, CliError, ConnectionError, connectionFailure, ERROR_BODY_LIMIT } from './errors';
-import type { Engine, Job, JobPage, Report, Submission } from './types';
+import type { BundlePush, Engine, EngineBundles, Job, JobPage, Report, Submission } from './types';
 
 export interface Connection {
   /** The API's base URL, without a trailing slash. */
@@ -38,11 +38,11 @@ export class ApiClient {
     return `${this.connection.url}${path}${qs ? `?${qs}` : ''}`;
   }
 
-  /** The request, answered 2xx; otherwise throws. The caller reads (or cancels) the body. */
-  async request(method: string, path: string, query: Query = {}, body?: FormData): Promise<Response> {
+  /** The request, answered 2xx; otherwise throws. The caller reads (or cancels) the body. A Blob body is sent as `contentType`. */
+  async request(method: string, path: string, query: Query = {}, body?: FormData | Blob, contentType?: string): Promise<Response> {
     const url = this.url(path, query);
     // The API takes the key as X-API-Key (or a Bearer token); never in the URL, which logs would keep.
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}) };
     if (this.connection.apiKey) headers['x-api-key'] = this.connection.apiKey;
     let res: Response;
     try {
@@ -55,8 +55,14 @@ export class ApiClient {
     throw apiErrorFrom(res.status, res.statusText, await readCapped(res, ERROR_BODY_LIMIT));
   }
 
-  async json<T>(method: string, path: string, query: Query = {}, body?: FormData): Promise<{ status: number; body: T }> {
-    const res = await this.request(method, path, query, body);
+  async json<T>(
+    method: string,
+    path: string,
+    query: Query = {},
+    body?: FormData | Blob,
+    contentType?: string,
+  ): Promise<{ status: number; body: T }> {
+    const res = await this.request(method, path, query, body, contentType);
     const text = await res.text();
     try {
       return { status: res.status, body: JSON.parse(text) as T };
@@ -141,6 +147,17 @@ export class ApiClient {
         return { submission: body, stopping: status === 202 };
       },
     );
+  }
+
+  /** POST /engines/<engine>/data/<bundle>: the tar at `tarPath` (streamed from disk, its length known); 201 a new current version, 200 unchanged. */
+  async pushBundle(engine: string, bundle: string, tarPath: string): Promise<BundlePush> {
+    const path = `/engines/${encodeURIComponent(engine)}/data/${encodeURIComponent(bundle)}`;
+    return (await this.json<BundlePush>('POST', path, {}, await openAsBlob(tarPath), 'application/x-tar')).body;
+  }
+
+  /** GET /engines/<engine>/data: each bundle's current version and history. */
+  async bundles(engine: string): Promise<EngineBundles> {
+    return (await this.json<EngineBundles>('GET', `/engines/${encodeURIComponent(engine)}/data`)).body;
   }
 
   /** GET /report/<id>: the engine's whole report. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { JOB_STATUSES } from '@menagerie/core';
 import { ApiClient } from './client';
 import { cancel } from './commands/cancel';
+import { dataList, dataPush } from './commands/data';
 import { fetchResult, type FetchOptions } from './commands/fetch';
 import { engines, jobs, type JobsOptions } from './commands/lists';
 import { report } from './commands/report';
@@ -116,6 +117,25 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .description('cancel a queued or running job (DELETE /jobs/<id>), or every live job of a submission')
     .argument('<id>')
     .action(async (id: string, _: unknown, cmd: Command) => done(await cancel(context(cmd), id)));
+
+  const data = program.command('data').description("an engine's data bundles (rules, signatures): push a version, list them");
+  data
+    .command('push')
+    .description(
+      "pack a directory (regular files and directories only) and push it as a version of an engine's bundle " +
+        "(POST /engines/<engine>/data/<bundle>); exit 1 with the engine's message when its check refuses it",
+    )
+    .argument('<engine>')
+    .argument('<bundle>', 'a bundle the engine declares, such as rules')
+    .argument('<dir>')
+    .action(async (engine: string, bundle: string, dir: string, _: unknown, cmd: Command) =>
+      done(await dataPush(context(cmd), engine, bundle, dir)),
+    );
+  data
+    .command('list')
+    .description('each bundle of an engine: its current version and the ones before it (GET /engines/<engine>/data)')
+    .argument('<engine>')
+    .action(async (engine: string, _: unknown, cmd: Command) => done(await dataList(context(cmd), engine)));
 
   return program;
 }

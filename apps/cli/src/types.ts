@@ -86,3 +86,26 @@ export function isFinal(status: string): boolean {
 export function submissionEnded(submission: Submission): boolean {
   return submission.status !== 'running';
 }
+
+/** A data bundle version, as GET /engines/<engine>/data and a push answer it. */
+export interface BundleVersion {
+  digest: string;
+  size: number;
+  files: number;
+  pushedAt: string;
+  checkLog: string | null;
+  current: boolean;
+}
+
+/** The answer to a push: `changed` false when the version was current already. */
+export interface BundlePush extends BundleVersion {
+  engine: string;
+  bundle: string;
+  changed: boolean;
+}
+
+export interface EngineBundles {
+  engine: string;
+  datacheck: boolean;
+  bundles: Array<{ bundle: string; target: string; current: BundleVersion | null; history: BundleVersion[] }>;
+}
