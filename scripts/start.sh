@@ -21,6 +21,8 @@ start_node worker apps/worker/dist/main.js
 API_URL="http://localhost:${MENAGERIE_API_PORT:-8100}"
 (wait_for "API" 60 http_ok "$API_URL/health") || die_with_log "$RUN_DIR/api.log" "the API did not become healthy; see $RUN_DIR/api.log"
 kill -0 "$(cat "$RUN_DIR/worker.pid")" 2>/dev/null || die_with_log "$RUN_DIR/worker.log" "the worker exited; see $RUN_DIR/worker.log"
+# The engines' example rules and signatures, where no version was pushed yet.
+push_example_bundles "$API_URL"
 
 cat <<MSG
 

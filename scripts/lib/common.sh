@@ -32,6 +32,7 @@ source "$MENAGERIE_LIB/fs.sh"             # files_hash, file_digests, unmount_un
 source "$MENAGERIE_LIB/json.sh"           # json
 source "$MENAGERIE_LIB/packages.sh"       # apt_install, ensure_command, wheel_binary
 source "$MENAGERIE_LIB/images.sh"         # image_id, build_labelled, context_hash, ensure_base_image, ensure_images
+source "$MENAGERIE_LIB/bundles.sh"        # push_example_bundles
 source "$MENAGERIE_LIB/services/node.sh"      # ensure_node_modules, ensure_build
 source "$MENAGERIE_LIB/services/go.sh"        # go_toolchain, ensure_go_binary
 source "$MENAGERIE_LIB/services/docker.sh"    # ensure_docker, ensure_docker_compose, ensure_compose_v2, use_compose

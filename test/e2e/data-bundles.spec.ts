@@ -1,12 +1,9 @@
-import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { createBlobStore } from '@menagerie/storage';
 import { collect, pushFiles, pushTar } from '../support/bundles';
 import { NOWHERE, RULES, UNCHECKED } from '../support/bundle-engines';
-import { writeEnginesFile, writeShippedEnginesFile } from '../support/engines-file';
-import { ROOT } from '../support/env';
+import { writeEnginesFile } from '../support/engines-file';
 import { body, uploadBytes, waitForJob, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
@@ -192,40 +189,5 @@ describe('data bundles on the real system', () => {
     ]);
     const nowhere = await pushFiles(sys.baseUrl, 'nowhere', 'rules', files);
     expect([nowhere.status, (await body(nowhere)).error]).toEqual([503, 'ENGINE_UNAVAILABLE']);
-  });
-});
-
-/** The yara engine of the catalogue, when its image is built: its example rules, and yara's own word on rules that do not compile. */
-describe('data bundles of the yara engine', () => {
-  let sys: System | undefined;
-  let built = false;
-  beforeAll(async () => {
-    built = await new Docker()
-      .getImage('menagerie/yara:stable')
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      );
-    if (!built) return;
-    sys = await startSystem({ enginesFile: writeShippedEnginesFile('menagerie-yara-', [], ['yara']) });
-    await until('a node serving yara', async () => (await body(await fetch(`${sys!.baseUrl}/engines`))).engines[0].available === true);
-  });
-  afterAll(async () => {
-    await sys?.stop();
-  });
-
-  it("takes the example rules and refuses a rule that does not compile with yara's message", async () => {
-    if (!built) return console.warn('menagerie/yara:stable is not built (bash scripts/build-images.sh yara): skipped');
-    const { packBundle } = await import('@menagerie/engines');
-    const example = await collect((await packBundle(join(ROOT, 'engines/yara/data/rules'))).tar());
-    const pushed = await pushTar(sys!.baseUrl, 'yara', 'rules', example);
-    expect([201, 200]).toContain(pushed.status);
-    expect((await body(pushed)).checkLog).toMatch(/^ok: \d+ rule files, \d+ rules compiled/);
-    const bad = await pushFiles(sys!.baseUrl, 'yara', 'rules', { 'broken.yar': 'rule broken { condition: nonsense_identifier }\n' });
-    expect(bad.status).toBe(422);
-    const refusal = await body(bad);
-    expect(refusal.error).toBe('DATA_BUNDLE_REFUSED');
-    expect(refusal.message).toMatch(/the rules do not compile: .*broken\.yar.*nonsense_identifier/s);
   });
 });
