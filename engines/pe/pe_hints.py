@@ -47,7 +47,11 @@ def packer_hints(pe, import_count):
 
 def certificate_table(pe, size):
     """(offset, length) of the Authenticode certificate table in the file, or None."""
-    entry = pe.OPTIONAL_HEADER.DATA_DIRECTORY[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]]
+    directories = pe.OPTIONAL_HEADER.DATA_DIRECTORY
+    index = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]
+    if index >= len(directories):  # NumberOfRvaAndSizes stops before it: no certificate table
+        return None
+    entry = directories[index]
     if entry.VirtualAddress and entry.Size:  # a file offset, not an RVA
         return entry.VirtualAddress, min(entry.Size, max(0, size - entry.VirtualAddress))
     return None

@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import type { Report } from '@menagerie/engines';
+import { basename, join } from 'node:path';
+import { packBundle, type Report } from '@menagerie/engines';
+import { collect, pushTar } from '../support/bundles';
 import { samplePath } from '../support/engine-container';
+import { ROOT } from '../support/env';
 import { body, type Job } from '../support/http';
 import { startSystem, type System } from '../support/system';
 import { until } from '../support/until';
 
 jest.setTimeout(1_200_000);
+
+/** The example bundles the repository ships, pushed as an operator would: engine, bundle, directory. */
+const EXAMPLE_BUNDLES = [
+  ['yara', 'rules', 'engines/yara/data/rules'],
+  ['clamav', 'signatures', 'engines/clamav/data/signatures'],
+  ['capa', 'rules', 'engines/capa/data/rules'],
+] as const;
 
 /** The engines that take any file: what every sample is also given. */
 const ANY_FILE = ['clamav', 'exiftool', 'filemeta', 'hashes', 'strings', 'yara'];
@@ -31,6 +40,20 @@ const CASES: Case[] = [
     facts: (r, path) => {
       expect(tags(r.pe, 'hash.imphash')).toEqual([json('binaries', 'expected.json')['hello.exe'].pe.imphash]);
       expect(tags(r.hashes, 'hash.sha256')).toEqual([sha256(path)]);
+      // capa's example rules, pushed as its bundle: the program calls CreateFileA.
+      expect(tags(r.capa, 'capa.capability')).toContain('create file');
+      expect(tags(r.yara, 'yara.rule')).toContain('PE_Header');
+    },
+  },
+  {
+    sample: ['archives', 'marked.bin'],
+    engines: ['capa', 'pe'],
+    facts: (r) => {
+      // The marker the example yara rule and ClamAV signature were written for.
+      expect(tags(r.yara, 'yara.rule')).toContain('Menagerie_Test_Marker');
+      expect(r.yara.verdict?.value).toBe('malicious');
+      expect(tags(r.clamav, 'av.signature')).toContain('Menagerie.Test.Marker.UNOFFICIAL');
+      expect(r.clamav.verdict?.value).toBe('malicious');
     },
   },
   {
@@ -94,6 +117,10 @@ describe('the engine catalogue, through engines=auto', () => {
       },
       120_000,
     );
+    for (const [engine, bundle, dir] of EXAMPLE_BUNDLES) {
+      const res = await pushTar(sys.baseUrl, engine, bundle, await collect((await packBundle(join(ROOT, dir))).tar()));
+      expect([engine, res.status]).toEqual([engine, 201]);
+    }
   });
   afterAll(() => sys?.stop());
 

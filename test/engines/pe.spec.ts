@@ -100,6 +100,13 @@ describe('pe engine (pefile), on PEs built with mingw-w64', () => {
     expect(run.report?.children).toEqual([]);
   });
 
+  it("reads a PE whose optional header has fewer data directories than the certificate table (the archives samples' marked.bin)", async () => {
+    const run = await runCatalogueEngine('pe', samplePath('archives', 'marked.bin'));
+    expect(run.exitCode).toBe(0);
+    expect(field(run.report, 'Signature', 'Authenticode signature')).toBe('absent');
+    expect(run.report?.summary).toMatch(/^PE32/);
+  });
+
   it('reports a truncated PE as truncated (exit 0, informational), and says what it could read', async () => {
     const run = await runCatalogueEngine('pe', sample('truncated.exe'));
     expect(run.exitCode).toBe(0);
