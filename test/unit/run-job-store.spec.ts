@@ -7,6 +7,9 @@ import { failureOf, setup, unavailable, writesResult } from '../support/run-job'
 
 // runJob while the store is away: waited out, given up on (to be retried), missing the input, cancelled meanwhile.
 
+// The waits are runJob's real backoff (1 s, then 2 s): a run takes seconds, and more on a loaded machine.
+jest.setTimeout(30_000);
+
 describe('runJob (workflow version 4: the whole run on one node)', () => {
   it('waits out a store that is unavailable for a while when storing the result, without running the engine again', async () => {
     // Two refusals are waited out with 1 s, then 2 s of backoff: well within storeRetryMs.
