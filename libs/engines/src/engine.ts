@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type BundleMount, type EngineSpec } from '@menagerie/core';
+import { ConfigError, MenagerieError, type BundleMount, type EngineSpec } from '@menagerie/core';
 import { enginesFileSchema, type EngineConfig } from './engine.schema';
 import type { ContainerPolicy } from './policy';
 import { envName, parseRunflags, RunflagError, withoutEnvValues } from './runflags';
@@ -38,6 +38,17 @@ export function refusesType(engine: Engine, mime: string): string | null {
   if (rejects && new RegExp(rejects, 'i').test(mime))
     return `engine ${name} rejects files whose type matches /${rejects}/, and this file is ${mime}`;
   return null;
+}
+
+/** The engine of that name, or ENGINE_UNKNOWN listing the configured ones: the one lookup of an engine a request names. */
+export function engineNamed(engines: readonly Engine[], name: string): Engine {
+  const engine = engines.find((e) => e.config.name === name);
+  if (!engine) {
+    throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${name}"; GET /engines lists them`, {
+      engines: engines.map((e) => e.config.name),
+    });
+  }
+  return engine;
 }
 
 /** The one wording of a file over a size limit; `size` is null while the upload's size is known only from its headers. */

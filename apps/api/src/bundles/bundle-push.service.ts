@@ -5,7 +5,7 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure, WorkflowFailedErro
 import { dataCheckRefusal, MenagerieError, type DataCheckOutcome } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import { DataBundleRepository } from '@menagerie/db';
-import { BundleError, bundleTarLimit, datacheckOf, specWithBundles, type Engine } from '@menagerie/engines';
+import { BundleError, bundleTarLimit, datacheckOf, engineNamed, specWithBundles, type Engine } from '@menagerie/engines';
 import { spoolBundle, type BlobStore, type SpooledBundle } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
@@ -45,11 +45,7 @@ export class BundlePushService {
 
   /** The engine, or ENGINE_UNKNOWN; and where it mounts `bundle`, or DATA_BUNDLE_UNKNOWN naming the bundles it has. */
   target(engineName: string, bundle?: string): { engine: Engine; target: string } {
-    const engine = this.config.engines.find((e) => e.config.name === engineName);
-    if (!engine)
-      throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${engineName}"; GET /engines lists them`, {
-        engines: this.config.engines.map((e) => e.config.name),
-      });
+    const engine = engineNamed(this.config.engines, engineName);
     if (bundle === undefined) return { engine, target: '' };
     const target = engine.config.data?.[bundle];
     if (!target) {

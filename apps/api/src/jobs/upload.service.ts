@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { MenagerieError } from '@menagerie/core';
 import type { MenagerieConfig } from '@menagerie/config';
 import type { JobEntity, JobRepository, WebhookRepository } from '@menagerie/db';
-import { refusesType, uploadLimitFor, type Engine } from '@menagerie/engines';
+import { engineNamed, refusesType, uploadLimitFor, type Engine } from '@menagerie/engines';
 import type { BlobStore } from '@menagerie/storage';
 import { BLOB_STORE, CONFIG, JOB_REPOSITORY, WEBHOOK_REPOSITORY } from '../common/tokens';
 import { TemporalService } from '../infra/temporal.service';
@@ -43,13 +43,7 @@ export class UploadService {
 
   /** The engine by name, or ENGINE_UNKNOWN listing them (looked up per request: engines.json is reloaded while the API runs). */
   engine(name: string): Engine {
-    const engine = this.config.engines.find((e) => e.config.name === name);
-    if (!engine) {
-      throw new MenagerieError('ENGINE_UNKNOWN', `no engine named "${name}"; GET /engines lists them`, {
-        engines: this.config.engines.map((e) => e.config.name),
-      });
-    }
-    return engine;
+    return engineNamed(this.config.engines, name);
   }
 
   /** Refused before a byte is stored when the live nodes say none can run it; with no live node at all, jobs wait for one. */
